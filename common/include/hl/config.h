@@ -1,0 +1,64 @@
+/* Table-driven configuration, one table per service (librdkafka's property table, nginx's
+ * command tables). Every option named `foo_bar` is settable, lowest precedence first, by its
+ * default, the environment variable HOOKLINE_FOO_BAR and the flag --foo-bar=VALUE. `--help`
+ * and docs/configuration.md are both printed from the table, so they cannot drift. */
+#ifndef HL_CONFIG_H
+#define HL_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "hl/err.h"
+
+typedef enum {
+    HL_CFG_STR,  /* char *, owned by the config struct; NULL when the default is NULL */
+    HL_CFG_INT,  /* int64_t, checked against [min, max] */
+    HL_CFG_BOOL, /* bool: true/false/1/0/yes/no/on/off */
+} hl_cfg_type;
+
+struct hl_cfg_opt {
+    const char *name;
+    hl_cfg_type type;
+    size_t offset; /* into the service's config struct */
+    const char *def;
+    int64_t min, max; /* HL_CFG_INT only */
+    const char *help;
+};
+
+/* Options that both services have; each service embeds this struct as `common`. */
+struct hl_common_cfg {
+    char *brokers;
+    char *topic_prefix;
+    char *pg_dsn;
+    char *log_level;
+};
+
+#define HL_CFG_COMMON_OPTS(type)                                                                   \
+    {"brokers", HL_CFG_STR, offsetof(type, common.brokers), "127.0.0.1:9092", 0, 0,               \
+     "Kafka bootstrap servers, comma-separated host:port"},                                        \
+    {"topic_prefix", HL_CFG_STR, offsetof(type, common.topic_prefix), "hookline", 0, 0,            \
+     "prefix of every Kafka topic name (<prefix>.events, <prefix>.dlq, ...)"},                     \
+    {"pg_dsn", HL_CFG_STR, offsetof(type, common.pg_dsn),                                          \
+     "postgresql://hookline@127.0.0.1:5432/hookline", 0, 0, "PostgreSQL connection string"},       \
+    {"log_level", HL_CFG_STR, offsetof(type, common.log_level), "info", 0, 0,                      \
+     "minimum level logged: debug, info, warn or error"}
+
+/* Applies defaults, then environment variables, then argv flags (argv[0..argc) are flags
+ * only; the caller strips the program name and subcommand). On error describes the
+ * offending option in errbuf. `--help` is not handled here: see hl_cfg_usage(). */
+hl_err hl_cfg_load(const struct hl_cfg_opt *opts, size_t n, void *cfg, int argc, char **argv,
+                   char *errbuf, size_t errlen);
+/* Sets one option from its string form. */
+hl_err hl_cfg_set(const struct hl_cfg_opt *opts, size_t n, void *cfg, const char *name,
+                  const char *value, char *errbuf, size_t errlen);
+/* Frees the strings the struct owns. */
+void hl_cfg_release(const struct hl_cfg_opt *opts, size_t n, void *cfg);
+void hl_cfg_usage(FILE *out, const struct hl_cfg_opt *opts, size_t n);
+/* A markdown table of the options (docs/configuration.md is generated from it). */
+void hl_cfg_markdown(FILE *out, const struct hl_cfg_opt *opts, size_t n);
+/* Applies the common options' side effects (log level). */
+hl_err hl_common_cfg_apply(const struct hl_common_cfg *c, char *errbuf, size_t errlen);
+
+#endif

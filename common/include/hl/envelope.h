@@ -1,0 +1,47 @@
+/* The event envelope: the JSON value of a message on <prefix>.events (its contract is
+ * schemas/event.schema.json), and the body POSTed to each webhook, which is that envelope
+ * plus the webhook's id.
+ *
+ * Kafka message value:
+ *   {"id","event","tenant","timestamp","occurred_at"?,"request_id"?,"actor_id"?,
+ *    "data","metadata"?}
+ * Delivery body:
+ *   {"id","event","timestamp","tenant","webhook_id","data","metadata", ...optional fields} */
+#ifndef HL_ENVELOPE_H
+#define HL_ENVELOPE_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "hl/buf.h"
+#include "hl/err.h"
+
+#define HL_EVENT_ID_MAX 128
+#define HL_TENANT_MAX 64
+
+/* A parsed, shape-checked event. Borrowed pointers live as long as `root`. */
+struct hl_event {
+    json_t *root; /* owned */
+    const char *id;
+    const char *type;
+    const char *tenant;
+    const char *timestamp;
+    struct hl_buf head; /* delivery body up to the webhook id's value */
+    struct hl_buf tail; /* and after it */
+};
+
+/* Parses and checks a message from the events topic. On failure `ev` holds nothing and
+ * errbuf says why (the reason a poison message carries to the dead-letter topic). */
+hl_err hl_event_parse(const void *data, size_t len, struct hl_event *ev, char *errbuf,
+                      size_t errlen);
+void hl_event_release(struct hl_event *ev);
+
+/* Writes the delivery body for one webhook into out (cleared first). Field order is fixed
+ * so that bodies are stable across retries. */
+void hl_envelope_body(const struct hl_event *ev, const char *webhook_id, struct hl_buf *out);
+
+/* True when s is an acceptable client-supplied event id: 1..HL_EVENT_ID_MAX printable
+ * ASCII characters without spaces. */
+int hl_event_id_valid(const char *s);
+
+#endif

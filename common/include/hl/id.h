@@ -1,0 +1,18 @@
+/* Identifiers. Resource and event ids are UUIDv7 (time-ordered, so cursor pagination and
+ * index locality come for free). Delivery ids are derived, not random: the same event sent
+ * to the same webhook always carries the same id, on every retry and after any crash or
+ * rebalance, which is what lets receivers dedupe on `webhook-id`. */
+#ifndef HL_ID_H
+#define HL_ID_H
+
+#include <stddef.h>
+
+#define HL_UUID_LEN 37 /* 36 chars + NUL */
+
+void hl_uuid_v7(char out[HL_UUID_LEN]);
+/* "msg_" + 32 hex chars: SHA-256 over tenant, event id and webhook id, truncated. */
+#define HL_DELIVERY_ID_LEN 37
+void hl_delivery_id(const char *tenant, const char *event_id, const char *webhook_id,
+                    char out[HL_DELIVERY_ID_LEN]);
+
+#endif

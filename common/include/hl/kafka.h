@@ -1,0 +1,32 @@
+/* Kafka plumbing shared by both services: configuration with logs bridged into hl_log,
+ * topic naming, and topic creation through the admin API. */
+#ifndef HL_KAFKA_H
+#define HL_KAFKA_H
+
+#include <librdkafka/rdkafka.h>
+#include <stddef.h>
+
+#include "hl/err.h"
+
+#define HL_TOPIC_MAX 256
+
+/* A new configuration with bootstrap.servers, client.id and the log callback set. */
+rd_kafka_conf_t *hl_kafka_conf_new(const char *brokers, const char *client_id, char *errbuf,
+                                   size_t errlen);
+/* Sets one property or fails with librdkafka's message in errbuf. */
+hl_err hl_kafka_conf_set(rd_kafka_conf_t *conf, const char *name, const char *value,
+                         char *errbuf, size_t errlen);
+/* "<prefix>.<suffix>" */
+void hl_topic_name(char out[HL_TOPIC_MAX], const char *prefix, const char *suffix);
+
+struct hl_topic_spec {
+    const char *name;
+    int partitions;
+    int replication;
+};
+
+/* Creates the topics that do not exist yet; existing ones are left alone. */
+hl_err hl_kafka_create_topics(const char *brokers, const struct hl_topic_spec *topics, size_t n,
+                              int timeout_ms, char *errbuf, size_t errlen);
+
+#endif

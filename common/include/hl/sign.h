@@ -1,0 +1,58 @@
+/* Webhook signing and verification.
+ *
+ * Standard Webhooks v1: HMAC-SHA256 over "<msg id>.<unix seconds>.<body>", keyed with the
+ * base64-decoded part of a `whsec_` secret, sent as "v1,<base64>" (several space-separated
+ * entries during secret rotation). Legacy form: "sha256=<hex HMAC-SHA256 of the body>". */
+#ifndef HL_SIGN_H
+#define HL_SIGN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hl/err.h"
+
+#define HL_SECRET_MIN_BYTES 24
+#define HL_SECRET_MAX_BYTES 64
+#define HL_SECRET_GEN_BYTES 32
+#define HL_WHSEC_MAX_LEN 96       /* "whsec_" + base64 of 64 bytes + NUL */
+#define HL_SIG_V1_LEN 48          /* "v1," + 44 base64 chars + NUL */
+#define HL_SIG_LEGACY_LEN 72      /* "sha256=" + 64 hex chars + NUL */
+#define HL_VERIFY_TOLERANCE_S 300 /* receivers reject timestamps further off than this */
+
+struct hl_secret {
+    unsigned char key[HL_SECRET_MAX_BYTES];
+    size_t len;
+};
+
+/* Writes a fresh "whsec_<base64 of 32 random bytes>". */
+void hl_whsec_generate(char out[HL_WHSEC_MAX_LEN]);
+/* Decodes a "whsec_..." secret into its key bytes; refuses other forms and lengths outside
+ * [HL_SECRET_MIN_BYTES, HL_SECRET_MAX_BYTES]. */
+hl_err hl_whsec_decode(const char *text, struct hl_secret *out, char *errbuf, size_t errlen);
+
+/* "v1,<base64 HMAC-SHA256(key, msg_id.timestamp.body)>" */
+void hl_sign_v1(const struct hl_secret *s, const char *msg_id, int64_t timestamp,
+                const void *body, size_t body_len, char out[HL_SIG_V1_LEN]);
+/* "sha256=<hex HMAC-SHA256(key, body)>" */
+void hl_sign_legacy(const struct hl_secret *s, const void *body, size_t body_len,
+                    char out[HL_SIG_LEGACY_LEN]);
+
+/* Verifies a Standard Webhooks delivery as a receiver must: the timestamp within
+ * tolerance_s of now_s, and at least one "v1," entry of sig_header matching in constant
+ * time. Returns HL_OK or HL_EINVAL with the reason in errbuf. */
+hl_err hl_verify_v1(const struct hl_secret *s, const char *msg_id, const char *timestamp,
+                    const char *sig_header, const void *body, size_t body_len, int64_t now_s,
+                    int64_t tolerance_s, char *errbuf, size_t errlen);
+/* Verifies a legacy "sha256=<hex>" header in constant time. */
+hl_err hl_verify_legacy(const struct hl_secret *s, const char *sig_header, const void *body,
+                        size_t body_len, char *errbuf, size_t errlen);
+
+/* Constant-time comparison of equal-length buffers; false when lengths differ. */
+bool hl_ct_equal(const void *a, size_t alen, const void *b, size_t blen);
+/* Standard base64 with padding. Encode returns the length written (out needs
+ * 4*ceil(n/3)+1 bytes); decode returns the decoded length or -1 on malformed input. */
+size_t hl_base64_encode(const unsigned char *in, size_t n, char *out);
+long hl_base64_decode(const char *in, size_t n, unsigned char *out, size_t outcap);
+
+#endif

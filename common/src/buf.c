@@ -1,0 +1,127 @@
+/* Growable NUL-terminated byte buffer. */
+#include "hl/buf.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hl/mem.h"
+#include "hl/banned.h"
+
+void hl_buf_init(struct hl_buf *b)
+{
+    b->ptr = NULL;
+    b->len = 0;
+    b->cap = 0;
+}
+
+void hl_buf_release(struct hl_buf *b)
+{
+    free(b->ptr);
+    hl_buf_init(b);
+}
+
+void hl_buf_clear(struct hl_buf *b)
+{
+    b->len = 0;
+    if (b->ptr)
+        b->ptr[0] = '\0';
+}
+
+void hl_buf_grow(struct hl_buf *b, size_t extra)
+{
+    size_t need = b->len + extra + 1;
+    if (need <= b->cap)
+        return;
+    size_t cap = b->cap ? b->cap : 64;
+    while (cap < need)
+        cap *= 2;
+    b->ptr = hl_xrealloc(b->ptr, cap);
+    b->cap = cap;
+}
+
+void hl_buf_add(struct hl_buf *b, const void *data, size_t len)
+{
+    hl_buf_grow(b, len);
+    memcpy(b->ptr + b->len, data, len);
+    b->len += len;
+    b->ptr[b->len] = '\0';
+}
+
+void hl_buf_adds(struct hl_buf *b, const char *s)
+{
+    hl_buf_add(b, s, strlen(s));
+}
+
+void hl_buf_addch(struct hl_buf *b, char c)
+{
+    hl_buf_add(b, &c, 1);
+}
+
+void hl_buf_vaddf(struct hl_buf *b, const char *fmt, va_list ap)
+{
+    va_list cp;
+    va_copy(cp, ap);
+    hl_buf_grow(b, 64);
+    int n = vsnprintf(b->ptr + b->len, b->cap - b->len, fmt, cp);
+    va_end(cp);
+    if (n < 0)
+        return;
+    if ((size_t)n >= b->cap - b->len) {
+        hl_buf_grow(b, (size_t)n);
+        vsnprintf(b->ptr + b->len, b->cap - b->len, fmt, ap);
+    }
+    b->len += (size_t)n;
+}
+
+void hl_buf_addf(struct hl_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    hl_buf_vaddf(b, fmt, ap);
+    va_end(ap);
+}
+
+void hl_buf_add_json_str(struct hl_buf *b, const char *s, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    hl_buf_grow(b, len + 2);
+    hl_buf_addch(b, '"');
+    size_t run = 0; /* start of the pending run of bytes that need no escaping */
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        hl_buf_add(b, s + run, i - run);
+        run = i + 1;
+        switch (c) {
+        case '"': hl_buf_add(b, "\\\"", 2); break;
+        case '\\': hl_buf_add(b, "\\\\", 2); break;
+        case '\n': hl_buf_add(b, "\\n", 2); break;
+        case '\r': hl_buf_add(b, "\\r", 2); break;
+        case '\t': hl_buf_add(b, "\\t", 2); break;
+        default: {
+            char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+            hl_buf_add(b, esc, 6);
+        }
+        }
+    }
+    hl_buf_add(b, s + run, len - run);
+    hl_buf_addch(b, '"');
+}
+
+char *hl_buf_detach(struct hl_buf *b, size_t *len)
+{
+    if (!b->ptr)
+        hl_buf_grow(b, 0), b->ptr[0] = '\0';
+    char *p = b->ptr;
+    if (len)
+        *len = b->len;
+    hl_buf_init(b);
+    return p;
+}
+
+const char *hl_buf_str(const struct hl_buf *b)
+{
+    return b->ptr ? b->ptr : "";
+}

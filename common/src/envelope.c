@@ -1,0 +1,174 @@
+/* Event envelope parsing and delivery body building (see hl/envelope.h).
+ *
+ * The delivery body differs between the webhooks of one event only by "webhook_id", so the
+ * JSON around it is rendered once per event (head and tail) and each body is
+ * head + webhook_id + tail: fan-out to many webhooks never re-serializes the payload. */
+#include "hl/envelope.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hl/match.h"
+#include "hl/mem.h"
+#include "hl/banned.h"
+
+int hl_event_id_valid(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > HL_EVENT_ID_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] <= 0x20 || s[i] >= 0x7f)
+            return 0;
+    return 1;
+}
+
+static const char *opt_string(json_t *root, const char *key, hl_err *err, char *errbuf,
+                              size_t errlen)
+{
+    json_t *v = json_object_get(root, key);
+    if (!v || json_is_null(v))
+        return NULL;
+    if (!json_is_string(v)) {
+        snprintf(errbuf, errlen, "'%s' must be a string", key);
+        *err = HL_EINVAL;
+        return NULL;
+    }
+    return json_string_value(v);
+}
+
+static void add_dump(struct hl_buf *b, const json_t *v)
+{
+    char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    if (!s)
+        abort();
+    hl_buf_adds(b, s);
+    free(s);
+}
+
+static void add_field_str(struct hl_buf *b, const char *key, const char *val)
+{
+    hl_buf_addf(b, ",\"%s\":", key);
+    hl_buf_add_json_str(b, val, strlen(val));
+}
+
+/* Renders the parts of the delivery body before and after the webhook id. */
+static void render(struct hl_event *ev)
+{
+    json_t *root = ev->root;
+    struct hl_buf *h = &ev->head, *t = &ev->tail;
+
+    hl_buf_adds(h, "{\"id\":");
+    hl_buf_add_json_str(h, ev->id, strlen(ev->id));
+    add_field_str(h, "event", ev->type);
+    add_field_str(h, "timestamp", ev->timestamp);
+    add_field_str(h, "tenant", ev->tenant);
+    hl_buf_adds(h, ",\"webhook_id\":");
+
+    static const char *const optional[] = {"occurred_at", "request_id"};
+    for (size_t i = 0; i < sizeof(optional) / sizeof(optional[0]); i++) {
+        json_t *v = json_object_get(root, optional[i]);
+        if (v && json_is_string(v))
+            add_field_str(t, optional[i], json_string_value(v));
+    }
+    json_t *actor = json_object_get(root, "actor_id");
+    if (actor && !json_is_null(actor)) {
+        hl_buf_adds(t, ",\"actor_id\":");
+        add_dump(t, actor);
+    }
+    hl_buf_adds(t, ",\"data\":");
+    add_dump(t, json_object_get(root, "data"));
+    hl_buf_adds(t, ",\"metadata\":");
+    json_t *meta = json_object_get(root, "metadata");
+    if (meta && json_is_object(meta))
+        add_dump(t, meta);
+    else
+        hl_buf_adds(t, "{}");
+    hl_buf_addch(t, '}');
+}
+
+hl_err hl_event_parse(const void *data, size_t len, struct hl_event *ev, char *errbuf,
+                      size_t errlen)
+{
+    json_error_t jerr;
+    hl_err err = HL_EINVAL;
+    memset(ev, 0, sizeof(*ev));
+
+    json_t *root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root) {
+        snprintf(errbuf, errlen, "not JSON: %s at offset %d", jerr.text, jerr.position);
+        goto out;
+    }
+    if (!json_is_object(root)) {
+        snprintf(errbuf, errlen, "event must be a JSON object");
+        goto out;
+    }
+    static const char *const required[] = {"id", "event", "tenant", "timestamp"};
+    const char *vals[4];
+    for (int i = 0; i < 4; i++) {
+        json_t *v = json_object_get(root, required[i]);
+        if (!v || !json_is_string(v)) {
+            snprintf(errbuf, errlen, "'%s' is required and must be a string", required[i]);
+            goto out;
+        }
+        vals[i] = json_string_value(v);
+    }
+    if (!hl_event_id_valid(vals[0])) {
+        snprintf(errbuf, errlen, "'id' must be 1..%d printable characters", HL_EVENT_ID_MAX);
+        goto out;
+    }
+    if (!hl_event_type_valid(vals[1])) {
+        snprintf(errbuf, errlen, "'event' is not a valid event type name");
+        goto out;
+    }
+    size_t tlen = strlen(vals[2]);
+    if (tlen == 0 || tlen > HL_TENANT_MAX) {
+        snprintf(errbuf, errlen, "'tenant' must be 1..%d characters", HL_TENANT_MAX);
+        goto out;
+    }
+    if (!json_object_get(root, "data")) {
+        snprintf(errbuf, errlen, "'data' is required");
+        goto out;
+    }
+    json_t *meta = json_object_get(root, "metadata");
+    if (meta && !json_is_object(meta) && !json_is_null(meta)) {
+        snprintf(errbuf, errlen, "'metadata' must be an object");
+        goto out;
+    }
+    hl_err serr = HL_OK;
+    opt_string(root, "occurred_at", &serr, errbuf, errlen);
+    if (serr == HL_OK)
+        opt_string(root, "request_id", &serr, errbuf, errlen);
+    if (serr != HL_OK)
+        goto out;
+
+    ev->root = root;
+    ev->id = vals[0];
+    ev->type = vals[1];
+    ev->tenant = vals[2];
+    ev->timestamp = vals[3];
+    render(ev);
+    root = NULL;
+    err = HL_OK;
+out:
+    json_decref(root);
+    return err;
+}
+
+void hl_event_release(struct hl_event *ev)
+{
+    json_decref(ev->root);
+    hl_buf_release(&ev->head);
+    hl_buf_release(&ev->tail);
+    memset(ev, 0, sizeof(*ev));
+}
+
+void hl_envelope_body(const struct hl_event *ev, const char *webhook_id, struct hl_buf *out)
+{
+    hl_buf_clear(out);
+    hl_buf_grow(out, ev->head.len + ev->tail.len + 64);
+    hl_buf_add(out, ev->head.ptr, ev->head.len);
+    hl_buf_add_json_str(out, webhook_id, strlen(webhook_id));
+    hl_buf_add(out, ev->tail.ptr, ev->tail.len);
+}

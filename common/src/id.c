@@ -1,0 +1,62 @@
+/* UUIDv7 generation and derived delivery ids (see hl/id.h). */
+#include "hl/id.h"
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hl/time.h"
+#include "hl/banned.h"
+
+static const char hexdigits[] = "0123456789abcdef";
+
+static void format_uuid(const unsigned char b[16], char out[HL_UUID_LEN])
+{
+    size_t o = 0;
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            out[o++] = '-';
+        out[o++] = hexdigits[b[i] >> 4];
+        out[o++] = hexdigits[b[i] & 15];
+    }
+    out[o] = '\0';
+}
+
+void hl_uuid_v7(char out[HL_UUID_LEN])
+{
+    unsigned char b[16];
+    uint64_t ms = (uint64_t)hl_now_ms();
+    if (RAND_bytes(b + 6, 10) != 1)
+        abort(); /* the CSPRNG failing is not something to carry on from */
+    for (int i = 0; i < 6; i++)
+        b[i] = (unsigned char)(ms >> (40 - 8 * i));
+    b[6] = (unsigned char)(0x70 | (b[6] & 0x0f));
+    b[8] = (unsigned char)(0x80 | (b[8] & 0x3f));
+    format_uuid(b, out);
+}
+
+void hl_delivery_id(const char *tenant, const char *event_id, const char *webhook_id,
+                    char out[HL_DELIVERY_ID_LEN])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    if (!ctx)
+        abort();
+    /* NUL separators keep ("ab","c") and ("a","bc") apart. */
+    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+    EVP_DigestUpdate(ctx, tenant, strlen(tenant) + 1);
+    EVP_DigestUpdate(ctx, event_id, strlen(event_id) + 1);
+    EVP_DigestUpdate(ctx, webhook_id, strlen(webhook_id) + 1);
+    EVP_DigestFinal_ex(ctx, md, &mdlen);
+    EVP_MD_CTX_free(ctx);
+    memcpy(out, "msg_", 4);
+    for (int i = 0; i < 16; i++) {
+        out[4 + 2 * i] = hexdigits[md[i] >> 4];
+        out[5 + 2 * i] = hexdigits[md[i] & 15];
+    }
+    out[36] = '\0';
+}

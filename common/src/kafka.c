@@ -1,0 +1,123 @@
+/* Kafka plumbing shared by both services (see hl/kafka.h). */
+#include "hl/kafka.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "hl/log.h"
+#include "hl/banned.h"
+
+/* librdkafka logs with syslog levels from its own threads; hl_log is thread-safe. */
+static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    hl_log_level l = level <= 3 ? HL_LOG_ERROR
+                     : level == 4 ? HL_LOG_WARN
+                     : level <= 6 ? HL_LOG_INFO
+                                  : HL_LOG_DEBUG;
+    hl_log(l, "kafka", "%s: %s", fac, buf);
+}
+
+hl_err hl_kafka_conf_set(rd_kafka_conf_t *conf, const char *name, const char *value,
+                         char *errbuf, size_t errlen)
+{
+    if (rd_kafka_conf_set(conf, name, value, errbuf, errlen) != RD_KAFKA_CONF_OK)
+        return HL_EINVAL;
+    return HL_OK;
+}
+
+rd_kafka_conf_t *hl_kafka_conf_new(const char *brokers, const char *client_id, char *errbuf,
+                                   size_t errlen)
+{
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    if (hl_kafka_conf_set(conf, "bootstrap.servers", brokers, errbuf, errlen) ||
+        hl_kafka_conf_set(conf, "client.id", client_id, errbuf, errlen)) {
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    rd_kafka_conf_set_log_cb(conf, log_cb);
+    return conf;
+}
+
+void hl_topic_name(char out[HL_TOPIC_MAX], const char *prefix, const char *suffix)
+{
+    snprintf(out, HL_TOPIC_MAX, "%s.%s", prefix, suffix);
+}
+
+hl_err hl_kafka_create_topics(const char *brokers, const struct hl_topic_spec *topics, size_t n,
+                              int timeout_ms, char *errbuf, size_t errlen)
+{
+    hl_err err = HL_EIO;
+    rd_kafka_t *rk = NULL;
+    rd_kafka_queue_t *q = NULL;
+    rd_kafka_event_t *ev = NULL;
+    rd_kafka_AdminOptions_t *opts = NULL;
+    rd_kafka_NewTopic_t *nt[64] = {0};
+    char tmp[512];
+
+    if (n > 64) {
+        snprintf(errbuf, errlen, "too many topics");
+        return HL_EINVAL;
+    }
+    rd_kafka_conf_t *conf = hl_kafka_conf_new(brokers, "hookline-admin", errbuf, errlen);
+    if (!conf)
+        return HL_EINVAL;
+    rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, tmp, sizeof(tmp));
+    if (!rk) {
+        rd_kafka_conf_destroy(conf);
+        snprintf(errbuf, errlen, "cannot create admin client: %s", tmp);
+        return HL_EIO;
+    }
+    for (size_t i = 0; i < n; i++) {
+        nt[i] = rd_kafka_NewTopic_new(topics[i].name, topics[i].partitions, topics[i].replication,
+                                      tmp, sizeof(tmp));
+        if (!nt[i]) {
+            snprintf(errbuf, errlen, "topic '%s': %s", topics[i].name, tmp);
+            err = HL_EINVAL;
+            goto out;
+        }
+    }
+    q = rd_kafka_queue_new(rk);
+    opts = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+    rd_kafka_AdminOptions_set_operation_timeout(opts, timeout_ms, tmp, sizeof(tmp));
+    rd_kafka_AdminOptions_set_request_timeout(opts, timeout_ms, tmp, sizeof(tmp));
+    rd_kafka_CreateTopics(rk, nt, n, opts, q);
+
+    ev = rd_kafka_queue_poll(q, timeout_ms + 2000);
+    if (!ev) {
+        snprintf(errbuf, errlen, "no answer from '%s' within %d ms", brokers, timeout_ms);
+        goto out;
+    }
+    if (rd_kafka_event_error(ev)) {
+        snprintf(errbuf, errlen, "create topics: %s", rd_kafka_event_error_string(ev));
+        goto out;
+    }
+    size_t cnt = 0;
+    const rd_kafka_topic_result_t **res =
+        rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &cnt);
+    for (size_t i = 0; i < cnt; i++) {
+        rd_kafka_resp_err_t e = rd_kafka_topic_result_error(res[i]);
+        const char *name = rd_kafka_topic_result_name(res[i]);
+        if (e == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+            hl_log(HL_LOG_INFO, "kafka", "topic '%s' exists already", name);
+        } else if (e) {
+            snprintf(errbuf, errlen, "topic '%s': %s", name,
+                     rd_kafka_topic_result_error_string(res[i]));
+            goto out;
+        } else {
+            hl_log(HL_LOG_INFO, "kafka", "created topic '%s'", name);
+        }
+    }
+    err = HL_OK;
+out:
+    if (ev)
+        rd_kafka_event_destroy(ev);
+    if (opts)
+        rd_kafka_AdminOptions_destroy(opts);
+    for (size_t i = 0; i < n; i++)
+        if (nt[i])
+            rd_kafka_NewTopic_destroy(nt[i]);
+    if (q)
+        rd_kafka_queue_destroy(q);
+    rd_kafka_destroy(rk);
+    return err;
+}

@@ -1,0 +1,210 @@
+/* Standard Webhooks and legacy signing, plus the receiver-side verification used by the
+ * demo receiver and the tests (see hl/sign.h). */
+#include "hl/sign.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/core_names.h>
+#include <openssl/params.h>
+#include <pthread.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hl/buf.h"
+#include "hl/banned.h"
+
+#define WHSEC_PREFIX "whsec_"
+
+size_t hl_base64_encode(const unsigned char *in, size_t n, char *out)
+{
+    return (size_t)EVP_EncodeBlock((unsigned char *)out, in, (int)n);
+}
+
+long hl_base64_decode(const char *in, size_t n, unsigned char *out, size_t outcap)
+{
+    if (n == 0 || n % 4 != 0 || (n / 4) * 3 > outcap)
+        return -1;
+    int len = EVP_DecodeBlock(out, (const unsigned char *)in, (int)n);
+    if (len < 0)
+        return -1;
+    /* EVP_DecodeBlock counts padding as zero bytes; take them off. */
+    if (in[n - 1] == '=')
+        len--;
+    if (in[n - 2] == '=')
+        len--;
+    return len;
+}
+
+bool hl_ct_equal(const void *a, size_t alen, const void *b, size_t blen)
+{
+    return alen == blen && CRYPTO_memcmp(a, b, alen) == 0;
+}
+
+void hl_whsec_generate(char out[HL_WHSEC_MAX_LEN])
+{
+    unsigned char key[HL_SECRET_GEN_BYTES];
+    if (RAND_bytes(key, sizeof(key)) != 1)
+        abort();
+    memcpy(out, WHSEC_PREFIX, strlen(WHSEC_PREFIX));
+    hl_base64_encode(key, sizeof(key), out + strlen(WHSEC_PREFIX));
+    OPENSSL_cleanse(key, sizeof(key));
+}
+
+hl_err hl_whsec_decode(const char *text, struct hl_secret *out, char *errbuf, size_t errlen)
+{
+    size_t plen = strlen(WHSEC_PREFIX);
+    if (strncmp(text, WHSEC_PREFIX, plen) != 0) {
+        snprintf(errbuf, errlen, "secret must start with 'whsec_'");
+        return HL_EINVAL;
+    }
+    const char *b64 = text + plen;
+    unsigned char tmp[HL_SECRET_MAX_BYTES + 3];
+    long n = hl_base64_decode(b64, strlen(b64), tmp, sizeof(tmp));
+    if (n < 0) {
+        snprintf(errbuf, errlen, "secret after 'whsec_' must be standard base64");
+        return HL_EINVAL;
+    }
+    if (n < HL_SECRET_MIN_BYTES || n > HL_SECRET_MAX_BYTES) {
+        snprintf(errbuf, errlen, "secret must decode to %d..%d bytes, not %ld",
+                 HL_SECRET_MIN_BYTES, HL_SECRET_MAX_BYTES, n);
+        OPENSSL_cleanse(tmp, sizeof(tmp));
+        return HL_EINVAL;
+    }
+    memcpy(out->key, tmp, (size_t)n);
+    out->len = (size_t)n;
+    OPENSSL_cleanse(tmp, sizeof(tmp));
+    return HL_OK;
+}
+
+static EVP_MAC *hmac_alg;
+static pthread_once_t hmac_once = PTHREAD_ONCE_INIT;
+
+static void hmac_fetch(void)
+{
+    hmac_alg = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    if (!hmac_alg)
+        abort();
+}
+
+/* HMAC-SHA256 over the concatenation of n parts. */
+static void hmac_parts(const struct hl_secret *s, const void *const *parts, const size_t *lens,
+                       int n, unsigned char mac[32])
+{
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
+        OSSL_PARAM_construct_end(),
+    };
+    size_t maclen = 0;
+    pthread_once(&hmac_once, hmac_fetch);
+    EVP_MAC_CTX *ctx = EVP_MAC_CTX_new(hmac_alg);
+    if (!ctx || !EVP_MAC_init(ctx, s->key, s->len, params))
+        abort();
+    for (int i = 0; i < n; i++)
+        EVP_MAC_update(ctx, parts[i], lens[i]);
+    EVP_MAC_final(ctx, mac, &maclen, 32);
+    EVP_MAC_CTX_free(ctx);
+}
+
+static void hmac_v1(const struct hl_secret *s, const char *msg_id, const char *timestamp,
+                    const void *body, size_t body_len, unsigned char mac[32])
+{
+    const void *parts[] = {msg_id, ".", timestamp, ".", body};
+    size_t lens[] = {strlen(msg_id), 1, strlen(timestamp), 1, body_len};
+    hmac_parts(s, parts, lens, 5, mac);
+}
+
+void hl_sign_v1(const struct hl_secret *s, const char *msg_id, int64_t timestamp,
+                const void *body, size_t body_len, char out[HL_SIG_V1_LEN])
+{
+    char ts[24];
+    unsigned char mac[32];
+    snprintf(ts, sizeof(ts), "%lld", (long long)timestamp);
+    hmac_v1(s, msg_id, ts, body, body_len, mac);
+    memcpy(out, "v1,", 3);
+    hl_base64_encode(mac, sizeof(mac), out + 3);
+}
+
+static void hmac_body(const struct hl_secret *s, const void *body, size_t body_len,
+                      unsigned char mac[32])
+{
+    const void *parts[] = {body};
+    size_t lens[] = {body_len};
+    hmac_parts(s, parts, lens, 1, mac);
+}
+
+void hl_sign_legacy(const struct hl_secret *s, const void *body, size_t body_len,
+                    char out[HL_SIG_LEGACY_LEN])
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char mac[32];
+    hmac_body(s, body, body_len, mac);
+    memcpy(out, "sha256=", 7);
+    for (int i = 0; i < 32; i++) {
+        out[7 + 2 * i] = hex[mac[i] >> 4];
+        out[8 + 2 * i] = hex[mac[i] & 15];
+    }
+    out[71] = '\0';
+}
+
+hl_err hl_verify_v1(const struct hl_secret *s, const char *msg_id, const char *timestamp,
+                    const char *sig_header, const void *body, size_t body_len, int64_t now_s,
+                    int64_t tolerance_s, char *errbuf, size_t errlen)
+{
+    if (!msg_id || !timestamp || !sig_header) {
+        snprintf(errbuf, errlen, "missing webhook-id, webhook-timestamp or webhook-signature");
+        return HL_EINVAL;
+    }
+    char *end = NULL;
+    long long ts = strtoll(timestamp, &end, 10);
+    if (end == timestamp || *end != '\0') {
+        snprintf(errbuf, errlen, "webhook-timestamp is not an integer");
+        return HL_EINVAL;
+    }
+    if (ts < now_s - tolerance_s || ts > now_s + tolerance_s) {
+        snprintf(errbuf, errlen, "webhook-timestamp is outside the %lld s tolerance",
+                 (long long)tolerance_s);
+        return HL_EINVAL;
+    }
+
+    unsigned char mac[32];
+    char expect[45];
+    hmac_v1(s, msg_id, timestamp, body, body_len, mac);
+    size_t elen = hl_base64_encode(mac, sizeof(mac), expect);
+
+    /* Every entry is compared, matching or not, so timing says nothing about which one. */
+    bool ok = false;
+    const char *p = sig_header;
+    while (*p) {
+        while (*p == ' ')
+            p++;
+        const char *e = p;
+        while (*e && *e != ' ')
+            e++;
+        if (e - p > 3 && strncmp(p, "v1,", 3) == 0)
+            ok |= hl_ct_equal(p + 3, (size_t)(e - p - 3), expect, elen);
+        p = e;
+    }
+    if (!ok) {
+        snprintf(errbuf, errlen, "no matching v1 signature");
+        return HL_EINVAL;
+    }
+    return HL_OK;
+}
+
+hl_err hl_verify_legacy(const struct hl_secret *s, const char *sig_header, const void *body,
+                        size_t body_len, char *errbuf, size_t errlen)
+{
+    char expect[HL_SIG_LEGACY_LEN];
+    if (!sig_header) {
+        snprintf(errbuf, errlen, "missing legacy signature header");
+        return HL_EINVAL;
+    }
+    hl_sign_legacy(s, body, body_len, expect);
+    if (!hl_ct_equal(sig_header, strlen(sig_header), expect, strlen(expect))) {
+        snprintf(errbuf, errlen, "legacy signature does not match");
+        return HL_EINVAL;
+    }
+    return HL_OK;
+}
