@@ -1,0 +1,116 @@
+/* Names shared by the gateway's files: its configuration, the process-wide context handed
+ * to every request handler, and the helpers the route files are written with. */
+#ifndef GW_H
+#define GW_H
+
+#include <civetweb.h>
+#include <jansson.h>
+#include <librdkafka/rdkafka.h>
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "hl/buf.h"
+#include "hl/config.h"
+#include "hl/err.h"
+#include "hl/kafka.h"
+
+struct gw_config {
+    struct hl_common_cfg common;
+    char *http_host;
+    int64_t http_port;
+    int64_t http_threads;
+    int64_t max_body_bytes;
+    int64_t max_event_bytes;
+    int64_t events_partitions;
+    int64_t topic_replication;
+    int64_t produce_timeout_ms;
+    int64_t linger_ms;
+    int64_t pg_pool_size;
+    char *migrations_dir;
+    char *default_tenant;
+};
+
+extern const struct hl_cfg_opt gw_config_opts[];
+extern const size_t gw_config_nopts;
+
+/* A pool of PostgreSQL connections shared by the civetweb worker threads.
+ * @locks its own mutex; any thread may call. */
+struct gw_db;
+struct gw_db *gw_db_new(const char *dsn, int size);
+void gw_db_free(struct gw_db *db);
+/* Borrows a connection, connecting if needed; NULL (errbuf set) when PostgreSQL is down. */
+PGconn *gw_db_acquire(struct gw_db *db, char *errbuf, size_t errlen);
+/* Returns a borrowed connection; a broken one is closed instead of pooled. */
+void gw_db_release(struct gw_db *db, PGconn *conn);
+
+/* The Kafka producer: idempotent (acks=all), with a thread serving delivery reports so that
+ * request threads can block until the broker has acknowledged their messages. */
+struct gw_producer;
+struct gw_producer *gw_producer_new(const struct gw_config *cfg, char *errbuf, size_t errlen);
+/* Flushes outstanding messages (bounded by the produce timeout) and frees. */
+void gw_producer_free(struct gw_producer *p);
+
+struct gw_kmsg {
+    const char *topic;
+    const char *key;
+    const char *value;
+    size_t value_len;
+    rd_kafka_resp_err_t err; /* out: the broker's verdict for this message */
+};
+/* Produces n messages and waits until each is acknowledged or failed (per-message err).
+ * Returns HL_OK when all were acknowledged.
+ * @locality any thread; blocks the caller up to produce_timeout_ms. */
+hl_err gw_produce_wait(struct gw_producer *p, struct gw_kmsg *msgs, size_t n);
+bool gw_producer_healthy(struct gw_producer *p);
+
+struct gw_ctx {
+    const struct gw_config *cfg;
+    struct gw_db *db;
+    struct gw_producer *producer;
+    char events_topic[HL_TOPIC_MAX];
+};
+
+/* One request as the route handlers see it. */
+struct gw_req {
+    struct mg_connection *conn;
+    const struct mg_request_info *info;
+    struct gw_ctx *ctx;
+    const char *tenant;
+    char *body; /* NUL-terminated; NULL when the request had none */
+    size_t body_len;
+};
+
+/* Field-level validation errors, rendered as problem+json `errors[]` with JSON pointers. */
+struct gw_errors {
+    json_t *list; /* array of {"pointer","detail"} */
+};
+void gw_errors_init(struct gw_errors *e);
+void gw_errors_release(struct gw_errors *e);
+void gw_errors_add(struct gw_errors *e, const char *pointer, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+bool gw_errors_any(const struct gw_errors *e);
+
+/* Responses. Each returns the status, as civetweb handlers do. */
+int gw_reply_json(struct gw_req *r, int status, json_t *body); /* steals body */
+int gw_reply_json_hdr(struct gw_req *r, int status, json_t *body, const char *extra_headers);
+/* RFC 9457 problem+json; slug names the problem type. */
+int gw_reply_problem(struct gw_req *r, int status, const char *slug, const char *title,
+                     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+int gw_reply_invalid(struct gw_req *r, struct gw_errors *e, const char *detail);
+
+/* Parses the request body as a JSON object; on failure replies 400 itself and returns NULL. */
+json_t *gw_body_object(struct gw_req *r);
+/* Copies query parameter `name` into out; false when absent. */
+bool gw_query(struct gw_req *r, const char *name, char *out, size_t outlen);
+
+/* Route table entries (gw_routes_*.c). Each returns the HTTP status sent. */
+int gw_route_webhooks(struct gw_req *r, const char *rest);
+int gw_route_events(struct gw_req *r, const char *rest);
+
+/* The HTTP server: start binds the listener and returns once civetweb runs. */
+struct gw_server;
+struct gw_server *gw_server_start(struct gw_ctx *ctx, char *errbuf, size_t errlen);
+void gw_server_stop(struct gw_server *s);
+
+#endif

@@ -1,0 +1,36 @@
+/* The gateway's configuration table: the single list of its options, from which the
+ * environment variables, flags, --help and docs/configuration.md all derive. */
+#include <stddef.h>
+
+#include "gw.h"
+#include "hl/banned.h"
+
+#define O(f) offsetof(struct gw_config, f)
+
+const struct hl_cfg_opt gw_config_opts[] = {
+    HL_CFG_COMMON_OPTS(struct gw_config),
+    {"http_host", HL_CFG_STR, O(http_host), "0.0.0.0", 0, 0, "address the HTTP API listens on"},
+    {"http_port", HL_CFG_INT, O(http_port), "8080", 1, 65535, "port the HTTP API listens on"},
+    {"http_threads", HL_CFG_INT, O(http_threads), "32", 2, 1024,
+     "civetweb worker threads (requests served at once)"},
+    {"max_body_bytes", HL_CFG_INT, O(max_body_bytes), "1048576", 1024, 67108864,
+     "largest request body accepted; larger ones get 413"},
+    {"max_event_bytes", HL_CFG_INT, O(max_event_bytes), "262144", 256, 16777216,
+     "largest single event (its JSON as produced to Kafka)"},
+    {"events_partitions", HL_CFG_INT, O(events_partitions), "6", 1, 1024,
+     "partitions of <prefix>.events when create-topics makes it"},
+    {"topic_replication", HL_CFG_INT, O(topic_replication), "1", 1, 16,
+     "replication factor of topics create-topics makes"},
+    {"produce_timeout_ms", HL_CFG_INT, O(produce_timeout_ms), "10000", 100, 300000,
+     "how long an event may wait for Kafka's acknowledgement before the request fails"},
+    {"linger_ms", HL_CFG_INT, O(linger_ms), "2", 0, 1000,
+     "producer batching delay (librdkafka linger.ms)"},
+    {"pg_pool_size", HL_CFG_INT, O(pg_pool_size), "16", 1, 1024,
+     "PostgreSQL connections kept open"},
+    {"migrations_dir", HL_CFG_STR, O(migrations_dir), NULL, 0, 0,
+     "directory of SQL migrations (default: the source tree's schemas/migrations)"},
+    {"default_tenant", HL_CFG_STR, O(default_tenant), "default", 0, 0,
+     "tenant of requests until API keys name one"},
+};
+
+const size_t gw_config_nopts = sizeof(gw_config_opts) / sizeof(gw_config_opts[0]);

@@ -1,0 +1,262 @@
+/* The HTTP server and the helpers route handlers are written with: body reading with size
+ * limits, JSON responses, RFC 9457 problem+json errors, and the top-level route table.
+ *
+ * civetweb calls gw's single request handler on its worker threads; every handler runs to
+ * completion on that thread (blocking on PostgreSQL or on Kafka acknowledgements), so the
+ * number of requests in progress is bounded by http_threads. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gw.h"
+#include "hl/log.h"
+#include "hl/mem.h"
+#include "hl/banned.h"
+
+#define PROBLEM_BASE "https://hookline.dev/problems/"
+
+struct gw_server {
+    struct mg_context *mg;
+};
+
+void gw_errors_init(struct gw_errors *e)
+{
+    e->list = json_array();
+}
+
+void gw_errors_release(struct gw_errors *e)
+{
+    json_decref(e->list);
+    e->list = NULL;
+}
+
+void gw_errors_add(struct gw_errors *e, const char *pointer, const char *fmt, ...)
+{
+    char detail[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof(detail), fmt, ap);
+    va_end(ap);
+    json_array_append_new(e->list, json_pack("{s:s, s:s}", "pointer", pointer, "detail", detail));
+}
+
+bool gw_errors_any(const struct gw_errors *e)
+{
+    return json_array_size(e->list) > 0;
+}
+
+static int reply_raw(struct gw_req *r, int status, const char *ctype, const char *body,
+                     size_t len, const char *extra_headers)
+{
+    char clen[32];
+    snprintf(clen, sizeof(clen), "%zu", len);
+    mg_response_header_start(r->conn, status);
+    mg_response_header_add(r->conn, "Content-Type", ctype, -1);
+    mg_response_header_add(r->conn, "Content-Length", clen, -1);
+    mg_response_header_add(r->conn, "Cache-Control", "no-store", -1);
+    if (extra_headers)
+        mg_response_header_add_lines(r->conn, extra_headers);
+    mg_response_header_send(r->conn);
+    if (len && strcmp(r->info->request_method, "HEAD") != 0)
+        mg_write(r->conn, body, len);
+    return status;
+}
+
+int gw_reply_json_hdr(struct gw_req *r, int status, json_t *body, const char *extra_headers)
+{
+    char *s = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    if (!s)
+        abort();
+    reply_raw(r, status, "application/json", s, strlen(s), extra_headers);
+    free(s);
+    return status;
+}
+
+int gw_reply_json(struct gw_req *r, int status, json_t *body)
+{
+    return gw_reply_json_hdr(r, status, body, NULL);
+}
+
+static int reply_problem_obj(struct gw_req *r, int status, json_t *problem)
+{
+    char *s = json_dumps(problem, JSON_COMPACT);
+    json_decref(problem);
+    if (!s)
+        abort();
+    reply_raw(r, status, "application/problem+json", s, strlen(s), NULL);
+    free(s);
+    return status;
+}
+
+static json_t *problem_new(struct gw_req *r, int status, const char *slug, const char *title,
+                           const char *detail)
+{
+    char type[128];
+    snprintf(type, sizeof(type), PROBLEM_BASE "%s", slug);
+    return json_pack("{s:s, s:s, s:i, s:s, s:s}", "type", type, "title", title, "status", status,
+                     "detail", detail, "instance", r->info->local_uri ? r->info->local_uri : "");
+}
+
+int gw_reply_problem(struct gw_req *r, int status, const char *slug, const char *title,
+                     const char *fmt, ...)
+{
+    char detail[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof(detail), fmt, ap);
+    va_end(ap);
+    return reply_problem_obj(r, status, problem_new(r, status, slug, title, detail));
+}
+
+int gw_reply_invalid(struct gw_req *r, struct gw_errors *e, const char *detail)
+{
+    json_t *p = problem_new(r, 400, "invalid-request", "Invalid request", detail);
+    json_object_set(p, "errors", e->list);
+    return reply_problem_obj(r, 400, p);
+}
+
+json_t *gw_body_object(struct gw_req *r)
+{
+    json_error_t jerr;
+    if (!r->body || r->body_len == 0) {
+        gw_reply_problem(r, 400, "invalid-json", "Invalid JSON", "the request body is empty");
+        return NULL;
+    }
+    json_t *root = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root) {
+        gw_reply_problem(r, 400, "invalid-json", "Invalid JSON",
+                         "the body is not valid JSON: %s (line %d, column %d)", jerr.text,
+                         jerr.line, jerr.column);
+        return NULL;
+    }
+    if (!json_is_object(root)) {
+        json_decref(root);
+        gw_reply_problem(r, 400, "invalid-json", "Invalid JSON",
+                         "the body must be a JSON object");
+        return NULL;
+    }
+    return root;
+}
+
+bool gw_query(struct gw_req *r, const char *name, char *out, size_t outlen)
+{
+    const char *qs = r->info->query_string;
+    return qs && mg_get_var(qs, strlen(qs), name, out, outlen) >= 0;
+}
+
+/* Reads the body up to max_body_bytes. Returns 0, or the status of the error reply sent. */
+static int read_body(struct gw_req *r)
+{
+    int64_t limit = r->ctx->cfg->max_body_bytes;
+    long long declared = r->info->content_length;
+    if (declared > limit)
+        return gw_reply_problem(r, 413, "payload-too-large", "Payload too large",
+                                "the body is %lld bytes; the limit is %lld", declared,
+                                (long long)limit);
+    struct hl_buf b = HL_BUF_INIT;
+    char chunk[16384];
+    int n;
+    while ((n = mg_read(r->conn, chunk, sizeof(chunk))) > 0) {
+        if ((int64_t)(b.len + (size_t)n) > limit) {
+            hl_buf_release(&b);
+            return gw_reply_problem(r, 413, "payload-too-large", "Payload too large",
+                                    "the body exceeds the limit of %lld bytes", (long long)limit);
+        }
+        hl_buf_add(&b, chunk, (size_t)n);
+    }
+    r->body = b.len ? hl_buf_detach(&b, &r->body_len) : NULL;
+    hl_buf_release(&b);
+    return 0;
+}
+
+static int route(struct gw_req *r)
+{
+    const char *uri = r->info->local_uri;
+    const char *method = r->info->request_method;
+    static const char webhooks[] = "/api/v1/webhooks";
+    static const char events[] = "/api/v1/events";
+
+    if (strcmp(uri, "/healthz") == 0)
+        return gw_reply_json(r, 200, json_pack("{s:s}", "status", "ok"));
+    if (strcmp(uri, "/readyz") == 0) {
+        char err[256];
+        PGconn *c = gw_db_acquire(r->ctx->db, err, sizeof(err));
+        bool kafka_ok = gw_producer_healthy(r->ctx->producer);
+        if (c)
+            gw_db_release(r->ctx->db, c);
+        if (!c || !kafka_ok)
+            return gw_reply_problem(r, 503, "not-ready", "Not ready", "%s%s",
+                                    c ? "" : "postgresql unreachable ",
+                                    kafka_ok ? "" : "kafka unreachable");
+        return gw_reply_json(r, 200, json_pack("{s:s}", "status", "ready"));
+    }
+
+    if (strncmp(uri, webhooks, sizeof(webhooks) - 1) == 0 &&
+        (uri[sizeof(webhooks) - 1] == '\0' || uri[sizeof(webhooks) - 1] == '/'))
+        return gw_route_webhooks(r, uri + sizeof(webhooks) - 1);
+    if (strncmp(uri, events, sizeof(events) - 1) == 0 &&
+        (uri[sizeof(events) - 1] == '\0' || uri[sizeof(events) - 1] == '/'))
+        return gw_route_events(r, uri + sizeof(events) - 1);
+    (void)method;
+    return gw_reply_problem(r, 404, "not-found", "Not found", "no route for '%s'", uri);
+}
+
+static int handle(struct mg_connection *conn, void *cbdata)
+{
+    struct gw_req r = {
+        .conn = conn,
+        .info = mg_get_request_info(conn),
+        .ctx = cbdata,
+    };
+    r.tenant = r.ctx->cfg->default_tenant;
+    int status = read_body(&r);
+    if (status == 0)
+        status = route(&r);
+    free(r.body);
+    return status;
+}
+
+static int log_message(const struct mg_connection *conn, const char *message)
+{
+    hl_log(HL_LOG_WARN, "http", "%s", message);
+    return 1;
+}
+
+struct gw_server *gw_server_start(struct gw_ctx *ctx, char *errbuf, size_t errlen)
+{
+    char port[300], threads[32];
+    snprintf(port, sizeof(port), "%s:%lld", ctx->cfg->http_host, (long long)ctx->cfg->http_port);
+    snprintf(threads, sizeof(threads), "%lld", (long long)ctx->cfg->http_threads);
+    const char *options[] = {
+        "listening_ports", port,
+        "num_threads", threads,
+        "enable_keep_alive", "yes",
+        "keep_alive_timeout_ms", "60000",
+        "request_timeout_ms", "30000",
+        "tcp_nodelay", "1",
+        NULL,
+    };
+    struct mg_callbacks cb;
+    memset(&cb, 0, sizeof(cb));
+    cb.log_message = log_message;
+
+    struct mg_init_data init = {.callbacks = &cb, .user_data = ctx, .configuration_options = options};
+    struct mg_error_data err = {.text = errbuf, .text_buffer_size = errlen};
+    struct mg_context *mg = mg_start2(&init, &err);
+    if (!mg)
+        return NULL;
+    mg_set_request_handler(mg, "/", handle, ctx);
+    struct gw_server *s = hl_xcalloc(1, sizeof(*s));
+    s->mg = mg;
+    return s;
+}
+
+void gw_server_stop(struct gw_server *s)
+{
+    if (!s)
+        return;
+    mg_stop(s->mg);
+    free(s);
+}

@@ -1,0 +1,175 @@
+/* The gateway's Kafka producer.
+ *
+ * A `202 Accepted` is a promise that the event will be delivered, so it is sent only after
+ * the broker acknowledged the write with acks=all (enable.idempotence=true also rules out
+ * duplicates from librdkafka's own retries). Request threads produce, then sleep on a
+ * per-request waiter; one background thread serves delivery reports (rd_kafka_poll) and
+ * wakes them. Many requests share each producer batch, so throughput comes from batching
+ * across requests while every request still waits only for its own messages. */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "gw.h"
+#include "hl/log.h"
+#include "hl/mem.h"
+#include "hl/banned.h"
+
+struct gw_producer {
+    rd_kafka_t *rk;
+    pthread_t poller;
+    atomic_bool stop;
+    atomic_int broker_up; /* brokers currently connected, from librdkafka's view */
+    int64_t timeout_ms;
+};
+
+/* One request's outstanding messages. */
+struct waiter {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    size_t pending;
+};
+
+struct msg_ref {
+    struct waiter *w;
+    struct gw_kmsg *m;
+};
+
+/* @locality the poller thread (rd_kafka_poll) */
+static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque)
+{
+    struct msg_ref *ref = msg->_private;
+    struct waiter *w = ref->w;
+    ref->m->err = msg->err;
+    if (msg->err)
+        hl_log(HL_LOG_WARN, "producer", "event not acknowledged: %s", rd_kafka_err2str(msg->err));
+    pthread_mutex_lock(&w->mu);
+    if (--w->pending == 0)
+        pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+    struct gw_producer *p = opaque;
+    if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN)
+        atomic_store(&p->broker_up, 0);
+    hl_log(err == RD_KAFKA_RESP_ERR__FATAL ? HL_LOG_ERROR : HL_LOG_WARN, "producer", "%s: %s",
+           rd_kafka_err2name(err), reason);
+}
+
+static void *poll_main(void *arg)
+{
+    struct gw_producer *p = arg;
+    while (!atomic_load(&p->stop)) {
+        rd_kafka_poll(p->rk, 100);
+        /* A successful metadata round trip means a broker answers again. */
+        if (!atomic_load(&p->broker_up)) {
+            const struct rd_kafka_metadata *md = NULL;
+            if (rd_kafka_metadata(p->rk, 0, NULL, &md, 1000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+                atomic_store(&p->broker_up, 1);
+                rd_kafka_metadata_destroy(md);
+            }
+        }
+    }
+    return NULL;
+}
+
+struct gw_producer *gw_producer_new(const struct gw_config *cfg, char *errbuf, size_t errlen)
+{
+    char num[32];
+    rd_kafka_conf_t *conf = hl_kafka_conf_new(cfg->common.brokers, "hookline-gateway", errbuf,
+                                              errlen);
+    if (!conf)
+        return NULL;
+    struct gw_producer *p = hl_xcalloc(1, sizeof(*p));
+    p->timeout_ms = cfg->produce_timeout_ms;
+    atomic_store(&p->broker_up, 1);
+    snprintf(num, sizeof(num), "%lld", (long long)cfg->linger_ms);
+    char tmo[32];
+    snprintf(tmo, sizeof(tmo), "%lld", (long long)cfg->produce_timeout_ms);
+    if (hl_kafka_conf_set(conf, "enable.idempotence", "true", errbuf, errlen) ||
+        hl_kafka_conf_set(conf, "acks", "all", errbuf, errlen) ||
+        hl_kafka_conf_set(conf, "linger.ms", num, errbuf, errlen) ||
+        hl_kafka_conf_set(conf, "message.timeout.ms", tmo, errbuf, errlen) ||
+        hl_kafka_conf_set(conf, "compression.codec", "lz4", errbuf, errlen))
+        goto fail;
+    rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
+    rd_kafka_conf_set_error_cb(conf, error_cb);
+    rd_kafka_conf_set_opaque(conf, p);
+    p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errbuf, errlen);
+    if (!p->rk)
+        goto fail;
+    conf = NULL;
+    if (pthread_create(&p->poller, NULL, poll_main, p) != 0) {
+        snprintf(errbuf, errlen, "cannot start the producer's poll thread");
+        rd_kafka_destroy(p->rk);
+        goto fail;
+    }
+    return p;
+fail:
+    if (conf)
+        rd_kafka_conf_destroy(conf);
+    free(p);
+    return NULL;
+}
+
+void gw_producer_free(struct gw_producer *p)
+{
+    if (!p)
+        return;
+    rd_kafka_flush(p->rk, (int)p->timeout_ms);
+    atomic_store(&p->stop, true);
+    pthread_join(p->poller, NULL);
+    rd_kafka_destroy(p->rk);
+    free(p);
+}
+
+bool gw_producer_healthy(struct gw_producer *p)
+{
+    return atomic_load(&p->broker_up) != 0;
+}
+
+hl_err gw_produce_wait(struct gw_producer *p, struct gw_kmsg *msgs, size_t n)
+{
+    struct waiter w = {.pending = 0};
+    struct msg_ref *refs = hl_xcalloc(n, sizeof(*refs));
+    hl_err result = HL_OK;
+
+    pthread_mutex_init(&w.mu, NULL);
+    pthread_cond_init(&w.cv, NULL);
+    for (size_t i = 0; i < n; i++) {
+        refs[i].w = &w;
+        refs[i].m = &msgs[i];
+        pthread_mutex_lock(&w.mu);
+        w.pending++;
+        pthread_mutex_unlock(&w.mu);
+        rd_kafka_resp_err_t e = rd_kafka_producev(
+            p->rk, RD_KAFKA_V_TOPIC(msgs[i].topic),
+            RD_KAFKA_V_KEY(msgs[i].key, msgs[i].key ? strlen(msgs[i].key) : 0),
+            RD_KAFKA_V_VALUE((void *)msgs[i].value, msgs[i].value_len),
+            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(&refs[i]),
+            RD_KAFKA_V_END);
+        if (e) {
+            /* Never queued, so no report will come for it. */
+            msgs[i].err = e;
+            pthread_mutex_lock(&w.mu);
+            w.pending--;
+            pthread_mutex_unlock(&w.mu);
+        }
+    }
+    /* librdkafka fails every queued message by message.timeout.ms, so this wait ends. */
+    pthread_mutex_lock(&w.mu);
+    while (w.pending > 0)
+        pthread_cond_wait(&w.cv, &w.mu);
+    pthread_mutex_unlock(&w.mu);
+    pthread_cond_destroy(&w.cv);
+    pthread_mutex_destroy(&w.mu);
+    for (size_t i = 0; i < n; i++)
+        if (msgs[i].err)
+            result = HL_EIO;
+    free(refs);
+    return result;
+}

@@ -1,0 +1,162 @@
+/* hookline-gateway: the REST API. Wires configuration, the PostgreSQL pool, the Kafka
+ * producer and the HTTP server, and carries the operational subcommands (migrate,
+ * create-topics, config-doc). */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gw.h"
+#include "hl/log.h"
+#include "hl/pg.h"
+#include "hl/banned.h"
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+    stop_requested = sig;
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: hookline-gateway [serve|migrate|create-topics|config-doc] [--option=value ...]\n"
+            "\n"
+            "  serve          run the HTTP API (the default)\n"
+            "  migrate        apply the SQL migrations in schemas/migrations\n"
+            "  create-topics  create the Kafka topics that do not exist yet\n"
+            "  config-doc     print the options as a markdown table\n"
+            "\noptions:\n");
+    hl_cfg_usage(out, gw_config_opts, gw_config_nopts);
+}
+
+static int cmd_migrate(const struct gw_config *cfg)
+{
+    char err[512];
+    int applied = 0;
+    const char *dir = cfg->migrations_dir ? cfg->migrations_dir : hl_pg_default_migrations_dir();
+    PGconn *conn = hl_pg_connect(cfg->common.pg_dsn, err, sizeof(err));
+    if (!conn) {
+        hl_log(HL_LOG_ERROR, "migrate", "cannot connect to postgresql: %s", err);
+        return 1;
+    }
+    hl_err e = hl_pg_migrate(conn, dir, &applied, err, sizeof(err));
+    PQfinish(conn);
+    if (e) {
+        hl_log(HL_LOG_ERROR, "migrate", "%s", err);
+        return 1;
+    }
+    hl_log(HL_LOG_INFO, "migrate", "schema up to date, %d migration(s) applied", applied);
+    return 0;
+}
+
+static int cmd_create_topics(const struct gw_config *cfg)
+{
+    char err[512], events[HL_TOPIC_MAX], dlq[HL_TOPIC_MAX];
+    hl_topic_name(events, cfg->common.topic_prefix, "events");
+    hl_topic_name(dlq, cfg->common.topic_prefix, "dlq");
+    int rf = (int)cfg->topic_replication;
+    struct hl_topic_spec topics[] = {
+        {events, (int)cfg->events_partitions, rf},
+        {dlq, 1, rf},
+    };
+    if (hl_kafka_create_topics(cfg->common.brokers, topics, sizeof(topics) / sizeof(topics[0]),
+                               15000, err, sizeof(err))) {
+        hl_log(HL_LOG_ERROR, "create-topics", "%s", err);
+        return 1;
+    }
+    return 0;
+}
+
+static int cmd_serve(const struct gw_config *cfg)
+{
+    char err[512];
+    int rc = 1;
+    struct gw_ctx ctx = {.cfg = cfg};
+    struct gw_server *server = NULL;
+
+    hl_topic_name(ctx.events_topic, cfg->common.topic_prefix, "events");
+    ctx.db = gw_db_new(cfg->common.pg_dsn, (int)cfg->pg_pool_size);
+    ctx.producer = gw_producer_new(cfg, err, sizeof(err));
+    if (!ctx.producer) {
+        hl_log(HL_LOG_ERROR, "main", "cannot create the kafka producer: %s", err);
+        goto out;
+    }
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    server = gw_server_start(&ctx, err, sizeof(err));
+    if (!server) {
+        hl_log(HL_LOG_ERROR, "main", "cannot start the http server on %s:%lld: %s",
+               cfg->http_host, (long long)cfg->http_port, err);
+        goto out;
+    }
+    hl_log(HL_LOG_INFO, "main", "listening on %s:%lld, events to '%s'", cfg->http_host,
+           (long long)cfg->http_port, ctx.events_topic);
+    while (!stop_requested)
+        pause();
+    hl_log(HL_LOG_INFO, "main", "shutting down on signal %d", (int)stop_requested);
+    rc = 0;
+out:
+    /* Stopping the server waits for requests in progress, each of which waits for its
+     * acknowledgements; then the producer flushes whatever is left. */
+    gw_server_stop(server);
+    gw_producer_free(ctx.producer);
+    gw_db_free(ctx.db);
+    hl_log(HL_LOG_INFO, "main", "stopped");
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    struct gw_config cfg;
+    char err[512];
+    const char *cmd = "serve";
+    int first = 1;
+
+    hl_log_set_service("gateway");
+    if (argc > 1 && argv[1][0] != '-') {
+        cmd = argv[1];
+        first = 2;
+    }
+    for (int i = first; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage(stdout);
+            return 0;
+        }
+    }
+    if (strcmp(cmd, "config-doc") == 0) {
+        hl_cfg_markdown(stdout, gw_config_opts, gw_config_nopts);
+        return 0;
+    }
+    if (hl_cfg_load(gw_config_opts, gw_config_nopts, &cfg, argc - first, argv + first, err,
+                    sizeof(err)) ||
+        hl_common_cfg_apply(&cfg.common, err, sizeof(err))) {
+        fprintf(stderr, "hookline-gateway: %s\n", err);
+        usage(stderr);
+        return 2;
+    }
+
+    int rc;
+    if (strcmp(cmd, "serve") == 0) {
+        rc = cmd_serve(&cfg);
+    } else if (strcmp(cmd, "migrate") == 0) {
+        rc = cmd_migrate(&cfg);
+    } else if (strcmp(cmd, "create-topics") == 0) {
+        rc = cmd_create_topics(&cfg);
+    } else {
+        fprintf(stderr, "hookline-gateway: unknown command '%s'\n", cmd);
+        usage(stderr);
+        rc = 2;
+    }
+    hl_cfg_release(gw_config_opts, gw_config_nopts, &cfg);
+    return rc;
+}
