@@ -25,6 +25,12 @@ hl_err hl_url_validate(const char *url, char *errbuf, size_t errlen)
             return HL_EINVAL;
         }
     }
+    /* libcurl reads "https:///x" as host "x"; a URL a person meant has exactly "//host". */
+    const char *sep = strstr(url, "://");
+    if (!sep || sep[3] == '/' || sep[3] == '\0') {
+        snprintf(errbuf, errlen, "is not an absolute URL of the form scheme://host/path");
+        return HL_EINVAL;
+    }
     CURLU *u = curl_url();
     if (!u || curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK) {
         snprintf(errbuf, errlen, "is not an absolute URL");

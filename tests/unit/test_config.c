@@ -1,0 +1,125 @@
+/* The config table: defaults, environment, flags (in that precedence), validation. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "hl/config.h"
+
+struct test_cfg {
+    struct hl_common_cfg common;
+    int64_t port;
+    bool verbose;
+    char *name;
+};
+
+static const struct hl_cfg_opt opts[] = {
+    HL_CFG_COMMON_OPTS(struct test_cfg),
+    {"test_port", HL_CFG_INT, offsetof(struct test_cfg, port), "8080", 1, 65535, "port"},
+    {"test_verbose", HL_CFG_BOOL, offsetof(struct test_cfg, verbose), "false", 0, 0, "verbose"},
+    {"test_name", HL_CFG_STR, offsetof(struct test_cfg, name), NULL, 0, 0, "name"},
+};
+#define NOPTS (sizeof(opts) / sizeof(opts[0]))
+
+static int clear_env(void **state)
+{
+    unsetenv("HOOKLINE_TEST_PORT");
+    unsetenv("HOOKLINE_TEST_NAME");
+    unsetenv("HOOKLINE_TOPIC_PREFIX");
+    return 0;
+}
+
+static void test_defaults(void **state)
+{
+    struct test_cfg c;
+    char err[256];
+    assert_int_equal(hl_cfg_load(opts, NOPTS, &c, 0, NULL, err, sizeof(err)), HL_OK);
+    assert_int_equal(c.port, 8080);
+    assert_false(c.verbose);
+    assert_null(c.name);
+    assert_string_equal(c.common.topic_prefix, "hookline");
+    assert_string_equal(c.common.log_level, "info");
+    hl_cfg_release(opts, NOPTS, &c);
+}
+
+static void test_env_then_flags_override(void **state)
+{
+    struct test_cfg c;
+    char err[256];
+    setenv("HOOKLINE_TEST_PORT", "9000", 1);
+    setenv("HOOKLINE_TOPIC_PREFIX", "fromenv", 1);
+    setenv("HOOKLINE_TEST_NAME", "env-name", 1);
+    char *argv[] = {"--test-port=9100", "--test-verbose", "--test-name", "flag-name"};
+    assert_int_equal(hl_cfg_load(opts, NOPTS, &c, 4, argv, err, sizeof(err)), HL_OK);
+    assert_int_equal(c.port, 9100);
+    assert_true(c.verbose);
+    assert_string_equal(c.name, "flag-name");
+    assert_string_equal(c.common.topic_prefix, "fromenv");
+    hl_cfg_release(opts, NOPTS, &c);
+}
+
+static void test_out_of_range_and_bad_values(void **state)
+{
+    struct test_cfg c;
+    char err[256];
+    char *a1[] = {"--test-port=70000"};
+    assert_int_equal(hl_cfg_load(opts, NOPTS, &c, 1, a1, err, sizeof(err)), HL_EINVAL);
+    assert_non_null(strstr(err, "test_port"));
+    hl_cfg_release(opts, NOPTS, &c);
+
+    char *a2[] = {"--test-port=12ab"};
+    assert_int_equal(hl_cfg_load(opts, NOPTS, &c, 1, a2, err, sizeof(err)), HL_EINVAL);
+    assert_non_null(strstr(err, "not an integer"));
+    hl_cfg_release(opts, NOPTS, &c);
+
+    char *a3[] = {"--test-verbose=maybe"};
+    assert_int_equal(hl_cfg_load(opts, NOPTS, &c, 1, a3, err, sizeof(err)), HL_EINVAL);
+    hl_cfg_release(opts, NOPTS, &c);
+
+    setenv("HOOKLINE_TEST_PORT", "0", 1);
+    assert_int_equal(hl_cfg_load(opts, NOPTS, &c, 0, NULL, err, sizeof(err)), HL_EINVAL);
+    hl_cfg_release(opts, NOPTS, &c);
+}
+
+static void test_unknown_flag_and_missing_value(void **state)
+{
+    struct test_cfg c;
+    char err[256];
+    char *a1[] = {"--no-such-option=1"};
+    assert_int_equal(hl_cfg_load(opts, NOPTS, &c, 1, a1, err, sizeof(err)), HL_EINVAL);
+    assert_non_null(strstr(err, "unknown option"));
+    hl_cfg_release(opts, NOPTS, &c);
+
+    char *a2[] = {"--test-name"};
+    assert_int_equal(hl_cfg_load(opts, NOPTS, &c, 1, a2, err, sizeof(err)), HL_EINVAL);
+    assert_non_null(strstr(err, "needs a value"));
+    hl_cfg_release(opts, NOPTS, &c);
+}
+
+static void test_common_apply_checks_log_level(void **state)
+{
+    struct test_cfg c;
+    char err[256];
+    char *argv[] = {"--log-level=loud"};
+    assert_int_equal(hl_cfg_load(opts, NOPTS, &c, 1, argv, err, sizeof(err)), HL_OK);
+    assert_int_equal(hl_common_cfg_apply(&c.common, err, sizeof(err)), HL_EINVAL);
+    assert_non_null(strstr(err, "log_level"));
+    hl_cfg_release(opts, NOPTS, &c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(test_defaults, clear_env),
+        cmocka_unit_test_setup(test_env_then_flags_override, clear_env),
+        cmocka_unit_test_setup(test_out_of_range_and_bad_values, clear_env),
+        cmocka_unit_test_setup(test_unknown_flag_and_missing_value, clear_env),
+        cmocka_unit_test_setup(test_common_apply_checks_log_level, clear_env),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

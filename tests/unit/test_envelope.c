@@ -1,0 +1,129 @@
+/* The event envelope: parsing messages from the events topic (and refusing poison ones
+ * with a reason) and building the delivery body each webhook receives. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "hl/envelope.h"
+
+#define GOOD                                                                                       \
+    "{\"id\":\"evt_1\",\"event\":\"order.created\",\"tenant\":\"default\","                        \
+    "\"timestamp\":\"2026-02-25T15:00:00.000Z\",\"request_id\":\"req-9\",\"actor_id\":123,"        \
+    "\"data\":{\"total\":42,\"note\":\"a \\\"quoted\\\" word\"},\"metadata\":{\"src\":\"test\"}}"
+
+static void test_body_has_every_field_and_the_webhook_id(void **state)
+{
+    struct hl_event ev;
+    struct hl_buf body = HL_BUF_INIT;
+    char err[256];
+    assert_int_equal(hl_event_parse(GOOD, strlen(GOOD), &ev, err, sizeof(err)), HL_OK);
+    assert_string_equal(ev.id, "evt_1");
+    assert_string_equal(ev.type, "order.created");
+    assert_string_equal(ev.tenant, "default");
+
+    hl_envelope_body(&ev, "wh-1", &body);
+    json_error_t jerr;
+    json_t *j = json_loads(hl_buf_str(&body), 0, &jerr);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(j, "id")), "evt_1");
+    assert_string_equal(json_string_value(json_object_get(j, "event")), "order.created");
+    assert_string_equal(json_string_value(json_object_get(j, "tenant")), "default");
+    assert_string_equal(json_string_value(json_object_get(j, "timestamp")),
+                        "2026-02-25T15:00:00.000Z");
+    assert_string_equal(json_string_value(json_object_get(j, "webhook_id")), "wh-1");
+    assert_string_equal(json_string_value(json_object_get(j, "request_id")), "req-9");
+    assert_int_equal(json_integer_value(json_object_get(j, "actor_id")), 123);
+    json_t *data = json_object_get(j, "data");
+    assert_int_equal(json_integer_value(json_object_get(data, "total")), 42);
+    assert_string_equal(json_string_value(json_object_get(data, "note")), "a \"quoted\" word");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(j, "metadata"), "src")), "test");
+    json_decref(j);
+
+    /* Another webhook of the same event differs only in webhook_id. */
+    struct hl_buf other = HL_BUF_INIT;
+    hl_envelope_body(&ev, "wh-2", &other);
+    assert_int_equal(other.len, body.len);
+    assert_non_null(strstr(hl_buf_str(&other), "\"webhook_id\":\"wh-2\""));
+
+    /* Same inputs, same bytes: a retry signs exactly what the first attempt signed. */
+    struct hl_buf again = HL_BUF_INIT;
+    hl_envelope_body(&ev, "wh-1", &again);
+    assert_string_equal(hl_buf_str(&again), hl_buf_str(&body));
+
+    hl_buf_release(&body);
+    hl_buf_release(&other);
+    hl_buf_release(&again);
+    hl_event_release(&ev);
+}
+
+static void test_metadata_defaults_to_empty_object(void **state)
+{
+    const char *msg = "{\"id\":\"e\",\"event\":\"a.b\",\"tenant\":\"t\",\"timestamp\":\"x\","
+                      "\"data\":null}";
+    struct hl_event ev;
+    struct hl_buf body = HL_BUF_INIT;
+    char err[256];
+    assert_int_equal(hl_event_parse(msg, strlen(msg), &ev, err, sizeof(err)), HL_OK);
+    hl_envelope_body(&ev, "w", &body);
+    assert_non_null(strstr(hl_buf_str(&body), "\"data\":null,\"metadata\":{}}"));
+    hl_buf_release(&body);
+    hl_event_release(&ev);
+}
+
+static void expect_poison(const char *msg, const char *reason)
+{
+    struct hl_event ev;
+    char err[256] = "";
+    assert_int_equal(hl_event_parse(msg, strlen(msg), &ev, err, sizeof(err)), HL_EINVAL);
+    if (!strstr(err, reason))
+        fail_msg("'%s': reason '%s' does not mention '%s'", msg, err, reason);
+    assert_null(ev.root);
+}
+
+static void test_poison_messages_are_refused_with_a_reason(void **state)
+{
+    expect_poison("not json", "not JSON");
+    expect_poison("[1,2]", "object");
+    expect_poison("{\"event\":\"a.b\",\"tenant\":\"t\",\"timestamp\":\"x\",\"data\":1}", "'id'");
+    expect_poison("{\"id\":\"e\",\"event\":\"a b\",\"tenant\":\"t\",\"timestamp\":\"x\","
+                  "\"data\":1}",
+                  "event type");
+    expect_poison("{\"id\":\"e\",\"event\":\"a.b\",\"tenant\":\"\",\"timestamp\":\"x\","
+                  "\"data\":1}",
+                  "tenant");
+    expect_poison("{\"id\":\"e\",\"event\":\"a.b\",\"tenant\":\"t\",\"timestamp\":\"x\"}", "data");
+    expect_poison("{\"id\":\"e\",\"event\":\"a.b\",\"tenant\":\"t\",\"timestamp\":\"x\","
+                  "\"data\":1,\"metadata\":[]}",
+                  "metadata");
+    expect_poison("{\"id\":\"e\",\"id\":\"f\",\"event\":\"a.b\",\"tenant\":\"t\","
+                  "\"timestamp\":\"x\",\"data\":1}",
+                  "not JSON");
+}
+
+static void test_event_id_validity(void **state)
+{
+    assert_true(hl_event_id_valid("evt_123"));
+    assert_false(hl_event_id_valid(""));
+    assert_false(hl_event_id_valid("has space"));
+    char longid[HL_EVENT_ID_MAX + 2];
+    memset(longid, 'a', sizeof(longid) - 1);
+    longid[sizeof(longid) - 1] = '\0';
+    assert_false(hl_event_id_valid(longid));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_body_has_every_field_and_the_webhook_id),
+        cmocka_unit_test(test_metadata_defaults_to_empty_object),
+        cmocka_unit_test(test_poison_messages_are_refused_with_a_reason),
+        cmocka_unit_test(test_event_id_validity),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
