@@ -1,0 +1,584 @@
+"""Integration harness: real Kafka, real PostgreSQL, real HTTP receivers.
+
+scripts/test starts a private Kafka + PostgreSQL (scripts/stack infra-up) and exports
+HOOKLINE_BROKERS and HOOKLINE_PG_ADMIN_DSN; everything else is per test, so tests are
+independent and may run in any order:
+
+- ``hookline``: a fresh database ``hl_t_<random>`` (migrated), a topic prefix ``t<random>``
+  (topics created), one gateway and N dispatchers (default 1, or
+  ``@pytest.mark.dispatchers(n)``), all logging into pytest's tmp_path.
+- ``receiver`` / ``make_receiver``: in-process HTTP servers on 127.0.0.1 that record every
+  request.
+- ``kafka_consumer_factory``: reads a topic from the beginning, to prove what did or did not
+  reach Kafka.
+
+Binaries come from HOOKLINE_BUILD_DIR (default <repo>/build).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, Callable
+
+import psycopg
+import pytest
+import requests
+from psycopg import sql
+from requests.structures import CaseInsensitiveDict
+
+REPO = Path(__file__).resolve().parents[2]
+BUILD = Path(os.environ.get("HOOKLINE_BUILD_DIR", REPO / "build"))
+GATEWAY = BUILD / "gateway" / "hookline-gateway"
+DISPATCHER = BUILD / "dispatcher" / "hookline-dispatcher"
+
+# Every receiver in these tests listens on 127.0.0.1, which SSRF protection blocks by
+# default; this allow-list is the services' way to permit it for tests.
+SERVICE_TEST_ENV = {"HOOKLINE_SSRF_ALLOWLIST": "127.0.0.0/8,::1/128"}
+
+STARTUP_TIMEOUT_S = 15.0
+SHUTDOWN_TIMEOUT_S = 10.0
+LOG_TAIL_LINES = 60
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return "(no log)"
+    return "\n".join(data.decode("utf-8", "replace").splitlines()[-lines:])
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "dispatchers(n): number of dispatchers the hookline fixture starts (default 1)"
+    )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    # Lets fixtures see at teardown whether the test failed (to print service logs).
+    rep = yield
+    setattr(item, "rep_" + rep.when, rep)
+    return rep
+
+
+# --- infra ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Infra:
+    brokers: str
+    pg_admin_dsn: str
+
+    def dsn_for(self, dbname: str) -> str:
+        u = urllib.parse.urlsplit(self.pg_admin_dsn)
+        return urllib.parse.urlunsplit(u._replace(path="/" + dbname))
+
+
+@pytest.fixture(scope="session")
+def infra() -> Infra:
+    brokers = os.environ.get("HOOKLINE_BROKERS")
+    dsn = os.environ.get("HOOKLINE_PG_ADMIN_DSN")
+    if not brokers or not dsn:
+        pytest.skip(
+            "HOOKLINE_BROKERS / HOOKLINE_PG_ADMIN_DSN are not set: run the integration tests "
+            "with scripts/test (or `scripts/stack infra-up && source .stack/env` first)"
+        )
+    return Infra(brokers=brokers, pg_admin_dsn=dsn)
+
+
+# --- the services -----------------------------------------------------------------------
+
+
+@dataclass
+class Service:
+    name: str
+    proc: subprocess.Popen
+    log: Path
+    # Set when the test signalled the process itself: its exit is then expected.
+    signalled: bool = False
+
+
+class Hookline:
+    """One isolated Hookline deployment (database, topics, gateway, dispatchers)."""
+
+    def __init__(self, infra: Infra, tmp_path: Path):
+        for binary in (GATEWAY, DISPATCHER):
+            if not os.access(binary, os.X_OK):
+                pytest.fail(f"{binary} is missing: build with scripts/build", pytrace=False)
+        self.infra = infra
+        self.tmp_path = tmp_path
+        tag = secrets.token_hex(4)
+        self.dbname = f"hl_t_{tag}"
+        self.prefix = f"t{tag}"
+        self.group_id = f"{self.prefix}-dispatchers"
+        self.pg_dsn = infra.dsn_for(self.dbname)
+        self.http_port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.http_port}"
+        self.default_headers: dict[str, str] = {}
+        self.gateway: Service | None = None
+        self.dispatchers: list[Service] = []
+        self.session = requests.Session()
+        self._db_created = False
+
+        # Inherited HOOKLINE_* variables (e.g. from a sourced .stack/env) must not leak
+        # into the services: each test's services see only their own settings.
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("HOOKLINE_")}
+        self.env.update(SERVICE_TEST_ENV)
+        self.env.update(
+            HOOKLINE_BROKERS=infra.brokers,
+            HOOKLINE_TOPIC_PREFIX=self.prefix,
+            HOOKLINE_PG_DSN=self.pg_dsn,
+            HOOKLINE_LOG_LEVEL="debug",
+            HOOKLINE_GROUP_ID=self.group_id,
+            HOOKLINE_REFRESH_INTERVAL_MS="500",
+        )
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def setup(self, dispatchers: int) -> None:
+        with psycopg.connect(self.infra.pg_admin_dsn, autocommit=True) as conn:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.dbname)))
+        self._db_created = True
+        self._run_tool("migrate")
+        self._run_tool("create-topics")
+        self.start_gateway()
+        for _ in range(dispatchers):
+            self.start_dispatcher(wait=False)
+        if dispatchers:
+            self.wait_dispatchers_ready()
+
+    def _run_tool(self, command: str) -> None:
+        log = self.tmp_path / f"gateway-{command}.log"
+        with open(log, "wb") as out:
+            try:
+                rc = subprocess.run(
+                    [str(GATEWAY), command], env=self.env, stdout=out,
+                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, timeout=60,
+                ).returncode
+            except subprocess.TimeoutExpired:
+                rc = "timeout (60 s)"
+        if rc != 0:
+            pytest.fail(f"hookline-gateway {command} failed ({rc}):\n{tail(log)}", pytrace=False)
+
+    def _spawn(self, name: str, argv: list[str], extra_env: dict[str, str]) -> Service:
+        log = self.tmp_path / f"{name}.log"
+        with open(log, "wb") as out:
+            proc = subprocess.Popen(
+                argv, env={**self.env, **extra_env}, stdout=out, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
+        return Service(name=name, proc=proc, log=log)
+
+    def start_gateway(self) -> None:
+        self.gateway = self._spawn(
+            "gateway", [str(GATEWAY), "serve"],
+            {"HOOKLINE_HTTP_HOST": "127.0.0.1", "HOOKLINE_HTTP_PORT": str(self.http_port)},
+        )
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        last = "no answer"
+        while time.monotonic() < deadline:
+            if self.gateway.proc.poll() is not None:
+                pytest.fail(
+                    f"gateway exited with {self.gateway.proc.returncode} during startup:\n"
+                    f"{tail(self.gateway.log)}", pytrace=False,
+                )
+            try:
+                r = self.session.get(self.base_url + "/healthz", timeout=1)
+                if r.status_code == 200:
+                    return
+                last = f"HTTP {r.status_code}"
+            except requests.RequestException as e:
+                last = type(e).__name__
+            time.sleep(0.1)
+        pytest.fail(
+            f"gateway /healthz not 200 within {STARTUP_TIMEOUT_S:.0f} s ({last}):\n"
+            f"{tail(self.gateway.log)}", pytrace=False,
+        )
+
+    def start_dispatcher(self, wait: bool = True, **extra_env: str) -> int:
+        """Starts one more dispatcher and returns its index.
+
+        With wait=True, returns once the consumer group is stable with every live
+        dispatcher holding an assignment (so events posted next are consumed at once).
+        """
+        i = len(self.dispatchers)
+        self.dispatchers.append(
+            self._spawn(f"dispatcher-{i}", [str(DISPATCHER)], {k: str(v) for k, v in extra_env.items()})
+        )
+        if wait:
+            self.wait_dispatchers_ready()
+        return i
+
+    def kill_dispatcher(self, i: int, sig: int = signal.SIGKILL, wait: float = SHUTDOWN_TIMEOUT_S) -> int | None:
+        """Sends sig to dispatcher i and waits for it to exit; returns its exit code."""
+        svc = self.dispatchers[i]
+        svc.signalled = True
+        if svc.proc.poll() is None:
+            svc.proc.send_signal(sig)
+        try:
+            return svc.proc.wait(timeout=wait)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def live_dispatchers(self) -> list[Service]:
+        return [d for d in self.dispatchers if d.proc.poll() is None]
+
+    def wait_dispatchers_ready(self, timeout: float = 30.0) -> None:
+        """Waits until the dispatchers' consumer group is stable, has one member per live
+        dispatcher, and every partition of <prefix>.events is assigned."""
+        from confluent_kafka import ConsumerGroupState, KafkaException
+        from confluent_kafka.admin import AdminClient
+
+        admin = AdminClient({"bootstrap.servers": self.infra.brokers})
+        events = self.topic("events")
+        deadline = time.monotonic() + timeout
+        state = "unknown"
+        while time.monotonic() < deadline:
+            for d in self.dispatchers:
+                if d.proc.poll() is not None and not d.signalled:
+                    pytest.fail(f"{d.name} exited with {d.proc.returncode}:\n{tail(d.log)}",
+                                pytrace=False)
+            try:
+                md = admin.list_topics(events, timeout=5)
+                want = set(md.topics[events].partitions)
+                desc = admin.describe_consumer_groups([self.group_id])[self.group_id].result(timeout=5)
+                have = {
+                    tp.partition
+                    for m in desc.members
+                    for tp in (m.assignment.topic_partitions if m.assignment else [])
+                    if tp.topic == events
+                }
+                state = f"{desc.state}, {len(desc.members)} members, partitions {sorted(have)}"
+                if (desc.state == ConsumerGroupState.STABLE
+                        and len(desc.members) == len(self.live_dispatchers())
+                        and want and want <= have):
+                    return
+            except KafkaException as e:
+                state = str(e)
+            time.sleep(0.2)
+        logs = "\n".join(f"--- {d.name}\n{tail(d.log, 30)}" for d in self.dispatchers)
+        pytest.fail(f"dispatchers of group {self.group_id} not ready within {timeout:.0f} s "
+                    f"({state}):\n{logs}", pytrace=False)
+
+    def stop_all(self) -> list[str]:
+        """SIGTERMs every process, SIGKILLs what is still alive after 10 s.
+
+        Returns the problems seen: a process the test did not signal that had already
+        died, or one that ignored SIGTERM."""
+        problems: list[str] = []
+        services = self.dispatchers + ([self.gateway] if self.gateway else [])
+        for s in services:
+            if s.proc.poll() is not None:
+                if not s.signalled:
+                    problems.append(f"{s.name} died during the test (exit {s.proc.returncode})")
+                continue
+            s.proc.send_signal(signal.SIGTERM)
+        for s in services:
+            try:
+                s.proc.wait(timeout=SHUTDOWN_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                s.proc.kill()
+                s.proc.wait()
+                problems.append(f"{s.name} ignored SIGTERM for {SHUTDOWN_TIMEOUT_S:.0f} s (SIGKILLed)")
+            if not s.signalled and s.proc.returncode not in (0, None):
+                print(f"note: {s.name} exited with {s.proc.returncode} after SIGTERM")
+            s.signalled = True
+        return problems
+
+    def teardown(self, failed: bool) -> list[str]:
+        problems = self.stop_all()
+        self.session.close()
+        if failed or problems:
+            for s in ([self.gateway] if self.gateway else []) + self.dispatchers:
+                print(f"\n----- {s.name} ({s.log}), last {LOG_TAIL_LINES} lines -----")
+                print(tail(s.log))
+        self._delete_topics()
+        if self._db_created:
+            with psycopg.connect(self.infra.pg_admin_dsn, autocommit=True) as conn:
+                conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                    sql.Identifier(self.dbname)))
+        return problems
+
+    def _delete_topics(self) -> None:
+        # Keeps the shared broker small over a long run; failures here do not matter.
+        try:
+            from confluent_kafka.admin import AdminClient
+
+            admin = AdminClient({"bootstrap.servers": self.infra.brokers})
+            mine = [t for t in admin.list_topics(timeout=5).topics if t.startswith(self.prefix + ".")]
+            if mine:
+                for f in admin.delete_topics(mine, operation_timeout=10).values():
+                    f.result(timeout=15)
+        except Exception as e:  # noqa: BLE001
+            print(f"note: could not delete topics of {self.prefix}: {e}")
+
+    # -- helpers for tests -------------------------------------------------------------
+
+    def topic(self, name: str) -> str:
+        return f"{self.prefix}.{name}"
+
+    def api(self, method: str, path: str, json: Any = None, data: Any = None,
+            headers: dict[str, str] | None = None, timeout: float = 10) -> requests.Response:
+        return self.session.request(
+            method, self.base_url + path, json=json, data=data,
+            headers={**self.default_headers, **(headers or {})}, timeout=timeout,
+        )
+
+    def create_webhook(self, url: str, events: list[str], **fields: Any) -> dict:
+        r = self.api("POST", "/api/v1/webhooks", json={"url": url, "events": events, **fields})
+        assert r.status_code == 201, f"create webhook: {r.status_code} {r.text}"
+        return r.json()
+
+    def post_event(self, event: str, data: Any, **fields: Any) -> str:
+        r = self.api("POST", "/api/v1/events", json={"event": event, "data": data, **fields})
+        assert r.status_code == 202, f"post event: {r.status_code} {r.text}"
+        return r.json()["id"]
+
+    @staticmethod
+    def settle() -> None:
+        """Waits out the documented bound for a webhook change to reach the dispatchers
+        (2 s; they refresh every 500 ms here). test_webhook_change_effective_within_2s
+        proves the bound; other tests wait it out so they test one thing each."""
+        time.sleep(2.0)
+
+    def sql(self, query: str, *params: Any) -> list[tuple]:
+        """Runs one statement on this test's database and returns its rows (if any)."""
+        with psycopg.connect(self.pg_dsn, autocommit=True) as conn:
+            cur = conn.execute(query, params or None)
+            return cur.fetchall() if cur.description else []
+
+
+@pytest.fixture
+def hookline(infra: Infra, tmp_path: Path, request: pytest.FixtureRequest):
+    marker = request.node.get_closest_marker("dispatchers")
+    n = marker.args[0] if marker else 1
+    hl = Hookline(infra, tmp_path)
+    try:
+        hl.setup(dispatchers=n)
+        yield hl
+    finally:
+        rep = getattr(request.node, "rep_call", None)
+        failed = rep is None or rep.failed
+        problems = hl.teardown(failed)
+    if problems:
+        pytest.fail("services did not shut down cleanly: " + "; ".join(problems), pytrace=False)
+
+
+# --- receivers --------------------------------------------------------------------------
+
+
+@dataclass
+class ReceivedRequest:
+    method: str
+    path: str
+    headers: CaseInsensitiveDict
+    body: bytes
+    arrived: float  # time.monotonic()
+    arrived_wall: float  # time.time()
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class Receiver:
+    """An HTTP endpoint on 127.0.0.1 that records every request.
+
+    ``status`` is the answer to every request; ``responder`` (if set) overrides it per
+    request: it gets the ReceivedRequest and returns a status code."""
+
+    status: int = 200
+    responder: Callable[[ReceivedRequest], int] | None = None
+    requests: list[ReceivedRequest] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._cond = threading.Condition()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            # HTTP/1.1 so libcurl can keep connections alive, as with real endpoints.
+            protocol_version = "HTTP/1.1"
+
+            def _handle(self) -> None:
+                body = self._read_body()
+                req = ReceivedRequest(
+                    method=self.command, path=self.path,
+                    headers=CaseInsensitiveDict(self.headers.items()), body=body,
+                    arrived=time.monotonic(), arrived_wall=time.time(),
+                )
+                status = receiver.responder(req) if receiver.responder else receiver.status
+                with receiver._cond:
+                    receiver.requests.append(req)
+                    receiver._cond.notify_all()
+                reply = b"ok\n"
+                self.send_response(status)
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", str(len(reply)))
+                self.end_headers()
+                self.wfile.write(reply)
+
+            def _read_body(self) -> bytes:
+                if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+                    chunks = []
+                    while True:
+                        size = int(self.rfile.readline().split(b";")[0].strip(), 16)
+                        if size == 0:
+                            while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                                pass
+                            return b"".join(chunks)
+                        chunks.append(self.rfile.read(size))
+                        self.rfile.readline()
+                return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+            do_POST = do_PUT = do_PATCH = do_GET = do_DELETE = _handle
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+                pass
+
+        class Server(ThreadingHTTPServer):
+            daemon_threads = True
+            request_queue_size = 128  # bursts of concurrent deliveries
+
+            def handle_error(self, request, client_address) -> None:
+                # A SIGKILLed dispatcher resets its keep-alive connections: not news.
+                if isinstance(sys.exc_info()[1], ConnectionError):
+                    return
+                super().handle_error(request, client_address)
+
+        self._server = Server(("127.0.0.1", 0), Handler)
+        self.port = self._server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}/webhook"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
+                                        name=f"receiver-{self.port}")
+        self._thread.start()
+
+    def wait_for(self, n: int, timeout: float) -> list[ReceivedRequest]:
+        """Waits until at least n requests arrived; returns a snapshot of all of them.
+        Fails the test if fewer than n arrived within timeout seconds."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while len(self.requests) < n:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(
+                        f"receiver {self.url}: {len(self.requests)} of {n} requests "
+                        f"within {timeout} s")
+                self._cond.wait(left)
+            return list(self.requests)
+
+    def wait_until(self, predicate: Callable[[list[ReceivedRequest]], bool], timeout: float) -> bool:
+        """Waits until predicate(requests) is true; returns False on timeout."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while not predicate(self.requests):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._cond.wait(min(left, 0.5))
+            return True
+
+    def snapshot(self) -> list[ReceivedRequest]:
+        with self._cond:
+            return list(self.requests)
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@pytest.fixture
+def make_receiver():
+    made: list[Receiver] = []
+
+    def make(status: int = 200, responder: Callable[[ReceivedRequest], int] | None = None) -> Receiver:
+        r = Receiver(status=status, responder=responder)
+        made.append(r)
+        return r
+
+    yield make
+    for r in made:
+        r.close()
+
+
+@pytest.fixture
+def receiver(make_receiver) -> Receiver:
+    return make_receiver()
+
+
+# --- Kafka ------------------------------------------------------------------------------
+
+
+class TopicReader:
+    """Reads a whole topic from the beginning, without joining a consumer group."""
+
+    def __init__(self, brokers: str, topic: str):
+        from confluent_kafka import Consumer
+
+        self.topic = topic
+        self._consumer = Consumer({
+            "bootstrap.servers": brokers,
+            # assign() needs no group coordination, but librdkafka wants an id
+            "group.id": f"hl-test-reader-{secrets.token_hex(4)}",
+            "enable.auto.commit": False,
+            "enable.partition.eof": True,
+        })
+
+    def messages(self, duration: float = 3.0) -> list:
+        """Every message in the topic, polling for `duration` seconds (so messages still
+        in flight when called are seen too)."""
+        from confluent_kafka import OFFSET_BEGINNING, KafkaError, TopicPartition
+
+        md = self._consumer.list_topics(self.topic, timeout=10)
+        t = md.topics[self.topic]
+        if t.error is not None:
+            raise AssertionError(f"topic {self.topic}: {t.error}")
+        self._consumer.assign([TopicPartition(self.topic, p, OFFSET_BEGINNING) for p in t.partitions])
+        out = []
+        deadline = time.monotonic() + duration
+        while time.monotonic() < deadline:
+            m = self._consumer.poll(0.2)
+            if m is None:
+                continue
+            if m.error():
+                if m.error().code() == KafkaError._PARTITION_EOF:
+                    continue
+                raise AssertionError(f"consuming {self.topic}: {m.error()}")
+            out.append(m)
+        self._consumer.unassign()
+        return out
+
+    def close(self) -> None:
+        self._consumer.close()
+
+
+@pytest.fixture
+def kafka_consumer_factory(infra: Infra):
+    readers: list[TopicReader] = []
+
+    def make(topic: str) -> TopicReader:
+        r = TopicReader(infra.brokers, topic)
+        readers.append(r)
+        return r
+
+    yield make
+    for r in readers:
+        r.close()
