@@ -1,0 +1,339 @@
+/* Kafka consumer and offset tracking (see dp_consumer.h for the invariant).
+ *
+ * Revoked partitions are forgotten at once: their in-flight messages are orphaned (their
+ * deliveries run to the end, but finishing them stores nothing), because the partition's
+ * new owner starts from the committed offset and delivers them again, which
+ * at-least-once allows and the stable webhook-id lets receivers dedupe. */
+#include "dp_consumer.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dp_deadletter.h"
+#include "hl/kafka.h"
+#include "hl/log.h"
+#include "hl/mem.h"
+#include "hl/banned.h"
+
+struct dp_partition {
+    struct dp_consumer *c;
+    int32_t id;
+    struct dp_msg *head, *tail; /* in-flight messages in offset order */
+    int64_t next_offset;        /* offset after the last finished head; -1 before any */
+    bool dirty;                 /* next_offset not yet handed to librdkafka */
+};
+
+struct dp_consumer {
+    rd_kafka_t *rk;
+    rd_kafka_queue_t *queue;
+    char topic[HL_TOPIC_MAX];
+    struct dp_partition **parts; /* indexed by partition id; NULL when not assigned */
+    size_t nparts;
+    bool paused;
+    bool frozen;
+};
+
+static struct dp_partition *part_get(struct dp_consumer *c, int32_t id)
+{
+    return id >= 0 && (size_t)id < c->nparts ? c->parts[id] : NULL;
+}
+
+static void part_add(struct dp_consumer *c, int32_t id)
+{
+    if ((size_t)id >= c->nparts) {
+        size_t n = (size_t)id + 1;
+        c->parts = hl_xrealloc(c->parts, n * sizeof(*c->parts));
+        memset(c->parts + c->nparts, 0, (n - c->nparts) * sizeof(*c->parts));
+        c->nparts = n;
+    }
+    if (c->parts[id])
+        return;
+    struct dp_partition *p = hl_xcalloc(1, sizeof(*p));
+    p->c = c;
+    p->id = id;
+    p->next_offset = -1;
+    c->parts[id] = p;
+}
+
+static void msg_free(struct dp_msg *m)
+{
+    hl_event_release(&m->ev);
+    free(m);
+}
+
+/* Forgets a partition; its unfinished messages become orphans that their deliveries free. */
+static void part_drop(struct dp_consumer *c, int32_t id)
+{
+    struct dp_partition *p = part_get(c, id);
+    if (!p)
+        return;
+    struct dp_msg *m = p->head, *next;
+    for (; m; m = next) {
+        next = m->next;
+        m->part = NULL;
+        m->next = NULL;
+        if (m->pending == 0)
+            msg_free(m);
+    }
+    c->parts[id] = NULL;
+    free(p);
+}
+
+void dp_msg_done(struct dp_msg *msg)
+{
+    assert(msg->pending > 0);
+    if (--msg->pending > 0)
+        return;
+    struct dp_partition *p = msg->part;
+    if (!p) {
+        msg_free(msg);
+        return;
+    }
+    while (p->head && p->head->pending == 0) {
+        struct dp_msg *m = p->head;
+        p->head = m->next;
+        p->next_offset = m->offset + 1;
+        p->dirty = !p->c->frozen;
+        msg_free(m);
+    }
+    if (!p->head)
+        p->tail = NULL;
+}
+
+void dp_consumer_store(struct dp_consumer *c)
+{
+    rd_kafka_topic_partition_list_t *list = NULL;
+    for (size_t i = 0; i < c->nparts; i++) {
+        struct dp_partition *p = c->parts[i];
+        if (!p || !p->dirty || c->frozen)
+            continue;
+        if (!list)
+            list = rd_kafka_topic_partition_list_new(4);
+        rd_kafka_topic_partition_list_add(list, c->topic, p->id)->offset = p->next_offset;
+        p->dirty = false;
+    }
+    if (!list)
+        return;
+    rd_kafka_resp_err_t err = rd_kafka_offsets_store(c->rk, list);
+    if (err)
+        hl_log(HL_LOG_WARN, "consumer", "cannot store offsets: %s", rd_kafka_err2str(err));
+    for (int i = 0; i < list->cnt; i++)
+        if (list->elems[i].err)
+            hl_log(HL_LOG_DEBUG, "consumer", "cannot store offset %lld of partition %d: %s",
+                   (long long)list->elems[i].offset, (int)list->elems[i].partition,
+                   rd_kafka_err2str(list->elems[i].err));
+    rd_kafka_topic_partition_list_destroy(list);
+}
+
+static void set_paused(rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts, bool paused)
+{
+    rd_kafka_resp_err_t err =
+        paused ? rd_kafka_pause_partitions(rk, parts) : rd_kafka_resume_partitions(rk, parts);
+    if (err)
+        hl_log(HL_LOG_WARN, "consumer", "cannot %s partitions: %s", paused ? "pause" : "resume",
+               rd_kafka_err2str(err));
+}
+
+static void log_partitions(const char *what, const rd_kafka_topic_partition_list_t *parts)
+{
+    char ids[256];
+    size_t k = 0;
+    ids[0] = '\0';
+    for (int i = 0; i < parts->cnt && k < sizeof(ids) - 16; i++)
+        k += (size_t)snprintf(ids + k, sizeof(ids) - k, "%s%d", i ? "," : "",
+                              (int)parts->elems[i].partition);
+    hl_log(HL_LOG_INFO, "consumer", "%s partitions [%s]", what, ids);
+}
+
+/* Cooperative rebalancing: only the partitions that move are assigned or revoked. */
+static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+    struct dp_consumer *c = opaque;
+    rd_kafka_error_t *error = NULL;
+
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        log_partitions("assigned", parts);
+        for (int i = 0; i < parts->cnt; i++)
+            part_add(c, parts->elems[i].partition);
+        error = rd_kafka_incremental_assign(rk, parts);
+        /* A partition paused when it was revoked comes back paused: set it explicitly. */
+        set_paused(rk, parts, c->paused);
+    } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
+        bool lost = rd_kafka_assignment_lost(rk);
+        log_partitions(lost ? "lost" : "revoked", parts);
+        if (!lost) {
+            dp_consumer_store(c);
+            rd_kafka_resp_err_t cerr = rd_kafka_commit(rk, NULL, 0);
+            if (cerr && cerr != RD_KAFKA_RESP_ERR__NO_OFFSET)
+                hl_log(HL_LOG_WARN, "consumer", "commit on revoke failed: %s",
+                       rd_kafka_err2str(cerr));
+        }
+        for (int i = 0; i < parts->cnt; i++)
+            part_drop(c, parts->elems[i].partition);
+        error = rd_kafka_incremental_unassign(rk, parts);
+    } else {
+        hl_log(HL_LOG_ERROR, "consumer", "rebalance failed: %s", rd_kafka_err2str(err));
+        error = rd_kafka_incremental_unassign(rk, parts);
+    }
+    if (error) {
+        hl_log(HL_LOG_ERROR, "consumer", "incremental rebalance: %s",
+               rd_kafka_error_string(error));
+        rd_kafka_error_destroy(error);
+    }
+}
+
+static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+    hl_log(err == RD_KAFKA_RESP_ERR__FATAL ? HL_LOG_ERROR : HL_LOG_WARN, "consumer", "%s: %s",
+           rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
+}
+
+struct dp_consumer *dp_consumer_new(const struct dp_config *cfg, int wake_fd, char *errbuf,
+                                    size_t errlen)
+{
+    static const char *const props[][2] = {
+        {"enable.auto.offset.store", "false"},
+        {"enable.auto.commit", "true"},
+        {"auto.offset.reset", "earliest"},
+        {"partition.assignment.strategy", "cooperative-sticky"},
+    };
+    struct dp_consumer *c = hl_xcalloc(1, sizeof(*c));
+    struct dp_consumer *ret = NULL;
+    rd_kafka_topic_partition_list_t *topics = NULL;
+
+    hl_topic_name(c->topic, cfg->common.topic_prefix, "events");
+    rd_kafka_conf_t *conf =
+        hl_kafka_conf_new(cfg->common.brokers, "hookline-dispatcher", errbuf, errlen);
+    if (!conf)
+        goto out;
+    if (hl_kafka_conf_set(conf, "group.id", cfg->group_id, errbuf, errlen))
+        goto out;
+    for (size_t i = 0; i < sizeof(props) / sizeof(props[0]); i++)
+        if (hl_kafka_conf_set(conf, props[i][0], props[i][1], errbuf, errlen))
+            goto out;
+    rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
+    rd_kafka_conf_set_error_cb(conf, error_cb);
+    rd_kafka_conf_set_opaque(conf, c);
+
+    c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errbuf, errlen);
+    if (!c->rk)
+        goto out;
+    conf = NULL; /* owned by rk now */
+    rd_kafka_poll_set_consumer(c->rk);
+    c->queue = rd_kafka_queue_get_consumer(c->rk);
+    rd_kafka_queue_io_event_enable(c->queue, wake_fd, "k", 1);
+
+    topics = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(topics, c->topic, RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t err = rd_kafka_subscribe(c->rk, topics);
+    if (err) {
+        snprintf(errbuf, errlen, "cannot subscribe to '%s': %s", c->topic,
+                 rd_kafka_err2str(err));
+        goto out;
+    }
+    hl_log(HL_LOG_INFO, "consumer", "subscribed to '%s' in group '%s'", c->topic, cfg->group_id);
+    ret = c;
+    c = NULL;
+out:
+    if (topics)
+        rd_kafka_topic_partition_list_destroy(topics);
+    if (conf)
+        rd_kafka_conf_destroy(conf);
+    if (c) {
+        if (c->queue)
+            rd_kafka_queue_destroy(c->queue);
+        if (c->rk)
+            rd_kafka_destroy(c->rk);
+        free(c);
+    }
+    return ret;
+}
+
+struct dp_msg *dp_consumer_poll(struct dp_consumer *c)
+{
+    char err[512];
+    rd_kafka_message_t *rkm;
+
+    while ((rkm = rd_kafka_consumer_poll(c->rk, 0)) != NULL) {
+        if (rkm->err) {
+            if (rkm->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+                hl_log(HL_LOG_WARN, "consumer", "consume error: %s",
+                       rd_kafka_message_errstr(rkm));
+            rd_kafka_message_destroy(rkm);
+            continue;
+        }
+        struct dp_partition *p = part_get(c, rkm->partition);
+        if (!p) {
+            /* Cannot happen with librdkafka's assignment; dropping it stores nothing. */
+            hl_log(HL_LOG_WARN, "consumer", "message from unassigned partition %d dropped",
+                   (int)rkm->partition);
+            rd_kafka_message_destroy(rkm);
+            continue;
+        }
+        struct dp_msg *m = hl_xcalloc(1, sizeof(*m));
+        m->part = p;
+        m->partition = rkm->partition;
+        m->offset = rkm->offset;
+        m->pending = 1;
+        if (p->tail)
+            p->tail->next = m;
+        else
+            p->head = m;
+        p->tail = m;
+
+        hl_err perr = rkm->payload
+                          ? hl_event_parse(rkm->payload, rkm->len, &m->ev, err, sizeof(err))
+                          : (snprintf(err, sizeof(err), "empty message"), HL_EINVAL);
+        if (perr) {
+            dp_dead_letter(rkm, err);
+            rd_kafka_message_destroy(rkm);
+            dp_msg_done(m);
+            continue;
+        }
+        rd_kafka_message_destroy(rkm);
+        return m;
+    }
+    return NULL;
+}
+
+void dp_consumer_pause(struct dp_consumer *c, bool paused)
+{
+    if (c->paused == paused)
+        return;
+    c->paused = paused;
+    rd_kafka_topic_partition_list_t *parts = NULL;
+    rd_kafka_resp_err_t err = rd_kafka_assignment(c->rk, &parts);
+    if (err) {
+        hl_log(HL_LOG_WARN, "consumer", "cannot read the assignment: %s", rd_kafka_err2str(err));
+        return;
+    }
+    if (parts->cnt > 0)
+        set_paused(c->rk, parts, paused);
+    rd_kafka_topic_partition_list_destroy(parts);
+    hl_log(HL_LOG_DEBUG, "consumer", "%s consuming", paused ? "paused" : "resumed");
+}
+
+void dp_consumer_freeze(struct dp_consumer *c)
+{
+    dp_consumer_store(c);
+    c->frozen = true;
+}
+
+void dp_consumer_close(struct dp_consumer *c)
+{
+    if (!c)
+        return;
+    dp_consumer_store(c);
+    rd_kafka_resp_err_t err = rd_kafka_consumer_close(c->rk);
+    if (err)
+        hl_log(HL_LOG_WARN, "consumer", "close: %s", rd_kafka_err2str(err));
+    for (size_t i = 0; i < c->nparts; i++)
+        part_drop(c, (int32_t)i);
+    free(c->parts);
+    rd_kafka_queue_destroy(c->queue);
+    rd_kafka_destroy(c->rk);
+    free(c);
+}

@@ -1,0 +1,172 @@
+/* hookline-dispatcher: consumes <prefix>.events, matches each event against the active
+ * webhooks and delivers it, signed, to every subscriber, at least once.
+ *
+ * Threads: the subscription cache's loader (PostgreSQL), librdkafka's own threads, and the
+ * loop thread (this one) that owns the consumer, the offset tracking and every HTTP
+ * attempt. This file only wires them together and handles signals. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "dp_config.h"
+#include "dp_consumer.h"
+#include "dp_deliver.h"
+#include "dp_loop.h"
+#include "dp_subs.h"
+#include "hl/config.h"
+#include "hl/log.h"
+#include "hl/banned.h"
+
+/* How often the startup wait for the first webhook load says it is still waiting. */
+#define STARTUP_WARN_MS 30000
+
+static volatile sig_atomic_t stop_requested;
+static int wake_write_fd = -1;
+
+/* Async-signal-safe: a flag and a write(2) that wakes the loop out of its poll. */
+static void on_signal(int sig)
+{
+    int saved = errno;
+    stop_requested = 1;
+    if (wake_write_fd >= 0) {
+        ssize_t n = write(wake_write_fd, "s", 1);
+        (void)n;
+    }
+    errno = saved;
+    (void)sig;
+}
+
+static void install_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL);
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: hookline-dispatcher [--option=value ...]\n"
+                 "       hookline-dispatcher config-doc   (options as a markdown table)\n\n"
+                 "options:\n");
+    hl_cfg_usage(out, dp_config_opts, dp_config_nopts);
+}
+
+/* Consuming before the first load would match early events against no webhook at all and
+ * finish them undelivered, so wait for it however long PostgreSQL takes. */
+static bool wait_for_webhooks(struct dp_subs *subs)
+{
+    int64_t waited = 0;
+    while (!stop_requested) {
+        if (dp_subs_wait_ready(subs, 500))
+            return true;
+        waited += 500;
+        if (waited % STARTUP_WARN_MS == 0)
+            hl_log(HL_LOG_WARN, "main",
+                   "no webhooks loaded after %lld s; not consuming until PostgreSQL answers",
+                   (long long)(waited / 1000));
+    }
+    return false;
+}
+
+int main(int argc, char **argv)
+{
+    struct dp_config cfg;
+    char err[512];
+    int rc = 1;
+    int wake[2] = {-1, -1};
+    struct dp_subs *subs = NULL;
+    struct dp_consumer *consumer = NULL;
+    struct dp_deliver *dl = NULL;
+
+    hl_log_set_service("dispatcher");
+    if (argc > 1 && strcmp(argv[1], "config-doc") == 0) {
+        hl_cfg_markdown(stdout, dp_config_opts, dp_config_nopts);
+        return 0;
+    }
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage(stdout);
+            return 0;
+        }
+    }
+    memset(&cfg, 0, sizeof(cfg));
+    if (hl_cfg_load(dp_config_opts, dp_config_nopts, &cfg, argc - 1, argv + 1, err,
+                    sizeof(err)) ||
+        hl_common_cfg_apply(&cfg.common, err, sizeof(err))) {
+        fprintf(stderr, "hookline-dispatcher: %s\n", err);
+        usage(stderr);
+        goto out;
+    }
+    if (cfg.retry_max_ms < cfg.retry_initial_ms) {
+        fprintf(stderr, "hookline-dispatcher: retry_max_ms is below retry_initial_ms\n");
+        goto out;
+    }
+
+    /* libpq's default when the DSN says nothing: a dead PostgreSQL costs 5 s per attempt. */
+    setenv("PGCONNECT_TIMEOUT", "5", 0);
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        hl_log(HL_LOG_ERROR, "main", "curl_global_init failed");
+        goto out;
+    }
+    if (pipe2(wake, O_NONBLOCK | O_CLOEXEC) != 0) {
+        hl_log(HL_LOG_ERROR, "main", "pipe: %s", strerror(errno));
+        goto out_curl;
+    }
+    wake_write_fd = wake[1];
+    install_signals();
+
+    hl_log(HL_LOG_INFO, "main", "hookline-dispatcher %s starting", HL_VERSION);
+    subs = dp_subs_new(cfg.common.pg_dsn, cfg.refresh_interval_ms);
+    if (dp_subs_start(subs, err, sizeof(err))) {
+        hl_log(HL_LOG_ERROR, "main", "%s", err);
+        goto out_curl;
+    }
+    if (!wait_for_webhooks(subs)) {
+        rc = 0; /* stopped by a signal before there was anything to do */
+        goto out_curl;
+    }
+    dl = dp_deliver_new(&cfg, err, sizeof(err));
+    if (!dl) {
+        hl_log(HL_LOG_ERROR, "main", "%s", err);
+        goto out_curl;
+    }
+    consumer = dp_consumer_new(&cfg, wake[1], err, sizeof(err));
+    if (!consumer) {
+        hl_log(HL_LOG_ERROR, "main", "cannot create the Kafka consumer: %s", err);
+        goto out_curl;
+    }
+
+    dp_loop_run(&cfg, subs, consumer, dl, wake[0], &stop_requested);
+
+    /* Abandoned deliveries must not advance offsets: their events are redelivered. */
+    dp_consumer_freeze(consumer);
+    dp_deliver_free(dl);
+    dl = NULL;
+    dp_consumer_close(consumer);
+    consumer = NULL;
+    hl_log(HL_LOG_INFO, "main", "stopped");
+    rc = 0;
+out_curl:
+    dp_deliver_free(dl);
+    dp_consumer_close(consumer);
+    dp_subs_free(subs);
+    curl_global_cleanup();
+out:
+    wake_write_fd = -1;
+    for (int i = 0; i < 2; i++)
+        if (wake[i] >= 0)
+            close(wake[i]);
+    hl_cfg_release(dp_config_opts, dp_config_nopts, &cfg);
+    return rc;
+}
