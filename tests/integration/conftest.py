@@ -138,6 +138,7 @@ class Hookline:
         self.dispatchers: list[Service] = []
         self.session = requests.Session()
         self._db_created = False
+        self._admin_client = None
 
         # Inherited HOOKLINE_* variables (e.g. from a sourced .stack/env) must not leak
         # into the services: each test's services see only their own settings.
@@ -242,13 +243,21 @@ class Hookline:
     def live_dispatchers(self) -> list[Service]:
         return [d for d in self.dispatchers if d.proc.poll() is None]
 
+    def admin(self):
+        """A confluent_kafka AdminClient on the test broker (one per test)."""
+        if self._admin_client is None:
+            from confluent_kafka.admin import AdminClient
+
+            # log_level 4: librdkafka's info lines (queue purges at exit) are noise here.
+            self._admin_client = AdminClient({"bootstrap.servers": self.infra.brokers, "log_level": 4})
+        return self._admin_client
+
     def wait_dispatchers_ready(self, timeout: float = 30.0) -> None:
         """Waits until the dispatchers' consumer group is stable, has one member per live
         dispatcher, and every partition of <prefix>.events is assigned."""
         from confluent_kafka import ConsumerGroupState, KafkaException
-        from confluent_kafka.admin import AdminClient
 
-        admin = AdminClient({"bootstrap.servers": self.infra.brokers})
+        admin = self.admin()
         events = self.topic("events")
         deadline = time.monotonic() + timeout
         state = "unknown"
@@ -321,9 +330,7 @@ class Hookline:
     def _delete_topics(self) -> None:
         # Keeps the shared broker small over a long run; failures here do not matter.
         try:
-            from confluent_kafka.admin import AdminClient
-
-            admin = AdminClient({"bootstrap.servers": self.infra.brokers})
+            admin = self.admin()
             mine = [t for t in admin.list_topics(timeout=5).topics if t.startswith(self.prefix + ".")]
             if mine:
                 for f in admin.delete_topics(mine, operation_timeout=10).values():
@@ -540,6 +547,7 @@ class TopicReader:
             "group.id": f"hl-test-reader-{secrets.token_hex(4)}",
             "enable.auto.commit": False,
             "enable.partition.eof": True,
+            "log_level": 4,
         })
 
     def messages(self, duration: float = 3.0) -> list:
