@@ -28,7 +28,7 @@ struct gw_config {
     int64_t linger_ms;
     int64_t pg_pool_size;
     char *migrations_dir;
-    char *default_tenant;
+    char *admin_api_key;
 };
 
 extern const struct hl_cfg_opt gw_config_opts[];
@@ -64,8 +64,36 @@ struct gw_kmsg {
 hl_err gw_produce_wait(struct gw_producer *p, struct gw_kmsg *msgs, size_t n);
 bool gw_producer_healthy(struct gw_producer *p);
 
+/* Roles in increasing power; see gw_auth.c. */
+typedef enum {
+    GW_ROLE_NONE = 0,
+    GW_ROLE_VIEWER,
+    GW_ROLE_PUBLISHER,
+    GW_ROLE_TENANT_ADMIN,
+    GW_ROLE_ADMIN,
+} gw_role;
+
+typedef enum { GW_PERM_READ, GW_PERM_PUBLISH, GW_PERM_WRITE, GW_PERM_ADMIN } gw_perm;
+
+/* Who is calling: the key's role and the tenant every query is scoped to ("" for an
+ * admin key that named no tenant). */
+struct gw_principal {
+    gw_role role;
+    char tenant[65];
+    char key_id[40];
+};
+
+const char *gw_role_name(gw_role role);
+gw_role gw_role_parse(const char *s); /* GW_ROLE_NONE when unknown */
+void gw_key_hash(const char *key, unsigned char out[32]);
+
+struct gw_auth;
+struct gw_auth *gw_auth_new(const struct gw_config *cfg);
+void gw_auth_free(struct gw_auth *a);
+
 struct gw_ctx {
     const struct gw_config *cfg;
+    struct gw_auth *auth;
     struct gw_db *db;
     struct gw_producer *producer;
     char events_topic[HL_TOPIC_MAX];
@@ -76,7 +104,7 @@ struct gw_req {
     struct mg_connection *conn;
     const struct mg_request_info *info;
     struct gw_ctx *ctx;
-    const char *tenant;
+    struct gw_principal who;
     char *body; /* NUL-terminated; NULL when the request had none */
     size_t body_len;
 };
@@ -104,9 +132,34 @@ json_t *gw_body_object(struct gw_req *r);
 /* Copies query parameter `name` into out; false when absent. */
 bool gw_query(struct gw_req *r, const char *name, char *out, size_t outlen);
 
+/* Authenticates the request into r->who. Returns 0, or the status of the error reply sent
+ * (401 unknown key, 404 unknown X-Hookline-Tenant, 503 key store down). */
+int gw_authenticate(struct gw_req *r);
+bool gw_allowed(const struct gw_req *r, gw_perm perm);
+/* 0 when the caller may; else replies 403 (role) or 400 (admin without a tenant). */
+int gw_require(struct gw_req *r, gw_perm perm);
+
 /* Route table entries (gw_routes_*.c). Each returns the HTTP status sent. */
 int gw_route_webhooks(struct gw_req *r, const char *rest);
 int gw_route_events(struct gw_req *r, const char *rest);
+int gw_route_tenants(struct gw_req *r, const char *rest);
+int gw_route_api_keys(struct gw_req *r, const char *rest);
+
+/* Shared by the route files. */
+bool gw_uuid_like(const char *s);
+int gw_reply_no_content(struct gw_req *r);
+int gw_method_not_allowed(struct gw_req *r, const char *allowed);
+/* Runs a query whose rows are single JSON texts. NULL after replying 503. The caller
+ * releases *conn with gw_db_release. */
+PGresult *gw_query_json(struct gw_req *r, PGconn **conn, const char *sql, int nparams,
+                        const char *const *params);
+json_t *gw_row_json(PGresult *res, int row);
+/* Parses ?limit= (1..250, default 50) and ?cursor=; replies 400 itself on bad values. */
+int gw_page_params(struct gw_req *r, long *limit, char *cursor, size_t cursor_len, bool *has_cursor);
+/* Builds {"data": rows[0..limit), "next_cursor": id of row limit-1 when more} from a result
+ * of up to limit+1 JSON rows. */
+json_t *gw_page_json(PGresult *res, long limit);
+#define GW_TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 
 /* The HTTP server: start binds the listener and returns once civetweb runs. */
 struct gw_server;

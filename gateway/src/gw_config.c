@@ -29,8 +29,8 @@ const struct hl_cfg_opt gw_config_opts[] = {
      "PostgreSQL connections kept open"},
     {"migrations_dir", HL_CFG_STR, O(migrations_dir), NULL, 0, 0,
      "directory of SQL migrations (default: the source tree's schemas/migrations)"},
-    {"default_tenant", HL_CFG_STR, O(default_tenant), "default", 0, 0,
-     "tenant of requests until API keys name one"},
+    {"admin_api_key", HL_CFG_STR, O(admin_api_key), NULL, 0, 0,
+     "bootstrap admin API key (manages tenants and keys); unset: only stored keys work"},
 };
 
 const size_t gw_config_nopts = sizeof(gw_config_opts) / sizeof(gw_config_opts[0]);

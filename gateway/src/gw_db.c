@@ -10,6 +10,7 @@
 #include "hl/log.h"
 #include "hl/mem.h"
 #include "hl/pg.h"
+#include <stdio.h>
 #include "hl/banned.h"
 
 struct gw_db {
@@ -73,4 +74,48 @@ void gw_db_release(struct gw_db *db, PGconn *conn)
     pthread_mutex_unlock(&db->mu);
     if (conn)
         PQfinish(conn);
+}
+
+PGresult *gw_query_json(struct gw_req *r, PGconn **conn, const char *sql, int nparams,
+                        const char *const *params)
+{
+    char err[256];
+    *conn = gw_db_acquire(r->ctx->db, err, sizeof(err));
+    if (!*conn) {
+        gw_reply_problem(r, 503, "database-unavailable", "Database unavailable",
+                         "the store cannot be reached; retry later");
+        return NULL;
+    }
+    PGresult *res = PQexecParams(*conn, sql, nparams, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        hl_pg_errmsg(*conn, err, sizeof(err));
+        hl_log(HL_LOG_ERROR, "db", "query failed: %s", err);
+        PQclear(res);
+        gw_db_release(r->ctx->db, *conn);
+        *conn = NULL;
+        gw_reply_problem(r, 503, "database-unavailable", "Database unavailable",
+                         "the store failed the request; retry later");
+        return NULL;
+    }
+    return res;
+}
+
+json_t *gw_row_json(PGresult *res, int row)
+{
+    json_t *j = json_loads(PQgetvalue(res, row, 0), 0, NULL);
+    if (!j)
+        abort(); /* PostgreSQL rendered it: not being JSON is a bug */
+    return j;
+}
+
+json_t *gw_page_json(PGresult *res, long limit)
+{
+    int n = PQntuples(res);
+    json_t *data = json_array();
+    for (int i = 0; i < n && i < limit; i++)
+        json_array_append_new(data, gw_row_json(res, i));
+    json_t *next = json_null();
+    if (n > limit)
+        next = json_incref(json_object_get(json_array_get(data, (size_t)limit - 1), "id"));
+    return json_pack("{s:o, s:o}", "data", data, "next_cursor", next);
 }

@@ -4,6 +4,7 @@
  * civetweb calls gw's single request handler on its worker threads; every handler runs to
  * completion on that thread (blocking on PostgreSQL or on Kafka acknowledgements), so the
  * number of requests in progress is bounded by http_threads. */
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -140,6 +141,75 @@ json_t *gw_body_object(struct gw_req *r)
     return root;
 }
 
+bool gw_uuid_like(const char *s)
+{
+    if (strlen(s) != 36)
+        return false;
+    for (int i = 0; i < 36; i++) {
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (s[i] != '-')
+                return false;
+        } else if (!isxdigit((unsigned char)s[i])) {
+            return false;
+        }
+    }
+    return true;
+}
+
+int gw_reply_no_content(struct gw_req *r)
+{
+    mg_response_header_start(r->conn, 204);
+    mg_response_header_add(r->conn, "Content-Length", "0", -1);
+    mg_response_header_send(r->conn);
+    return 204;
+}
+
+int gw_method_not_allowed(struct gw_req *r, const char *allowed)
+{
+    char hdr[128];
+    snprintf(hdr, sizeof(hdr), "Allow: %s\r\n", allowed);
+    json_t *p = problem_new(r, 405, "method-not-allowed", "Method not allowed", "");
+    json_object_set_new(p, "detail", json_sprintf("'%s' allows %s", r->info->local_uri, allowed));
+    char *s = json_dumps(p, JSON_COMPACT);
+    json_decref(p);
+    reply_raw(r, 405, "application/problem+json", s, strlen(s), hdr);
+    free(s);
+    return 405;
+}
+
+int gw_page_params(struct gw_req *r, long *limit, char *cursor, size_t cursor_len,
+                   bool *has_cursor)
+{
+    char limit_s[16];
+    *limit = 50;
+    if (gw_query(r, "limit", limit_s, sizeof(limit_s))) {
+        char *end;
+        *limit = strtol(limit_s, &end, 10);
+        if (*end || *limit < 1 || *limit > 250) {
+            struct gw_errors e;
+            gw_errors_init(&e);
+            gw_errors_add(&e, "", "query parameter 'limit' must be 1..250");
+            int st = gw_reply_invalid(r, &e, "invalid query parameter");
+            gw_errors_release(&e);
+            return st;
+        }
+    }
+    /* Cursors are the id of the last item of the previous page. */
+    *has_cursor = false;
+    if (!cursor)
+        return 0; /* the caller pages by something other than a UUID */
+    *has_cursor = gw_query(r, "cursor", cursor, cursor_len) && cursor[0];
+    if (*has_cursor && !gw_uuid_like(cursor)) {
+        struct gw_errors e;
+        gw_errors_init(&e);
+        gw_errors_add(&e, "", "query parameter 'cursor' is not a cursor this API returned");
+        int st = gw_reply_invalid(r, &e, "invalid query parameter");
+        gw_errors_release(&e);
+        return st;
+    }
+    return 0;
+}
+
 bool gw_query(struct gw_req *r, const char *name, char *out, size_t outlen)
 {
     const char *qs = r->info->query_string;
@@ -174,9 +244,6 @@ static int read_body(struct gw_req *r)
 static int route(struct gw_req *r)
 {
     const char *uri = r->info->local_uri;
-    const char *method = r->info->request_method;
-    static const char webhooks[] = "/api/v1/webhooks";
-    static const char events[] = "/api/v1/events";
 
     if (strcmp(uri, "/healthz") == 0)
         return gw_reply_json(r, 200, json_pack("{s:s}", "status", "ok"));
@@ -193,13 +260,24 @@ static int route(struct gw_req *r)
         return gw_reply_json(r, 200, json_pack("{s:s}", "status", "ready"));
     }
 
-    if (strncmp(uri, webhooks, sizeof(webhooks) - 1) == 0 &&
-        (uri[sizeof(webhooks) - 1] == '\0' || uri[sizeof(webhooks) - 1] == '/'))
-        return gw_route_webhooks(r, uri + sizeof(webhooks) - 1);
-    if (strncmp(uri, events, sizeof(events) - 1) == 0 &&
-        (uri[sizeof(events) - 1] == '\0' || uri[sizeof(events) - 1] == '/'))
-        return gw_route_events(r, uri + sizeof(events) - 1);
-    (void)method;
+    static const struct {
+        const char *prefix;
+        int (*handler)(struct gw_req *r, const char *rest);
+    } routes[] = {
+        {"/api/v1/webhooks", gw_route_webhooks},
+        {"/api/v1/events", gw_route_events},
+        {"/api/v1/tenants", gw_route_tenants},
+        {"/api/v1/api-keys", gw_route_api_keys},
+    };
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        size_t n = strlen(routes[i].prefix);
+        if (strncmp(uri, routes[i].prefix, n) != 0 || (uri[n] != '\0' && uri[n] != '/'))
+            continue;
+        int st = gw_authenticate(r);
+        if (st)
+            return st;
+        return routes[i].handler(r, uri + n);
+    }
     return gw_reply_problem(r, 404, "not-found", "Not found", "no route for '%s'", uri);
 }
 
@@ -210,7 +288,6 @@ static int handle(struct mg_connection *conn, void *cbdata)
         .info = mg_get_request_info(conn),
         .ctx = cbdata,
     };
-    r.tenant = r.ctx->cfg->default_tenant;
     int status = read_body(&r);
     if (status == 0)
         status = route(&r);

@@ -69,7 +69,7 @@ static json_t *envelope(struct gw_req *r, json_t *body, const char *id)
     json_t *env = json_object();
     json_object_set_new(env, "id", json_string(id));
     json_object_set(env, "event", json_object_get(body, "event"));
-    json_object_set_new(env, "tenant", json_string(r->tenant));
+    json_object_set_new(env, "tenant", json_string(r->who.tenant));
     json_object_set_new(env, "timestamp", json_string(ts));
     json_t *occ = json_object_get(body, "occurred_at");
     if (occ && json_is_string(occ))
@@ -144,6 +144,9 @@ out:
 
 int gw_route_events(struct gw_req *r, const char *rest)
 {
+    int st = gw_require(r, GW_PERM_PUBLISH);
+    if (st)
+        return st;
     if (rest[0] == '\0' || strcmp(rest, "/") == 0) {
         if (strcmp(r->info->request_method, "POST") == 0)
             return post_event(r);

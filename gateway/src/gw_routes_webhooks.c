@@ -19,59 +19,10 @@
 
 #define MAX_EVENT_PATTERNS 100
 #define MAX_DESCRIPTION 1024
-#define LIST_DEFAULT_LIMIT 50
-#define LIST_MAX_LIMIT 250
 
-#define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 #define WEBHOOK_JSON                                                                               \
     "json_build_object('id', id, 'url', url, 'events', events, 'description', description,"      \
-    " 'status', status, 'created_at', " TS("created_at") ", 'updated_at', " TS("updated_at") ")"
-
-static bool uuid_like(const char *s)
-{
-    if (strlen(s) != 36)
-        return false;
-    for (int i = 0; i < 36; i++) {
-        if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (s[i] != '-')
-                return false;
-        } else if (!isxdigit((unsigned char)s[i])) {
-            return false;
-        }
-    }
-    return true;
-}
-
-/* Runs a query whose rows are single JSON texts. Returns the result, or NULL after replying
- * 503 (database unavailable). */
-static PGresult *query_json(struct gw_req *r, PGconn **conn, const char *sql, int nparams,
-                            const char *const *params)
-{
-    char err[256];
-    *conn = gw_db_acquire(r->ctx->db, err, sizeof(err));
-    if (!*conn) {
-        gw_reply_problem(r, 503, "database-unavailable", "Database unavailable",
-                         "the webhook store cannot be reached; retry later");
-        return NULL;
-    }
-    PGresult *res = PQexecParams(*conn, sql, nparams, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        hl_pg_errmsg(*conn, err, sizeof(err));
-        hl_log(HL_LOG_ERROR, "webhooks", "query failed: %s", err);
-        PQclear(res);
-        gw_db_release(r->ctx->db, *conn);
-        *conn = NULL;
-        gw_reply_problem(r, 503, "database-unavailable", "Database unavailable",
-                         "the webhook store failed the request; retry later");
-        return NULL;
-    }
-    return res;
-}
-
-static json_t *row_json(PGresult *res, int row)
-{
-    return json_loads(PQgetvalue(res, row, 0), 0, NULL);
-}
+    " 'status', status, 'created_at', " GW_TS("created_at") ", 'updated_at', " GW_TS("updated_at") ")"
 
 /* Validates the create body; returns the events as a PostgreSQL array literal. */
 static void validate_create(json_t *body, struct gw_errors *e, struct hl_buf *events_lit)
@@ -166,13 +117,13 @@ static int create(struct gw_req *r)
     hl_uuid_v7(id);
     const char *params[] = {
         id,
-        r->tenant,
+        r->who.tenant,
         json_string_value(json_object_get(body, "url")),
         hl_buf_str(&events_lit),
         desc && json_is_string(desc) ? json_string_value(desc) : "",
         secret,
     };
-    PGresult *res = query_json(r, &conn,
+    PGresult *res = gw_query_json(r, &conn,
                                "INSERT INTO webhooks (id, tenant_id, url, events, description, "
                                "secret) VALUES ($1, $2, $3, $4, $5, $6) RETURNING " WEBHOOK_JSON,
                                6, params);
@@ -180,10 +131,10 @@ static int create(struct gw_req *r)
         status = 503;
         goto out;
     }
-    json_t *wh = row_json(res, 0);
+    json_t *wh = gw_row_json(res, 0);
     PQclear(res);
     json_object_set_new(wh, "secret", json_string(secret));
-    hl_log(HL_LOG_INFO, "webhooks", "created webhook '%s' for tenant '%s'", id, r->tenant);
+    hl_log(HL_LOG_INFO, "webhooks", "created webhook '%s' for tenant '%s'", id, r->who.tenant);
 
     char location[128];
     snprintf(location, sizeof(location), "Location: /api/v1/webhooks/%s\r\n", id);
@@ -198,58 +149,33 @@ out:
 
 static int list(struct gw_req *r)
 {
-    char limit_s[16] = "", cursor[64] = "";
-    long limit = LIST_DEFAULT_LIMIT;
+    char cursor[64] = "";
+    long limit;
+    bool has_cursor;
     PGconn *conn = NULL;
-
-    if (gw_query(r, "limit", limit_s, sizeof(limit_s))) {
-        char *end;
-        limit = strtol(limit_s, &end, 10);
-        if (*end || limit < 1 || limit > LIST_MAX_LIMIT) {
-            struct gw_errors e;
-            gw_errors_init(&e);
-            gw_errors_add(&e, "", "query parameter 'limit' must be 1..%d", LIST_MAX_LIMIT);
-            int st = gw_reply_invalid(r, &e, "invalid query parameter");
-            gw_errors_release(&e);
-            return st;
-        }
-    }
-    /* The cursor is the id of the last webhook of the previous page. */
-    bool has_cursor = gw_query(r, "cursor", cursor, sizeof(cursor)) && cursor[0];
-    if (has_cursor && !uuid_like(cursor)) {
-        struct gw_errors e;
-        gw_errors_init(&e);
-        gw_errors_add(&e, "", "query parameter 'cursor' is not a cursor this API returned");
-        int st = gw_reply_invalid(r, &e, "invalid query parameter");
-        gw_errors_release(&e);
+    int st = gw_page_params(r, &limit, cursor, sizeof(cursor), &has_cursor);
+    if (st)
         return st;
-    }
-    char fetch[16];
+    char fetch[24];
     snprintf(fetch, sizeof(fetch), "%ld", limit + 1);
-    const char *params[] = {r->tenant, fetch, has_cursor ? cursor : NULL};
-    PGresult *res = query_json(r, &conn,
-                               "SELECT " WEBHOOK_JSON " FROM webhooks WHERE tenant_id = $1"
-                               " AND ($3::uuid IS NULL OR id > $3::uuid) ORDER BY id LIMIT $2",
-                               3, params);
+    const char *params[] = {r->who.tenant, fetch, has_cursor ? cursor : NULL};
+    PGresult *res = gw_query_json(r, &conn,
+                                  "SELECT " WEBHOOK_JSON " FROM webhooks WHERE tenant_id = $1"
+                                  " AND ($3::uuid IS NULL OR id > $3::uuid) ORDER BY id LIMIT $2",
+                                  3, params);
     if (!res)
         return 503;
-    int n = PQntuples(res);
-    json_t *data = json_array();
-    for (int i = 0; i < n && i < limit; i++)
-        json_array_append_new(data, row_json(res, i));
-    json_t *next = json_null();
-    if (n > limit)
-        next = json_incref(json_object_get(json_array_get(data, (size_t)limit - 1), "id"));
+    json_t *page = gw_page_json(res, limit);
     PQclear(res);
     gw_db_release(r->ctx->db, conn);
-    return gw_reply_json(r, 200, json_pack("{s:o, s:o}", "data", data, "next_cursor", next));
+    return gw_reply_json(r, 200, page);
 }
 
 static int get_one(struct gw_req *r, const char *id)
 {
     PGconn *conn = NULL;
-    const char *params[] = {r->tenant, id};
-    PGresult *res = query_json(
+    const char *params[] = {r->who.tenant, id};
+    PGresult *res = gw_query_json(
         r, &conn, "SELECT " WEBHOOK_JSON " FROM webhooks WHERE tenant_id = $1 AND id = $2", 2,
         params);
     if (!res)
@@ -258,7 +184,7 @@ static int get_one(struct gw_req *r, const char *id)
     if (PQntuples(res) == 0)
         status = gw_reply_problem(r, 404, "not-found", "Not found", "no webhook '%s'", id);
     else
-        status = gw_reply_json(r, 200, row_json(res, 0));
+        status = gw_reply_json(r, 200, gw_row_json(res, 0));
     PQclear(res);
     gw_db_release(r->ctx->db, conn);
     return status;
@@ -267,8 +193,8 @@ static int get_one(struct gw_req *r, const char *id)
 static int delete_one(struct gw_req *r, const char *id)
 {
     PGconn *conn = NULL;
-    const char *params[] = {r->tenant, id};
-    PGresult *res = query_json(
+    const char *params[] = {r->who.tenant, id};
+    PGresult *res = gw_query_json(
         r, &conn, "DELETE FROM webhooks WHERE tenant_id = $1 AND id = $2 RETURNING id", 2,
         params);
     if (!res)
@@ -278,38 +204,33 @@ static int delete_one(struct gw_req *r, const char *id)
         status = gw_reply_problem(r, 404, "not-found", "Not found", "no webhook '%s'", id);
     } else {
         hl_log(HL_LOG_INFO, "webhooks", "deleted webhook '%s'", id);
-        mg_response_header_start(r->conn, 204);
-        mg_response_header_add(r->conn, "Content-Length", "0", -1);
-        mg_response_header_send(r->conn);
-        status = 204;
+        status = gw_reply_no_content(r);
     }
     PQclear(res);
     gw_db_release(r->ctx->db, conn);
     return status;
 }
 
-static int method_not_allowed(struct gw_req *r, const char *allowed)
-{
-    return gw_reply_problem(r, 405, "method-not-allowed", "Method not allowed",
-                            "'%s' allows %s", r->info->local_uri, allowed);
-}
-
 int gw_route_webhooks(struct gw_req *r, const char *rest)
 {
     const char *m = r->info->request_method;
+    bool read = strcmp(m, "GET") == 0;
+    int st = gw_require(r, read ? GW_PERM_READ : GW_PERM_WRITE);
+    if (st)
+        return st;
     if (rest[0] == '\0' || strcmp(rest, "/") == 0) {
-        if (strcmp(m, "GET") == 0)
+        if (read)
             return list(r);
         if (strcmp(m, "POST") == 0)
             return create(r);
-        return method_not_allowed(r, "GET, POST");
+        return gw_method_not_allowed(r, "GET, POST");
     }
     const char *id = rest + 1;
-    if (!uuid_like(id))
+    if (!gw_uuid_like(id))
         return gw_reply_problem(r, 404, "not-found", "Not found", "no webhook '%s'", id);
-    if (strcmp(m, "GET") == 0)
+    if (read)
         return get_one(r, id);
     if (strcmp(m, "DELETE") == 0)
         return delete_one(r, id);
-    return method_not_allowed(r, "GET, DELETE");
+    return gw_method_not_allowed(r, "GET, DELETE");
 }

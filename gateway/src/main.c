@@ -79,6 +79,7 @@ static int cmd_serve(const struct gw_config *cfg)
 
     hl_topic_name(ctx.events_topic, cfg->common.topic_prefix, "events");
     ctx.db = gw_db_new(cfg->common.pg_dsn, (int)cfg->pg_pool_size);
+    ctx.auth = gw_auth_new(cfg);
     ctx.producer = gw_producer_new(cfg, err, sizeof(err));
     if (!ctx.producer) {
         hl_log(HL_LOG_ERROR, "main", "cannot create the kafka producer: %s", err);
@@ -110,6 +111,7 @@ out:
      * acknowledgements; then the producer flushes whatever is left. */
     gw_server_stop(server);
     gw_producer_free(ctx.producer);
+    gw_auth_free(ctx.auth);
     gw_db_free(ctx.db);
     hl_log(HL_LOG_INFO, "main", "stopped");
     return rc;

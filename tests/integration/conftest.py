@@ -134,6 +134,11 @@ class Hookline:
         self.http_port = free_port()
         self.base_url = f"http://127.0.0.1:{self.http_port}"
         self.default_headers: dict[str, str] = {}
+        # The bootstrap admin key; setup() makes a tenant and a tenant_admin key with it,
+        # and api() sends that tenant key unless a test passes its own Authorization.
+        self.admin_key = "hl_admin_" + secrets.token_urlsafe(24)
+        self.tenant = f"tenant-{tag}"
+        self.tenant_key = ""
         self.gateway: Service | None = None
         self.dispatchers: list[Service] = []
         self.session = requests.Session()
@@ -151,6 +156,7 @@ class Hookline:
             HOOKLINE_LOG_LEVEL="debug",
             HOOKLINE_GROUP_ID=self.group_id,
             HOOKLINE_REFRESH_INTERVAL_MS="500",
+            HOOKLINE_ADMIN_API_KEY=self.admin_key,
         )
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -162,6 +168,7 @@ class Hookline:
         self._run_tool("migrate")
         self._run_tool("create-topics")
         self.start_gateway()
+        self._bootstrap_tenant()
         for _ in range(dispatchers):
             self.start_dispatcher(wait=False)
         if dispatchers:
@@ -342,6 +349,31 @@ class Hookline:
 
     def topic(self, name: str) -> str:
         return f"{self.prefix}.{name}"
+
+    def admin_headers(self, tenant: str | None = None) -> dict[str, str]:
+        h = {"Authorization": f"Bearer {self.admin_key}"}
+        if tenant:
+            h["X-Hookline-Tenant"] = tenant
+        return h
+
+    def create_tenant(self, tenant_id: str, name: str = "test tenant") -> None:
+        r = self.api("POST", "/api/v1/tenants", json={"id": tenant_id, "name": name},
+                     headers=self.admin_headers())
+        assert r.status_code == 201, r.text
+
+    def make_key(self, role: str, tenant: str | None = None) -> str:
+        """Creates an API key of the role in tenant (default: the test's tenant)."""
+        body: dict[str, Any] = {"role": role, "name": f"test {role}"}
+        if role != "admin":
+            body["tenant_id"] = tenant or self.tenant
+        r = self.api("POST", "/api/v1/api-keys", json=body, headers=self.admin_headers())
+        assert r.status_code == 201, r.text
+        return r.json()["key"]
+
+    def _bootstrap_tenant(self) -> None:
+        self.create_tenant(self.tenant)
+        self.tenant_key = self.make_key("tenant_admin")
+        self.default_headers["Authorization"] = f"Bearer {self.tenant_key}"
 
     def api(self, method: str, path: str, json: Any = None, data: Any = None,
             headers: dict[str, str] | None = None, timeout: float = 10) -> requests.Response:

@@ -199,6 +199,7 @@ def test_dispatcher_sigkill_loses_nothing(hookline, receiver):
     def post(i: int) -> str:
         if not hasattr(local, "s"):
             local.s = requests.Session()
+            local.s.headers.update(hookline.default_headers)
         r = local.s.post(hookline.base_url + "/api/v1/events",
                          json={"event": "load.test", "data": {"i": i}}, timeout=30)
         assert r.status_code == 202, f"event {i}: {r.status_code} {r.text}"

@@ -1,0 +1,291 @@
+/* Authentication and authorization.
+ *
+ * `Authorization: Bearer <key>`. The bootstrap admin key comes from config; all other keys
+ * live in api_keys as SHA-256 hashes. Looked-up keys are cached so that ingest does not
+ * cost a query per request, and the cache is trustworthy only while a listener connection
+ * hears 'hl_api_keys_changed': every notification empties it (so a revocation on any
+ * gateway takes effect on all of them within milliseconds), and while the listener is
+ * disconnected the cache is bypassed entirely.
+ *
+ * Roles, from most to least powerful: admin (all tenants, tenants and keys), tenant_admin
+ * (everything inside its tenant), publisher (may only post events), viewer (read-only). */
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <poll.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "gw.h"
+#include "hl/log.h"
+#include "hl/mem.h"
+#include "hl/pg.h"
+#include "hl/time.h"
+#include "hl/banned.h"
+
+#define CACHE_SLOTS 4096 /* power of two */
+#define CACHE_TTL_MS 60000
+#define LISTEN_RETRY_MS 2000
+
+struct cache_slot {
+    unsigned char hash[32];
+    bool used;
+    int64_t expires_ms;
+    struct gw_principal who;
+};
+
+struct gw_auth {
+    pthread_mutex_t mu;
+    struct cache_slot slots[CACHE_SLOTS];
+    atomic_bool cache_trusted; /* the listener is connected and LISTENing */
+    atomic_bool stop;
+    pthread_t listener;
+    char *dsn;
+    unsigned char admin_hash[32];
+    bool has_admin;
+};
+
+static const char *const role_names[] = {"none", "viewer", "publisher", "tenant_admin", "admin"};
+
+const char *gw_role_name(gw_role role)
+{
+    return role_names[role];
+}
+
+gw_role gw_role_parse(const char *s)
+{
+    for (int i = GW_ROLE_VIEWER; i <= GW_ROLE_ADMIN; i++)
+        if (strcmp(s, role_names[i]) == 0)
+            return (gw_role)i;
+    return GW_ROLE_NONE;
+}
+
+void gw_key_hash(const char *key, unsigned char out[32])
+{
+    unsigned int n = 32;
+    EVP_Digest(key, strlen(key), out, &n, EVP_sha256(), NULL);
+}
+
+static void cache_clear(struct gw_auth *a)
+{
+    pthread_mutex_lock(&a->mu);
+    memset(a->slots, 0, sizeof(a->slots));
+    pthread_mutex_unlock(&a->mu);
+}
+
+static struct cache_slot *slot_for(struct gw_auth *a, const unsigned char hash[32])
+{
+    size_t h;
+    memcpy(&h, hash, sizeof(h));
+    return &a->slots[h & (CACHE_SLOTS - 1)];
+}
+
+/* Keeps a connection LISTENing and empties the cache on every notification. */
+static void *listen_main(void *arg)
+{
+    struct gw_auth *a = arg;
+    PGconn *conn = NULL;
+    char err[256];
+    while (!atomic_load(&a->stop)) {
+        if (!conn) {
+            conn = hl_pg_connect(a->dsn, err, sizeof(err));
+            PGresult *r = conn ? PQexec(conn, "LISTEN hl_api_keys_changed") : NULL;
+            bool ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
+            PQclear(r);
+            if (!ok) {
+                PQfinish(conn);
+                conn = NULL;
+                struct pollfd none;
+                poll(&none, 0, LISTEN_RETRY_MS);
+                continue;
+            }
+            /* Anything may have changed while nobody listened. */
+            cache_clear(a);
+            atomic_store(&a->cache_trusted, true);
+        }
+        struct pollfd pfd = {.fd = PQsocket(conn), .events = POLLIN};
+        if (poll(&pfd, 1, 500) < 0)
+            continue;
+        if (!PQconsumeInput(conn) || PQstatus(conn) != CONNECTION_OK) {
+            atomic_store(&a->cache_trusted, false);
+            hl_log(HL_LOG_WARN, "auth", "lost the key-change listener; caching off until back");
+            PQfinish(conn);
+            conn = NULL;
+            continue;
+        }
+        PGnotify *n;
+        bool changed = false;
+        while ((n = PQnotifies(conn)) != NULL) {
+            changed = true;
+            PQfreemem(n);
+        }
+        if (changed)
+            cache_clear(a);
+    }
+    PQfinish(conn);
+    return NULL;
+}
+
+struct gw_auth *gw_auth_new(const struct gw_config *cfg)
+{
+    struct gw_auth *a = hl_xcalloc(1, sizeof(*a));
+    pthread_mutex_init(&a->mu, NULL);
+    a->dsn = hl_xstrdup(cfg->common.pg_dsn);
+    if (cfg->admin_api_key && *cfg->admin_api_key) {
+        gw_key_hash(cfg->admin_api_key, a->admin_hash);
+        a->has_admin = true;
+    }
+    if (pthread_create(&a->listener, NULL, listen_main, a) != 0)
+        abort();
+    return a;
+}
+
+void gw_auth_free(struct gw_auth *a)
+{
+    if (!a)
+        return;
+    atomic_store(&a->stop, true);
+    pthread_join(a->listener, NULL);
+    pthread_mutex_destroy(&a->mu);
+    free(a->dsn);
+    free(a);
+}
+
+/* Looks the key up in PostgreSQL. Returns 1 found, 0 not found, -1 database error. */
+static int lookup(struct gw_req *r, const unsigned char hash[32], struct gw_principal *who)
+{
+    char err[256], hex[65];
+    static const char digits[] = "0123456789abcdef";
+    for (int i = 0; i < 32; i++) {
+        hex[2 * i] = digits[hash[i] >> 4];
+        hex[2 * i + 1] = digits[hash[i] & 15];
+    }
+    hex[64] = '\0';
+    PGconn *c = gw_db_acquire(r->ctx->db, err, sizeof(err));
+    if (!c)
+        return -1;
+    const char *params[] = {hex};
+    PGresult *res = PQexecParams(c,
+                                 "SELECT id, coalesce(tenant_id, ''), role FROM api_keys"
+                                 " WHERE key_hash = decode($1, 'hex') AND revoked_at IS NULL",
+                                 1, NULL, params, NULL, NULL, 0);
+    int found = -1;
+    if (PQresultStatus(res) == PGRES_TUPLES_OK) {
+        found = PQntuples(res) > 0;
+        if (found) {
+            snprintf(who->key_id, sizeof(who->key_id), "%s", PQgetvalue(res, 0, 0));
+            snprintf(who->tenant, sizeof(who->tenant), "%s", PQgetvalue(res, 0, 1));
+            who->role = gw_role_parse(PQgetvalue(res, 0, 2));
+        }
+    } else {
+        hl_pg_errmsg(c, err, sizeof(err));
+        hl_log(HL_LOG_ERROR, "auth", "key lookup failed: %s", err);
+    }
+    PQclear(res);
+    gw_db_release(r->ctx->db, c);
+    return found;
+}
+
+/* Admins act on a tenant's resources by naming it; it must exist. */
+static int admin_tenant(struct gw_req *r)
+{
+    const char *t = mg_get_header(r->conn, "X-Hookline-Tenant");
+    if (!t || !*t)
+        return 0;
+    char err[256];
+    PGconn *c = gw_db_acquire(r->ctx->db, err, sizeof(err));
+    if (!c)
+        return gw_reply_problem(r, 503, "database-unavailable", "Database unavailable",
+                                "the tenant store cannot be reached; retry later");
+    const char *params[] = {t};
+    PGresult *res = PQexecParams(c, "SELECT 1 FROM tenants WHERE id = $1", 1, NULL, params,
+                                 NULL, NULL, 0);
+    bool ok = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
+    PQclear(res);
+    gw_db_release(r->ctx->db, c);
+    if (!ok)
+        return gw_reply_problem(r, 404, "tenant-not-found", "Tenant not found",
+                                "X-Hookline-Tenant names no tenant");
+    snprintf(r->who.tenant, sizeof(r->who.tenant), "%s", t);
+    return 0;
+}
+
+int gw_authenticate(struct gw_req *r)
+{
+    struct gw_auth *a = r->ctx->auth;
+    const char *h = mg_get_header(r->conn, "Authorization");
+    if (!h || strncasecmp(h, "Bearer ", 7) != 0 || !h[7])
+        return gw_reply_problem(r, 401, "unauthorized", "Unauthorized",
+                                "send an API key as 'Authorization: Bearer <key>'");
+    const char *key = h + 7;
+    unsigned char hash[32];
+    gw_key_hash(key, hash);
+    memset(&r->who, 0, sizeof(r->who));
+
+    if (a->has_admin && CRYPTO_memcmp(hash, a->admin_hash, 32) == 0) {
+        r->who.role = GW_ROLE_ADMIN;
+        snprintf(r->who.key_id, sizeof(r->who.key_id), "bootstrap");
+        return admin_tenant(r);
+    }
+
+    bool cached = false;
+    int64_t now = hl_mono_ms();
+    if (atomic_load(&a->cache_trusted)) {
+        pthread_mutex_lock(&a->mu);
+        struct cache_slot *s = slot_for(a, hash);
+        if (s->used && s->expires_ms > now && memcmp(s->hash, hash, 32) == 0) {
+            r->who = s->who;
+            cached = true;
+        }
+        pthread_mutex_unlock(&a->mu);
+    }
+    if (!cached) {
+        int found = lookup(r, hash, &r->who);
+        if (found < 0)
+            return gw_reply_problem(r, 503, "database-unavailable", "Database unavailable",
+                                    "API keys cannot be checked right now; retry later");
+        if (!found)
+            return gw_reply_problem(r, 401, "unauthorized", "Unauthorized",
+                                    "the API key is not valid or was revoked");
+        if (atomic_load(&a->cache_trusted)) {
+            pthread_mutex_lock(&a->mu);
+            struct cache_slot *s = slot_for(a, hash);
+            memcpy(s->hash, hash, 32);
+            s->used = true;
+            s->expires_ms = now + CACHE_TTL_MS;
+            s->who = r->who;
+            pthread_mutex_unlock(&a->mu);
+        }
+    }
+    if (r->who.role == GW_ROLE_ADMIN)
+        return admin_tenant(r);
+    return 0;
+}
+
+bool gw_allowed(const struct gw_req *r, gw_perm perm)
+{
+    gw_role role = r->who.role;
+    switch (perm) {
+    case GW_PERM_READ: return role == GW_ROLE_VIEWER || role >= GW_ROLE_TENANT_ADMIN;
+    case GW_PERM_PUBLISH: return role >= GW_ROLE_PUBLISHER;
+    case GW_PERM_WRITE: return role >= GW_ROLE_TENANT_ADMIN;
+    case GW_PERM_ADMIN: return role == GW_ROLE_ADMIN;
+    }
+    return false;
+}
+
+int gw_require(struct gw_req *r, gw_perm perm)
+{
+    static const char *const what[] = {"read", "publish events", "change", "administer"};
+    if (!gw_allowed(r, perm))
+        return gw_reply_problem(r, 403, "forbidden", "Forbidden",
+                                "a %s key may not %s here", gw_role_name(r->who.role),
+                                what[perm]);
+    if (perm != GW_PERM_ADMIN && !r->who.tenant[0])
+        return gw_reply_problem(r, 400, "tenant-required", "Tenant required",
+                                "admin keys name the tenant to act on with X-Hookline-Tenant");
+    return 0;
+}

@@ -1,0 +1,223 @@
+/* /api/v1/api-keys: API key management.
+ *
+ * Admins manage every key; a tenant_admin manages its own tenant's non-admin keys. A key is
+ * returned once, at creation; afterwards only its prefix identifies it. Revocation
+ * (DELETE) takes effect on every gateway at once (see gw_auth.c). */
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gw.h"
+#include "hl/id.h"
+#include "hl/log.h"
+#include "hl/sign.h"
+#include "hl/banned.h"
+
+#define KEY_RANDOM_BYTES 24
+#define KEY_PREFIX_LEN 11 /* "hl_" + 8 characters, enough to tell keys apart in a list */
+
+#define KEY_JSON                                                                                   \
+    "json_build_object('id', id, 'tenant_id', tenant_id, 'name', name, 'role', role,"            \
+    " 'key_prefix', key_prefix, 'created_at', " GW_TS("created_at") ", 'revoked_at', "           \
+    "CASE WHEN revoked_at IS NULL THEN NULL ELSE " GW_TS("revoked_at") " END)"
+
+/* "hl_" + base64url of 24 random bytes. */
+static void key_generate(char out[64])
+{
+    unsigned char raw[KEY_RANDOM_BYTES];
+    char b64[64];
+    if (RAND_bytes(raw, sizeof(raw)) != 1)
+        abort();
+    size_t n = hl_base64_encode(raw, sizeof(raw), b64);
+    for (size_t i = 0; i < n; i++)
+        b64[i] = b64[i] == '+' ? '-' : b64[i] == '/' ? '_' : b64[i];
+    memcpy(out, "hl_", 3);
+    memcpy(out + 3, b64, n + 1);
+}
+
+static void hex32(const unsigned char h[32], char out[65])
+{
+    static const char digits[] = "0123456789abcdef";
+    for (int i = 0; i < 32; i++) {
+        out[2 * i] = digits[h[i] >> 4];
+        out[2 * i + 1] = digits[h[i] & 15];
+    }
+    out[64] = '\0';
+}
+
+static int create(struct gw_req *r)
+{
+    struct gw_errors e;
+    PGconn *conn = NULL;
+    int status;
+    json_t *body = gw_body_object(r);
+    if (!body)
+        return 400;
+    gw_errors_init(&e);
+
+    const char *key;
+    json_t *v;
+    json_object_foreach(body, key, v) {
+        if (strcmp(key, "name") && strcmp(key, "role") && strcmp(key, "tenant_id"))
+            gw_errors_add(&e, "", "unknown field '%s'", key);
+    }
+    json_t *name = json_object_get(body, "name");
+    if (name && (!json_is_string(name) || json_string_length(name) > 200))
+        gw_errors_add(&e, "/name", "must be a string of at most 200 characters");
+    json_t *jrole = json_object_get(body, "role");
+    gw_role role = GW_ROLE_NONE;
+    if (!jrole)
+        gw_errors_add(&e, "/role", "is required");
+    else if (!json_is_string(jrole) ||
+             (role = gw_role_parse(json_string_value(jrole))) == GW_ROLE_NONE)
+        gw_errors_add(&e, "/role", "must be one of admin, tenant_admin, publisher, viewer");
+
+    /* Which tenant the key belongs to: a tenant_admin's own; an admin names it (in the body
+     * or with X-Hookline-Tenant); admin keys belong to none. */
+    json_t *jt = json_object_get(body, "tenant_id");
+    const char *tenant = r->who.tenant[0] ? r->who.tenant : NULL;
+    if (jt && !json_is_string(jt))
+        gw_errors_add(&e, "/tenant_id", "must be a string");
+    else if (jt && r->who.role == GW_ROLE_ADMIN)
+        tenant = json_string_value(jt);
+    else if (jt && strcmp(json_string_value(jt), r->who.tenant) != 0)
+        gw_errors_add(&e, "/tenant_id", "must be your own tenant");
+    if (role == GW_ROLE_ADMIN) {
+        if (r->who.role != GW_ROLE_ADMIN) {
+            status = gw_reply_problem(r, 403, "forbidden", "Forbidden",
+                                      "only admin keys may create admin keys");
+            goto out;
+        }
+        if (jt)
+            gw_errors_add(&e, "/tenant_id", "admin keys belong to no tenant");
+        tenant = NULL;
+    } else if (role != GW_ROLE_NONE && !tenant) {
+        gw_errors_add(&e, "/tenant_id", "is required for a %s key", gw_role_name(role));
+    }
+    if (gw_errors_any(&e)) {
+        status = gw_reply_invalid(r, &e, "the API key request is not valid");
+        goto out;
+    }
+
+    char id[HL_UUID_LEN], secret[64], prefix[KEY_PREFIX_LEN + 1], hash_hex[65];
+    unsigned char hash[32];
+    hl_uuid_v7(id);
+    key_generate(secret);
+    memcpy(prefix, secret, KEY_PREFIX_LEN);
+    prefix[KEY_PREFIX_LEN] = '\0';
+    gw_key_hash(secret, hash);
+    hex32(hash, hash_hex);
+    const char *params[] = {id, tenant, name ? json_string_value(name) : "", gw_role_name(role),
+                            prefix, hash_hex};
+    PGresult *res = gw_query_json(
+        r, &conn,
+        "INSERT INTO api_keys (id, tenant_id, name, role, key_prefix, key_hash)"
+        " SELECT $1, $2, $3, $4, $5, decode($6, 'hex')"
+        " WHERE $2::text IS NULL OR EXISTS (SELECT 1 FROM tenants WHERE id = $2)"
+        " RETURNING " KEY_JSON,
+        6, params);
+    if (!res) {
+        status = 503;
+        goto out;
+    }
+    if (PQntuples(res) == 0) {
+        gw_errors_add(&e, "/tenant_id", "names no tenant");
+        status = gw_reply_invalid(r, &e, "the API key request is not valid");
+    } else {
+        json_t *out = gw_row_json(res, 0);
+        json_object_set_new(out, "key", json_string(secret));
+        hl_log(HL_LOG_INFO, "api-keys", "created %s key '%s' (%s)", gw_role_name(role), id,
+               prefix);
+        status = gw_reply_json(r, 201, out);
+    }
+    PQclear(res);
+out:
+    gw_db_release(r->ctx->db, conn);
+    gw_errors_release(&e);
+    json_decref(body);
+    return status;
+}
+
+/* Admins without a tenant see every key; everyone else only their tenant's. */
+static const char *scope(struct gw_req *r)
+{
+    return r->who.role == GW_ROLE_ADMIN && !r->who.tenant[0] ? NULL : r->who.tenant;
+}
+
+static int list(struct gw_req *r)
+{
+    PGconn *conn = NULL;
+    char cursor[64] = "", fetch[24];
+    long limit;
+    bool has_cursor;
+    int st = gw_page_params(r, &limit, cursor, sizeof(cursor), &has_cursor);
+    if (st)
+        return st;
+    snprintf(fetch, sizeof(fetch), "%ld", limit + 1);
+    const char *params[] = {scope(r), fetch, has_cursor ? cursor : NULL};
+    PGresult *res = gw_query_json(r, &conn,
+                                  "SELECT " KEY_JSON " FROM api_keys WHERE ($1::text IS NULL OR"
+                                  " tenant_id = $1) AND ($3::uuid IS NULL OR id > $3::uuid)"
+                                  " ORDER BY id LIMIT $2",
+                                  3, params);
+    if (!res)
+        return 503;
+    json_t *page = gw_page_json(res, limit);
+    PQclear(res);
+    gw_db_release(r->ctx->db, conn);
+    return gw_reply_json(r, 200, page);
+}
+
+static int one(struct gw_req *r, const char *id)
+{
+    PGconn *conn = NULL;
+    const char *m = r->info->request_method;
+    const char *params[] = {scope(r), id};
+    PGresult *res;
+    if (strcmp(m, "GET") == 0)
+        res = gw_query_json(r, &conn,
+                            "SELECT " KEY_JSON " FROM api_keys WHERE ($1::text IS NULL OR"
+                            " tenant_id = $1) AND id = $2",
+                            2, params);
+    else if (strcmp(m, "DELETE") == 0)
+        res = gw_query_json(r, &conn,
+                            "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())"
+                            " WHERE ($1::text IS NULL OR tenant_id = $1) AND id = $2"
+                            " RETURNING id",
+                            2, params);
+    else
+        return gw_method_not_allowed(r, "GET, DELETE");
+    if (!res)
+        return 503;
+    int status;
+    if (PQntuples(res) == 0)
+        status = gw_reply_problem(r, 404, "not-found", "Not found", "no API key '%s'", id);
+    else if (strcmp(m, "DELETE") == 0) {
+        hl_log(HL_LOG_INFO, "api-keys", "revoked key '%s'", id);
+        status = gw_reply_no_content(r);
+    } else
+        status = gw_reply_json(r, 200, gw_row_json(res, 0));
+    PQclear(res);
+    gw_db_release(r->ctx->db, conn);
+    return status;
+}
+
+int gw_route_api_keys(struct gw_req *r, const char *rest)
+{
+    if (r->who.role != GW_ROLE_ADMIN && r->who.role != GW_ROLE_TENANT_ADMIN)
+        return gw_reply_problem(r, 403, "forbidden", "Forbidden",
+                                "a %s key may not manage API keys", gw_role_name(r->who.role));
+    const char *m = r->info->request_method;
+    if (rest[0] == '\0' || strcmp(rest, "/") == 0) {
+        if (strcmp(m, "GET") == 0)
+            return list(r);
+        if (strcmp(m, "POST") == 0)
+            return create(r);
+        return gw_method_not_allowed(r, "GET, POST");
+    }
+    const char *id = rest + 1;
+    if (!gw_uuid_like(id))
+        return gw_reply_problem(r, 404, "not-found", "Not found", "no API key '%s'", id);
+    return one(r, id);
+}

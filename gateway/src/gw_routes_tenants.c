@@ -1,0 +1,204 @@
+/* /api/v1/tenants: tenant management, for admins. A tenant key may read its own tenant. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gw.h"
+#include "hl/id.h"
+#include "hl/log.h"
+#include "hl/banned.h"
+
+#define TENANT_JSON                                                                                \
+    "json_build_object('id', id, 'name', name, 'metadata', metadata, 'created_at', "             \
+    GW_TS("created_at") ", 'updated_at', " GW_TS("updated_at") ")"
+
+/* Tenant ids appear in URLs, headers and topic payloads: keep them plain. */
+static bool tenant_id_valid(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 64)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '-'))
+            return false;
+    }
+    return true;
+}
+
+static void validate(json_t *body, struct gw_errors *e, bool create)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(body, key, v) {
+        if (strcmp(key, "name") && strcmp(key, "metadata") && (!create || strcmp(key, "id")))
+            gw_errors_add(e, "", "unknown field '%s'", key);
+    }
+    json_t *id = json_object_get(body, "id");
+    if (create && id && (!json_is_string(id) || !tenant_id_valid(json_string_value(id))))
+        gw_errors_add(e, "/id", "must be 1..64 characters of letters, digits, '_' and '-'");
+    json_t *name = json_object_get(body, "name");
+    if (create && !name)
+        gw_errors_add(e, "/name", "is required");
+    else if (name && (!json_is_string(name) || json_string_length(name) == 0 ||
+                      json_string_length(name) > 200))
+        gw_errors_add(e, "/name", "must be a string of 1..200 characters");
+    json_t *meta = json_object_get(body, "metadata");
+    if (meta && !json_is_object(meta))
+        gw_errors_add(e, "/metadata", "must be an object");
+}
+
+static int create(struct gw_req *r)
+{
+    struct gw_errors e;
+    PGconn *conn = NULL;
+    int status;
+    char idbuf[HL_UUID_LEN];
+    json_t *body = gw_body_object(r);
+    if (!body)
+        return 400;
+    gw_errors_init(&e);
+    validate(body, &e, true);
+    if (gw_errors_any(&e)) {
+        status = gw_reply_invalid(r, &e, "the tenant is not valid");
+        goto out;
+    }
+    json_t *jid = json_object_get(body, "id");
+    if (!jid)
+        hl_uuid_v7(idbuf);
+    const char *id = jid ? json_string_value(jid) : idbuf;
+    json_t *meta = json_object_get(body, "metadata");
+    char *meta_s = json_dumps(meta ? meta : json_object(), JSON_COMPACT);
+    const char *params[] = {id, json_string_value(json_object_get(body, "name")), meta_s};
+    PGresult *res = gw_query_json(r, &conn,
+                                  "INSERT INTO tenants (id, name, metadata) VALUES ($1, $2, $3)"
+                                  " ON CONFLICT (id) DO NOTHING RETURNING " TENANT_JSON,
+                                  3, params);
+    free(meta_s);
+    if (!res) {
+        status = 503;
+        goto out;
+    }
+    if (PQntuples(res) == 0) {
+        status = gw_reply_problem(r, 409, "conflict", "Conflict", "tenant '%s' exists already",
+                                  id);
+    } else {
+        hl_log(HL_LOG_INFO, "tenants", "created tenant '%s'", id);
+        status = gw_reply_json(r, 201, gw_row_json(res, 0));
+    }
+    PQclear(res);
+out:
+    gw_db_release(r->ctx->db, conn);
+    gw_errors_release(&e);
+    json_decref(body);
+    return status;
+}
+
+static int list(struct gw_req *r)
+{
+    PGconn *conn = NULL;
+    char cursor[80] = "", limit_s[24];
+    long limit;
+    bool has_cursor;
+    /* Tenant ids are not UUIDs, so page by id without gw_page_params's cursor check. */
+    int st = gw_page_params(r, &limit, NULL, 0, &has_cursor);
+    if (st)
+        return st;
+    has_cursor = gw_query(r, "cursor", cursor, sizeof(cursor)) && cursor[0];
+    snprintf(limit_s, sizeof(limit_s), "%ld", limit + 1);
+    const char *params[] = {limit_s, has_cursor ? cursor : NULL};
+    PGresult *res = gw_query_json(r, &conn,
+                                  "SELECT " TENANT_JSON " FROM tenants WHERE ($2::text IS NULL"
+                                  " OR id > $2) ORDER BY id LIMIT $1",
+                                  2, params);
+    if (!res)
+        return 503;
+    json_t *page = gw_page_json(res, limit);
+    PQclear(res);
+    gw_db_release(r->ctx->db, conn);
+    return gw_reply_json(r, 200, page);
+}
+
+static int one(struct gw_req *r, const char *id, const char *method)
+{
+    PGconn *conn = NULL;
+    struct gw_errors e;
+    json_t *body = NULL;
+    PGresult *res = NULL;
+    int status;
+    gw_errors_init(&e);
+
+    if (strcmp(method, "GET") == 0) {
+        const char *params[] = {id};
+        res = gw_query_json(r, &conn, "SELECT " TENANT_JSON " FROM tenants WHERE id = $1", 1,
+                            params);
+    } else if (strcmp(method, "PATCH") == 0) {
+        if (!(body = gw_body_object(r))) {
+            status = 400;
+            goto out;
+        }
+        validate(body, &e, false);
+        if (gw_errors_any(&e)) {
+            status = gw_reply_invalid(r, &e, "the tenant is not valid");
+            goto out;
+        }
+        json_t *name = json_object_get(body, "name");
+        json_t *meta = json_object_get(body, "metadata");
+        char *meta_s = meta ? json_dumps(meta, JSON_COMPACT) : NULL;
+        const char *params[] = {id, name ? json_string_value(name) : NULL, meta_s};
+        res = gw_query_json(r, &conn,
+                            "UPDATE tenants SET name = coalesce($2, name),"
+                            " metadata = coalesce($3::jsonb, metadata), updated_at = now()"
+                            " WHERE id = $1 RETURNING " TENANT_JSON,
+                            3, params);
+        free(meta_s);
+    } else if (strcmp(method, "DELETE") == 0) {
+        const char *params[] = {id};
+        res = gw_query_json(r, &conn, "DELETE FROM tenants WHERE id = $1 RETURNING id", 1,
+                            params);
+    } else {
+        status = gw_method_not_allowed(r, "GET, PATCH, DELETE");
+        goto out;
+    }
+    if (!res) {
+        status = 503;
+        goto out;
+    }
+    if (PQntuples(res) == 0)
+        status = gw_reply_problem(r, 404, "not-found", "Not found", "no tenant '%s'", id);
+    else if (strcmp(method, "DELETE") == 0)
+        status = gw_reply_no_content(r);
+    else
+        status = gw_reply_json(r, 200, gw_row_json(res, 0));
+    PQclear(res);
+out:
+    gw_db_release(r->ctx->db, conn);
+    gw_errors_release(&e);
+    json_decref(body);
+    return status;
+}
+
+int gw_route_tenants(struct gw_req *r, const char *rest)
+{
+    const char *m = r->info->request_method;
+    if (rest[0] == '\0' || strcmp(rest, "/") == 0) {
+        if (!gw_allowed(r, GW_PERM_ADMIN))
+            return gw_require(r, GW_PERM_ADMIN);
+        if (strcmp(m, "GET") == 0)
+            return list(r);
+        if (strcmp(m, "POST") == 0)
+            return create(r);
+        return gw_method_not_allowed(r, "GET, POST");
+    }
+    const char *id = rest + 1;
+    /* A tenant's own readers may see their tenant; anyone else gets 404, not 403. */
+    if (!gw_allowed(r, GW_PERM_ADMIN)) {
+        if (strcmp(m, "GET") != 0 || strcmp(id, r->who.tenant) != 0 ||
+            !gw_allowed(r, GW_PERM_READ))
+            return strcmp(id, r->who.tenant) == 0
+                       ? gw_require(r, GW_PERM_ADMIN)
+                       : gw_reply_problem(r, 404, "not-found", "Not found", "no tenant '%s'", id);
+    }
+    return one(r, id, m);
+}
