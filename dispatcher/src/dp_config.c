@@ -15,7 +15,7 @@ const struct hl_cfg_opt dp_config_opts[] = {
      "period of the fallback full reload of the webhooks; NOTIFY makes changes effective at "
      "once"},
     {"max_in_flight", HL_CFG_INT, offsetof(struct dp_config, max_in_flight), "1000", 1, 1000000,
-     "deliveries in progress or waiting for a retry above which consumption pauses"},
+     "deliveries in progress or waiting for a retry at which no new event is taken"},
     {"request_timeout_ms", HL_CFG_INT, offsetof(struct dp_config, request_timeout_ms), "30000",
      100, 600000, "timeout of one delivery attempt, connection included"},
     {"connect_timeout_ms", HL_CFG_INT, offsetof(struct dp_config, connect_timeout_ms), "10000",

@@ -20,6 +20,7 @@
 struct dp_partition {
     struct dp_consumer *c;
     int32_t id;
+    rd_kafka_queue_t *queue;    /* this partition's messages, not forwarded */
     struct dp_msg *head, *tail; /* in-flight messages in offset order */
     int64_t next_offset;        /* offset after the last finished head; -1 before any */
     bool dirty;                 /* next_offset not yet handed to librdkafka */
@@ -29,9 +30,13 @@ struct dp_consumer {
     rd_kafka_t *rk;
     rd_kafka_queue_t *queue;
     char topic[HL_TOPIC_MAX];
+    int wake_fd;
     struct dp_partition **parts; /* indexed by partition id; NULL when not assigned */
     size_t nparts;
-    bool paused;
+    size_t next_part; /* round-robin cursor of dp_consumer_poll() */
+    /* Messages that reached the consumer queue anyway, handed out before any other. */
+    rd_kafka_message_t **strays;
+    size_t nstrays;
     bool frozen;
 };
 
@@ -54,6 +59,15 @@ static void part_add(struct dp_consumer *c, int32_t id)
     p->c = c;
     p->id = id;
     p->next_offset = -1;
+    /* Before the partition is assigned, so that no message of it reaches the consumer
+     * queue (librdkafka keeps a forwarding the application set). */
+    p->queue = rd_kafka_queue_get_partition(c->rk, c->topic, id);
+    if (p->queue) {
+        rd_kafka_queue_forward(p->queue, NULL);
+        rd_kafka_queue_io_event_enable(p->queue, c->wake_fd, "k", 1);
+    } else {
+        hl_log(HL_LOG_ERROR, "consumer", "no queue for partition %d", (int)id);
+    }
     c->parts[id] = p;
 }
 
@@ -76,6 +90,11 @@ static void part_drop(struct dp_consumer *c, int32_t id)
         m->next = NULL;
         if (m->pending == 0)
             msg_free(m);
+    }
+    /* librdkafka cannot close while the application holds a partition queue. */
+    if (p->queue) {
+        rd_kafka_queue_io_event_enable(p->queue, -1, NULL, 0);
+        rd_kafka_queue_destroy(p->queue);
     }
     c->parts[id] = NULL;
     free(p);
@@ -127,15 +146,6 @@ void dp_consumer_store(struct dp_consumer *c)
     rd_kafka_topic_partition_list_destroy(list);
 }
 
-static void set_paused(rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts, bool paused)
-{
-    rd_kafka_resp_err_t err =
-        paused ? rd_kafka_pause_partitions(rk, parts) : rd_kafka_resume_partitions(rk, parts);
-    if (err)
-        hl_log(HL_LOG_WARN, "consumer", "cannot %s partitions: %s", paused ? "pause" : "resume",
-               rd_kafka_err2str(err));
-}
-
 static void log_partitions(const char *what, const rd_kafka_topic_partition_list_t *parts)
 {
     char ids[256];
@@ -159,8 +169,6 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         for (int i = 0; i < parts->cnt; i++)
             part_add(c, parts->elems[i].partition);
         error = rd_kafka_incremental_assign(rk, parts);
-        /* A partition paused when it was revoked comes back paused: set it explicitly. */
-        set_paused(rk, parts, c->paused);
     } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
         bool lost = rd_kafka_assignment_lost(rk);
         log_partitions(lost ? "lost" : "revoked", parts);
@@ -204,6 +212,7 @@ struct dp_consumer *dp_consumer_new(const struct dp_config *cfg, int wake_fd, ch
     struct dp_consumer *ret = NULL;
     rd_kafka_topic_partition_list_t *topics = NULL;
 
+    c->wake_fd = wake_fd;
     hl_topic_name(c->topic, cfg->common.topic_prefix, "events");
     rd_kafka_conf_t *conf =
         hl_kafka_conf_new(cfg->common.brokers, "hookline-dispatcher", errbuf, errlen);
@@ -252,68 +261,86 @@ out:
     return ret;
 }
 
-struct dp_msg *dp_consumer_poll(struct dp_consumer *c)
+/* Tracks one message; NULL when it is not an event to deliver (consumed here). */
+static struct dp_msg *take(struct dp_consumer *c, rd_kafka_message_t *rkm)
 {
     char err[512];
-    rd_kafka_message_t *rkm;
-
-    while ((rkm = rd_kafka_consumer_poll(c->rk, 0)) != NULL) {
-        if (rkm->err) {
-            if (rkm->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
-                hl_log(HL_LOG_WARN, "consumer", "consume error: %s",
-                       rd_kafka_message_errstr(rkm));
-            rd_kafka_message_destroy(rkm);
-            continue;
-        }
-        struct dp_partition *p = part_get(c, rkm->partition);
-        if (!p) {
-            /* Cannot happen with librdkafka's assignment; dropping it stores nothing. */
-            hl_log(HL_LOG_WARN, "consumer", "message from unassigned partition %d dropped",
-                   (int)rkm->partition);
-            rd_kafka_message_destroy(rkm);
-            continue;
-        }
-        struct dp_msg *m = hl_xcalloc(1, sizeof(*m));
-        m->part = p;
-        m->partition = rkm->partition;
-        m->offset = rkm->offset;
-        m->pending = 1;
-        if (p->tail)
-            p->tail->next = m;
-        else
-            p->head = m;
-        p->tail = m;
-
-        hl_err perr = rkm->payload
-                          ? hl_event_parse(rkm->payload, rkm->len, &m->ev, err, sizeof(err))
-                          : (snprintf(err, sizeof(err), "empty message"), HL_EINVAL);
-        if (perr) {
-            dp_dead_letter(rkm, err);
-            rd_kafka_message_destroy(rkm);
-            dp_msg_done(m);
-            continue;
-        }
+    if (rkm->err) {
+        if (rkm->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+            hl_log(HL_LOG_WARN, "consumer", "consume error: %s", rd_kafka_message_errstr(rkm));
         rd_kafka_message_destroy(rkm);
-        return m;
+        return NULL;
     }
-    return NULL;
+    struct dp_partition *p = part_get(c, rkm->partition);
+    if (!p) {
+        /* A stray of a partition revoked since: its new owner delivers it. */
+        hl_log(HL_LOG_DEBUG, "consumer", "message from unassigned partition %d dropped",
+               (int)rkm->partition);
+        rd_kafka_message_destroy(rkm);
+        return NULL;
+    }
+    struct dp_msg *m = hl_xcalloc(1, sizeof(*m));
+    m->part = p;
+    m->partition = rkm->partition;
+    m->offset = rkm->offset;
+    m->pending = 1;
+    if (p->tail)
+        p->tail->next = m;
+    else
+        p->head = m;
+    p->tail = m;
+
+    hl_err perr = rkm->payload ? hl_event_parse(rkm->payload, rkm->len, &m->ev, err, sizeof(err))
+                               : (snprintf(err, sizeof(err), "empty message"), HL_EINVAL);
+    if (perr) {
+        dp_dead_letter(rkm, err);
+        rd_kafka_message_destroy(rkm);
+        dp_msg_done(m);
+        return NULL;
+    }
+    rd_kafka_message_destroy(rkm);
+    return m;
 }
 
-void dp_consumer_pause(struct dp_consumer *c, bool paused)
+void dp_consumer_serve(struct dp_consumer *c)
 {
-    if (c->paused == paused)
-        return;
-    c->paused = paused;
-    rd_kafka_topic_partition_list_t *parts = NULL;
-    rd_kafka_resp_err_t err = rd_kafka_assignment(c->rk, &parts);
-    if (err) {
-        hl_log(HL_LOG_WARN, "consumer", "cannot read the assignment: %s", rd_kafka_err2str(err));
-        return;
+    rd_kafka_message_t *rkm;
+    while ((rkm = rd_kafka_consumer_poll(c->rk, 0)) != NULL) {
+        if (rkm->err) {
+            take(c, rkm); /* logs it */
+            continue;
+        }
+        hl_log(HL_LOG_DEBUG, "consumer", "message of partition %d on the consumer queue",
+               (int)rkm->partition);
+        c->strays = hl_xrealloc(c->strays, (c->nstrays + 1) * sizeof(*c->strays));
+        c->strays[c->nstrays++] = rkm;
     }
-    if (parts->cnt > 0)
-        set_paused(c->rk, parts, paused);
-    rd_kafka_topic_partition_list_destroy(parts);
-    hl_log(HL_LOG_DEBUG, "consumer", "%s consuming", paused ? "paused" : "resumed");
+}
+
+struct dp_msg *dp_consumer_poll(struct dp_consumer *c)
+{
+    struct dp_msg *m;
+    while (c->nstrays > 0) {
+        rd_kafka_message_t *rkm = c->strays[0];
+        memmove(c->strays, c->strays + 1, --c->nstrays * sizeof(*c->strays));
+        if ((m = take(c, rkm)) != NULL)
+            return m;
+    }
+    /* One message per partition in turn, so a backlog on one doesn't starve the others. */
+    bool any = true;
+    while (any) {
+        any = false;
+        for (size_t n = 0; n < c->nparts; n++) {
+            struct dp_partition *p = c->parts[c->next_part++ % c->nparts];
+            rd_kafka_message_t *rkm;
+            if (!p || !p->queue || !(rkm = rd_kafka_consume_queue(p->queue, 0)))
+                continue;
+            any = true;
+            if ((m = take(c, rkm)) != NULL)
+                return m;
+        }
+    }
+    return NULL;
 }
 
 void dp_consumer_freeze(struct dp_consumer *c)
@@ -333,6 +360,9 @@ void dp_consumer_close(struct dp_consumer *c)
     for (size_t i = 0; i < c->nparts; i++)
         part_drop(c, (int32_t)i);
     free(c->parts);
+    for (size_t i = 0; i < c->nstrays; i++)
+        rd_kafka_message_destroy(c->strays[i]);
+    free(c->strays);
     rd_kafka_queue_destroy(c->queue);
     rd_kafka_destroy(c->rk);
     free(c);

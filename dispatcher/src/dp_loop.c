@@ -7,9 +7,9 @@
  * timer tick every IDLE_WAIT_MS. Because librdkafka only writes on the empty -> non-empty
  * edge, each iteration drains the consumer queue completely (or polls again at once).
  *
- * Back-pressure: at max_in_flight deliveries the assigned partitions are paused (the
- * consumer is still polled, so rebalances are served and the group keeps us), and resumed
- * below three quarters of it, so a busy dispatcher doesn't flap between the two. */
+ * Back-pressure: at max_in_flight deliveries the loop stops taking messages but keeps
+ * serving the consumer queue, so rebalances go on and the group keeps us (see
+ * dp_consumer.h); the next finished delivery makes room for the next message. */
 #include "dp_loop.h"
 
 #include <errno.h>
@@ -34,27 +34,20 @@ static void drain_pipe(int fd)
         ;
 }
 
-/* Takes what the consumer has; false when it may have more (batch limit reached). */
+/* Serves the consumer and takes events while there is room for their deliveries; false
+ * when the batch limit stopped it with room and events possibly left. */
 static bool intake(const struct dp_config *cfg, struct dp_subs *subs, struct dp_consumer *c,
-                   struct dp_deliver *dl, bool *paused)
+                   struct dp_deliver *dl)
 {
-    size_t high = (size_t)cfg->max_in_flight;
-    size_t low = high - high / 4;
     struct dp_snapshot *snap = NULL;
-    bool drained = false;
+    bool done = false;
 
-    if (*paused && dp_deliver_in_flight(dl) < low) {
-        dp_consumer_pause(c, false);
-        *paused = false;
-    }
-    for (int i = 0; i < INTAKE_BATCH; i++) {
-        if (!*paused && dp_deliver_in_flight(dl) >= high) {
-            dp_consumer_pause(c, true);
-            *paused = true;
-        }
-        struct dp_msg *msg = dp_consumer_poll(c);
-        if (!msg) {
-            drained = true;
+    dp_consumer_serve(c);
+    for (int i = 0; i < INTAKE_BATCH && !done; i++) {
+        struct dp_msg *msg = NULL;
+        if (dp_deliver_in_flight(dl) >= (size_t)cfg->max_in_flight ||
+            (msg = dp_consumer_poll(c)) == NULL) {
+            done = true;
             break;
         }
         if (!snap)
@@ -63,17 +56,15 @@ static bool intake(const struct dp_config *cfg, struct dp_subs *subs, struct dp_
         dp_msg_done(msg);
     }
     dp_snapshot_release(snap);
-    return drained;
+    return done;
 }
 
 void dp_loop_run(const struct dp_config *cfg, struct dp_subs *subs, struct dp_consumer *c,
                  struct dp_deliver *dl, int wake_fd, volatile sig_atomic_t *stop)
 {
     struct curl_waitfd wake = {.fd = wake_fd, .events = CURL_WAIT_POLLIN};
-    bool paused = false;
-
     while (!*stop) {
-        bool drained = intake(cfg, subs, c, dl, &paused);
+        bool drained = intake(cfg, subs, c, dl);
         dp_consumer_store(c);
         wake.revents = 0;
         dp_deliver_run(dl, &wake, 1, drained ? IDLE_WAIT_MS : 0);
@@ -85,7 +76,6 @@ void dp_loop_run(const struct dp_config *cfg, struct dp_subs *subs, struct dp_co
     size_t left = dp_deliver_in_flight(dl);
     hl_log(HL_LOG_INFO, "loop", "stopping: %zu deliveries in flight, waiting up to %lld ms", left,
            (long long)cfg->shutdown_timeout_ms);
-    dp_consumer_pause(c, true);
     int64_t deadline = hl_mono_ms() + cfg->shutdown_timeout_ms;
     for (;;) {
         int64_t now = hl_mono_ms();
@@ -94,6 +84,7 @@ void dp_loop_run(const struct dp_config *cfg, struct dp_subs *subs, struct dp_co
         int64_t wait = deadline - now < IDLE_WAIT_MS ? deadline - now : IDLE_WAIT_MS;
         dp_deliver_run(dl, &wake, 1, (int)wait);
         drain_pipe(wake_fd);
+        dp_consumer_serve(c);
         dp_consumer_store(c);
     }
     left = dp_deliver_in_flight(dl);
