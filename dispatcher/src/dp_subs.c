@@ -224,10 +224,6 @@ static void *subs_main(void *arg)
                 backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
                 continue;
             }
-            if (down)
-                hl_log(HL_LOG_INFO, "subs", "connected to PostgreSQL again");
-            down = false;
-            backoff = BACKOFF_MIN_MS;
             next_reload = 0;
         }
 
@@ -237,11 +233,21 @@ static void *subs_main(void *arg)
         if (now >= next_reload || (dirty_since >= 0 && now >= dirty_since + DEBOUNCE_MS)) {
             dirty_since = -1;
             if (reload(s, conn, err, sizeof(err))) {
-                hl_log(HL_LOG_WARN, "subs", "cannot load webhooks: %s", err);
+                /* e.g. the schema is not migrated yet: back off as for a dead server */
+                hl_log(HL_LOG_WARN, "subs", "cannot load webhooks: %s; retrying in %lld ms", err,
+                       (long long)backoff);
                 PQfinish(conn);
                 conn = NULL;
+                down = true;
+                if (wait_stop(s, backoff))
+                    break;
+                backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
                 continue;
             }
+            if (down)
+                hl_log(HL_LOG_INFO, "subs", "webhooks loaded from PostgreSQL again");
+            down = false;
+            backoff = BACKOFF_MIN_MS;
             next_reload = hl_mono_ms() + s->refresh_ms;
             continue; /* drain what arrived during the load */
         }
