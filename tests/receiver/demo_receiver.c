@@ -8,7 +8,8 @@
  *   legacy-signature=valid|INVALID
  *
  * It answers `status` (204 by default) whatever the verdict, so a demo with a wrong
- * secret still shows what arrived; set --status=500 to watch the dispatcher retry. */
+ * secret still shows what arrived; --status=500 shows the dispatcher retrying and
+ * --delay-ms a slow endpoint. */
 #include <civetweb.h>
 #include <poll.h>
 #include <pthread.h>
@@ -31,6 +32,7 @@ struct receiver_cfg {
     int64_t port;
     char *secret;
     int64_t status;
+    int64_t delay_ms;
     char *log_level;
 };
 
@@ -43,6 +45,8 @@ static const struct hl_cfg_opt receiver_opts[] = {
      "the webhook's whsec_ secret; signatures are reported INVALID without it"},
     {"status", HL_CFG_INT, offsetof(struct receiver_cfg, status), "204", 200, 599,
      "HTTP status answered to every delivery"},
+    {"delay_ms", HL_CFG_INT, offsetof(struct receiver_cfg, delay_ms), "0", 0, 600000,
+     "wait before answering, to play a slow endpoint"},
     {"log_level", HL_CFG_STR, offsetof(struct receiver_cfg, log_level), "info", 0, 0,
      "minimum level logged: debug, info, warn or error"},
 };
@@ -52,6 +56,7 @@ struct receiver {
     struct hl_secret secret;
     bool has_secret;
     int status;
+    int delay_ms;
     pthread_mutex_t out_lock; /* one delivery's two lines stay together */
 };
 
@@ -111,6 +116,8 @@ static int on_request(struct mg_connection *conn, void *cbdata)
     pthread_mutex_unlock(&r->out_lock);
     hl_buf_release(&body);
 
+    if (r->delay_ms > 0)
+        poll(NULL, 0, r->delay_ms);
     mg_response_header_start(conn, r->status);
     mg_response_header_add(conn, "Content-Length", "0", -1);
     mg_response_header_send(conn);
@@ -154,6 +161,7 @@ int main(int argc, char **argv)
         r.has_secret = true;
     }
     r.status = (int)cfg.status;
+    r.delay_ms = (int)cfg.delay_ms;
 
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
@@ -163,7 +171,7 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
 
     snprintf(ports, sizeof(ports), "%s:%lld", cfg.host, (long long)cfg.port);
-    const char *options[] = {"listening_ports", ports, "num_threads", "16",
+    const char *options[] = {"listening_ports", ports, "num_threads", "64",
                              "enable_keep_alive", "yes", NULL};
     mg_init_library(0);
     ctx = mg_start(NULL, NULL, options);
