@@ -33,7 +33,10 @@ static void notice_cb(void *arg, const char *message)
 
 PGconn *hl_pg_connect(const char *dsn, char *errbuf, size_t errlen)
 {
-    PGconn *conn = PQconnectdb(dsn);
+    /* connect_timeout first: a DSN that sets its own overrides it (expand_dbname). */
+    const char *const keys[] = {"connect_timeout", "dbname", NULL};
+    const char *const vals[] = {"5", dsn, NULL};
+    PGconn *conn = PQconnectdbParams(keys, vals, 1);
     if (PQstatus(conn) != CONNECTION_OK) {
         hl_pg_errmsg(conn, errbuf, errlen);
         PQfinish(conn);

@@ -29,6 +29,7 @@ struct gw_config {
     int64_t pg_pool_size;
     char *migrations_dir;
     char *admin_api_key;
+    char *schemas_dir;
 };
 
 extern const struct hl_cfg_opt gw_config_opts[];
@@ -126,6 +127,8 @@ int gw_reply_json_hdr(struct gw_req *r, int status, json_t *body, const char *ex
 int gw_reply_problem(struct gw_req *r, int status, const char *slug, const char *title,
                      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 int gw_reply_invalid(struct gw_req *r, struct gw_errors *e, const char *detail);
+/* 422: well-formed but refused on meaning (unknown event types, unusable schemas). */
+int gw_reply_unprocessable(struct gw_req *r, struct gw_errors *e, const char *detail);
 
 /* Parses the request body as a JSON object; on failure replies 400 itself and returns NULL. */
 json_t *gw_body_object(struct gw_req *r);
@@ -139,11 +142,24 @@ bool gw_allowed(const struct gw_req *r, gw_perm perm);
 /* 0 when the caller may; else replies 403 (role) or 400 (admin without a tenant). */
 int gw_require(struct gw_req *r, gw_perm perm);
 
+/* Request-body schemas from schemas/api (gw_schemas.c). Loaded once before serving. */
+hl_err gw_schemas_load(const char *dir, char *errbuf, size_t errlen);
+void gw_schemas_free(void);
+/* Validates instance against schemas/api/<name>.schema.json, appending errors (pointers
+ * prefixed with pointer_prefix) to e. */
+bool gw_schema_check(const char *name, const json_t *instance, const char *pointer_prefix,
+                     struct gw_errors *e);
+/* 0 when body is valid; else replies 400 with one errors[] entry per violation. */
+int gw_validate(struct gw_req *r, const char *name, const json_t *body, const char *what);
+
 /* Route table entries (gw_routes_*.c). Each returns the HTTP status sent. */
 int gw_route_webhooks(struct gw_req *r, const char *rest);
 int gw_route_events(struct gw_req *r, const char *rest);
 int gw_route_tenants(struct gw_req *r, const char *rest);
 int gw_route_api_keys(struct gw_req *r, const char *rest);
+int gw_route_event_types(struct gw_req *r, const char *rest);
+/* GET /api/v1/webhooks/events/available: the catalog, as seed 003 names it. */
+int gw_event_types_available(struct gw_req *r);
 
 /* Shared by the route files. */
 bool gw_uuid_like(const char *s);

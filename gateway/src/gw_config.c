@@ -29,6 +29,8 @@ const struct hl_cfg_opt gw_config_opts[] = {
      "PostgreSQL connections kept open"},
     {"migrations_dir", HL_CFG_STR, O(migrations_dir), NULL, 0, 0,
      "directory of SQL migrations (default: the source tree's schemas/migrations)"},
+    {"schemas_dir", HL_CFG_STR, O(schemas_dir), NULL, 0, 0,
+     "directory of request-body JSON Schemas (default: the source tree's schemas/api)"},
     {"admin_api_key", HL_CFG_STR, O(admin_api_key), NULL, 0, 0,
      "bootstrap admin API key (manages tenants and keys); unset: only stored keys work"},
 };

@@ -118,6 +118,13 @@ int gw_reply_invalid(struct gw_req *r, struct gw_errors *e, const char *detail)
     return reply_problem_obj(r, 400, p);
 }
 
+int gw_reply_unprocessable(struct gw_req *r, struct gw_errors *e, const char *detail)
+{
+    json_t *p = problem_new(r, 422, "unprocessable", "Unprocessable request", detail);
+    json_object_set(p, "errors", e->list);
+    return reply_problem_obj(r, 422, p);
+}
+
 json_t *gw_body_object(struct gw_req *r)
 {
     json_error_t jerr;
@@ -268,6 +275,7 @@ static int route(struct gw_req *r)
         {"/api/v1/events", gw_route_events},
         {"/api/v1/tenants", gw_route_tenants},
         {"/api/v1/api-keys", gw_route_api_keys},
+        {"/api/v1/event-types", gw_route_event_types},
     };
     for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
         size_t n = strlen(routes[i].prefix);

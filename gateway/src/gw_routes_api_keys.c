@@ -55,31 +55,16 @@ static int create(struct gw_req *r)
     if (!body)
         return 400;
     gw_errors_init(&e);
-
-    const char *key;
-    json_t *v;
-    json_object_foreach(body, key, v) {
-        if (strcmp(key, "name") && strcmp(key, "role") && strcmp(key, "tenant_id"))
-            gw_errors_add(&e, "", "unknown field '%s'", key);
-    }
+    if ((status = gw_validate(r, "api-key", body, "the API key request is not valid")))
+        goto out;
     json_t *name = json_object_get(body, "name");
-    if (name && (!json_is_string(name) || json_string_length(name) > 200))
-        gw_errors_add(&e, "/name", "must be a string of at most 200 characters");
-    json_t *jrole = json_object_get(body, "role");
-    gw_role role = GW_ROLE_NONE;
-    if (!jrole)
-        gw_errors_add(&e, "/role", "is required");
-    else if (!json_is_string(jrole) ||
-             (role = gw_role_parse(json_string_value(jrole))) == GW_ROLE_NONE)
-        gw_errors_add(&e, "/role", "must be one of admin, tenant_admin, publisher, viewer");
+    gw_role role = gw_role_parse(json_string_value(json_object_get(body, "role")));
 
     /* Which tenant the key belongs to: a tenant_admin's own; an admin names it (in the body
      * or with X-Hookline-Tenant); admin keys belong to none. */
     json_t *jt = json_object_get(body, "tenant_id");
     const char *tenant = r->who.tenant[0] ? r->who.tenant : NULL;
-    if (jt && !json_is_string(jt))
-        gw_errors_add(&e, "/tenant_id", "must be a string");
-    else if (jt && r->who.role == GW_ROLE_ADMIN)
+    if (jt && r->who.role == GW_ROLE_ADMIN)
         tenant = json_string_value(jt);
     else if (jt && strcmp(json_string_value(jt), r->who.tenant) != 0)
         gw_errors_add(&e, "/tenant_id", "must be your own tenant");
@@ -92,7 +77,7 @@ static int create(struct gw_req *r)
         if (jt)
             gw_errors_add(&e, "/tenant_id", "admin keys belong to no tenant");
         tenant = NULL;
-    } else if (role != GW_ROLE_NONE && !tenant) {
+    } else if (!tenant) {
         gw_errors_add(&e, "/tenant_id", "is required for a %s key", gw_role_name(role));
     }
     if (gw_errors_any(&e)) {

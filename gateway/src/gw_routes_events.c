@@ -18,49 +18,6 @@
 
 #define MAX_REQUEST_ID 128
 
-static void validate_event(json_t *body, struct gw_errors *e)
-{
-    static const char *const known[] = {"event", "data", "id", "metadata", "occurred_at",
-                                        "actor_id"};
-    const char *key;
-    json_t *v;
-    json_object_foreach(body, key, v) {
-        bool ok = false;
-        for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-            ok |= strcmp(key, known[i]) == 0;
-        if (!ok)
-            gw_errors_add(e, "", "unknown field '%s'", key);
-    }
-
-    json_t *type = json_object_get(body, "event");
-    if (!type)
-        gw_errors_add(e, "/event", "is required");
-    else if (!json_is_string(type) || !hl_event_type_valid(json_string_value(type)))
-        gw_errors_add(e, "/event",
-                      "must be an event type: dot-separated segments of letters, digits, '_' "
-                      "and '-', at most %d characters", HL_EVENT_TYPE_MAX);
-
-    if (!json_object_get(body, "data"))
-        gw_errors_add(e, "/data", "is required");
-
-    json_t *id = json_object_get(body, "id");
-    if (id && !json_is_null(id) && (!json_is_string(id) || !hl_event_id_valid(json_string_value(id))))
-        gw_errors_add(e, "/id", "must be 1..%d printable characters without spaces",
-                      HL_EVENT_ID_MAX);
-
-    json_t *meta = json_object_get(body, "metadata");
-    if (meta && !json_is_null(meta) && !json_is_object(meta))
-        gw_errors_add(e, "/metadata", "must be an object");
-
-    json_t *occ = json_object_get(body, "occurred_at");
-    if (occ && !json_is_null(occ) && !json_is_string(occ))
-        gw_errors_add(e, "/occurred_at", "must be an RFC 3339 timestamp string");
-
-    json_t *actor = json_object_get(body, "actor_id");
-    if (actor && !json_is_null(actor) && !json_is_string(actor) && !json_is_integer(actor))
-        gw_errors_add(e, "/actor_id", "must be a string or an integer");
-}
-
 /* Builds the Kafka message value. Key order is fixed for readability on the topic. */
 static json_t *envelope(struct gw_req *r, json_t *body, const char *id)
 {
@@ -89,7 +46,6 @@ static json_t *envelope(struct gw_req *r, json_t *body, const char *id)
 
 static int post_event(struct gw_req *r)
 {
-    struct gw_errors e;
     char id[HL_EVENT_ID_MAX + 1];
     char *value = NULL;
     json_t *env = NULL;
@@ -98,12 +54,8 @@ static int post_event(struct gw_req *r)
     json_t *body = gw_body_object(r);
     if (!body)
         return 400;
-    gw_errors_init(&e);
-    validate_event(body, &e);
-    if (gw_errors_any(&e)) {
-        status = gw_reply_invalid(r, &e, "the event is not valid");
+    if ((status = gw_validate(r, "event", body, "the event is not valid")))
         goto out;
-    }
     json_t *given = json_object_get(body, "id");
     if (given && json_is_string(given))
         snprintf(id, sizeof(id), "%s", json_string_value(given));
@@ -137,7 +89,6 @@ static int post_event(struct gw_req *r)
 out:
     free(value);
     json_decref(env);
-    gw_errors_release(&e);
     json_decref(body);
     return status;
 }

@@ -12,43 +12,6 @@
     "json_build_object('id', id, 'name', name, 'metadata', metadata, 'created_at', "             \
     GW_TS("created_at") ", 'updated_at', " GW_TS("updated_at") ")"
 
-/* Tenant ids appear in URLs, headers and topic payloads: keep them plain. */
-static bool tenant_id_valid(const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > 64)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '-'))
-            return false;
-    }
-    return true;
-}
-
-static void validate(json_t *body, struct gw_errors *e, bool create)
-{
-    const char *key;
-    json_t *v;
-    json_object_foreach(body, key, v) {
-        if (strcmp(key, "name") && strcmp(key, "metadata") && (!create || strcmp(key, "id")))
-            gw_errors_add(e, "", "unknown field '%s'", key);
-    }
-    json_t *id = json_object_get(body, "id");
-    if (create && id && (!json_is_string(id) || !tenant_id_valid(json_string_value(id))))
-        gw_errors_add(e, "/id", "must be 1..64 characters of letters, digits, '_' and '-'");
-    json_t *name = json_object_get(body, "name");
-    if (create && !name)
-        gw_errors_add(e, "/name", "is required");
-    else if (name && (!json_is_string(name) || json_string_length(name) == 0 ||
-                      json_string_length(name) > 200))
-        gw_errors_add(e, "/name", "must be a string of 1..200 characters");
-    json_t *meta = json_object_get(body, "metadata");
-    if (meta && !json_is_object(meta))
-        gw_errors_add(e, "/metadata", "must be an object");
-}
-
 static int create(struct gw_req *r)
 {
     struct gw_errors e;
@@ -59,11 +22,8 @@ static int create(struct gw_req *r)
     if (!body)
         return 400;
     gw_errors_init(&e);
-    validate(body, &e, true);
-    if (gw_errors_any(&e)) {
-        status = gw_reply_invalid(r, &e, "the tenant is not valid");
+    if ((status = gw_validate(r, "tenant", body, "the tenant is not valid")))
         goto out;
-    }
     json_t *jid = json_object_get(body, "id");
     if (!jid)
         hl_uuid_v7(idbuf);
@@ -138,11 +98,8 @@ static int one(struct gw_req *r, const char *id, const char *method)
             status = 400;
             goto out;
         }
-        validate(body, &e, false);
-        if (gw_errors_any(&e)) {
-            status = gw_reply_invalid(r, &e, "the tenant is not valid");
+        if ((status = gw_validate(r, "tenant-patch", body, "the tenant update is not valid")))
             goto out;
-        }
         json_t *name = json_object_get(body, "name");
         json_t *meta = json_object_get(body, "metadata");
         char *meta_s = meta ? json_dumps(meta, JSON_COMPACT) : NULL;

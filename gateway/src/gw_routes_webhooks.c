@@ -1,12 +1,17 @@
 /* /api/v1/webhooks: webhook (subscription) management.
  *
- * Rows are rendered to JSON by PostgreSQL itself (json_build_object), so the SQL below is
- * the one place that defines a webhook's public shape. The secret is returned on creation
- * only; no other response carries it. */
-#include <ctype.h>
+ * Shapes come from schemas/api/webhook.schema.json (create, PUT) and
+ * webhook-patch.schema.json (PATCH), checked before anything else. One SQL statement
+ * (UPDATE_SQL) maps a validated JSON body onto the columns; create is "insert the
+ * identity, then apply the body", PUT is "reset to defaults, then apply the body", so the
+ * field mapping exists once. Rows are rendered to JSON by PostgreSQL (WEBHOOK_JSON): the
+ * secret and credentials never leave the database except the secret on create and rotate.
+ *
+ * The dispatchers see every committed change at once (a trigger NOTIFYs them). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "gw.h"
 #include "hl/id.h"
@@ -17,177 +22,399 @@
 #include "hl/url.h"
 #include "hl/banned.h"
 
-#define MAX_EVENT_PATTERNS 100
-#define MAX_DESCRIPTION 1024
+#define DEFAULT_OVERLAP_S 86400 /* old secret keeps signing this long after a rotation */
 
 #define WEBHOOK_JSON                                                                               \
-    "json_build_object('id', id, 'url', url, 'events', events, 'description', description,"      \
-    " 'status', status, 'created_at', " GW_TS("created_at") ", 'updated_at', " GW_TS("updated_at") ")"
+    "json_build_object('id', id, 'name', name, 'description', description, 'url', url,"          \
+    " 'events', events, 'status', status, 'disabled_reason', disabled_reason,"                     \
+    " 'method', method, 'headers', headers,"                                                       \
+    " 'auth', auth - 'password' - 'token' - 'value' - 'secret',"                                   \
+    " 'signature', signature, 'retry_policy', retry_policy, 'timeout_ms', timeout_ms,"             \
+    " 'rate_limit_per_s', rate_limit_per_s, 'max_concurrency', max_concurrency,"                   \
+    " 'metadata', metadata,"                                                                       \
+    " 'previous_secret_expires_at', CASE WHEN previous_secret_expires_at > now() THEN "            \
+    GW_TS("previous_secret_expires_at") " END,"                                                    \
+    " 'created_at', " GW_TS("created_at") ", 'updated_at', " GW_TS("updated_at") ")"
 
-/* Validates the create body; returns the events as a PostgreSQL array literal. */
-static void validate_create(json_t *body, struct gw_errors *e, struct hl_buf *events_lit)
+/* $1 tenant, $2 id, $3 the validated body (jsonb). Absent fields keep their value;
+ * nested objects merge; explicit nulls clear the nullable limits. */
+#define UPDATE_SQL                                                                                 \
+    "UPDATE webhooks SET"                                                                          \
+    " url = coalesce(b->>'url', url),"                                                             \
+    " events = CASE WHEN b ? 'events' THEN"                                                        \
+    "   ARRAY(SELECT jsonb_array_elements_text(b->'events')) ELSE events END,"                    \
+    " name = coalesce(b->>'name', name),"                                                          \
+    " description = coalesce(b->>'description', description),"                                   \
+    " status = coalesce(b->>'status', status),"                                                    \
+    " disabled_reason = CASE WHEN NOT b ? 'status' THEN disabled_reason"                           \
+    "   WHEN b->>'status' = 'disabled' THEN coalesce(disabled_reason, 'disabled through the API')" \
+    "   ELSE NULL END,"                                                                            \
+    " method = coalesce(b->>'method', method),"                                                    \
+    " headers = coalesce(b->'headers', headers),"                                                  \
+    " auth = coalesce(b->'auth', auth),"                                                           \
+    " signature = signature || coalesce(b->'signature', '{}'),"                                    \
+    " retry_policy = retry_policy || coalesce(b->'retry_policy', '{}'),"                           \
+    " timeout_ms = coalesce((b->>'timeout_ms')::int, timeout_ms),"                                 \
+    " rate_limit_per_s = CASE WHEN b ? 'rate_limit_per_s' THEN (b->>'rate_limit_per_s')::int"      \
+    "   ELSE rate_limit_per_s END,"                                                                \
+    " max_concurrency = CASE WHEN b ? 'max_concurrency' THEN (b->>'max_concurrency')::int"         \
+    "   ELSE max_concurrency END,"                                                                 \
+    " metadata = coalesce(b->'metadata', metadata),"                                               \
+    " updated_at = now()"                                                                          \
+    " FROM (SELECT $3::jsonb AS b) body WHERE tenant_id = $1 AND id = $2"                         \
+    " RETURNING " WEBHOOK_JSON
+
+#define RESET_SQL                                                                                  \
+    "UPDATE webhooks SET name = DEFAULT, description = DEFAULT, status = DEFAULT,"               \
+    " disabled_reason = NULL, method = DEFAULT, headers = DEFAULT, auth = DEFAULT,"               \
+    " signature = DEFAULT, retry_policy = DEFAULT, timeout_ms = DEFAULT,"                         \
+    " rate_limit_per_s = NULL, max_concurrency = NULL, metadata = DEFAULT"                        \
+    " WHERE tenant_id = $1 AND id = $2"
+
+/* Headers the dispatcher sets itself, or that would break HTTP if a user set them. */
+static const char *const reserved_headers[] = {
+    "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
+    "trailers", "transfer-encoding", "upgrade", "host", "content-length", "content-type",
+    "authorization", "user-agent", "webhook-id", "webhook-timestamp", "webhook-signature",
+};
+
+static bool header_reserved(const char *name, const char *legacy_header)
 {
-    static const char *const known[] = {"url", "events", "description", "secret"};
-    const char *key;
-    json_t *v;
-    json_object_foreach(body, key, v) {
-        bool ok = false;
-        for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-            ok |= strcmp(key, known[i]) == 0;
-        if (!ok)
-            gw_errors_add(e, "", "unknown field '%s'", key);
-    }
+    for (size_t i = 0; i < sizeof(reserved_headers) / sizeof(reserved_headers[0]); i++)
+        if (strcasecmp(name, reserved_headers[i]) == 0)
+            return true;
+    return strncasecmp(name, "x-webhook-", 10) == 0 ||
+           (legacy_header && strcasecmp(name, legacy_header) == 0);
+}
 
+/* What JSON Schema cannot check. Appends to e. */
+static void check_semantics(json_t *body, struct gw_errors *e)
+{
     char why[256];
     json_t *url = json_object_get(body, "url");
-    if (!url)
-        gw_errors_add(e, "/url", "is required");
-    else if (!json_is_string(url))
-        gw_errors_add(e, "/url", "must be a string");
-    else if (hl_url_validate(json_string_value(url), why, sizeof(why)))
+    if (url && hl_url_validate(json_string_value(url), why, sizeof(why)))
         gw_errors_add(e, "/url", "%s", why);
-
-    json_t *events = json_object_get(body, "events");
-    if (!events) {
-        gw_errors_add(e, "/events", "is required");
-    } else if (!json_is_array(events) || json_array_size(events) == 0) {
-        gw_errors_add(e, "/events", "must be a non-empty array of event types or patterns");
-    } else if (json_array_size(events) > MAX_EVENT_PATTERNS) {
-        gw_errors_add(e, "/events", "must have at most %d entries", MAX_EVENT_PATTERNS);
-    } else {
-        size_t i;
-        json_t *ev;
-        hl_buf_addch(events_lit, '{');
-        json_array_foreach(events, i, ev) {
-            char ptr[32];
-            snprintf(ptr, sizeof(ptr), "/events/%zu", i);
-            if (!json_is_string(ev) || !hl_event_pattern_valid(json_string_value(ev))) {
-                gw_errors_add(e, ptr,
-                              "must be an event type (\"order.created\"), \"*\" or \"prefix.*\"");
-                continue;
-            }
-            /* Pattern characters need no quoting inside a PostgreSQL array literal. */
-            if (i)
-                hl_buf_addch(events_lit, ',');
-            hl_buf_adds(events_lit, json_string_value(ev));
-        }
-        hl_buf_addch(events_lit, '}');
-    }
-
-    json_t *desc = json_object_get(body, "description");
-    if (desc && !json_is_null(desc) &&
-        (!json_is_string(desc) || json_string_length(desc) > MAX_DESCRIPTION))
-        gw_errors_add(e, "/description", "must be a string of at most %d characters",
-                      MAX_DESCRIPTION);
 
     json_t *secret = json_object_get(body, "secret");
     struct hl_secret s;
-    if (secret && !json_is_null(secret)) {
-        if (!json_is_string(secret))
-            gw_errors_add(e, "/secret", "must be a string");
-        else if (hl_whsec_decode(json_string_value(secret), &s, why, sizeof(why)))
-            gw_errors_add(e, "/secret", "%s", why);
+    if (secret && hl_whsec_decode(json_string_value(secret), &s, why, sizeof(why)))
+        gw_errors_add(e, "/secret", "%s", why);
+
+    json_t *sig = json_object_get(body, "signature");
+    json_t *lh = sig ? json_object_get(sig, "legacy_header") : NULL;
+    const char *legacy = lh ? json_string_value(lh) : "X-Webhook-Signature";
+    if (lh && header_reserved(legacy, NULL) && strcasecmp(legacy, "X-Webhook-Signature") != 0 &&
+        strncasecmp(legacy, "x-webhook-", 10) != 0)
+        gw_errors_add(e, "/signature/legacy_header", "'%s' is a reserved header", legacy);
+
+    const char *name;
+    json_t *v;
+    json_object_foreach(json_object_get(body, "headers"), name, v) {
+        if (header_reserved(name, legacy)) {
+            char ptr[128];
+            snprintf(ptr, sizeof(ptr), "/headers/%s", name);
+            gw_errors_add(e, ptr, "'%s' is set by Hookline or is hop-by-hop; use 'auth' for "
+                                  "credentials", name);
+        }
     }
 }
 
-static int create(struct gw_req *r)
+/* Every non-wildcard pattern must name a catalog event type (the tenant's or a built-in
+ * one). Returns 0, or the status of the reply sent (422 naming the unknown ones). */
+static int check_catalog(struct gw_req *r, PGconn *conn, json_t *events)
+{
+    if (!events)
+        return 0;
+    struct hl_buf lit = HL_BUF_INIT;
+    size_t i;
+    json_t *ev;
+    hl_buf_addch(&lit, '{');
+    json_array_foreach(events, i, ev) {
+        if (i)
+            hl_buf_addch(&lit, ',');
+        hl_buf_adds(&lit, json_string_value(ev)); /* pattern chars need no quoting */
+    }
+    hl_buf_addch(&lit, '}');
+    const char *params[] = {r->who.tenant, hl_buf_str(&lit)};
+    PGresult *res = PQexecParams(
+        conn,
+        "SELECT p FROM unnest($2::text[]) WITH ORDINALITY AS t(p, n) WHERE p NOT LIKE '%*'"
+        " AND NOT EXISTS (SELECT 1 FROM event_types et WHERE et.name = p"
+        " AND (et.tenant_id = $1 OR et.tenant_id IS NULL)) ORDER BY n",
+        2, NULL, params, NULL, NULL, 0);
+    hl_buf_release(&lit);
+    int status = 0;
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        status = gw_reply_problem(r, 503, "database-unavailable", "Database unavailable",
+                                  "the event-type catalog cannot be read; retry later");
+    } else if (PQntuples(res) > 0) {
+        json_t *errs = json_array();
+        for (int k = 0; k < PQntuples(res); k++) {
+            const char *p = PQgetvalue(res, k, 0);
+            size_t idx;
+            json_t *x;
+            json_array_foreach(events, idx, x) {
+                if (strcmp(json_string_value(x), p) == 0) {
+                    char ptr[32];
+                    snprintf(ptr, sizeof(ptr), "/events/%zu", idx);
+                    json_array_append_new(errs, json_pack("{s:s, s:s}", "pointer", ptr, "detail",
+                                                          "is not in the event-type catalog"));
+                }
+            }
+        }
+        struct gw_errors e = {.list = errs};
+        status = gw_reply_unprocessable(r, &e, "subscribed event types must exist in the "
+                                               "catalog (/api/v1/event-types) or be wildcards");
+        gw_errors_release(&e);
+    }
+    PQclear(res);
+    return status;
+}
+
+/* Maps a failed statement to a reply: a CHECK violation is the client's fault (400 with the
+ * field it concerns), anything else is 503. */
+static int reply_db_error(struct gw_req *r, PGresult *res)
+{
+    const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    const char *constraint = PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME);
+    if (state && strcmp(state, "23514") == 0 && constraint) {
+        struct gw_errors e;
+        gw_errors_init(&e);
+        if (strcmp(constraint, "webhooks_retry_delays") == 0)
+            gw_errors_add(&e, "/retry_policy/max_delay_ms",
+                          "must be at least initial_delay_ms");
+        else if (strcmp(constraint, "webhooks_signature_any") == 0)
+            gw_errors_add(&e, "/signature", "at least one of standard and legacy must be true");
+        else
+            gw_errors_add(&e, "", "violates '%s'", constraint);
+        int st = gw_reply_invalid(r, &e, "the webhook is not valid");
+        gw_errors_release(&e);
+        return st;
+    }
+    hl_log(HL_LOG_ERROR, "webhooks", "statement failed: %s", PQresultErrorMessage(res));
+    return gw_reply_problem(r, 503, "database-unavailable", "Database unavailable",
+                            "the webhook store failed the request; retry later");
+}
+
+static bool exec_ok(PGconn *conn, const char *sql)
+{
+    PGresult *res = PQexec(conn, sql);
+    bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+    PQclear(res);
+    return ok;
+}
+
+/* Creates (id == NULL: a new id and secret) or replaces (PUT) a webhook from a validated
+ * body, in one transaction. */
+static int write_full(struct gw_req *r, json_t *body, const char *replace_id)
+{
+    char err[256], id[HL_UUID_LEN], secret[HL_WHSEC_MAX_LEN];
+    int status;
+    PGresult *res = NULL;
+    PGconn *conn = gw_db_acquire(r->ctx->db, err, sizeof(err));
+    if (!conn)
+        return gw_reply_problem(r, 503, "database-unavailable", "Database unavailable",
+                                "the webhook store cannot be reached; retry later");
+    if ((status = check_catalog(r, conn, json_object_get(body, "events"))))
+        goto out;
+    if (!exec_ok(conn, "BEGIN")) {
+        status = reply_db_error(r, NULL);
+        goto out;
+    }
+
+    if (replace_id) {
+        snprintf(id, sizeof(id), "%s", replace_id);
+        const char *params[] = {r->who.tenant, id};
+        res = PQexecParams(conn, RESET_SQL, 2, NULL, params, NULL, NULL, 0);
+        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+            status = reply_db_error(r, res);
+            goto rollback;
+        }
+        if (strcmp(PQcmdTuples(res), "0") == 0) {
+            status = gw_reply_problem(r, 404, "not-found", "Not found", "no webhook '%s'", id);
+            goto rollback;
+        }
+    } else {
+        json_t *js = json_object_get(body, "secret");
+        if (js)
+            snprintf(secret, sizeof(secret), "%s", json_string_value(js));
+        else
+            hl_whsec_generate(secret);
+        hl_uuid_v7(id);
+        const char *params[] = {id, r->who.tenant, secret,
+                                json_string_value(json_object_get(body, "url"))};
+        res = PQexecParams(conn,
+                           "INSERT INTO webhooks (id, tenant_id, secret, url, events)"
+                           " VALUES ($1, $2, $3, $4, '{*}')",
+                           4, NULL, params, NULL, NULL, 0);
+        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+            status = reply_db_error(r, res);
+            goto rollback;
+        }
+    }
+    PQclear(res);
+
+    json_object_del(body, "secret");
+    char *b = json_dumps(body, JSON_COMPACT);
+    const char *params[] = {r->who.tenant, id, b};
+    res = PQexecParams(conn, UPDATE_SQL, 3, NULL, params, NULL, NULL, 0);
+    free(b);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        status = reply_db_error(r, res);
+        goto rollback;
+    }
+    json_t *wh = gw_row_json(res, 0);
+    if (!exec_ok(conn, "COMMIT")) {
+        json_decref(wh);
+        status = reply_db_error(r, NULL);
+        goto out;
+    }
+    if (replace_id) {
+        hl_log(HL_LOG_INFO, "webhooks", "replaced webhook '%s'", id);
+        status = gw_reply_json(r, 200, wh);
+    } else {
+        json_object_set_new(wh, "secret", json_string(secret));
+        hl_log(HL_LOG_INFO, "webhooks", "created webhook '%s' for tenant '%s'", id,
+               r->who.tenant);
+        char location[128];
+        snprintf(location, sizeof(location), "Location: /api/v1/webhooks/%s\r\n", id);
+        status = gw_reply_json_hdr(r, 201, wh, location);
+    }
+    goto out;
+rollback:
+    PQclear(PQexec(conn, "ROLLBACK"));
+out:
+    PQclear(res);
+    gw_db_release(r->ctx->db, conn);
+    return status;
+}
+
+static int create_or_replace(struct gw_req *r, const char *replace_id)
 {
     struct gw_errors e;
-    struct hl_buf events_lit = HL_BUF_INIT;
-    char id[HL_UUID_LEN], secret[HL_WHSEC_MAX_LEN];
-    PGconn *conn = NULL;
     int status;
-
     json_t *body = gw_body_object(r);
     if (!body)
         return 400;
+    if ((status = gw_validate(r, "webhook", body, "the webhook is not valid")))
+        goto out;
     gw_errors_init(&e);
-    validate_create(body, &e, &events_lit);
-    if (gw_errors_any(&e)) {
+    check_semantics(body, &e);
+    if (gw_errors_any(&e))
         status = gw_reply_invalid(r, &e, "the webhook is not valid");
-        goto out;
-    }
-
-    json_t *js = json_object_get(body, "secret");
-    if (js && json_is_string(js))
-        snprintf(secret, sizeof(secret), "%s", json_string_value(js));
+    else if (replace_id && json_object_get(body, "secret"))
+        status = gw_reply_problem(r, 400, "invalid-request", "Invalid request",
+                                  "a secret is changed with POST .../rotate-secret, not PUT");
     else
-        hl_whsec_generate(secret);
-    json_t *desc = json_object_get(body, "description");
-    hl_uuid_v7(id);
-    const char *params[] = {
-        id,
-        r->who.tenant,
-        json_string_value(json_object_get(body, "url")),
-        hl_buf_str(&events_lit),
-        desc && json_is_string(desc) ? json_string_value(desc) : "",
-        secret,
-    };
-    PGresult *res = gw_query_json(r, &conn,
-                               "INSERT INTO webhooks (id, tenant_id, url, events, description, "
-                               "secret) VALUES ($1, $2, $3, $4, $5, $6) RETURNING " WEBHOOK_JSON,
-                               6, params);
-    if (!res) {
-        status = 503;
+        status = write_full(r, body, replace_id);
+    gw_errors_release(&e);
+out:
+    json_decref(body);
+    return status;
+}
+
+static int patch(struct gw_req *r, const char *id)
+{
+    struct gw_errors e;
+    int status;
+    char err[256];
+    PGconn *conn = NULL;
+    json_t *body = gw_body_object(r);
+    if (!body)
+        return 400;
+    if ((status = gw_validate(r, "webhook-patch", body, "the webhook update is not valid")))
+        goto out;
+    gw_errors_init(&e);
+    check_semantics(body, &e);
+    if (gw_errors_any(&e)) {
+        status = gw_reply_invalid(r, &e, "the webhook update is not valid");
+        gw_errors_release(&e);
         goto out;
     }
-    json_t *wh = gw_row_json(res, 0);
+    gw_errors_release(&e);
+    if (!(conn = gw_db_acquire(r->ctx->db, err, sizeof(err)))) {
+        status = gw_reply_problem(r, 503, "database-unavailable", "Database unavailable",
+                                  "the webhook store cannot be reached; retry later");
+        goto out;
+    }
+    if ((status = check_catalog(r, conn, json_object_get(body, "events"))))
+        goto out;
+    char *b = json_dumps(body, JSON_COMPACT);
+    const char *params[] = {r->who.tenant, id, b};
+    PGresult *res = PQexecParams(conn, UPDATE_SQL, 3, NULL, params, NULL, NULL, 0);
+    free(b);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+        status = reply_db_error(r, res);
+    else if (PQntuples(res) == 0)
+        status = gw_reply_problem(r, 404, "not-found", "Not found", "no webhook '%s'", id);
+    else
+        status = gw_reply_json(r, 200, gw_row_json(res, 0));
     PQclear(res);
-    json_object_set_new(wh, "secret", json_string(secret));
-    hl_log(HL_LOG_INFO, "webhooks", "created webhook '%s' for tenant '%s'", id, r->who.tenant);
-
-    char location[128];
-    snprintf(location, sizeof(location), "Location: /api/v1/webhooks/%s\r\n", id);
-    status = gw_reply_json_hdr(r, 201, wh, location);
 out:
     gw_db_release(r->ctx->db, conn);
-    gw_errors_release(&e);
-    hl_buf_release(&events_lit);
     json_decref(body);
+    return status;
+}
+
+/* Runs a statement returning WEBHOOK_JSON for ($1 tenant, $2 id, ...) and replies with the
+ * webhook, or 404. */
+static int reply_one(struct gw_req *r, const char *sql, int nparams, const char *const *params)
+{
+    PGconn *conn = NULL;
+    PGresult *res = gw_query_json(r, &conn, sql, nparams, params);
+    if (!res)
+        return 503;
+    int status;
+    if (PQntuples(res) == 0)
+        status = gw_reply_problem(r, 404, "not-found", "Not found", "no webhook '%s'", params[1]);
+    else
+        status = gw_reply_json(r, 200, gw_row_json(res, 0));
+    PQclear(res);
+    gw_db_release(r->ctx->db, conn);
     return status;
 }
 
 static int list(struct gw_req *r)
 {
-    char cursor[64] = "";
+    char cursor[64] = "", status_f[16] = "", event_f[HL_EVENT_TYPE_MAX + 1] = "", fetch[24];
     long limit;
     bool has_cursor;
     PGconn *conn = NULL;
     int st = gw_page_params(r, &limit, cursor, sizeof(cursor), &has_cursor);
     if (st)
         return st;
-    char fetch[24];
+    bool has_status = gw_query(r, "status", status_f, sizeof(status_f)) && status_f[0];
+    bool has_event = gw_query(r, "event", event_f, sizeof(event_f)) && event_f[0];
+    if ((has_status && strcmp(status_f, "active") && strcmp(status_f, "paused") &&
+         strcmp(status_f, "disabled")) ||
+        (has_event && !hl_event_type_valid(event_f))) {
+        struct gw_errors e;
+        gw_errors_init(&e);
+        gw_errors_add(&e, "", has_event && !hl_event_type_valid(event_f)
+                                  ? "query parameter 'event' must be an event type"
+                                  : "query parameter 'status' must be active, paused or disabled");
+        st = gw_reply_invalid(r, &e, "invalid query parameter");
+        gw_errors_release(&e);
+        return st;
+    }
     snprintf(fetch, sizeof(fetch), "%ld", limit + 1);
-    const char *params[] = {r->who.tenant, fetch, has_cursor ? cursor : NULL};
-    PGresult *res = gw_query_json(r, &conn,
-                                  "SELECT " WEBHOOK_JSON " FROM webhooks WHERE tenant_id = $1"
-                                  " AND ($3::uuid IS NULL OR id > $3::uuid) ORDER BY id LIMIT $2",
-                                  3, params);
+    const char *params[] = {r->who.tenant, fetch, has_cursor ? cursor : NULL,
+                            has_status ? status_f : NULL, has_event ? event_f : NULL};
+    /* ?event= lists the webhooks that would receive that event type. */
+    PGresult *res = gw_query_json(
+        r, &conn,
+        "SELECT " WEBHOOK_JSON " FROM webhooks WHERE tenant_id = $1"
+        " AND ($3::uuid IS NULL OR id > $3::uuid) AND ($4::text IS NULL OR status = $4)"
+        " AND ($5::text IS NULL OR EXISTS (SELECT 1 FROM unnest(events) p WHERE p = '*'"
+        "   OR p = $5 OR (p LIKE '%.*' AND starts_with($5, left(p, -1)) AND $5 <> left(p, -2))))"
+        " ORDER BY id LIMIT $2",
+        5, params);
     if (!res)
         return 503;
     json_t *page = gw_page_json(res, limit);
     PQclear(res);
     gw_db_release(r->ctx->db, conn);
     return gw_reply_json(r, 200, page);
-}
-
-static int get_one(struct gw_req *r, const char *id)
-{
-    PGconn *conn = NULL;
-    const char *params[] = {r->who.tenant, id};
-    PGresult *res = gw_query_json(
-        r, &conn, "SELECT " WEBHOOK_JSON " FROM webhooks WHERE tenant_id = $1 AND id = $2", 2,
-        params);
-    if (!res)
-        return 503;
-    int status;
-    if (PQntuples(res) == 0)
-        status = gw_reply_problem(r, 404, "not-found", "Not found", "no webhook '%s'", id);
-    else
-        status = gw_reply_json(r, 200, gw_row_json(res, 0));
-    PQclear(res);
-    gw_db_release(r->ctx->db, conn);
-    return status;
 }
 
 static int delete_one(struct gw_req *r, const char *id)
@@ -211,26 +438,133 @@ static int delete_one(struct gw_req *r, const char *id)
     return status;
 }
 
+/* POST {id}/rotate-secret {"secret"?, "overlap_seconds"?}: the old secret keeps signing
+ * alongside the new one until the overlap ends. */
+static int rotate_secret(struct gw_req *r, const char *id)
+{
+    char secret[HL_WHSEC_MAX_LEN], overlap[24], why[256];
+    long long overlap_s = DEFAULT_OVERLAP_S;
+    struct gw_errors e;
+    json_t *body = r->body_len ? gw_body_object(r) : json_object();
+    if (!body)
+        return 400;
+    gw_errors_init(&e);
+    const char *key;
+    json_t *v;
+    json_object_foreach(body, key, v) {
+        if (strcmp(key, "secret") && strcmp(key, "overlap_seconds"))
+            gw_errors_add(&e, "", "unknown field '%s'", key);
+    }
+    json_t *js = json_object_get(body, "secret");
+    struct hl_secret s;
+    if (js && (!json_is_string(js) || hl_whsec_decode(json_string_value(js), &s, why, sizeof(why))))
+        gw_errors_add(&e, "/secret", "%s", json_is_string(js) ? why : "must be a string");
+    json_t *jo = json_object_get(body, "overlap_seconds");
+    if (jo && (!json_is_integer(jo) || json_integer_value(jo) < 0 ||
+               json_integer_value(jo) > 7 * 86400))
+        gw_errors_add(&e, "/overlap_seconds", "must be an integer of 0..604800");
+    else if (jo)
+        overlap_s = json_integer_value(jo);
+    int status;
+    if (gw_errors_any(&e)) {
+        status = gw_reply_invalid(r, &e, "the rotation request is not valid");
+        goto out;
+    }
+    if (js)
+        snprintf(secret, sizeof(secret), "%s", json_string_value(js));
+    else
+        hl_whsec_generate(secret);
+    snprintf(overlap, sizeof(overlap), "%lld", overlap_s);
+    const char *params[] = {r->who.tenant, id, secret, overlap};
+    PGconn *conn = NULL;
+    PGresult *res = gw_query_json(
+        r, &conn,
+        "UPDATE webhooks SET previous_secret = secret, secret = $3,"
+        " previous_secret_expires_at = now() + make_interval(secs => $4::int),"
+        " updated_at = now() WHERE tenant_id = $1 AND id = $2 RETURNING " WEBHOOK_JSON,
+        4, params);
+    if (!res) {
+        status = 503;
+        goto out;
+    }
+    if (PQntuples(res) == 0) {
+        status = gw_reply_problem(r, 404, "not-found", "Not found", "no webhook '%s'", id);
+    } else {
+        json_t *wh = gw_row_json(res, 0);
+        json_object_set_new(wh, "secret", json_string(secret));
+        hl_log(HL_LOG_INFO, "webhooks", "rotated the secret of webhook '%s'", id);
+        status = gw_reply_json(r, 200, wh);
+    }
+    PQclear(res);
+    gw_db_release(r->ctx->db, conn);
+out:
+    gw_errors_release(&e);
+    json_decref(body);
+    return status;
+}
+
 int gw_route_webhooks(struct gw_req *r, const char *rest)
 {
     const char *m = r->info->request_method;
     bool read = strcmp(m, "GET") == 0;
-    int st = gw_require(r, read ? GW_PERM_READ : GW_PERM_WRITE);
-    if (st)
+    int st;
+
+    /* Seed 003's catalog route lives under /webhooks. */
+    if (strcmp(rest, "/events/available") == 0)
+        return gw_event_types_available(r);
+    if ((st = gw_require(r, read ? GW_PERM_READ : GW_PERM_WRITE)))
         return st;
     if (rest[0] == '\0' || strcmp(rest, "/") == 0) {
         if (read)
             return list(r);
         if (strcmp(m, "POST") == 0)
-            return create(r);
+            return create_or_replace(r, NULL);
         return gw_method_not_allowed(r, "GET, POST");
     }
-    const char *id = rest + 1;
+
+    char id[40];
+    const char *slash = strchr(rest + 1, '/');
+    size_t idlen = slash ? (size_t)(slash - rest - 1) : strlen(rest + 1);
+    if (idlen >= sizeof(id))
+        return gw_reply_problem(r, 404, "not-found", "Not found", "no such webhook");
+    memcpy(id, rest + 1, idlen);
+    id[idlen] = '\0';
     if (!gw_uuid_like(id))
         return gw_reply_problem(r, 404, "not-found", "Not found", "no webhook '%s'", id);
-    if (read)
-        return get_one(r, id);
-    if (strcmp(m, "DELETE") == 0)
-        return delete_one(r, id);
-    return gw_method_not_allowed(r, "GET, DELETE");
+    const char *params[] = {r->who.tenant, id};
+
+    if (!slash) {
+        if (read)
+            return reply_one(r, "SELECT " WEBHOOK_JSON " FROM webhooks WHERE tenant_id = $1"
+                                " AND id = $2", 2, params);
+        if (strcmp(m, "PATCH") == 0)
+            return patch(r, id);
+        if (strcmp(m, "PUT") == 0)
+            return create_or_replace(r, id);
+        if (strcmp(m, "DELETE") == 0)
+            return delete_one(r, id);
+        return gw_method_not_allowed(r, "GET, PATCH, PUT, DELETE");
+    }
+
+    const char *action = slash + 1;
+    if (strcmp(action, "pause") == 0 || strcmp(action, "resume") == 0) {
+        if (strcmp(m, "POST") != 0)
+            return gw_method_not_allowed(r, "POST");
+        /* Resuming clears a disabled state too: the operator vouches for the endpoint. */
+        bool pause = action[0] == 'p';
+        return reply_one(r, pause ? "UPDATE webhooks SET status = 'paused', disabled_reason ="
+                                    " NULL, updated_at = now() WHERE tenant_id = $1 AND id = $2"
+                                    " RETURNING " WEBHOOK_JSON
+                                  : "UPDATE webhooks SET status = 'active', disabled_reason ="
+                                    " NULL, updated_at = now() WHERE tenant_id = $1 AND id = $2"
+                                    " RETURNING " WEBHOOK_JSON,
+                         2, params);
+    }
+    if (strcmp(action, "rotate-secret") == 0) {
+        if (strcmp(m, "POST") != 0)
+            return gw_method_not_allowed(r, "POST");
+        return rotate_secret(r, id);
+    }
+    return gw_reply_problem(r, 404, "not-found", "Not found", "no route for '%s'",
+                            r->info->local_uri);
 }

@@ -78,6 +78,11 @@ static int cmd_serve(const struct gw_config *cfg)
     struct gw_server *server = NULL;
 
     hl_topic_name(ctx.events_topic, cfg->common.topic_prefix, "events");
+    if (gw_schemas_load(cfg->schemas_dir ? cfg->schemas_dir : HL_DEFAULT_SCHEMAS_DIR, err,
+                        sizeof(err))) {
+        hl_log(HL_LOG_ERROR, "main", "%s", err);
+        return 1;
+    }
     ctx.db = gw_db_new(cfg->common.pg_dsn, (int)cfg->pg_pool_size);
     ctx.auth = gw_auth_new(cfg);
     ctx.producer = gw_producer_new(cfg, err, sizeof(err));
@@ -113,6 +118,7 @@ out:
     gw_producer_free(ctx.producer);
     gw_auth_free(ctx.auth);
     gw_db_free(ctx.db);
+    gw_schemas_free();
     hl_log(HL_LOG_INFO, "main", "stopped");
     return rc;
 }

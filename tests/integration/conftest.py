@@ -382,7 +382,16 @@ class Hookline:
             headers={**self.default_headers, **(headers or {})}, timeout=timeout,
         )
 
+    def ensure_event_types(self, names: list[str]) -> None:
+        """Registers the catalog entries a subscription needs (wildcards need none)."""
+        for name in names:
+            if "*" in name:
+                continue
+            r = self.api("POST", "/api/v1/event-types", json={"name": name})
+            assert r.status_code in (201, 409), f"create event type: {r.status_code} {r.text}"
+
     def create_webhook(self, url: str, events: list[str], **fields: Any) -> dict:
+        self.ensure_event_types(events)
         r = self.api("POST", "/api/v1/webhooks", json={"url": url, "events": events, **fields})
         assert r.status_code == 201, f"create webhook: {r.status_code} {r.text}"
         return r.json()

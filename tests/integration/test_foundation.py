@@ -65,6 +65,7 @@ def event_ids(reqs) -> list[str]:
 
 
 def test_webhook_receives_signed_event_within_5s(hookline, receiver):
+    hookline.ensure_event_types(["order.created"])
     r = hookline.api("POST", "/api/v1/webhooks",
                      json={"url": receiver.url, "events": ["order.created"]})
     assert r.status_code == 201, r.text

@@ -8,7 +8,7 @@
 
 #include "hl/err.h"
 
-/* Connects (blocking, connect_timeout 5 s unless the DSN says otherwise). */
+/* Connects (blocking; connect_timeout 5 s unless the DSN sets its own). */
 PGconn *hl_pg_connect(const char *dsn, char *errbuf, size_t errlen);
 
 /* Applies every "NNNN_name.sql" file in dir, in order, that hl_schema_migrations does not
