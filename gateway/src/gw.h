@@ -89,8 +89,19 @@ gw_role gw_role_parse(const char *s); /* GW_ROLE_NONE when unknown */
 void gw_key_hash(const char *key, unsigned char out[32]);
 
 struct gw_auth;
+struct gw_req;
+struct gw_errors;
 struct gw_auth *gw_auth_new(const struct gw_config *cfg);
 void gw_auth_free(struct gw_auth *a);
+/* True while the change listener hears NOTIFYs, i.e. while caches may be used. */
+bool gw_caches_trusted(struct gw_auth *a);
+
+/* Typed events (gw_event_schemas.c): checks data against the catalog schema of the
+ * event type, if it has one. 0 valid (or untyped), 1 invalid (errors appended to e with
+ * pointers "<prefix>/data/..."), -1 the catalog could not be read. */
+int gw_event_schema_check(struct gw_req *r, const char *type, const json_t *data,
+                          const char *prefix, struct gw_errors *e);
+void gw_event_schemas_clear(void);
 
 struct gw_ctx {
     const struct gw_config *cfg;
@@ -155,6 +166,8 @@ int gw_validate(struct gw_req *r, const char *name, const json_t *body, const ch
 /* Route table entries (gw_routes_*.c). Each returns the HTTP status sent. */
 int gw_route_webhooks(struct gw_req *r, const char *rest);
 int gw_route_events(struct gw_req *r, const char *rest);
+/* Drops client event ids older than the 24 h dedupe window (called periodically). */
+void gw_events_expire_ids(struct gw_ctx *ctx);
 int gw_route_tenants(struct gw_req *r, const char *rest);
 int gw_route_api_keys(struct gw_req *r, const char *rest);
 int gw_route_event_types(struct gw_req *r, const char *rest);

@@ -5,7 +5,8 @@
  * cost a query per request, and the cache is trustworthy only while a listener connection
  * hears 'hl_api_keys_changed': every notification empties it (so a revocation on any
  * gateway takes effect on all of them within milliseconds), and while the listener is
- * disconnected the cache is bypassed entirely.
+ * disconnected the cache is bypassed entirely. The same listener serves the cache of event
+ * payload schemas (gw_event_schemas.c), which follows the same rule.
  *
  * Roles, from most to least powerful: admin (all tenants, tenants and keys), tenant_admin
  * (everything inside its tenant), publisher (may only post events), viewer (read-only). */
@@ -92,7 +93,9 @@ static void *listen_main(void *arg)
     while (!atomic_load(&a->stop)) {
         if (!conn) {
             conn = hl_pg_connect(a->dsn, err, sizeof(err));
-            PGresult *r = conn ? PQexec(conn, "LISTEN hl_api_keys_changed") : NULL;
+            PGresult *r = conn ? PQexec(conn, "LISTEN hl_api_keys_changed;"
+                                              " LISTEN hl_event_types_changed")
+                               : NULL;
             bool ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
             PQclear(r);
             if (!ok) {
@@ -104,6 +107,7 @@ static void *listen_main(void *arg)
             }
             /* Anything may have changed while nobody listened. */
             cache_clear(a);
+            gw_event_schemas_clear();
             atomic_store(&a->cache_trusted, true);
         }
         struct pollfd pfd = {.fd = PQsocket(conn), .events = POLLIN};
@@ -117,13 +121,18 @@ static void *listen_main(void *arg)
             continue;
         }
         PGnotify *n;
-        bool changed = false;
+        bool keys = false, types = false;
         while ((n = PQnotifies(conn)) != NULL) {
-            changed = true;
+            if (strcmp(n->relname, "hl_event_types_changed") == 0)
+                types = true;
+            else
+                keys = true;
             PQfreemem(n);
         }
-        if (changed)
+        if (keys)
             cache_clear(a);
+        if (types)
+            gw_event_schemas_clear();
     }
     PQfinish(conn);
     return NULL;
@@ -263,6 +272,11 @@ int gw_authenticate(struct gw_req *r)
     if (r->who.role == GW_ROLE_ADMIN)
         return admin_tenant(r);
     return 0;
+}
+
+bool gw_caches_trusted(struct gw_auth *a)
+{
+    return atomic_load(&a->cache_trusted);
 }
 
 bool gw_allowed(const struct gw_req *r, gw_perm perm)

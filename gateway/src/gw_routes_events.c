@@ -1,9 +1,14 @@
-/* /api/v1/events: event ingest.
+/* /api/v1/events and /api/v1/events/batch: event ingest.
  *
- * An event is validated, wrapped in the envelope of schemas/event.schema.json (id, event
- * type, tenant, accept timestamp, request id, data, metadata) and produced to
- * <prefix>.events keyed by its id. The 202 is sent only after Kafka acknowledged the write,
- * so an accepted event is never lost; anything invalid is refused before any produce. */
+ * Each event goes through one pipeline, whether it came alone or in a batch of up to 1,000:
+ *   1. its shape is checked against schemas/api/event.schema.json (400);
+ *   2. a typed event's data against its catalog schema (422);
+ *   3. it is wrapped in the envelope of schemas/event.schema.json (413 if too large);
+ *   4. a client-given id is claimed in event_ids: a repeat within 24 h gets the original
+ *      answer instead of a second event (409 while the first is still in flight);
+ *   5. all surviving events are produced together and each waits for Kafka's ack;
+ *   6. claims are marked accepted (or released when Kafka refused, so a retry can work).
+ * A 202 therefore always means "in Kafka, acks=all"; a refused event was never produced. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,83 +17,296 @@
 #include "hl/envelope.h"
 #include "hl/id.h"
 #include "hl/log.h"
-#include "hl/match.h"
+#include "hl/mem.h"
 #include "hl/time.h"
 #include "hl/banned.h"
 
 #define MAX_REQUEST_ID 128
+#define DEDUPE_RETENTION "24 hours"
 
-/* Builds the Kafka message value. Key order is fixed for readability on the topic. */
-static json_t *envelope(struct gw_req *r, json_t *body, const char *id)
-{
+struct item {
+    json_t *body; /* borrowed from the request */
+    char id[HL_EVENT_ID_MAX + 1];
     char ts[HL_ISO8601_LEN];
-    hl_iso8601_ms(hl_now_ms(), ts);
+    bool client_id;
+    bool claimed; /* we own an event_ids row for it */
+    char *value;  /* the Kafka message */
+    size_t value_len;
+    int status; /* 0 while still going through the pipeline */
+    struct gw_errors errors;
+    char detail[256];
+    bool duplicate;
+};
+
+static void item_fail(struct item *it, int status, const char *detail)
+{
+    it->status = status;
+    snprintf(it->detail, sizeof(it->detail), "%s", detail);
+}
+
+/* Steps 1-3. */
+static void prepare(struct gw_req *r, struct item *it, const char *prefix)
+{
+    gw_errors_init(&it->errors);
+    if (!gw_schema_check("event", it->body, prefix, &it->errors)) {
+        item_fail(it, 400, "the event is not valid");
+        return;
+    }
+    const char *type = json_string_value(json_object_get(it->body, "event"));
+    int rc = gw_event_schema_check(r, type, json_object_get(it->body, "data"), prefix,
+                                   &it->errors);
+    if (rc < 0) {
+        item_fail(it, 503, "the event-type catalog cannot be read; retry later");
+        return;
+    }
+    if (rc > 0) {
+        item_fail(it, 422, "the data does not match the event type's schema");
+        return;
+    }
+
+    json_t *given = json_object_get(it->body, "id");
+    it->client_id = given != NULL;
+    if (given)
+        snprintf(it->id, sizeof(it->id), "%s", json_string_value(given));
+    else
+        hl_uuid_v7(it->id);
+    hl_iso8601_ms(hl_now_ms(), it->ts);
+
+    /* The envelope, in a fixed key order for readability on the topic. */
     json_t *env = json_object();
-    json_object_set_new(env, "id", json_string(id));
-    json_object_set(env, "event", json_object_get(body, "event"));
+    json_object_set_new(env, "id", json_string(it->id));
+    json_object_set(env, "event", json_object_get(it->body, "event"));
     json_object_set_new(env, "tenant", json_string(r->who.tenant));
-    json_object_set_new(env, "timestamp", json_string(ts));
-    json_t *occ = json_object_get(body, "occurred_at");
-    if (occ && json_is_string(occ))
+    json_object_set_new(env, "timestamp", json_string(it->ts));
+    json_t *occ = json_object_get(it->body, "occurred_at");
+    if (occ)
         json_object_set(env, "occurred_at", occ);
     const char *rid = mg_get_header(r->conn, "X-Request-Id");
     if (rid && *rid && strlen(rid) <= MAX_REQUEST_ID)
         json_object_set_new(env, "request_id", json_string(rid));
-    json_t *actor = json_object_get(body, "actor_id");
-    if (actor && !json_is_null(actor))
+    json_t *actor = json_object_get(it->body, "actor_id");
+    if (actor)
         json_object_set(env, "actor_id", actor);
-    json_object_set(env, "data", json_object_get(body, "data"));
-    json_t *meta = json_object_get(body, "metadata");
-    json_object_set_new(env, "metadata", meta && json_is_object(meta) ? json_incref(meta)
-                                                                      : json_object());
-    return env;
+    json_object_set(env, "data", json_object_get(it->body, "data"));
+    json_t *meta = json_object_get(it->body, "metadata");
+    json_object_set_new(env, "metadata",
+                        meta && json_is_object(meta) ? json_incref(meta) : json_object());
+    it->value = json_dumps(env, JSON_COMPACT);
+    json_decref(env);
+    it->value_len = strlen(it->value);
+    if ((int64_t)it->value_len > r->ctx->cfg->max_event_bytes) {
+        char d[160];
+        snprintf(d, sizeof(d), "the event is %zu bytes; the limit is %lld", it->value_len,
+                 (long long)r->ctx->cfg->max_event_bytes);
+        item_fail(it, 413, d);
+    }
+}
+
+/* Step 4 for one item on conn. */
+static void claim(struct gw_req *r, PGconn *conn, struct item *it)
+{
+    char stale_ms[24];
+    snprintf(stale_ms, sizeof(stale_ms), "%lld", (long long)r->ctx->cfg->produce_timeout_ms * 2);
+    const char *type = json_string_value(json_object_get(it->body, "event"));
+    const char *params[] = {r->who.tenant, it->id, type, stale_ms};
+    /* Insert, or take over a pending claim that its request abandoned long ago. */
+    PGresult *res = PQexecParams(
+        conn,
+        "INSERT INTO event_ids (tenant_id, id, event_type, state) VALUES ($1, $2, $3, 'pending')"
+        " ON CONFLICT (tenant_id, id) DO UPDATE SET created_at = now(), event_type = $3"
+        "   WHERE event_ids.state = 'pending'"
+        "   AND event_ids.created_at < now() - make_interval(secs => $4::bigint / 1000.0)"
+        " RETURNING 1",
+        4, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        PQclear(res);
+        item_fail(it, 503, "event ids cannot be checked for duplicates right now; retry later");
+        return;
+    }
+    bool mine = PQntuples(res) == 1;
+    PQclear(res);
+    if (mine) {
+        it->claimed = true;
+        return;
+    }
+    res = PQexecParams(conn,
+                       "SELECT state, coalesce(accepted_at, ''), event_type FROM event_ids"
+                       " WHERE tenant_id = $1 AND id = $2",
+                       2, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
+        strcmp(PQgetvalue(res, 0, 0), "accepted") == 0) {
+        /* The original answer, again: same id, same accept time, nothing produced. */
+        it->duplicate = true;
+        it->status = 202;
+        snprintf(it->ts, sizeof(it->ts), "%s", PQgetvalue(res, 0, 1));
+    } else {
+        item_fail(it, 409, "an event with this id is being accepted by another request; retry");
+    }
+    PQclear(res);
+}
+
+/* Step 6 for one item. */
+static void settle_claim(PGconn *conn, struct gw_req *r, struct item *it)
+{
+    const char *params[] = {r->who.tenant, it->id, it->ts};
+    PGresult *res = PQexecParams(
+        conn,
+        it->status == 202 ? "UPDATE event_ids SET state = 'accepted', accepted_at = $3"
+                            " WHERE tenant_id = $1 AND id = $2"
+                          : "DELETE FROM event_ids WHERE tenant_id = $1 AND id = $2 AND $3 <> ''",
+        3, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK)
+        hl_log(HL_LOG_WARN, "events", "cannot record the outcome of event '%s': %s", it->id,
+               PQresultErrorMessage(res));
+    PQclear(res);
+}
+
+/* Steps 4-6 over every item still in the pipeline. */
+static void accept_items(struct gw_req *r, struct item *items, size_t n)
+{
+    char err[256];
+    PGconn *conn = NULL;
+    bool need_db = false;
+    for (size_t i = 0; i < n; i++)
+        need_db |= items[i].status == 0 && items[i].client_id;
+    if (need_db && !(conn = gw_db_acquire(r->ctx->db, err, sizeof(err)))) {
+        for (size_t i = 0; i < n; i++)
+            if (items[i].status == 0 && items[i].client_id)
+                item_fail(&items[i], 503,
+                          "event ids cannot be checked for duplicates right now; retry later");
+    }
+    for (size_t i = 0; conn && i < n; i++)
+        if (items[i].status == 0 && items[i].client_id)
+            claim(r, conn, &items[i]);
+
+    struct gw_kmsg *msgs = hl_xcalloc(n, sizeof(*msgs));
+    size_t *which = hl_xcalloc(n, sizeof(*which));
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (items[i].status != 0)
+            continue;
+        msgs[k] = (struct gw_kmsg){.topic = r->ctx->events_topic, .key = items[i].id,
+                                   .value = items[i].value, .value_len = items[i].value_len};
+        which[k++] = i;
+    }
+    if (k)
+        gw_produce_wait(r->ctx->producer, msgs, k);
+    for (size_t j = 0; j < k; j++) {
+        struct item *it = &items[which[j]];
+        if (msgs[j].err) {
+            char d[256];
+            snprintf(d, sizeof(d), "Kafka did not acknowledge the event (%s); it was not "
+                                   "accepted, retry later", rd_kafka_err2str(msgs[j].err));
+            item_fail(it, 503, d);
+        } else {
+            it->status = 202;
+        }
+    }
+    for (size_t i = 0; conn && i < n; i++)
+        if (items[i].claimed)
+            settle_claim(conn, r, &items[i]);
+    gw_db_release(r->ctx->db, conn);
+    free(msgs);
+    free(which);
+}
+
+static json_t *item_result(struct item *it)
+{
+    if (it->status == 202)
+        return json_pack("{s:s, s:O, s:s, s:s, s:b}", "id", it->id, "event",
+                         json_object_get(it->body, "event"), "timestamp", it->ts, "status",
+                         "accepted", "duplicate", it->duplicate);
+    return json_pack("{s:i, s:s, s:O}", "status", it->status, "detail", it->detail, "errors",
+                     it->errors.list);
+}
+
+static void items_release(struct item *items, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(items[i].value);
+        gw_errors_release(&items[i].errors);
+    }
 }
 
 static int post_event(struct gw_req *r)
 {
-    char id[HL_EVENT_ID_MAX + 1];
-    char *value = NULL;
-    json_t *env = NULL;
-    int status;
-
     json_t *body = gw_body_object(r);
     if (!body)
         return 400;
-    if ((status = gw_validate(r, "event", body, "the event is not valid")))
-        goto out;
-    json_t *given = json_object_get(body, "id");
-    if (given && json_is_string(given))
-        snprintf(id, sizeof(id), "%s", json_string_value(given));
-    else
-        hl_uuid_v7(id);
-
-    env = envelope(r, body, id);
-    value = json_dumps(env, JSON_COMPACT);
-    size_t len = strlen(value);
-    if ((int64_t)len > r->ctx->cfg->max_event_bytes) {
-        status = gw_reply_problem(r, 413, "payload-too-large", "Payload too large",
-                                  "the event is %zu bytes; the limit is %lld", len,
-                                  (long long)r->ctx->cfg->max_event_bytes);
-        goto out;
+    struct item it = {.body = body};
+    int status;
+    prepare(r, &it, "");
+    if (it.status == 0)
+        accept_items(r, &it, 1);
+    if (it.status == 202) {
+        hl_log(HL_LOG_DEBUG, "events", "accepted event '%s'%s", it.id,
+               it.duplicate ? " (duplicate)" : "");
+        status = gw_reply_json(r, 202, item_result(&it));
+    } else if (it.status == 400) {
+        status = gw_reply_invalid(r, &it.errors, it.detail);
+    } else if (it.status == 422) {
+        status = gw_reply_unprocessable(r, &it.errors, it.detail);
+    } else {
+        static const struct {
+            int status;
+            const char *slug, *title;
+        } kinds[] = {{409, "conflict", "Conflict"},
+                     {413, "payload-too-large", "Payload too large"},
+                     {503, "unavailable", "Event not accepted"}};
+        size_t k = 0;
+        while (k < 2 && kinds[k].status != it.status)
+            k++;
+        status = gw_reply_problem(r, it.status, kinds[k].slug, kinds[k].title, "%s", it.detail);
     }
+    items_release(&it, 1);
+    json_decref(body);
+    return status;
+}
 
-    struct gw_kmsg m = {.topic = r->ctx->events_topic, .key = id, .value = value,
-                        .value_len = len};
-    if (gw_produce_wait(r->ctx->producer, &m, 1) != HL_OK) {
-        status = gw_reply_problem(r, 503, "broker-unavailable", "Event not accepted",
-                                  "the event could not be written to Kafka (%s); it was not "
-                                  "accepted, retry later", rd_kafka_err2str(m.err));
-        goto out;
+/* 207 with one result per event, in order; the request as a whole is refused (400) only
+ * when it is not a batch at all. */
+static int post_batch(struct gw_req *r)
+{
+    json_t *body = gw_body_object(r);
+    if (!body)
+        return 400;
+    int status = gw_validate(r, "event-batch", body, "the batch is not valid");
+    if (status) {
+        json_decref(body);
+        return status;
     }
-    hl_log(HL_LOG_DEBUG, "events", "accepted event '%s' type '%s'", id,
-           json_string_value(json_object_get(env, "event")));
-    status = gw_reply_json(r, 202, json_pack("{s:s, s:O, s:O, s:s}", "id", id, "event",
-                                             json_object_get(env, "event"), "timestamp",
-                                             json_object_get(env, "timestamp"), "status",
-                                             "accepted"));
-out:
-    free(value);
-    json_decref(env);
+    json_t *events = json_object_get(body, "events");
+    size_t n = json_array_size(events);
+    struct item *items = hl_xcalloc(n, sizeof(*items));
+    for (size_t i = 0; i < n; i++) {
+        char prefix[32];
+        snprintf(prefix, sizeof(prefix), "/events/%zu", i);
+        items[i].body = json_array_get(events, i);
+        if (!json_is_object(items[i].body)) {
+            gw_errors_init(&items[i].errors);
+            gw_errors_add(&items[i].errors, prefix, "must be an event object");
+            item_fail(&items[i], 400, "the event is not valid");
+            continue;
+        }
+        prepare(r, &items[i], prefix);
+    }
+    accept_items(r, items, n);
+
+    json_t *results = json_array();
+    size_t accepted = 0;
+    for (size_t i = 0; i < n; i++) {
+        json_t *res = item_result(&items[i]);
+        json_object_set_new(res, "index", json_integer((json_int_t)i));
+        json_object_set_new(res, "status", json_integer(items[i].status));
+        json_array_append_new(results, res);
+        accepted += items[i].status == 202;
+    }
+    hl_log(HL_LOG_DEBUG, "events", "batch of %zu: %zu accepted", n, accepted);
+    status = gw_reply_json(r, 207, json_pack("{s:o, s:I, s:I}", "data", results, "accepted",
+                                             (json_int_t)accepted, "rejected",
+                                             (json_int_t)(n - accepted)));
+    items_release(items, n);
+    free(items);
     json_decref(body);
     return status;
 }
@@ -98,12 +316,28 @@ int gw_route_events(struct gw_req *r, const char *rest)
     int st = gw_require(r, GW_PERM_PUBLISH);
     if (st)
         return st;
-    if (rest[0] == '\0' || strcmp(rest, "/") == 0) {
-        if (strcmp(r->info->request_method, "POST") == 0)
-            return post_event(r);
-        return gw_reply_problem(r, 405, "method-not-allowed", "Method not allowed",
-                                "'%s' allows POST", r->info->local_uri);
-    }
+    bool post = strcmp(r->info->request_method, "POST") == 0;
+    if (rest[0] == '\0' || strcmp(rest, "/") == 0)
+        return post ? post_event(r) : gw_method_not_allowed(r, "POST");
+    if (strcmp(rest, "/batch") == 0)
+        return post ? post_batch(r) : gw_method_not_allowed(r, "POST");
     return gw_reply_problem(r, 404, "not-found", "Not found", "no route for '%s'",
                             r->info->local_uri);
+}
+
+/* Forgets client event ids after the dedupe window. Any gateway may run it; it is cheap
+ * thanks to event_ids_created_at_idx. */
+void gw_events_expire_ids(struct gw_ctx *ctx)
+{
+    char err[256];
+    PGconn *c = gw_db_acquire(ctx->db, err, sizeof(err));
+    if (!c)
+        return;
+    PGresult *res = PQexec(c, "DELETE FROM event_ids WHERE created_at < now() - interval '"
+                              DEDUPE_RETENTION "'");
+    if (PQresultStatus(res) != PGRES_COMMAND_OK)
+        hl_log(HL_LOG_WARN, "events", "cannot expire old event ids: %s",
+               PQresultErrorMessage(res));
+    PQclear(res);
+    gw_db_release(ctx->db, c);
 }

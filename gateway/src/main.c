@@ -2,6 +2,7 @@
  * producer and the HTTP server, and carries the operational subcommands (migrate,
  * create-topics, config-doc). */
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,16 +55,30 @@ static int cmd_migrate(const struct gw_config *cfg)
 
 static int cmd_create_topics(const struct gw_config *cfg)
 {
-    char err[512], events[HL_TOPIC_MAX], dlq[HL_TOPIC_MAX];
-    hl_topic_name(events, cfg->common.topic_prefix, "events");
-    hl_topic_name(dlq, cfg->common.topic_prefix, "dlq");
-    int rf = (int)cfg->topic_replication;
-    struct hl_topic_spec topics[] = {
-        {events, (int)cfg->events_partitions, rf},
-        {dlq, 1, rf},
+    /* Every topic of the pipeline (docs/architecture.md). Task and attempt topics are keyed
+     * by webhook and delivery id and get as many partitions as the events topic, which
+     * bounds how many dispatchers share the work; every retry tier exists, whatever
+     * delays the dispatchers give them. */
+    static const struct {
+        const char *suffix;
+        bool one_partition;
+    } table[] = {
+        {"events", false},  {"deliveries", false}, {"attempts", false}, {"dlq", true},
+        {"retry.0", false}, {"retry.1", false},    {"retry.2", false},  {"retry.3", false},
+        {"retry.4", false}, {"retry.5", false},    {"retry.6", false},  {"retry.7", false},
     };
-    if (hl_kafka_create_topics(cfg->common.brokers, topics, sizeof(topics) / sizeof(topics[0]),
-                               15000, err, sizeof(err))) {
+    enum { N = sizeof(table) / sizeof(table[0]) };
+    _Static_assert(N == 4 + HL_RETRY_TIERS_MAX, "one retry topic per tier");
+    char err[512], names[N][HL_TOPIC_MAX];
+    struct hl_topic_spec topics[N];
+    int rf = (int)cfg->topic_replication;
+    for (size_t i = 0; i < N; i++) {
+        hl_topic_name(names[i], cfg->common.topic_prefix, table[i].suffix);
+        topics[i] = (struct hl_topic_spec){names[i],
+                                           table[i].one_partition ? 1 : (int)cfg->events_partitions,
+                                           rf};
+    }
+    if (hl_kafka_create_topics(cfg->common.brokers, topics, N, 15000, err, sizeof(err))) {
         hl_log(HL_LOG_ERROR, "create-topics", "%s", err);
         return 1;
     }
@@ -107,8 +122,12 @@ static int cmd_serve(const struct gw_config *cfg)
     }
     hl_log(HL_LOG_INFO, "main", "listening on %s:%lld, events to '%s'", cfg->http_host,
            (long long)cfg->http_port, ctx.events_topic);
-    while (!stop_requested)
-        pause();
+    /* The main thread's only job while serving: housekeeping once a minute. */
+    for (int ticks = 0; !stop_requested; ticks++) {
+        sleep(1);
+        if (ticks % 60 == 0)
+            gw_events_expire_ids(&ctx);
+    }
     hl_log(HL_LOG_INFO, "main", "shutting down on signal %d", (int)stop_requested);
     rc = 0;
 out:

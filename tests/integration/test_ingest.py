@@ -1,0 +1,111 @@
+"""Event ingest: batches answered per event, idempotent client ids, typed events checked
+against their catalog schema, envelope fields, limits. What reached Kafka is read back from
+the events topic itself."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+
+def topic_events(hookline, kafka_consumer_factory, duration: float = 2.0) -> list[dict]:
+    msgs = kafka_consumer_factory(hookline.topic("events")).messages(duration=duration)
+    return [json.loads(m.value()) for m in msgs]
+
+
+@pytest.mark.dispatchers(0)
+def test_envelope_carries_every_field(hookline, kafka_consumer_factory):
+    r = hookline.api("POST", "/api/v1/events",
+                     json={"event": "order.created", "data": {"n": 1}, "id": "ord-1",
+                           "metadata": {"src": "shop"}, "occurred_at": "2026-11-01T10:00:00Z",
+                           "actor_id": 42},
+                     headers={"X-Request-Id": "req-77"})
+    assert r.status_code == 202, r.text
+    assert r.json()["id"] == "ord-1" and r.json()["duplicate"] is False
+    [env] = topic_events(hookline, kafka_consumer_factory)
+    assert env == {"id": "ord-1", "event": "order.created", "tenant": hookline.tenant,
+                   "timestamp": r.json()["timestamp"], "occurred_at": "2026-11-01T10:00:00Z",
+                   "request_id": "req-77", "actor_id": 42, "data": {"n": 1},
+                   "metadata": {"src": "shop"}}
+
+
+@pytest.mark.dispatchers(0)
+def test_repeated_client_id_returns_original_and_produces_once(hookline, kafka_consumer_factory):
+    first = hookline.api("POST", "/api/v1/events", json={"event": "a.b", "data": 1, "id": "dup-1"})
+    again = hookline.api("POST", "/api/v1/events", json={"event": "a.b", "data": 2, "id": "dup-1"})
+    assert first.status_code == again.status_code == 202
+    assert again.json()["duplicate"] is True
+    assert again.json()["timestamp"] == first.json()["timestamp"]
+    # Another tenant may use the same id independently.
+    other = hookline.tenant + "-o"
+    hookline.create_tenant(other)
+    key = hookline.make_key("publisher", tenant=other)
+    r = hookline.api("POST", "/api/v1/events", json={"event": "a.b", "data": 3, "id": "dup-1"},
+                     headers={"Authorization": f"Bearer {key}"})
+    assert r.status_code == 202 and r.json()["duplicate"] is False
+    envs = topic_events(hookline, kafka_consumer_factory)
+    assert sorted((e["tenant"], e["data"]) for e in envs) == sorted(
+        [(hookline.tenant, 1), (other, 3)])
+
+
+@pytest.mark.dispatchers(0)
+def test_batch_answers_each_event_and_produces_only_valid_ones(hookline, kafka_consumer_factory):
+    batch = {"events": [
+        {"event": "a.one", "data": {}},
+        {"event": "bad type!", "data": {}},
+        {"event": "a.two"},
+        "not an object",
+        {"event": "a.three", "data": [1, 2], "id": "b-3"},
+        {"event": "a.three", "data": [1, 2], "id": "b-3"},
+    ]}
+    r = hookline.api("POST", "/api/v1/events/batch", json=batch)
+    assert r.status_code == 207, r.text
+    res = r.json()
+    # The repeated id within the batch meets its twin's claim still in flight: 409.
+    assert [x["status"] for x in res["data"]] == [202, 400, 400, 400, 202, 409]
+    assert [x["index"] for x in res["data"]] == list(range(6))
+    assert res["data"][1]["errors"][0]["pointer"].startswith("/events/1")
+    assert res["accepted"] + res["rejected"] == 6
+    types = sorted(e["event"] for e in topic_events(hookline, kafka_consumer_factory))
+    assert types == ["a.one", "a.three"], types
+
+    for bad in ({"events": []}, {"events": [{}] * 1001}, {"nope": 1}):
+        r = hookline.api("POST", "/api/v1/events/batch", json=bad)
+        assert r.status_code == 400, r.text
+
+
+@pytest.mark.dispatchers(0)
+def test_typed_event_is_checked_against_its_schema(hookline, kafka_consumer_factory):
+    schema = {"type": "object", "required": ["order_id"],
+              "properties": {"order_id": {"type": "integer", "minimum": 1}}}
+    r = hookline.api("POST", "/api/v1/event-types", json={"name": "order.paid", "schema": schema})
+    assert r.status_code == 201, r.text
+
+    r = hookline.api("POST", "/api/v1/events", json={"event": "order.paid", "data": {"order_id": "x"}})
+    assert r.status_code == 422, r.text
+    assert r.headers["Content-Type"].startswith("application/problem+json")
+    assert r.json()["errors"][0]["pointer"] == "/data/order_id"
+    r = hookline.api("POST", "/api/v1/events", json={"event": "order.paid", "data": {}})
+    assert r.status_code == 422 and r.json()["errors"][0]["keyword"] == "required"
+    assert hookline.api("POST", "/api/v1/events",
+                        json={"event": "order.paid", "data": {"order_id": 7}}).status_code == 202
+
+    # A schema change applies to the very next event.
+    r = hookline.api("PATCH", "/api/v1/event-types/order.paid", json={"schema": None})
+    assert r.status_code == 200, r.text
+    assert hookline.api("POST", "/api/v1/events",
+                        json={"event": "order.paid", "data": {"order_id": "x"}}).status_code == 202
+    datas = [e["data"] for e in topic_events(hookline, kafka_consumer_factory)]
+    assert sorted(map(json.dumps, datas)) == sorted(map(json.dumps, [{"order_id": 7}, {"order_id": "x"}]))
+
+
+@pytest.mark.dispatchers(0)
+def test_size_limits(hookline, kafka_consumer_factory):
+    big = "x" * 300_000
+    r = hookline.api("POST", "/api/v1/events", json={"event": "a.b", "data": big})
+    assert r.status_code == 413, r.text
+    r = hookline.api("POST", "/api/v1/events", data=b"{" + b" " * 2_000_000 + b"}",
+                     headers={"Content-Type": "application/json"})
+    assert r.status_code == 413, r.text
+    assert topic_events(hookline, kafka_consumer_factory, duration=1.5) == []
