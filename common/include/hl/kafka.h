@@ -9,6 +9,9 @@
 #include "hl/err.h"
 
 #define HL_TOPIC_MAX 256
+/* Retry tiers are topics <prefix>.retry.0 .. <prefix>.retry.<n-1>, named by index so that
+ * `create-topics` need not know the dispatchers' delays; it creates all of them. */
+#define HL_RETRY_TIERS_MAX 8
 
 /* A new configuration with bootstrap.servers, client.id and the log callback set. */
 rd_kafka_conf_t *hl_kafka_conf_new(const char *brokers, const char *client_id, char *errbuf,

@@ -1,0 +1,77 @@
+/* Delivery task encoding (see hl/task.h). */
+#include "hl/task.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hl/mem.h"
+#include "hl/banned.h"
+
+void hl_task_encode(const struct hl_task *t, struct hl_buf *out)
+{
+    hl_buf_addf(out, "{\"v\":1,\"delivery_id\":\"%s\",\"tenant\":", t->delivery_id);
+    hl_buf_add_json_str(out, t->tenant, strlen(t->tenant));
+    hl_buf_adds(out, ",\"webhook_id\":");
+    hl_buf_add_json_str(out, t->webhook_id, strlen(t->webhook_id));
+    hl_buf_addf(out, ",\"attempt\":%d,\"budget_base\":%d,\"due_ms\":%lld,\"created_ms\":%lld",
+                t->attempt, t->budget_base, (long long)t->due_ms, (long long)t->created_ms);
+    if (t->last_error) {
+        hl_buf_adds(out, ",\"last_error\":");
+        hl_buf_add_json_str(out, t->last_error, strlen(t->last_error));
+    }
+    char *ev = json_dumps(t->event, JSON_COMPACT | JSON_ENCODE_ANY);
+    if (!ev)
+        abort();
+    hl_buf_adds(out, ",\"event\":");
+    hl_buf_adds(out, ev);
+    hl_buf_addch(out, '}');
+    free(ev);
+}
+
+hl_err hl_task_decode(const void *data, size_t len, struct hl_task *t, char *errbuf,
+                      size_t errlen)
+{
+    json_error_t jerr;
+    memset(t, 0, sizeof(*t));
+    json_t *root = json_loadb(data, len, 0, &jerr);
+    if (!json_is_object(root)) {
+        snprintf(errbuf, errlen, "task is not a JSON object");
+        json_decref(root);
+        return HL_EINVAL;
+    }
+    json_t *id = json_object_get(root, "delivery_id"), *tenant = json_object_get(root, "tenant"),
+           *wh = json_object_get(root, "webhook_id"), *ev = json_object_get(root, "event"),
+           *err = json_object_get(root, "last_error");
+    if (!json_is_string(id) || json_string_length(id) != HL_DELIVERY_ID_LEN - 1 ||
+        !json_is_string(tenant) || !json_is_string(wh) || !json_is_object(ev)) {
+        snprintf(errbuf, errlen,
+                 "task needs delivery_id, tenant, webhook_id (strings) and event (object)");
+        json_decref(root);
+        return HL_EINVAL;
+    }
+    memcpy(t->delivery_id, json_string_value(id), HL_DELIVERY_ID_LEN);
+    t->tenant = hl_xstrdup(json_string_value(tenant));
+    t->webhook_id = hl_xstrdup(json_string_value(wh));
+    t->attempt = (int)json_integer_value(json_object_get(root, "attempt"));
+    t->budget_base = (int)json_integer_value(json_object_get(root, "budget_base"));
+    t->due_ms = json_integer_value(json_object_get(root, "due_ms"));
+    t->created_ms = json_integer_value(json_object_get(root, "created_ms"));
+    if (t->attempt < 0)
+        t->attempt = 0;
+    if (t->budget_base < 0 || t->budget_base > t->attempt)
+        t->budget_base = 0;
+    t->last_error = json_is_string(err) ? hl_xstrdup(json_string_value(err)) : NULL;
+    t->event = json_incref(ev);
+    json_decref(root);
+    return HL_OK;
+}
+
+void hl_task_release(struct hl_task *t)
+{
+    free(t->tenant);
+    free(t->webhook_id);
+    free(t->last_error);
+    json_decref(t->event);
+    memset(t, 0, sizeof(*t));
+}
