@@ -2,6 +2,9 @@
  * 30 s per attempt, 6 attempts (first try + 5 retries) with exponential backoff. */
 #include "dp_config.h"
 
+#include <stdio.h>
+#include <stdlib.h>
+
 #include "hl/banned.h"
 
 #define DAY_MS INT64_C(86400000)
@@ -26,10 +29,75 @@ const struct hl_cfg_opt dp_config_opts[] = {
      DAY_MS, "wait before the first retry; each further retry waits twice as long"},
     {"retry_max_ms", HL_CFG_INT, offsetof(struct dp_config, retry_max_ms), "60000", 1, DAY_MS,
      "longest wait between two attempts"},
+    {"session_timeout_ms", HL_CFG_INT, offsetof(struct dp_config, session_timeout_ms), "10000",
+     1000, 300000,
+     "Kafka consumer session timeout: how soon a killed dispatcher's partitions move to the "
+     "others"},
+    {"retry_tiers_ms", HL_CFG_STR, offsetof(struct dp_config, retry_tiers_ms),
+     "5000,60000,600000,3600000", 0, 0,
+     "delays of the retry topics <prefix>.retry.0, .1, ... (ascending, at most 8); a retry "
+     "waits in the longest tier not longer than its remaining delay, then in shorter ones"},
+    {"retry_jitter_pct", HL_CFG_INT, offsetof(struct dp_config, retry_jitter_pct), "20", 0, 100,
+     "random spread added to or taken from each retry delay, in percent"},
+    {"retry_after_max_ms", HL_CFG_INT, offsetof(struct dp_config, retry_after_max_ms),
+     "3600000", 0, DAY_MS,
+     "longest Retry-After honoured; a longer one is capped to this"},
+    {"throttle_min_delay_ms", HL_CFG_INT, offsetof(struct dp_config, throttle_min_delay_ms),
+     "60000", 0, DAY_MS,
+     "shortest wait after a 429 or a timeout (backing off harder), capped at the policy's "
+     "max delay"},
+    {"default_max_concurrency", HL_CFG_INT, offsetof(struct dp_config, default_max_concurrency),
+     "20", 1, 10000, "attempts in flight per webhook when the webhook sets no max_concurrency"},
+    {"breaker_window_ms", HL_CFG_INT, offsetof(struct dp_config, breaker_window_ms), "300000",
+     1000, DAY_MS, "window over which the circuit breaker counts a webhook's failures"},
+    {"breaker_min_requests", HL_CFG_INT, offsetof(struct dp_config, breaker_min_requests), "10",
+     1, 1000000, "attempts in the window before the circuit breaker may open"},
+    {"breaker_failure_pct", HL_CFG_INT, offsetof(struct dp_config, breaker_failure_pct), "70", 1,
+     100, "failure share in the window that opens the circuit breaker"},
+    {"breaker_open_ms", HL_CFG_INT, offsetof(struct dp_config, breaker_open_ms), "30000", 100,
+     DAY_MS, "how long an open circuit stays open before one half-open probe"},
+    {"auto_disable_after_ms", HL_CFG_INT, offsetof(struct dp_config, auto_disable_after_ms),
+     "432000000", 1000, 365 * DAY_MS,
+     "a webhook failing without a single success for this long is disabled (and "
+     "webhook.disabled emitted)"},
+    {"log_batch_max", HL_CFG_INT, offsetof(struct dp_config, log_batch_max), "500", 1, 100000,
+     "attempt records written to PostgreSQL per transaction"},
+    {"log_flush_ms", HL_CFG_INT, offsetof(struct dp_config, log_flush_ms), "200", 10, 60000,
+     "longest an attempt record waits before its batch is written"},
+    {"attempt_log", HL_CFG_BOOL, offsetof(struct dp_config, attempt_log), "true", 0, 0,
+     "run the attempt-log writer (consumer group <group_id>-log) in this process"},
     {"shutdown_timeout_ms", HL_CFG_INT, offsetof(struct dp_config, shutdown_timeout_ms), "10000",
      0, 600000,
      "on SIGTERM, how long in-flight deliveries may still finish; unfinished events are "
      "redelivered by the dispatcher that takes their partition over"},
 };
+
+hl_err dp_config_finish(struct dp_config *cfg, char *errbuf, size_t errlen)
+{
+    if (cfg->retry_max_ms < cfg->retry_initial_ms) {
+        snprintf(errbuf, errlen, "retry_max_ms is below retry_initial_ms");
+        return HL_EINVAL;
+    }
+    const char *s = cfg->retry_tiers_ms ? cfg->retry_tiers_ms : "";
+    cfg->ntiers = 0;
+    while (*s) {
+        char *end;
+        long long v = strtoll(s, &end, 10);
+        if (end == s || v < 1 || v > 7 * DAY_MS || cfg->ntiers == HL_RETRY_TIERS_MAX ||
+            (cfg->ntiers && v <= cfg->tiers[cfg->ntiers - 1]) || (*end && *end != ',')) {
+            snprintf(errbuf, errlen,
+                     "retry_tiers_ms: want up to %d ascending delays in ms, comma-separated",
+                     HL_RETRY_TIERS_MAX);
+            return HL_EINVAL;
+        }
+        cfg->tiers[cfg->ntiers++] = v;
+        s = *end ? end + 1 : end;
+    }
+    if (cfg->ntiers == 0) {
+        snprintf(errbuf, errlen, "retry_tiers_ms: at least one tier is needed");
+        return HL_EINVAL;
+    }
+    return HL_OK;
+}
 
 const size_t dp_config_nopts = sizeof(dp_config_opts) / sizeof(dp_config_opts[0]);

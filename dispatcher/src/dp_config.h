@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "hl/config.h"
+#include "hl/kafka.h"
 
 struct dp_config {
     struct hl_common_cfg common;
@@ -19,7 +20,28 @@ struct dp_config {
     int64_t retry_initial_ms;
     int64_t retry_max_ms;
     int64_t shutdown_timeout_ms;
+    int64_t session_timeout_ms;
+    char *retry_tiers_ms; /* comma-separated tier delays, ascending */
+    int64_t retry_jitter_pct;
+    int64_t retry_after_max_ms;
+    int64_t throttle_min_delay_ms;
+    int64_t default_max_concurrency;
+    int64_t breaker_window_ms;
+    int64_t breaker_min_requests;
+    int64_t breaker_failure_pct;
+    int64_t breaker_open_ms;
+    int64_t auto_disable_after_ms;
+    int64_t log_batch_max;
+    int64_t log_flush_ms;
+    bool attempt_log;
+
+    /* derived from retry_tiers_ms by dp_config_finish() */
+    int64_t tiers[HL_RETRY_TIERS_MAX];
+    size_t ntiers;
 };
+
+/* Checks cross-option rules and derives the parsed fields. */
+hl_err dp_config_finish(struct dp_config *cfg, char *errbuf, size_t errlen);
 
 extern const struct hl_cfg_opt dp_config_opts[];
 extern const size_t dp_config_nopts;

@@ -11,15 +11,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dp_deadletter.h"
 #include "hl/kafka.h"
 #include "hl/log.h"
 #include "hl/mem.h"
+#include "hl/time.h"
 #include "hl/banned.h"
+
+struct dp_topic {
+    char name[HL_TOPIC_MAX];
+    struct dp_topic_spec spec;
+    struct dp_partition **parts; /* indexed by partition id; NULL when not assigned */
+    size_t nparts;
+};
 
 struct dp_partition {
     struct dp_consumer *c;
+    struct dp_topic *t;
     int32_t id;
+    rd_kafka_message_t *held; /* delay topics: the head, read but not yet due */
     rd_kafka_queue_t *queue;    /* this partition's messages, not forwarded */
     struct dp_msg *head, *tail; /* in-flight messages in offset order */
     int64_t next_offset;        /* offset after the last finished head; -1 before any */
@@ -29,10 +38,12 @@ struct dp_partition {
 struct dp_consumer {
     rd_kafka_t *rk;
     rd_kafka_queue_t *queue;
-    char topic[HL_TOPIC_MAX];
+    struct dp_topic *topics;
+    size_t ntopics;
     int wake_fd;
-    struct dp_partition **parts; /* indexed by partition id; NULL when not assigned */
-    size_t nparts;
+    /* every assigned partition, for round-robin intake (order changes on rebalance) */
+    struct dp_partition **all;
+    size_t nall;
     size_t next_part; /* round-robin cursor of dp_consumer_poll() */
     /* Messages that reached the consumer queue anyway, handed out before any other. */
     rd_kafka_message_t **strays;
@@ -40,49 +51,68 @@ struct dp_consumer {
     bool frozen;
 };
 
-static struct dp_partition *part_get(struct dp_consumer *c, int32_t id)
+static struct dp_topic *topic_get(struct dp_consumer *c, const char *name)
 {
-    return id >= 0 && (size_t)id < c->nparts ? c->parts[id] : NULL;
+    for (size_t i = 0; i < c->ntopics; i++)
+        if (strcmp(c->topics[i].name, name) == 0)
+            return &c->topics[i];
+    return NULL;
 }
 
-static void part_add(struct dp_consumer *c, int32_t id)
+static struct dp_partition *part_get(struct dp_topic *t, int32_t id)
 {
-    if ((size_t)id >= c->nparts) {
+    return t && id >= 0 && (size_t)id < t->nparts ? t->parts[id] : NULL;
+}
+
+static void part_add(struct dp_consumer *c, struct dp_topic *t, int32_t id)
+{
+    if ((size_t)id >= t->nparts) {
         size_t n = (size_t)id + 1;
-        c->parts = hl_xrealloc(c->parts, n * sizeof(*c->parts));
-        memset(c->parts + c->nparts, 0, (n - c->nparts) * sizeof(*c->parts));
-        c->nparts = n;
+        t->parts = hl_xrealloc(t->parts, n * sizeof(*t->parts));
+        memset(t->parts + t->nparts, 0, (n - t->nparts) * sizeof(*t->parts));
+        t->nparts = n;
     }
-    if (c->parts[id])
+    if (t->parts[id])
         return;
     struct dp_partition *p = hl_xcalloc(1, sizeof(*p));
     p->c = c;
+    p->t = t;
     p->id = id;
     p->next_offset = -1;
     /* Before the partition is assigned, so that no message of it reaches the consumer
      * queue (librdkafka keeps a forwarding the application set). */
-    p->queue = rd_kafka_queue_get_partition(c->rk, c->topic, id);
+    p->queue = rd_kafka_queue_get_partition(c->rk, t->name, id);
     if (p->queue) {
         rd_kafka_queue_forward(p->queue, NULL);
         rd_kafka_queue_io_event_enable(p->queue, c->wake_fd, "k", 1);
     } else {
-        hl_log(HL_LOG_ERROR, "consumer", "no queue for partition %d", (int)id);
+        hl_log(HL_LOG_ERROR, "consumer", "no queue for '%s' [%d]", t->name, (int)id);
     }
-    c->parts[id] = p;
+    t->parts[id] = p;
+    c->all = hl_xrealloc(c->all, (c->nall + 1) * sizeof(*c->all));
+    c->all[c->nall++] = p;
 }
 
 static void msg_free(struct dp_msg *m)
 {
     hl_event_release(&m->ev);
+    free(m->payload);
     free(m);
 }
 
 /* Forgets a partition; its unfinished messages become orphans that their deliveries free. */
-static void part_drop(struct dp_consumer *c, int32_t id)
+static void part_drop(struct dp_consumer *c, struct dp_topic *t, int32_t id)
 {
-    struct dp_partition *p = part_get(c, id);
+    struct dp_partition *p = part_get(t, id);
     if (!p)
         return;
+    for (size_t i = 0; i < c->nall; i++)
+        if (c->all[i] == p) {
+            c->all[i] = c->all[--c->nall];
+            break;
+        }
+    if (p->held)
+        rd_kafka_message_destroy(p->held);
     struct dp_msg *m = p->head, *next;
     for (; m; m = next) {
         next = m->next;
@@ -96,7 +126,7 @@ static void part_drop(struct dp_consumer *c, int32_t id)
         rd_kafka_queue_io_event_enable(p->queue, -1, NULL, 0);
         rd_kafka_queue_destroy(p->queue);
     }
-    c->parts[id] = NULL;
+    t->parts[id] = NULL;
     free(p);
 }
 
@@ -124,13 +154,13 @@ void dp_msg_done(struct dp_msg *msg)
 void dp_consumer_store(struct dp_consumer *c)
 {
     rd_kafka_topic_partition_list_t *list = NULL;
-    for (size_t i = 0; i < c->nparts; i++) {
-        struct dp_partition *p = c->parts[i];
-        if (!p || !p->dirty || c->frozen)
+    for (size_t i = 0; i < c->nall; i++) {
+        struct dp_partition *p = c->all[i];
+        if (!p->dirty || c->frozen)
             continue;
         if (!list)
             list = rd_kafka_topic_partition_list_new(4);
-        rd_kafka_topic_partition_list_add(list, c->topic, p->id)->offset = p->next_offset;
+        rd_kafka_topic_partition_list_add(list, p->t->name, p->id)->offset = p->next_offset;
         p->dirty = false;
     }
     if (!list)
@@ -152,8 +182,8 @@ static void log_partitions(const char *what, const rd_kafka_topic_partition_list
     size_t k = 0;
     ids[0] = '\0';
     for (int i = 0; i < parts->cnt && k < sizeof(ids) - 16; i++)
-        k += (size_t)snprintf(ids + k, sizeof(ids) - k, "%s%d", i ? "," : "",
-                              (int)parts->elems[i].partition);
+        k += (size_t)snprintf(ids + k, sizeof(ids) - k, "%s%s:%d", i ? "," : "",
+                              parts->elems[i].topic, (int)parts->elems[i].partition);
     hl_log(HL_LOG_INFO, "consumer", "%s partitions [%s]", what, ids);
 }
 
@@ -167,7 +197,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         log_partitions("assigned", parts);
         for (int i = 0; i < parts->cnt; i++)
-            part_add(c, parts->elems[i].partition);
+            part_add(c, topic_get(c, parts->elems[i].topic), parts->elems[i].partition);
         error = rd_kafka_incremental_assign(rk, parts);
     } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
         bool lost = rd_kafka_assignment_lost(rk);
@@ -180,7 +210,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                        rd_kafka_err2str(cerr));
         }
         for (int i = 0; i < parts->cnt; i++)
-            part_drop(c, parts->elems[i].partition);
+            part_drop(c, topic_get(c, parts->elems[i].topic), parts->elems[i].partition);
         error = rd_kafka_incremental_unassign(rk, parts);
     } else {
         hl_log(HL_LOG_ERROR, "consumer", "rebalance failed: %s", rd_kafka_err2str(err));
@@ -199,21 +229,32 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
            rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
 }
 
-struct dp_consumer *dp_consumer_new(const struct dp_config *cfg, int wake_fd, char *errbuf,
-                                    size_t errlen)
+struct dp_consumer *dp_consumer_new(const struct dp_config *cfg, const struct dp_topic_spec *specs,
+                                    size_t n, int wake_fd, char *errbuf, size_t errlen)
 {
     static const char *const props[][2] = {
         {"enable.auto.offset.store", "false"},
         {"enable.auto.commit", "true"},
         {"auto.offset.reset", "earliest"},
         {"partition.assignment.strategy", "cooperative-sticky"},
+        /* a delivery task waits for no batch: it is the next hop of a live event */
+        {"fetch.wait.max.ms", "50"},
+        {"heartbeat.interval.ms", "1000"},
     };
     struct dp_consumer *c = hl_xcalloc(1, sizeof(*c));
     struct dp_consumer *ret = NULL;
     rd_kafka_topic_partition_list_t *topics = NULL;
 
     c->wake_fd = wake_fd;
-    hl_topic_name(c->topic, cfg->common.topic_prefix, "events");
+    c->topics = hl_xcalloc(n, sizeof(*c->topics));
+    c->ntopics = n;
+    for (size_t i = 0; i < n; i++) {
+        hl_topic_name(c->topics[i].name, cfg->common.topic_prefix, specs[i].suffix);
+        c->topics[i].spec = specs[i];
+    }
+    char session_timeout[32];
+    snprintf(session_timeout, sizeof(session_timeout), "%lld",
+             (long long)cfg->session_timeout_ms);
     rd_kafka_conf_t *conf =
         hl_kafka_conf_new(cfg->common.brokers, "hookline-dispatcher", errbuf, errlen);
     if (!conf)
@@ -223,6 +264,8 @@ struct dp_consumer *dp_consumer_new(const struct dp_config *cfg, int wake_fd, ch
     for (size_t i = 0; i < sizeof(props) / sizeof(props[0]); i++)
         if (hl_kafka_conf_set(conf, props[i][0], props[i][1], errbuf, errlen))
             goto out;
+    if (hl_kafka_conf_set(conf, "session.timeout.ms", session_timeout, errbuf, errlen))
+        goto out;
     rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
     rd_kafka_conf_set_error_cb(conf, error_cb);
     rd_kafka_conf_set_opaque(conf, c);
@@ -235,15 +278,17 @@ struct dp_consumer *dp_consumer_new(const struct dp_config *cfg, int wake_fd, ch
     c->queue = rd_kafka_queue_get_consumer(c->rk);
     rd_kafka_queue_io_event_enable(c->queue, wake_fd, "k", 1);
 
-    topics = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(topics, c->topic, RD_KAFKA_PARTITION_UA);
+    topics = rd_kafka_topic_partition_list_new((int)n);
+    for (size_t i = 0; i < n; i++)
+        rd_kafka_topic_partition_list_add(topics, c->topics[i].name, RD_KAFKA_PARTITION_UA);
     rd_kafka_resp_err_t err = rd_kafka_subscribe(c->rk, topics);
     if (err) {
-        snprintf(errbuf, errlen, "cannot subscribe to '%s': %s", c->topic,
+        snprintf(errbuf, errlen, "cannot subscribe to '%s'...: %s", c->topics[0].name,
                  rd_kafka_err2str(err));
         goto out;
     }
-    hl_log(HL_LOG_INFO, "consumer", "subscribed to '%s' in group '%s'", c->topic, cfg->group_id);
+    hl_log(HL_LOG_INFO, "consumer", "subscribed to %zu topics from '%s' in group '%s'", n,
+           c->topics[0].name, cfg->group_id);
     ret = c;
     c = NULL;
 out:
@@ -256,22 +301,23 @@ out:
             rd_kafka_queue_destroy(c->queue);
         if (c->rk)
             rd_kafka_destroy(c->rk);
+        free(c->topics);
         free(c);
     }
     return ret;
 }
 
-/* Tracks one message; NULL when it is not an event to deliver (consumed here). */
+/* Tracks one message; NULL when it is not one to hand out (consumed here). */
 static struct dp_msg *take(struct dp_consumer *c, rd_kafka_message_t *rkm)
 {
-    char err[512];
     if (rkm->err) {
         if (rkm->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
             hl_log(HL_LOG_WARN, "consumer", "consume error: %s", rd_kafka_message_errstr(rkm));
         rd_kafka_message_destroy(rkm);
         return NULL;
     }
-    struct dp_partition *p = part_get(c, rkm->partition);
+    struct dp_topic *t = topic_get(c, rd_kafka_topic_name(rkm->rkt));
+    struct dp_partition *p = part_get(t, rkm->partition);
     if (!p) {
         /* A stray of a partition revoked since: its new owner delivers it. */
         hl_log(HL_LOG_DEBUG, "consumer", "message from unassigned partition %d dropped",
@@ -281,25 +327,63 @@ static struct dp_msg *take(struct dp_consumer *c, rd_kafka_message_t *rkm)
     }
     struct dp_msg *m = hl_xcalloc(1, sizeof(*m));
     m->part = p;
+    m->kind = t->spec.kind;
+    m->tier = (int)(t - c->topics);
     m->partition = rkm->partition;
     m->offset = rkm->offset;
+    m->timestamp_ms = rd_kafka_message_timestamp(rkm, NULL);
     m->pending = 1;
+    if (rkm->payload) {
+        m->payload = hl_xmalloc(rkm->len + 1);
+        memcpy(m->payload, rkm->payload, rkm->len);
+        m->payload[rkm->len] = '\0';
+        m->len = rkm->len;
+    }
     if (p->tail)
         p->tail->next = m;
     else
         p->head = m;
     p->tail = m;
-
-    hl_err perr = rkm->payload ? hl_event_parse(rkm->payload, rkm->len, &m->ev, err, sizeof(err))
-                               : (snprintf(err, sizeof(err), "empty message"), HL_EINVAL);
-    if (perr) {
-        dp_dead_letter(rkm, err);
-        rd_kafka_message_destroy(rkm);
-        dp_msg_done(m);
-        return NULL;
-    }
     rd_kafka_message_destroy(rkm);
     return m;
+}
+
+/* Wall-clock ms at which a message of a delay topic may be handed out. */
+static int64_t release_at(const struct dp_partition *p, const rd_kafka_message_t *rkm)
+{
+    int64_t ts = rd_kafka_message_timestamp(rkm, NULL);
+    return (ts > 0 ? ts : 0) + p->t->spec.delay_ms;
+}
+
+int64_t dp_consumer_next_release(const struct dp_consumer *c)
+{
+    int64_t best = -1;
+    for (size_t i = 0; i < c->nall; i++) {
+        const struct dp_partition *p = c->all[i];
+        if (!p->held)
+            continue;
+        int64_t r = release_at(p, p->held);
+        if (best < 0 || r < best)
+            best = r;
+    }
+    if (best < 0)
+        return -1;
+    int64_t wait = best - hl_now_ms();
+    return hl_mono_ms() + (wait > 0 ? wait : 0);
+}
+
+/* The partition's next message if it may be handed out now; held otherwise. */
+static rd_kafka_message_t *next_of(struct dp_partition *p, int64_t now)
+{
+    rd_kafka_message_t *rkm = p->held;
+    p->held = NULL;
+    if (!rkm && !(rkm = rd_kafka_consume_queue(p->queue, 0)))
+        return NULL;
+    if (p->t->spec.delay_ms > 0 && !rkm->err && release_at(p, rkm) > now) {
+        p->held = rkm;
+        return NULL;
+    }
+    return rkm;
 }
 
 void dp_consumer_serve(struct dp_consumer *c)
@@ -327,13 +411,14 @@ struct dp_msg *dp_consumer_poll(struct dp_consumer *c)
             return m;
     }
     /* One message per partition in turn, so a backlog on one doesn't starve the others. */
+    int64_t now = hl_now_ms();
     bool any = true;
-    while (any) {
+    while (any && c->nall) {
         any = false;
-        for (size_t n = 0; n < c->nparts; n++) {
-            struct dp_partition *p = c->parts[c->next_part++ % c->nparts];
+        for (size_t n = 0; n < c->nall; n++) {
+            struct dp_partition *p = c->all[c->next_part++ % c->nall];
             rd_kafka_message_t *rkm;
-            if (!p || !p->queue || !(rkm = rd_kafka_consume_queue(p->queue, 0)))
+            if (!p->queue || !(rkm = next_of(p, now)))
                 continue;
             any = true;
             if ((m = take(c, rkm)) != NULL)
@@ -357,9 +442,14 @@ void dp_consumer_close(struct dp_consumer *c)
     rd_kafka_resp_err_t err = rd_kafka_consumer_close(c->rk);
     if (err)
         hl_log(HL_LOG_WARN, "consumer", "close: %s", rd_kafka_err2str(err));
-    for (size_t i = 0; i < c->nparts; i++)
-        part_drop(c, (int32_t)i);
-    free(c->parts);
+    for (size_t i = 0; i < c->ntopics; i++) {
+        struct dp_topic *t = &c->topics[i];
+        for (size_t k = 0; k < t->nparts; k++)
+            part_drop(c, t, (int32_t)k);
+        free(t->parts);
+    }
+    free(c->topics);
+    free(c->all);
     for (size_t i = 0; i < c->nstrays; i++)
         rd_kafka_message_destroy(c->strays[i]);
     free(c->strays);

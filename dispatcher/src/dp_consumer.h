@@ -1,5 +1,6 @@
-/* The Kafka side of the dispatcher: a high-level consumer of <prefix>.events in group
- * group_id, with at-least-once offset tracking.
+/* The Kafka side of the dispatcher: one high-level consumer in group group_id of every
+ * topic the dispatcher works from (<prefix>.events, <prefix>.deliveries and each
+ * <prefix>.retry.<tier>), with at-least-once offset tracking.
  *
  * Deliveries finish out of order (a slow endpoint must not hold up a fast one), but an
  * offset may only be stored once every message below it is finished. So each assigned
@@ -16,6 +17,13 @@
  * (bounded by queued.max.messages.kbytes). Pausing partitions instead would drop the
  * prefetched messages and refetch them on every resume.
  *
+ * Delay topics: a topic opened with a delay (the retry tiers) hands out a message only
+ * once its Kafka timestamp plus the delay has passed. The partition's head is read and
+ * held until then, and nothing behind it is read: the partition is paused in effect,
+ * without rd_kafka_pause_partitions (which would drop prefetched messages), and the loop
+ * sleeps no longer than dp_consumer_next_release(). Every message of a tier waits the same
+ * delay, so heads are released in order and never early.
+ *
  * @locality everything here runs on the dispatcher's loop thread: rebalances are served
  * from dp_consumer_poll() (rd_kafka_poll_set_consumer), so no lock is needed. */
 #ifndef DP_CONSUMER_H
@@ -30,32 +38,49 @@
 
 struct dp_partition;
 
-/* One consumed event, alive from the poll that returned it until its last delivery is
- * finished (dp_msg_done). */
+/* What a topic carries, and so what the loop does with its messages. */
+typedef enum { DP_TOPIC_EVENTS, DP_TOPIC_TASKS } dp_topic_kind;
+
+struct dp_topic_spec {
+    const char *suffix; /* "events", "deliveries", "retry.0", ... */
+    dp_topic_kind kind;
+    int64_t delay_ms; /* retry tiers: how long each message waits; 0 otherwise */
+};
+
+/* One consumed message, alive from the poll that returned it until its last unit of work
+ * (a delivery attempt, a produce awaiting its acknowledgement) is finished
+ * (dp_msg_done). */
 struct dp_msg {
     struct dp_partition *part; /* NULL once the partition was revoked: nothing to store */
     struct dp_msg *next;       /* in part's FIFO */
+    dp_topic_kind kind;
+    int tier; /* index of the topic spec it came from */
     int32_t partition;
     int64_t offset;
-    int pending; /* unfinished deliveries, plus one for the caller while it fans out */
-    struct hl_event ev;
+    int64_t timestamp_ms;
+    int pending; /* unfinished work, plus one for the caller while it handles it */
+    char *payload; /* owned copy, NUL-terminated; NULL when the message had none */
+    size_t len;
+    struct hl_event ev; /* events: filled by the caller once parsed */
 };
 
 struct dp_consumer;
 
-/* Creates the consumer and subscribes to <prefix>.events. librdkafka writes a byte to
- * wake_fd whenever the consumer queue or a partition queue turns non-empty, so the loop
- * can sleep in poll(2). */
-struct dp_consumer *dp_consumer_new(const struct dp_config *cfg, int wake_fd, char *errbuf,
-                                    size_t errlen);
+/* Creates the consumer and subscribes to the n topics <prefix>.<suffix>. librdkafka
+ * writes a byte to wake_fd whenever the consumer queue or a partition queue turns
+ * non-empty, so the loop can sleep in poll(2). */
+struct dp_consumer *dp_consumer_new(const struct dp_config *cfg, const struct dp_topic_spec *topics,
+                                    size_t n, int wake_fd, char *errbuf, size_t errlen);
 /* Serves rebalances and errors (never blocks). Call it on every loop iteration, also when
  * no more messages can be taken: it keeps the group membership alive. */
 void dp_consumer_serve(struct dp_consumer *c);
-/* The next well-formed event, taken round-robin across the assigned partitions, or NULL
- * when none is ready (never blocks). Poison messages go to dp_dead_letter() and are
- * finished here. The message comes with pending = 1: the caller adds its deliveries, then
- * calls dp_msg_done() once for itself. */
+/* The next message, taken round-robin across the assigned partitions, or NULL when none
+ * is ready (never blocks; messages of delay topics come out once released). The message
+ * comes with pending = 1: the caller adds its work, then calls dp_msg_done() once for
+ * itself. */
 struct dp_msg *dp_consumer_poll(struct dp_consumer *c);
+/* Monotonic ms at which the earliest held message of a delay topic is released, or -1. */
+int64_t dp_consumer_next_release(const struct dp_consumer *c);
 /* One unit of msg's pending work is finished; frees msg when it was the last one. */
 void dp_msg_done(struct dp_msg *msg);
 /* Hands the offsets of partitions whose head advanced to librdkafka (committed by

@@ -1,23 +1,60 @@
-/* Dead-lettering (see dp_deadletter.h): today a warn-level log line with everything an
- * operator needs to find the event again; later a record on <prefix>.dlq. */
+/* Dead-lettering to <prefix>.dlq (see dp_deadletter.h). */
 #include "dp_deadletter.h"
 
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "dp_consumer.h"
+#include "dp_produce.h"
+#include "hl/buf.h"
 #include "hl/log.h"
+#include "hl/mem.h"
+#include "hl/sign.h"
+#include "hl/task.h"
+#include "hl/time.h"
 #include "hl/banned.h"
 
-void dp_dead_letter(const rd_kafka_message_t *rkm, const char *reason)
+void dp_dead_letter(struct dp_producer *prod, struct dp_msg *msg, const char *reason)
 {
-    hl_log(HL_LOG_WARN, "deadletter", "poison message at '%s' [%d] offset %lld: %s",
-           rd_kafka_topic_name(rkm->rkt), (int)rkm->partition, (long long)rkm->offset, reason);
+    static const char *const topics[] = {"events", "tasks"};
+    struct hl_buf b = HL_BUF_INIT;
+    hl_buf_adds(&b, "{\"kind\":\"poison\",\"reason\":");
+    hl_buf_add_json_str(&b, reason, strlen(reason));
+    hl_buf_addf(&b, ",\"topic\":\"%s\",\"partition\":%d,\"offset\":%lld,\"dead_at_ms\":%lld",
+                topics[msg->kind], (int)msg->partition, (long long)msg->offset,
+                (long long)hl_now_ms());
+    json_t *text = msg->payload ? json_stringn(msg->payload, msg->len) : NULL;
+    if (text) {
+        hl_buf_adds(&b, ",\"payload\":");
+        hl_buf_add_json_str(&b, msg->payload, msg->len);
+    } else if (msg->payload) {
+        char *b64 = hl_xmalloc(4 * (msg->len / 3 + 1) + 1);
+        hl_base64_encode((const unsigned char *)msg->payload, msg->len, b64);
+        hl_buf_addf(&b, ",\"payload_base64\":\"%s\"", b64);
+        free(b64);
+    }
+    json_decref(text);
+    hl_buf_addch(&b, '}');
+    hl_log(HL_LOG_WARN, "deadletter", "poison message at %s [%d] offset %lld: %s",
+           topics[msg->kind], (int)msg->partition, (long long)msg->offset, reason);
+    dp_produce(prod, "dlq", NULL, b.ptr, b.len, msg);
+    hl_buf_release(&b);
 }
 
-void dp_dead_letter_delivery(const struct dp_msg *msg, const char *delivery_id,
-                             const char *webhook_id, int attempts, const char *last_error)
+void dp_dead_letter_delivery(struct dp_producer *prod, const struct hl_task *t,
+                             const char *reason, struct dp_msg *msg)
 {
-    hl_log(HL_LOG_WARN, "deliver",
-           "delivery failed: delivery '%s' of event '%s' (%s, tenant '%s') to webhook '%s' "
-           "after %d attempts: %s",
-           delivery_id, msg->ev.id, msg->ev.type, msg->ev.tenant, webhook_id, attempts,
-           last_error);
+    struct hl_buf b = HL_BUF_INIT;
+    hl_task_encode(t, &b);
+    b.len--; /* reopen the object */
+    hl_buf_adds(&b, ",\"kind\":\"delivery\",\"reason\":");
+    hl_buf_add_json_str(&b, reason, strlen(reason));
+    hl_buf_addf(&b, ",\"dead_at_ms\":%lld}", (long long)hl_now_ms());
+    hl_log(HL_LOG_WARN, "deadletter",
+           "delivery '%s' to webhook '%s' dead-lettered after %d attempts: %s (%s)",
+           t->delivery_id, t->webhook_id, t->attempt, reason,
+           t->last_error ? t->last_error : "");
+    dp_produce(prod, "dlq", t->delivery_id, b.ptr, b.len, msg);
+    hl_buf_release(&b);
 }

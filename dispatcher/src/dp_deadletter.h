@@ -1,16 +1,23 @@
-/* Where undeliverable things go. This slice has no dead-letter topic yet: both functions
- * log at warn level; the <prefix>.dlq producer replaces their bodies, not their callers. */
+/* Where undeliverable things go: <prefix>.dlq, as JSON with the reason.
+ *
+ *   poison message: {"kind":"poison","reason","topic","partition","offset",
+ *                    "payload" (text) or "payload_base64" (when not UTF-8)}  key: none
+ *   failed delivery: the delivery task (hl/task.h) plus "kind":"delivery", "reason"
+ *                    and "dead_at_ms"; key: the delivery id.
+ *
+ * Both are produced on behalf of msg, which keeps a pending unit until the broker has
+ * them. @locality loop thread */
 #ifndef DP_DEADLETTER_H
 #define DP_DEADLETTER_H
 
-#include <librdkafka/rdkafka.h>
-
 struct dp_msg;
+struct dp_producer;
+struct hl_task;
 
-/* A message of the events topic that is not a valid event (reason says why). */
-void dp_dead_letter(const rd_kafka_message_t *rkm, const char *reason);
-/* A delivery that exhausted its attempts. */
-void dp_dead_letter_delivery(const struct dp_msg *msg, const char *delivery_id,
-                             const char *webhook_id, int attempts, const char *last_error);
+/* A message that is not a valid event or task (reason says why). */
+void dp_dead_letter(struct dp_producer *prod, struct dp_msg *msg, const char *reason);
+/* A delivery that exhausted its attempts (or may not be attempted again). */
+void dp_dead_letter_delivery(struct dp_producer *prod, const struct hl_task *t,
+                             const char *reason, struct dp_msg *msg);
 
 #endif

@@ -3,63 +3,112 @@
  * Success is a 2xx answer. Redirects are not followed (3xx is a failure, per Standard
  * Webhooks). The response body is read so the connection can be reused, but only up to
  * RESPONSE_CAP: a receiver that streams more gets its connection closed, and its 2xx still
- * counts. Every failure is retried until max_attempts, then dead-lettered. */
+ * counts; the first EXCERPT_CAP bytes go to the attempt log. 410 Gone disables the webhook
+ * at once; 429 and timeouts back off harder; Retry-After is honoured up to
+ * retry_after_max_ms. */
 #include "dp_deliver.h"
 
 #include <assert.h>
+#include <ctype.h>
 #include <inttypes.h>
+#include <openssl/hmac.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "dp_consumer.h"
 #include "dp_deadletter.h"
+#include "dp_health.h"
+#include "dp_produce.h"
 #include "dp_retry.h"
 #include "dp_subs.h"
 #include "hl/buf.h"
+#include "hl/envelope.h"
 #include "hl/id.h"
 #include "hl/log.h"
 #include "hl/mem.h"
 #include "hl/sign.h"
+#include "hl/task.h"
 #include "hl/time.h"
 #include "hl/banned.h"
 
 #define RESPONSE_CAP (64 * 1024)
-#define MAX_HOST_CONNECTIONS 32
+#define EXCERPT_CAP 4096
+#define MAX_HOST_CONNECTIONS 64
 
 struct dp_delivery {
     struct dp_deliver *dl;
     struct dp_delivery *prev, *next; /* every live delivery, for shutdown */
+    struct dp_delivery *wnext;       /* in its health entry's wait list */
     struct dp_msg *msg;
-    char *webhook_id;
-    char *url;
-    struct hl_secret secret;
-    char delivery_id[HL_DELIVERY_ID_LEN];
+    struct hl_task task;
+    struct dp_snapshot *snap; /* our reference: w points into it */
+    const struct dp_webhook *w;
+    struct dp_health *h;
     struct hl_buf body;
-    int attempts;
+    const char *event_id, *event_type; /* borrowed from task.event */
 
     /* the attempt in progress */
     CURL *easy;
     struct curl_slist *headers;
     size_t resp_bytes;
+    struct hl_buf excerpt;
+    int64_t retry_after_ms;
+    int64_t started_wall_ms;
     char errbuf[CURL_ERROR_SIZE];
 };
 
 struct dp_deliver {
     const struct dp_config *cfg;
+    struct dp_producer *prod;
     CURLM *multi;
-    struct dp_retry_queue retries;
+    struct dp_health_table *health;
     struct dp_delivery *live;
     size_t in_flight;
+    size_t wait_cap; /* deliveries one webhook may park here before they are deferred */
 };
+
+static double rnd01(void)
+{
+    return (double)(random() % 1000000) / 1000000.0;
+}
 
 static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
 {
     struct dp_delivery *d = ud;
     size_t n = size * nmemb;
+    if (d->excerpt.len < EXCERPT_CAP)
+        hl_buf_add(&d->excerpt, ptr,
+                   n < EXCERPT_CAP - d->excerpt.len ? n : EXCERPT_CAP - d->excerpt.len);
     d->resp_bytes += n;
     return d->resp_bytes > RESPONSE_CAP ? 0 : n;
+}
+
+static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+    struct dp_delivery *d = ud;
+    size_t n = size * nmemb;
+    static const char name[] = "retry-after:";
+    if (n > sizeof(name) && strncasecmp(ptr, name, sizeof(name) - 1) == 0) {
+        char v[64];
+        size_t k = n - (sizeof(name) - 1);
+        if (k >= sizeof(v))
+            k = sizeof(v) - 1;
+        memcpy(v, ptr + sizeof(name) - 1, k);
+        v[k] = '\0';
+        d->retry_after_ms = dp_retry_after_parse(v, hl_now_ms() / 1000);
+    }
+    return n;
+}
+
+static void add_line(struct dp_delivery *d, const char *line)
+{
+    struct curl_slist *l = curl_slist_append(d->headers, line);
+    if (!l)
+        abort();
+    d->headers = l;
 }
 
 static void add_header(struct dp_delivery *d, const char *fmt, ...)
@@ -67,56 +116,86 @@ static void add_header(struct dp_delivery *d, const char *fmt, ...)
 
 static void add_header(struct dp_delivery *d, const char *fmt, ...)
 {
-    char line[512];
+    char line[1024];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(line, sizeof(line), fmt, ap);
     va_end(ap);
-    struct curl_slist *l = curl_slist_append(d->headers, line);
-    if (!l)
-        abort();
-    d->headers = l;
+    add_line(d, line);
 }
 
 static void attempt_start(struct dp_delivery *d)
 {
     const struct dp_config *cfg = d->dl->cfg;
-    const struct hl_event *ev = &d->msg->ev;
-    long long ts = (long long)(hl_now_ms() / 1000);
-    char sig_v1[HL_SIG_V1_LEN], sig_legacy[HL_SIG_LEGACY_LEN];
+    const struct dp_webhook *w = d->w;
+    int64_t now = hl_now_ms();
+    long long ts = (long long)(now / 1000);
+    char sig[HL_SIG_V1_LEN], sig_old[HL_SIG_V1_LEN], legacy[HL_SIG_LEGACY_LEN];
 
-    hl_sign_v1(&d->secret, d->delivery_id, ts, d->body.ptr, d->body.len, sig_v1);
-    hl_sign_legacy(&d->secret, d->body.ptr, d->body.len, sig_legacy);
     add_header(d, "Content-Type: application/json");
     add_header(d, "User-Agent: Hookline/%s", HL_VERSION);
-    add_header(d, "webhook-id: %s", d->delivery_id);
-    add_header(d, "webhook-timestamp: %lld", ts);
-    add_header(d, "webhook-signature: %s", sig_v1);
-    add_header(d, "X-Webhook-Signature: %s", sig_legacy);
-    add_header(d, "X-Webhook-Event: %s", ev->type);
-    add_header(d, "X-Webhook-Id: %s", d->delivery_id);
-    add_header(d, "X-Webhook-Timestamp: %lld", ts);
+    for (size_t i = 0; i < w->nheader_lines; i++)
+        add_line(d, w->header_lines[i]);
+    if (w->sig_standard) {
+        hl_sign_v1(&w->secret, d->task.delivery_id, ts, d->body.ptr, d->body.len, sig);
+        add_header(d, "webhook-id: %s", d->task.delivery_id);
+        add_header(d, "webhook-timestamp: %lld", ts);
+        /* During rotation both secrets sign, so receivers on either secret verify. */
+        if (w->previous_secret.len && w->previous_secret_expires_ms > now) {
+            hl_sign_v1(&w->previous_secret, d->task.delivery_id, ts, d->body.ptr, d->body.len,
+                       sig_old);
+            add_header(d, "webhook-signature: %s %s", sig, sig_old);
+        } else {
+            add_header(d, "webhook-signature: %s", sig);
+        }
+    }
+    if (w->sig_legacy) {
+        hl_sign_legacy(&w->secret, d->body.ptr, d->body.len, legacy);
+        add_header(d, "%s: %s", w->legacy_header, legacy);
+        add_header(d, "X-Webhook-Event: %s", d->event_type);
+        add_header(d, "X-Webhook-Id: %s", d->task.delivery_id);
+        add_header(d, "X-Webhook-Timestamp: %lld", ts);
+    }
+    if (w->hmac_key) {
+        unsigned char mac[32];
+        unsigned int maclen = 0;
+        char hex[65];
+        HMAC(EVP_sha256(), w->hmac_key, (int)w->hmac_key_len, (const unsigned char *)d->body.ptr,
+             d->body.len, mac, &maclen);
+        for (unsigned i = 0; i < 32; i++)
+            snprintf(hex + 2 * i, 3, "%02x", mac[i]);
+        add_header(d, "%s: sha256=%s", w->hmac_header, hex);
+    }
     add_header(d, "Expect:"); /* no 100-continue round trip for larger bodies */
 
-    d->attempts++;
+    d->task.attempt++;
     d->resp_bytes = 0;
+    d->retry_after_ms = -1;
+    hl_buf_clear(&d->excerpt);
     d->errbuf[0] = '\0';
+    d->started_wall_ms = now;
+    int64_t connect_ms =
+        cfg->connect_timeout_ms < w->timeout_ms ? cfg->connect_timeout_ms : w->timeout_ms;
     CURL *e = curl_easy_init();
     if (!e)
         abort();
-    curl_easy_setopt(e, CURLOPT_URL, d->url);
+    curl_easy_setopt(e, CURLOPT_URL, w->url);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(e, CURLOPT_POST, 1L);
+    if (strcmp(w->method, "POST") != 0)
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, w->method);
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, d->body.ptr);
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)d->body.len);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, d->headers);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)cfg->request_timeout_ms);
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)cfg->connect_timeout_ms);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)w->timeout_ms);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)connect_ms);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, d);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, d);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, d->errbuf);
     curl_easy_setopt(e, CURLOPT_PRIVATE, d);
     d->easy = e;
@@ -134,7 +213,7 @@ static void attempt_cleanup(struct dp_delivery *d)
     d->headers = NULL;
 }
 
-/* The delivery is over, delivered or given up: its message has one pending unit less. */
+/* The delivery is over: its message has one pending unit less. */
 static void delivery_finish(struct dp_delivery *d)
 {
     struct dp_deliver *dl = d->dl;
@@ -148,61 +227,343 @@ static void delivery_finish(struct dp_delivery *d)
         d->next->prev = d->prev;
     dl->in_flight--;
     dp_msg_done(d->msg);
-    explicit_bzero(&d->secret, sizeof(d->secret));
+    hl_task_release(&d->task);
+    dp_snapshot_release(d->snap);
     hl_buf_release(&d->body);
-    free(d->webhook_id);
-    free(d->url);
+    hl_buf_release(&d->excerpt);
     free(d);
 }
 
-void dp_deliver_add(struct dp_deliver *dl, struct dp_msg *msg, const struct dp_webhook *w)
+/* --- records handed to Kafka -------------------------------------------------------- */
+
+struct outcome {
+    const char *status; /* succeeded | retrying | failed | skipped */
+    int attempt_no;     /* 0 for skipped */
+    int64_t started_ms, finished_ms;
+    long http_status;
+    const char *excerpt;
+    size_t excerpt_len;
+    const char *error_class; /* NULL on success */
+    const char *error;
+    int64_t next_attempt_ms;    /* 0 when none */
+    const char *disable_reason; /* the log writer disables the webhook */
+};
+
+static void add_str(struct hl_buf *b, const char *key, const char *v)
 {
-    struct dp_delivery *d = hl_xcalloc(1, sizeof(*d));
-    d->dl = dl;
-    d->msg = msg;
-    msg->pending++;
-    d->webhook_id = hl_xstrdup(w->id);
-    d->url = hl_xstrdup(w->url);
-    d->secret = w->secret;
-    hl_delivery_id(msg->ev.tenant, msg->ev.id, w->id, d->delivery_id);
-    hl_envelope_body(&msg->ev, w->id, &d->body);
-    d->next = dl->live;
-    if (dl->live)
-        dl->live->prev = d;
-    dl->live = d;
-    dl->in_flight++;
-    attempt_start(d);
+    hl_buf_addf(b, ",\"%s\":", key);
+    if (v)
+        hl_buf_add_json_str(b, v, strlen(v));
+    else
+        hl_buf_adds(b, "null");
+}
+
+/* One record on <prefix>.attempts, keyed by delivery id (so a delivery's records stay in
+ * order); dp_log.c writes it. */
+static void emit_record(struct dp_producer *prod, const struct hl_task *t, const char *event_id,
+                        const char *event_type, const struct outcome *o, struct dp_msg *msg)
+{
+    struct hl_buf b = HL_BUF_INIT;
+    hl_buf_addf(&b, "{\"delivery_id\":\"%s\"", t->delivery_id);
+    add_str(&b, "tenant", t->tenant);
+    add_str(&b, "webhook_id", t->webhook_id);
+    add_str(&b, "event_id", event_id);
+    add_str(&b, "event_type", event_type);
+    add_str(&b, "status", o->status);
+    hl_buf_addf(&b,
+                ",\"attempt_no\":%d,\"started_ms\":%lld,\"finished_ms\":%lld,\"http_status\":%ld,"
+                "\"next_attempt_ms\":%lld",
+                o->attempt_no, (long long)o->started_ms, (long long)o->finished_ms,
+                o->http_status, (long long)o->next_attempt_ms);
+    hl_buf_adds(&b, ",\"response_excerpt\":");
+    if (o->excerpt)
+        hl_buf_add_json_str(&b, o->excerpt, o->excerpt_len);
+    else
+        hl_buf_adds(&b, "null");
+    add_str(&b, "error_class", o->error_class);
+    add_str(&b, "error", o->error);
+    if (o->disable_reason)
+        add_str(&b, "disable_reason", o->disable_reason);
+    char *ev = json_dumps(t->event, JSON_COMPACT | JSON_ENCODE_ANY);
+    hl_buf_adds(&b, ",\"event\":");
+    hl_buf_adds(&b, ev ? ev : "null");
+    free(ev);
+    hl_buf_addch(&b, '}');
+    dp_produce(prod, "attempts", t->delivery_id, b.ptr, b.len, msg);
+    hl_buf_release(&b);
+}
+
+/* Hands a task to the retry tier that fits a wait of wait_ms. */
+static void schedule(struct dp_deliver *dl, const struct hl_task *t, int64_t wait_ms,
+                     struct dp_msg *msg)
+{
+    char suffix[32];
+    struct hl_buf b = HL_BUF_INIT;
+    struct hl_task copy = *t;
+    copy.due_ms = hl_now_ms() + wait_ms;
+    hl_task_encode(&copy, &b);
+    snprintf(suffix, sizeof(suffix), "retry.%zu",
+             dp_retry_tier(dl->cfg->tiers, dl->cfg->ntiers, wait_ms));
+    dp_produce(dl->prod, suffix, t->webhook_id, b.ptr, b.len, msg);
+    hl_buf_release(&b);
+}
+
+void dp_emit_webhook_event(struct dp_producer *prod, const char *type, const char *tenant,
+                           const char *webhook_id, const char *reason, struct dp_msg *msg)
+{
+    char id[HL_UUID_LEN], ts[HL_ISO8601_LEN];
+    struct hl_buf b = HL_BUF_INIT;
+    hl_uuid_v7(id);
+    hl_iso8601_ms(hl_now_ms(), ts);
+    hl_buf_addf(&b, "{\"id\":\"%s\",\"event\":\"%s\",\"tenant\":", id, type);
+    hl_buf_add_json_str(&b, tenant, strlen(tenant));
+    hl_buf_addf(&b, ",\"timestamp\":\"%s\",\"data\":{\"webhook_id\":", ts);
+    hl_buf_add_json_str(&b, webhook_id, strlen(webhook_id));
+    add_str(&b, "reason", reason);
+    hl_buf_adds(&b, "}}");
+    dp_produce(prod, "events", id, b.ptr, b.len, msg);
+    hl_buf_release(&b);
+    hl_log(HL_LOG_INFO, "deliver", "%s: webhook '%s' (%s)", type, webhook_id, reason);
+}
+
+/* --- attempts ------------------------------------------------------------------------ */
+
+static const char *classify(CURLcode rc, long status, bool capped)
+{
+    if (rc == CURLE_OK || capped) {
+        if (status >= 200 && status < 300)
+            return NULL;
+        if (status >= 300 && status < 400)
+            return "redirect";
+        if (status == 410)
+            return "gone";
+        return "http_status";
+    }
+    switch (rc) {
+    case CURLE_OPERATION_TIMEDOUT:
+        return "timeout";
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+        return "dns";
+    case CURLE_COULDNT_CONNECT:
+        return "connect_failed";
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+        return "tls";
+    case CURLE_TOO_MANY_REDIRECTS:
+        return "too_many_redirects";
+    default:
+        return "network";
+    }
+}
+
+static void wake_waiters(struct dp_deliver *dl, struct dp_health *h);
+
+/* The excerpt travels as JSON into a jsonb column: no NUL, valid UTF-8. */
+static void sanitize(struct hl_buf *b)
+{
+    for (size_t i = 0; i < b->len; i++)
+        if (b->ptr[i] == '\0')
+            b->ptr[i] = ' ';
+    json_t *ok = b->len ? json_stringn(b->ptr, b->len) : NULL;
+    if (!ok)
+        for (size_t i = 0; i < b->len; i++)
+            if ((unsigned char)b->ptr[i] >= 0x80)
+                b->ptr[i] = '?';
+    json_decref(ok);
 }
 
 static void attempt_done(struct dp_deliver *dl, CURL *e, CURLcode rc)
 {
     struct dp_delivery *d = NULL;
     long status = 0;
-    curl_off_t took_us = 0;
     char why[CURL_ERROR_SIZE + 64];
+    const struct dp_config *cfg = dl->cfg;
 
     curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&d);
     curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_getinfo(e, CURLINFO_TOTAL_TIME_T, &took_us);
     assert(d && d->easy == e);
+    int64_t finished = hl_now_ms();
+    const struct dp_webhook *w = d->w;
+    struct hl_task *t = &d->task;
 
     bool capped = rc == CURLE_WRITE_ERROR && d->resp_bytes > RESPONSE_CAP;
-    bool ok = (rc == CURLE_OK || capped) && status >= 200 && status < 300;
+    const char *cls = classify(rc, status, capped);
     if (rc != CURLE_OK && !capped)
         snprintf(why, sizeof(why), "%s", d->errbuf[0] ? d->errbuf : curl_easy_strerror(rc));
     else
         snprintf(why, sizeof(why), "HTTP %ld", status);
     hl_log(HL_LOG_DEBUG, "deliver", "attempt %d of delivery '%s' to webhook '%s': %s in %lld ms",
-           d->attempts, d->delivery_id, d->webhook_id, why, (long long)(took_us / 1000));
+           t->attempt, t->delivery_id, t->webhook_id, why,
+           (long long)(finished - d->started_wall_ms));
     attempt_cleanup(d);
 
-    if (ok) {
-        delivery_finish(d);
-    } else if (dp_retry_allowed(dl->cfg, d->attempts)) {
-        int64_t delay = dp_retry_delay_ms(dl->cfg, d->attempts);
-        dp_retry_queue_push(&dl->retries, hl_mono_ms() + delay, d);
+    sanitize(&d->excerpt);
+    bool recovered = dp_health_done(cfg, d->h, cls == NULL, hl_mono_ms(), finished);
+    wake_waiters(dl, d->h);
+    struct outcome o = {
+        .attempt_no = t->attempt,
+        .started_ms = d->started_wall_ms,
+        .finished_ms = finished,
+        .http_status = status,
+        .excerpt = d->excerpt.ptr,
+        .excerpt_len = d->excerpt.len,
+        .error_class = cls,
+        .error = cls ? why : NULL,
+    };
+    if (!cls) {
+        o.status = "succeeded";
+        if (recovered)
+            dp_emit_webhook_event(dl->prod, "webhook.recovered", t->tenant, t->webhook_id,
+                                  "delivered again", d->msg);
     } else {
-        dp_dead_letter_delivery(d->msg, d->delivery_id, d->webhook_id, d->attempts, why);
+        bool gone = strcmp(cls, "gone") == 0;
+        bool disable = gone || dp_health_should_disable(cfg, d->h, finished);
+        if (disable) {
+            d->h->disabled_sent = true;
+            o.disable_reason = gone ? "410 gone" : "failing continuously";
+            dp_emit_webhook_event(dl->prod, "webhook.disabled", t->tenant, t->webhook_id,
+                                  o.disable_reason, d->msg);
+        }
+        free(t->last_error);
+        t->last_error = hl_xstrdup(why);
+        if (!gone && t->attempt - t->budget_base < w->retry.max_attempts) {
+            bool throttled = status == 429 || strcmp(cls, "timeout") == 0;
+            int64_t ra = d->retry_after_ms;
+            if (ra > cfg->retry_after_max_ms)
+                ra = cfg->retry_after_max_ms;
+            int64_t wait = dp_retry_delay_ms(&w->retry, t->attempt - t->budget_base, rnd01(),
+                                             (int)cfg->retry_jitter_pct, throttled,
+                                             cfg->throttle_min_delay_ms, ra);
+            o.status = "retrying";
+            o.next_attempt_ms = finished + wait;
+            schedule(dl, t, wait, d->msg);
+        } else {
+            o.status = "failed";
+            dp_dead_letter_delivery(dl->prod, t, gone ? "410 gone" : "attempts exhausted",
+                                    d->msg);
+        }
+    }
+    emit_record(dl->prod, t, d->event_id, d->event_type, &o, d->msg);
+    delivery_finish(d);
+}
+
+/* Starts waiting deliveries of h while it admits them. */
+static void start_waiting(struct dp_deliver *dl, struct dp_health *h)
+{
+    while (h->nwait) {
+        struct dp_delivery *d = h->wait_head;
+        int64_t wait;
+        dp_admit a = dp_health_admit(dl->cfg, h, d->w->max_concurrency, d->w->rate_limit_per_s,
+                                     hl_mono_ms(), &wait);
+        if (a == DP_ADMIT_WAIT)
+            return;
+        h->wait_head = d->wnext;
+        if (!h->wait_head)
+            h->wait_tail = NULL;
+        h->nwait--;
+        d->wnext = NULL;
+        if (a == DP_ADMIT_GO) {
+            attempt_start(d);
+        } else {
+            schedule(dl, &d->task, wait, d->msg);
+            delivery_finish(d);
+        }
+    }
+}
+
+static void wake_waiters(struct dp_deliver *dl, struct dp_health *h)
+{
+    dp_health_mark_ready(dl->health, h);
+}
+
+static void skip(struct dp_deliver *dl, struct dp_msg *msg, const struct hl_task *t,
+                 const char *event_id, const char *event_type, const char *cls)
+{
+    int64_t now = hl_now_ms();
+    struct outcome o = {.status = "skipped", .started_ms = now, .finished_ms = now,
+                        .error_class = cls, .error = cls};
+    emit_record(dl->prod, t, event_id, event_type, &o, msg);
+}
+
+void dp_deliver_task(struct dp_deliver *dl, struct dp_msg *msg, struct dp_snapshot *snap)
+{
+    char err[512];
+    struct hl_task task;
+    struct hl_event ev;
+
+    if (!msg->payload ||
+        hl_task_decode(msg->payload, msg->len, &task, err, sizeof(err)) != HL_OK) {
+        dp_dead_letter(dl->prod, msg, msg->payload ? err : "empty message");
+        return;
+    }
+    int64_t now = hl_now_ms();
+    if (task.due_ms > now) { /* not yet: another hop through the tiers */
+        schedule(dl, &task, task.due_ms - now, msg);
+        hl_task_release(&task);
+        return;
+    }
+    char *evtext = json_dumps(task.event, JSON_COMPACT);
+    hl_err perr = hl_event_parse(evtext, strlen(evtext), &ev, err, sizeof(err));
+    free(evtext);
+    if (perr) {
+        dp_dead_letter(dl->prod, msg, err);
+        hl_task_release(&task);
+        return;
+    }
+    const struct dp_webhook *w = dp_snapshot_find(snap, task.tenant, task.webhook_id);
+    struct dp_health *h = dp_health_get(dl->health, task.webhook_id);
+    if (w && w->status != DP_WH_ACTIVE)
+        h->disabled_sent = false; /* PostgreSQL caught up: its status rules again */
+    if (!w || w->status != DP_WH_ACTIVE || h->disabled_sent) {
+        const char *cls = !w                             ? "deleted"
+                          : w->status == DP_WH_PAUSED    ? "paused"
+                                                         : "disabled";
+        skip(dl, msg, &task, ev.id, ev.type, cls);
+        hl_event_release(&ev);
+        hl_task_release(&task);
+        return;
+    }
+
+    struct dp_delivery *d = hl_xcalloc(1, sizeof(*d));
+    d->dl = dl;
+    d->msg = msg;
+    msg->pending++;
+    d->task = task;
+    d->snap = snap;
+    atomic_fetch_add(&snap->refs, 1);
+    d->w = w;
+    d->h = h;
+    hl_envelope_body(&ev, w->id, &d->body);
+    hl_event_release(&ev);
+    d->event_id = json_string_value(json_object_get(task.event, "id"));
+    d->event_type = json_string_value(json_object_get(task.event, "event"));
+    d->next = dl->live;
+    if (dl->live)
+        dl->live->prev = d;
+    dl->live = d;
+    dl->in_flight++;
+
+    int64_t wait = 0;
+    dp_admit a = h->nwait ? DP_ADMIT_WAIT
+                          : dp_health_admit(dl->cfg, h, w->max_concurrency, w->rate_limit_per_s,
+                                            hl_mono_ms(), &wait);
+    if (a == DP_ADMIT_GO) {
+        attempt_start(d);
+    } else if (a == DP_ADMIT_WAIT && h->nwait < dl->wait_cap) {
+        if (h->wait_tail)
+            ((struct dp_delivery *)h->wait_tail)->wnext = d;
+        else
+            h->wait_head = d;
+        h->wait_tail = d;
+        h->nwait++;
+        dp_health_mark_ready(dl->health, h);
+    } else {
+        /* breaker open, or too much parked here: wait in Kafka, not in memory */
+        schedule(dl, &d->task, a == DP_ADMIT_OPEN ? wait : dl->cfg->tiers[0], msg);
         delivery_finish(d);
     }
 }
@@ -219,20 +580,34 @@ static void perform(struct dp_deliver *dl)
             attempt_done(dl, m->easy_handle, m->data.result);
 }
 
+/* Retries admission for every webhook with waiters; true when some still wait for a
+ * token (the loop then polls again soon). */
+static bool admit_waiting(struct dp_deliver *dl)
+{
+    struct dp_health *still = NULL, *h;
+    bool waiting = false;
+    while ((h = dp_health_take_ready(dl->health)) != NULL) {
+        start_waiting(dl, h);
+        if (h->nwait) {
+            h->ready_next = still;
+            still = h;
+            waiting = true;
+        }
+    }
+    while ((h = still) != NULL) {
+        still = h->ready_next;
+        dp_health_mark_ready(dl->health, h);
+    }
+    return waiting;
+}
+
 void dp_deliver_run(struct dp_deliver *dl, struct curl_waitfd *extra, unsigned nextra,
                     int max_wait_ms)
 {
-    int64_t now = hl_mono_ms();
-    struct dp_delivery *d;
-    while ((d = dp_retry_queue_pop_due(&dl->retries, now)) != NULL)
-        attempt_start(d);
+    bool waiting = admit_waiting(dl);
     perform(dl);
-
-    int64_t wait = max_wait_ms;
-    int64_t due = dp_retry_queue_next_due(&dl->retries);
-    if (due >= 0 && due - now < wait)
-        wait = due > now ? due - now : 0;
-    CURLMcode mc = curl_multi_poll(dl->multi, extra, nextra, (int)wait, NULL);
+    int wait = waiting && max_wait_ms > 10 ? 10 : max_wait_ms;
+    CURLMcode mc = curl_multi_poll(dl->multi, extra, nextra, wait, NULL);
     if (mc != CURLM_OK)
         hl_log(HL_LOG_ERROR, "deliver", "curl_multi_poll: %s", curl_multi_strerror(mc));
     perform(dl);
@@ -243,17 +618,22 @@ size_t dp_deliver_in_flight(const struct dp_deliver *dl)
     return dl->in_flight;
 }
 
-struct dp_deliver *dp_deliver_new(const struct dp_config *cfg, char *errbuf, size_t errlen)
+struct dp_deliver *dp_deliver_new(const struct dp_config *cfg, struct dp_producer *prod,
+                                  char *errbuf, size_t errlen)
 {
     struct dp_deliver *dl = hl_xcalloc(1, sizeof(*dl));
     dl->cfg = cfg;
+    dl->prod = prod;
     dl->multi = curl_multi_init();
     if (!dl->multi) {
         snprintf(errbuf, errlen, "curl_multi_init failed");
         free(dl);
         return NULL;
     }
+    dl->health = dp_health_table_new();
+    dl->wait_cap = (size_t)(cfg->max_in_flight / 8 > 16 ? cfg->max_in_flight / 8 : 16);
     curl_multi_setopt(dl->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)MAX_HOST_CONNECTIONS);
+    curl_multi_setopt(dl->multi, CURLMOPT_MAXCONNECTS, (long)(cfg->max_in_flight + 16));
     return dl;
 }
 
@@ -263,7 +643,7 @@ void dp_deliver_free(struct dp_deliver *dl)
         return;
     while (dl->live)
         delivery_finish(dl->live);
-    dp_retry_queue_release(&dl->retries);
+    dp_health_table_free(dl->health);
     curl_multi_cleanup(dl->multi);
     free(dl);
 }

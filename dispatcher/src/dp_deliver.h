@@ -3,6 +3,11 @@
  * attempt (the timestamp is part of the signature) and keeps its webhook-id across all of
  * them.
  *
+ * Input is delivery tasks (hl/task.h) from <prefix>.deliveries and the retry tiers. Each
+ * task makes at most one attempt here; what happens next is handed to Kafka before the
+ * task's message finishes: a retry task to the tier that fits its wait, a dead letter to
+ * <prefix>.dlq, and always an attempt record to <prefix>.attempts (the log writer's input).
+ *
  * @locality loop thread only: the multi handle and every delivery belong to it. */
 #ifndef DP_DELIVER_H
 #define DP_DELIVER_H
@@ -14,19 +19,24 @@
 #include "hl/err.h"
 
 struct dp_msg;
-struct dp_webhook;
+struct dp_snapshot;
 struct dp_deliver;
+struct dp_producer;
 
-struct dp_deliver *dp_deliver_new(const struct dp_config *cfg, char *errbuf, size_t errlen);
-/* Starts delivering msg to w (copied: the snapshot may go away). Counts one pending unit
- * on msg, given back with dp_msg_done() when the delivery succeeds or gives up. */
-void dp_deliver_add(struct dp_deliver *dl, struct dp_msg *msg, const struct dp_webhook *w);
-/* Deliveries in progress or waiting for a retry. */
+struct dp_deliver *dp_deliver_new(const struct dp_config *cfg, struct dp_producer *prod,
+                                  char *errbuf, size_t errlen);
+/* Takes on the task in msg (one pending unit per piece of work, released as each is
+ * done). snap is the caller's reference; the delivery takes its own. */
+void dp_deliver_task(struct dp_deliver *dl, struct dp_msg *msg, struct dp_snapshot *snap);
+/* Deliveries attempting or waiting for a slot. */
 size_t dp_deliver_in_flight(const struct dp_deliver *dl);
-/* Starts due retries, then waits at most max_wait_ms (less when a retry or a curl timer is
- * due sooner) for network activity or one of the extra fds, and handles what finished. */
+/* Starts what may start, then waits at most max_wait_ms for network activity or one of
+ * the extra fds, and handles what finished. */
 void dp_deliver_run(struct dp_deliver *dl, struct curl_waitfd *extra, unsigned nextra,
                     int max_wait_ms);
+/* Produces a system event (webhook.disabled / webhook.recovered) to <prefix>.events. */
+void dp_emit_webhook_event(struct dp_producer *prod, const char *type, const char *tenant,
+                           const char *webhook_id, const char *reason, struct dp_msg *msg);
 /* Aborts whatever is left (each delivery's dp_msg_done is called) and frees everything. */
 void dp_deliver_free(struct dp_deliver *dl);
 

@@ -1,4 +1,8 @@
-/* Fan-out: which webhooks an event goes to. */
+/* Fan-out: which webhooks an event goes to. Each match becomes a delivery task on
+ * <prefix>.deliveries keyed by the webhook id, so an event for 10,000 webhooks costs
+ * 10,000 small produces, and the event's message finishes once Kafka has them all: a slow
+ * endpoint never holds an events partition. Paused and disabled webhooks get tasks too;
+ * the delivery stage records them as skipped so they can be replayed. */
 #ifndef DP_FANOUT_H
 #define DP_FANOUT_H
 
@@ -6,10 +10,10 @@
 
 struct dp_msg;
 struct dp_snapshot;
-struct dp_deliver;
+struct dp_producer;
 
-/* Starts one delivery of msg per webhook of its tenant whose patterns match its type, and
- * returns how many. @locality loop thread */
-size_t dp_fanout(struct dp_msg *msg, const struct dp_snapshot *snap, struct dp_deliver *dl);
+/* Parses msg as an event (poison and unknown tenants go to the dead-letter topic) and
+ * produces one task per matching webhook; returns how many. @locality loop thread */
+size_t dp_fanout(struct dp_msg *msg, const struct dp_snapshot *snap, struct dp_producer *prod);
 
 #endif

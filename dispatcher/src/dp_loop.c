@@ -19,6 +19,7 @@
 #include "dp_consumer.h"
 #include "dp_deliver.h"
 #include "dp_fanout.h"
+#include "dp_produce.h"
 #include "dp_subs.h"
 #include "hl/log.h"
 #include "hl/time.h"
@@ -26,6 +27,8 @@
 
 #define IDLE_WAIT_MS 100
 #define INTAKE_BATCH 500
+/* Records awaiting acknowledgement at which no new message is taken. */
+#define MAX_UNACKED 200000
 
 static void drain_pipe(int fd)
 {
@@ -37,7 +40,7 @@ static void drain_pipe(int fd)
 /* Serves the consumer and takes events while there is room for their deliveries; false
  * when the batch limit stopped it with room and events possibly left. */
 static bool intake(const struct dp_config *cfg, struct dp_subs *subs, struct dp_consumer *c,
-                   struct dp_deliver *dl)
+                   struct dp_deliver *dl, struct dp_producer *prod)
 {
     struct dp_snapshot *snap = NULL;
     bool done = false;
@@ -46,29 +49,47 @@ static bool intake(const struct dp_config *cfg, struct dp_subs *subs, struct dp_
     for (int i = 0; i < INTAKE_BATCH && !done; i++) {
         struct dp_msg *msg = NULL;
         if (dp_deliver_in_flight(dl) >= (size_t)cfg->max_in_flight ||
-            (msg = dp_consumer_poll(c)) == NULL) {
+            dp_producer_outstanding(prod) >= MAX_UNACKED || (msg = dp_consumer_poll(c)) == NULL) {
             done = true;
             break;
         }
         if (!snap)
             snap = dp_subs_acquire(subs); /* never NULL once the first load is done */
-        dp_fanout(msg, snap, dl);
+        if (msg->kind == DP_TOPIC_EVENTS)
+            dp_fanout(msg, snap, prod);
+        else
+            dp_deliver_task(dl, msg, snap);
         dp_msg_done(msg);
     }
     dp_snapshot_release(snap);
     return done;
 }
 
+/* How long the loop may sleep: until the next held retry is released at most. */
+static int wait_ms(const struct dp_consumer *c, bool drained)
+{
+    if (!drained)
+        return 0;
+    int64_t due = dp_consumer_next_release(c);
+    if (due < 0)
+        return IDLE_WAIT_MS;
+    int64_t w = due - hl_mono_ms();
+    return w < 0 ? 0 : w < IDLE_WAIT_MS ? (int)w : IDLE_WAIT_MS;
+}
+
 void dp_loop_run(const struct dp_config *cfg, struct dp_subs *subs, struct dp_consumer *c,
-                 struct dp_deliver *dl, int wake_fd, volatile sig_atomic_t *stop)
+                 struct dp_deliver *dl, struct dp_producer *prod, int wake_fd,
+                 volatile sig_atomic_t *stop)
 {
     struct curl_waitfd wake = {.fd = wake_fd, .events = CURL_WAIT_POLLIN};
     while (!*stop) {
-        bool drained = intake(cfg, subs, c, dl);
+        dp_producer_serve(prod);
+        bool drained = intake(cfg, subs, c, dl, prod);
         dp_consumer_store(c);
         wake.revents = 0;
-        dp_deliver_run(dl, &wake, 1, drained ? IDLE_WAIT_MS : 0);
+        dp_deliver_run(dl, &wake, 1, wait_ms(c, drained));
         drain_pipe(wake_fd);
+        dp_producer_serve(prod);
         dp_consumer_store(c);
     }
 
@@ -79,11 +100,14 @@ void dp_loop_run(const struct dp_config *cfg, struct dp_subs *subs, struct dp_co
     int64_t deadline = hl_mono_ms() + cfg->shutdown_timeout_ms;
     for (;;) {
         int64_t now = hl_mono_ms();
-        if (dp_deliver_in_flight(dl) == 0 || now >= deadline)
+        dp_producer_serve(prod);
+        if ((dp_deliver_in_flight(dl) == 0 && dp_producer_outstanding(prod) == 0) ||
+            now >= deadline)
             break;
         int64_t wait = deadline - now < IDLE_WAIT_MS ? deadline - now : IDLE_WAIT_MS;
         dp_deliver_run(dl, &wake, 1, (int)wait);
         drain_pipe(wake_fd);
+        dp_producer_serve(prod);
         dp_consumer_serve(c);
         dp_consumer_store(c);
     }

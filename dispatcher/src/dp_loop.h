@@ -1,5 +1,6 @@
-/* The dispatcher's event loop: one thread that takes events from Kafka, fans them out and
- * drives every HTTP attempt. */
+/* The dispatcher's event loop: one thread that takes events and tasks from Kafka, fans
+ * events out into tasks, drives every HTTP attempt and serves the producer's
+ * acknowledgements. */
 #ifndef DP_LOOP_H
 #define DP_LOOP_H
 
@@ -10,12 +11,15 @@
 struct dp_subs;
 struct dp_consumer;
 struct dp_deliver;
+struct dp_producer;
 
 /* Runs until *stop is set, then lets in-flight deliveries finish for up to
- * shutdown_timeout_ms. wake_fd is the read end of the pipe that librdkafka (new messages)
+ * shutdown_timeout_ms (attempts and the acknowledgement of what they handed to Kafka).
+ * wake_fd is the read end of the pipe that librdkafka (new messages)
  * and the signal handler write to. Offsets of finished messages are stored on return;
  * what is still in flight is left to the caller to abandon. */
 void dp_loop_run(const struct dp_config *cfg, struct dp_subs *subs, struct dp_consumer *c,
-                 struct dp_deliver *dl, int wake_fd, volatile sig_atomic_t *stop);
+                 struct dp_deliver *dl, struct dp_producer *prod, int wake_fd,
+                 volatile sig_atomic_t *stop);
 
 #endif

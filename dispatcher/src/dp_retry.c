@@ -1,79 +1,75 @@
-/* Retry schedule and timer heap (see dp_retry.h). */
+/* Retry schedule (see dp_retry.h). */
 #include "dp_retry.h"
 
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
-#include "hl/mem.h"
 #include "hl/banned.h"
 
-struct dp_retry_entry {
-    int64_t due_ms;
-    void *item;
-};
-
-int64_t dp_retry_delay_ms(const struct dp_config *cfg, int attempts)
+int64_t dp_retry_base_delay_ms(const struct dp_retry_policy *p, int n)
 {
-    int64_t d = cfg->retry_initial_ms;
-    for (int i = 1; i < attempts && d < cfg->retry_max_ms; i++)
-        d *= 2;
-    return d < cfg->retry_max_ms ? d : cfg->retry_max_ms;
-}
-
-bool dp_retry_allowed(const struct dp_config *cfg, int attempts)
-{
-    return attempts < cfg->max_attempts;
-}
-
-static void swap(struct dp_retry_entry *a, struct dp_retry_entry *b)
-{
-    struct dp_retry_entry t = *a;
-    *a = *b;
-    *b = t;
-}
-
-void dp_retry_queue_push(struct dp_retry_queue *q, int64_t due_ms, void *item)
-{
-    if (q->n == q->cap) {
-        q->cap = q->cap ? q->cap * 2 : 64;
-        q->v = hl_xrealloc(q->v, q->cap * sizeof(*q->v));
+    int64_t d = p->initial_delay_ms;
+    if (n < 1)
+        n = 1;
+    switch (p->strategy) {
+    case DP_BACKOFF_FIXED:
+        break;
+    case DP_BACKOFF_LINEAR:
+        d = p->initial_delay_ms * n;
+        break;
+    case DP_BACKOFF_EXPONENTIAL:
+        for (int i = 1; i < n && d < p->max_delay_ms; i++)
+            d *= 2;
+        break;
     }
-    size_t i = q->n++;
-    q->v[i] = (struct dp_retry_entry){due_ms, item};
-    while (i > 0 && q->v[(i - 1) / 2].due_ms > q->v[i].due_ms) {
-        swap(&q->v[(i - 1) / 2], &q->v[i]);
-        i = (i - 1) / 2;
+    return d < p->max_delay_ms ? d : p->max_delay_ms;
+}
+
+int64_t dp_retry_delay_ms(const struct dp_retry_policy *p, int n, double rnd, int jitter_pct,
+                          bool throttled, int64_t throttle_min_ms, int64_t retry_after_ms)
+{
+    int64_t d = dp_retry_base_delay_ms(p, n);
+    d += (int64_t)((double)d * jitter_pct / 100.0 * (2.0 * rnd - 1.0));
+    if (d > p->max_delay_ms)
+        d = p->max_delay_ms;
+    if (throttled) {
+        int64_t floor = throttle_min_ms < p->max_delay_ms ? throttle_min_ms : p->max_delay_ms;
+        if (d < floor)
+            d = floor;
     }
+    if (retry_after_ms > d)
+        d = retry_after_ms;
+    return d > 0 ? d : 0;
 }
 
-void *dp_retry_queue_pop_due(struct dp_retry_queue *q, int64_t now_ms)
+size_t dp_retry_tier(const int64_t *tiers, size_t ntiers, int64_t wait_ms)
 {
-    if (q->n == 0 || q->v[0].due_ms > now_ms)
-        return NULL;
-    void *item = q->v[0].item;
-    q->v[0] = q->v[--q->n];
-    size_t i = 0;
-    for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, m = i;
-        if (l < q->n && q->v[l].due_ms < q->v[m].due_ms)
-            m = l;
-        if (r < q->n && q->v[r].due_ms < q->v[m].due_ms)
-            m = r;
-        if (m == i)
-            break;
-        swap(&q->v[i], &q->v[m]);
-        i = m;
+    size_t t = 0;
+    for (size_t i = 0; i < ntiers; i++)
+        if (tiers[i] <= wait_ms)
+            t = i;
+    return t;
+}
+
+int64_t dp_retry_after_parse(const char *value, int64_t now_s)
+{
+    if (!value)
+        return -1;
+    while (*value == ' ')
+        value++;
+    if (*value >= '0' && *value <= '9') {
+        char *end;
+        long long s = strtoll(value, &end, 10);
+        while (*end == ' ' || *end == '\r' || *end == '\n')
+            end++;
+        return *end ? -1 : s * 1000;
     }
-    return item;
-}
-
-int64_t dp_retry_queue_next_due(const struct dp_retry_queue *q)
-{
-    return q->n ? q->v[0].due_ms : -1;
-}
-
-void dp_retry_queue_release(struct dp_retry_queue *q)
-{
-    free(q->v);
-    q->v = NULL;
-    q->n = q->cap = 0;
+    struct tm tm;
+    memset(&tm, 0, sizeof(tm));
+    const char *end = strptime(value, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    if (!end)
+        return -1;
+    int64_t at = (int64_t)timegm(&tm);
+    return at > now_s ? (at - now_s) * 1000 : 0;
 }

@@ -28,8 +28,12 @@
 #define BACKOFF_MAX_MS 5000
 
 #define LOAD_SQL                                                                                   \
-    "SELECT id::text, tenant_id, url, array_to_json(events)::text, secret"                         \
-    " FROM webhooks WHERE status = 'active'"
+    "SELECT id::text, tenant_id, url, array_to_json(events)::text, secret, status, method,"       \
+    " headers::text, auth::text, signature::text, previous_secret,"                               \
+    " (extract(epoch FROM previous_secret_expires_at) * 1000)::bigint, retry_policy::text,"       \
+    " timeout_ms, rate_limit_per_s, max_concurrency FROM webhooks"
+#define TENANTS_SQL "SELECT id FROM tenants ORDER BY id"
+#define NCOLS 16
 
 struct dp_subs {
     char *dsn;
@@ -43,7 +47,7 @@ struct dp_subs {
     struct dp_snapshot *current; /* @locks lock; NULL until the first load */
 };
 
-static void webhook_release(struct dp_webhook *w)
+void dp_webhook_release(struct dp_webhook *w)
 {
     free(w->id);
     free(w->tenant);
@@ -51,14 +55,29 @@ static void webhook_release(struct dp_webhook *w)
     for (size_t i = 0; i < w->nevents; i++)
         free(w->events[i]);
     free(w->events);
-    explicit_bzero(&w->secret, sizeof(w->secret));
+    free(w->method);
+    free(w->legacy_header);
+    for (size_t i = 0; i < w->nheader_lines; i++) {
+        explicit_bzero(w->header_lines[i], strlen(w->header_lines[i]));
+        free(w->header_lines[i]);
+    }
+    free(w->header_lines);
+    if (w->hmac_key) {
+        explicit_bzero(w->hmac_key, w->hmac_key_len);
+        free(w->hmac_key);
+    }
+    free(w->hmac_header);
+    explicit_bzero(w, sizeof(*w));
 }
 
 static void snapshot_free(struct dp_snapshot *snap)
 {
     for (size_t i = 0; i < snap->n; i++)
-        webhook_release(&snap->hooks[i]);
+        dp_webhook_release(&snap->hooks[i]);
     free(snap->hooks);
+    for (size_t i = 0; i < snap->ntenants; i++)
+        free(snap->tenants[i]);
+    free(snap->tenants);
     free(snap);
 }
 
@@ -92,24 +111,137 @@ size_t dp_snapshot_tenant(const struct dp_snapshot *snap, const char *tenant, si
     return lo;
 }
 
-/* Fills w from one result row; false (and w empty) when the row cannot be used. */
-static bool webhook_from_row(PGresult *r, int row, struct dp_webhook *w)
+const struct dp_webhook *dp_snapshot_find(const struct dp_snapshot *snap, const char *tenant,
+                                          const char *id)
 {
-    char err[256];
-    const char *id = PQgetvalue(r, row, 0);
+    size_t count, first = dp_snapshot_tenant(snap, tenant, &count);
+    size_t lo = first, hi = first + count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(snap->hooks[mid].id, id);
+        if (c == 0)
+            return &snap->hooks[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+static int str_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+bool dp_snapshot_has_tenant(const struct dp_snapshot *snap, const char *tenant)
+{
+    return snap->ntenants &&
+           bsearch(&tenant, snap->tenants, snap->ntenants, sizeof(char *), str_cmp) != NULL;
+}
+
+/* A header line is refused when its name or value could split the request. */
+static bool header_ok(const char *name, const char *value)
+{
+    if (!*name || strpbrk(name, ":\r\n \t") || strpbrk(value, "\r\n"))
+        return false;
+    return true;
+}
+
+static void add_line(struct dp_webhook *w, const char *name, const char *value)
+{
+    size_t n = strlen(name) + strlen(value) + 3;
+    char *line = hl_xmalloc(n);
+    snprintf(line, n, "%s: %s", name, value);
+    w->header_lines = hl_xrealloc(w->header_lines, (w->nheader_lines + 1) * sizeof(char *));
+    w->header_lines[w->nheader_lines++] = line;
+}
+
+static const char *jstr(json_t *o, const char *key, const char *def)
+{
+    json_t *v = json_object_get(o, key);
+    return json_is_string(v) ? json_string_value(v) : def;
+}
+
+static int64_t jint(json_t *o, const char *key, int64_t def, int64_t min, int64_t max)
+{
+    json_t *v = json_object_get(o, key);
+    if (!json_is_integer(v))
+        return def;
+    int64_t x = json_integer_value(v);
+    return x < min ? min : x > max ? max : x;
+}
+
+static hl_err load_auth(struct dp_webhook *w, const char *text, char *errbuf, size_t errlen)
+{
+    hl_err rc = HL_EINVAL;
+    json_t *a = text ? json_loads(text, 0, NULL) : NULL;
+    const char *type = a ? jstr(a, "type", "none") : "none";
+    if (strcmp(type, "none") == 0) {
+        rc = HL_OK;
+    } else if (strcmp(type, "basic") == 0) {
+        const char *u = jstr(a, "username", ""), *p = jstr(a, "password", "");
+        size_t n = strlen(u) + strlen(p) + 2;
+        char *plain = hl_xmalloc(n);
+        snprintf(plain, n, "%s:%s", u, p);
+        char *b64 = hl_xmalloc(4 * (n / 3 + 1) + 16);
+        memcpy(b64, "Basic ", 6);
+        hl_base64_encode((const unsigned char *)plain, n - 1, b64 + 6);
+        explicit_bzero(plain, n);
+        free(plain);
+        add_line(w, "Authorization", b64);
+        explicit_bzero(b64, strlen(b64));
+        free(b64);
+        rc = HL_OK;
+    } else if (strcmp(type, "bearer") == 0) {
+        const char *t = jstr(a, "token", "");
+        if (header_ok("Authorization", t)) {
+            size_t n = strlen(t) + 8;
+            char *v = hl_xmalloc(n);
+            snprintf(v, n, "Bearer %s", t);
+            add_line(w, "Authorization", v);
+            explicit_bzero(v, n);
+            free(v);
+            rc = HL_OK;
+        }
+    } else if (strcmp(type, "api_key") == 0) {
+        const char *h = jstr(a, "header", "X-Api-Key"), *v = jstr(a, "value", "");
+        if (header_ok(h, v)) {
+            add_line(w, h, v);
+            rc = HL_OK;
+        }
+    } else if (strcmp(type, "hmac") == 0) {
+        const char *k = jstr(a, "secret", NULL), *h = jstr(a, "header", "X-Hookline-Hmac");
+        if (k && *k && header_ok(h, "")) {
+            w->hmac_key_len = strlen(k);
+            w->hmac_key = hl_xstrdup(k);
+            w->hmac_header = hl_xstrdup(h);
+            rc = HL_OK;
+        }
+    }
+    if (rc)
+        snprintf(errbuf, errlen, "auth of type '%s' is incomplete or has unsafe characters", type);
+    json_decref(a);
+    return rc;
+}
+
+bool dp_webhook_from_columns(const char *const col[NCOLS], struct dp_webhook *w, char *errbuf,
+                             size_t errlen)
+{
+    bool ok = false;
+    json_t *events = NULL, *headers = NULL, *sig = NULL, *retry = NULL;
     memset(w, 0, sizeof(*w));
 
-    if (hl_whsec_decode(PQgetvalue(r, row, 4), &w->secret, err, sizeof(err))) {
-        hl_log(HL_LOG_ERROR, "subs", "webhook '%s' skipped: secret: %s", id, err);
-        return false;
+    if (hl_whsec_decode(col[4] ? col[4] : "", &w->secret, errbuf, errlen))
+        goto out;
+    if (col[10] && col[11] &&
+        hl_whsec_decode(col[10], &w->previous_secret, errbuf, errlen) == HL_OK) {
+        w->previous_secret_expires_ms = strtoll(col[11], NULL, 10);
     }
-    json_error_t jerr;
-    json_t *events = json_loads(PQgetvalue(r, row, 3), 0, &jerr);
+    events = json_loads(col[3] ? col[3] : "", 0, NULL);
     if (!json_is_array(events)) {
-        hl_log(HL_LOG_ERROR, "subs", "webhook '%s' skipped: events is not an array", id);
-        json_decref(events);
-        explicit_bzero(&w->secret, sizeof(w->secret));
-        return false;
+        snprintf(errbuf, errlen, "events is not an array");
+        goto out;
     }
     w->events = hl_xcalloc(json_array_size(events) + 1, sizeof(char *));
     size_t i;
@@ -119,10 +251,72 @@ static bool webhook_from_row(PGresult *r, int row, struct dp_webhook *w)
         if (json_is_string(v))
             w->events[w->nevents++] = hl_xstrdup(json_string_value(v));
     }
+    const char *st = col[5] ? col[5] : "active";
+    w->status = strcmp(st, "active") == 0   ? DP_WH_ACTIVE
+                : strcmp(st, "paused") == 0 ? DP_WH_PAUSED
+                                            : DP_WH_DISABLED;
+    w->method = hl_xstrdup(col[6] ? col[6] : "POST");
+
+    headers = col[7] ? json_loads(col[7], 0, NULL) : NULL;
+    const char *name;
+    json_object_foreach(headers, name, v)
+    {
+        if (json_is_string(v) && header_ok(name, json_string_value(v)))
+            add_line(w, name, json_string_value(v));
+        else
+            hl_log(HL_LOG_WARN, "subs", "webhook '%s': header '%s' ignored", col[0], name);
+    }
+    if (load_auth(w, col[8], errbuf, errlen))
+        goto out;
+
+    sig = col[9] ? json_loads(col[9], 0, NULL) : NULL;
+    json_t *b = json_object_get(sig, "standard");
+    w->sig_standard = b ? json_is_true(b) : true;
+    b = json_object_get(sig, "legacy");
+    w->sig_legacy = b ? json_is_true(b) : true;
+    const char *lh = jstr(sig, "legacy_header", "X-Webhook-Signature");
+    w->legacy_header = hl_xstrdup(header_ok(lh, "") ? lh : "X-Webhook-Signature");
+
+    retry = col[12] ? json_loads(col[12], 0, NULL) : NULL;
+    const char *strategy = jstr(retry, "strategy", "exponential");
+    w->retry.strategy = strcmp(strategy, "linear") == 0  ? DP_BACKOFF_LINEAR
+                        : strcmp(strategy, "fixed") == 0 ? DP_BACKOFF_FIXED
+                                                         : DP_BACKOFF_EXPONENTIAL;
+    w->retry.max_attempts = (int)jint(retry, "max_attempts", 6, 1, 100);
+    w->retry.initial_delay_ms = jint(retry, "initial_delay_ms", 5000, 0, INT64_C(86400000) * 7);
+    w->retry.max_delay_ms =
+        jint(retry, "max_delay_ms", 3600000, w->retry.initial_delay_ms, INT64_C(86400000) * 7);
+    w->timeout_ms = col[13] ? strtoll(col[13], NULL, 10) : 30000;
+    if (w->timeout_ms < 100)
+        w->timeout_ms = 30000;
+    w->rate_limit_per_s = col[14] ? (int)strtol(col[14], NULL, 10) : 0;
+    w->max_concurrency = col[15] ? (int)strtol(col[15], NULL, 10) : 0;
+
+    w->id = hl_xstrdup(col[0]);
+    w->tenant = hl_xstrdup(col[1]);
+    w->url = hl_xstrdup(col[2]);
+    ok = true;
+out:
     json_decref(events);
-    w->id = hl_xstrdup(id);
-    w->tenant = hl_xstrdup(PQgetvalue(r, row, 1));
-    w->url = hl_xstrdup(PQgetvalue(r, row, 2));
+    json_decref(headers);
+    json_decref(sig);
+    json_decref(retry);
+    if (!ok)
+        dp_webhook_release(w);
+    return ok;
+}
+
+/* Fills w from one result row; false (and w empty) when the row cannot be used. */
+static bool webhook_from_row(PGresult *r, int row, struct dp_webhook *w)
+{
+    char err[256];
+    const char *col[NCOLS];
+    for (int c = 0; c < NCOLS; c++)
+        col[c] = PQgetisnull(r, row, c) ? NULL : PQgetvalue(r, row, c);
+    if (!dp_webhook_from_columns(col, w, err, sizeof(err))) {
+        hl_log(HL_LOG_ERROR, "subs", "webhook '%s' skipped: %s", col[0], err);
+        return false;
+    }
     return true;
 }
 
@@ -154,12 +348,25 @@ static hl_err reload(struct dp_subs *s, PGconn *conn, char *errbuf, size_t errle
     PQclear(r);
     qsort(snap->hooks, snap->n, sizeof(*snap->hooks), webhook_cmp);
 
+    r = PQexec(conn, TENANTS_SQL);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        hl_pg_errmsg(conn, errbuf, errlen);
+        PQclear(r);
+        snapshot_free(snap);
+        return HL_EIO;
+    }
+    snap->ntenants = (size_t)PQntuples(r);
+    snap->tenants = hl_xcalloc(snap->ntenants + 1, sizeof(char *));
+    for (size_t i = 0; i < snap->ntenants; i++)
+        snap->tenants[i] = hl_xstrdup(PQgetvalue(r, (int)i, 0));
+    PQclear(r);
+
     pthread_mutex_lock(&s->lock);
     bool first = s->current == NULL;
     size_t before = first ? 0 : s->current->n;
     pthread_mutex_unlock(&s->lock);
     hl_log(first || before != snap->n ? HL_LOG_INFO : HL_LOG_DEBUG, "subs",
-           "loaded %zu active webhooks", snap->n);
+           "loaded %zu webhooks", snap->n);
     publish(s, snap);
     return HL_OK;
 }

@@ -1,4 +1,5 @@
-/* The subscription cache: every active webhook, held in memory so that matching an event
+/* The subscription cache: every webhook (paused and disabled ones too: their events become
+ * skipped deliveries), held in memory so that matching an event
  * never waits for PostgreSQL, and so that a PostgreSQL outage does not stop delivery.
  *
  * A background thread LISTENs on 'hl_webhooks_changed' (the trigger in
@@ -17,20 +18,50 @@
 #include "hl/err.h"
 #include "hl/sign.h"
 
+typedef enum { DP_WH_ACTIVE, DP_WH_PAUSED, DP_WH_DISABLED } dp_wh_status;
+typedef enum { DP_BACKOFF_EXPONENTIAL, DP_BACKOFF_LINEAR, DP_BACKOFF_FIXED } dp_backoff;
+
+/* A webhook's retry policy (retry_policy jsonb, migration 0003). */
+struct dp_retry_policy {
+    dp_backoff strategy;
+    int max_attempts; /* total, first attempt included */
+    int64_t initial_delay_ms;
+    int64_t max_delay_ms;
+};
+
+/* Everything an attempt needs, decoded and preformatted once per load so that building a
+ * request is copying strings. Credentials live here and in requests only, never in logs. */
 struct dp_webhook {
     char *id; /* uuid text */
     char *tenant;
     char *url;
     char **events; /* subscription patterns */
     size_t nevents;
+    dp_wh_status status;
+    char *method;            /* POST, PUT or PATCH */
     struct hl_secret secret; /* decoded once at load */
+    struct hl_secret previous_secret;
+    int64_t previous_secret_expires_ms; /* epoch ms; 0 when there is no previous secret */
+    bool sig_standard, sig_legacy;
+    char *legacy_header;
+    char **header_lines; /* "Name: value": custom headers, then the auth header if static */
+    size_t nheader_lines;
+    char *hmac_key; /* auth type hmac: raw secret text, NULL otherwise */
+    size_t hmac_key_len;
+    char *hmac_header;
+    struct dp_retry_policy retry;
+    int64_t timeout_ms;
+    int rate_limit_per_s; /* 0: unlimited */
+    int max_concurrency;  /* 0: the dispatcher's default */
 };
 
-/* Immutable once published. hooks are sorted by tenant, then id. */
+/* Immutable once published. hooks are sorted by tenant, then id; tenants sorted. */
 struct dp_snapshot {
     atomic_int refs;
     size_t n;
     struct dp_webhook *hooks;
+    char **tenants; /* every known tenant id: events of any other are poison */
+    size_t ntenants;
 };
 
 struct dp_subs;
@@ -48,6 +79,18 @@ void dp_snapshot_release(struct dp_snapshot *snap);
 /* The index of the first webhook of tenant in snap->hooks; *count receives how many
  * follow it (0 when the tenant has none). */
 size_t dp_snapshot_tenant(const struct dp_snapshot *snap, const char *tenant, size_t *count);
+/* The webhook (tenant, id), or NULL when it no longer exists. */
+const struct dp_webhook *dp_snapshot_find(const struct dp_snapshot *snap, const char *tenant,
+                                          const char *id);
+bool dp_snapshot_has_tenant(const struct dp_snapshot *snap, const char *tenant);
+/* Builds a webhook from the text form of its columns (the loader's SELECT, in order:
+ * id tenant url events secret status method headers auth signature previous_secret
+ * previous_secret_expires_ms retry_policy timeout_ms rate_limit_per_s max_concurrency;
+ * NULL for SQL NULL). False, with the reason in errbuf and w empty, when unusable.
+ * Exposed for unit tests. */
+bool dp_webhook_from_columns(const char *const col[16], struct dp_webhook *w, char *errbuf,
+                             size_t errlen);
+void dp_webhook_release(struct dp_webhook *w);
 /* Stops and joins the thread, then frees everything. */
 void dp_subs_free(struct dp_subs *s);
 

@@ -17,7 +17,9 @@
 #include "dp_config.h"
 #include "dp_consumer.h"
 #include "dp_deliver.h"
+#include "dp_log.h"
 #include "dp_loop.h"
+#include "dp_produce.h"
 #include "dp_subs.h"
 #include "hl/config.h"
 #include "hl/log.h"
@@ -88,6 +90,8 @@ int main(int argc, char **argv)
     struct dp_subs *subs = NULL;
     struct dp_consumer *consumer = NULL;
     struct dp_deliver *dl = NULL;
+    struct dp_producer *prod = NULL;
+    struct dp_log *log = NULL;
 
     hl_log_set_service("dispatcher");
     if (argc > 1 && strcmp(argv[1], "config-doc") == 0) {
@@ -108,9 +112,19 @@ int main(int argc, char **argv)
         usage(stderr);
         goto out;
     }
-    if (cfg.retry_max_ms < cfg.retry_initial_ms) {
-        fprintf(stderr, "hookline-dispatcher: retry_max_ms is below retry_initial_ms\n");
+    if (dp_config_finish(&cfg, err, sizeof(err))) {
+        fprintf(stderr, "hookline-dispatcher: %s\n", err);
         goto out;
+    }
+    char tier_names[HL_RETRY_TIERS_MAX][16];
+    struct dp_topic_spec topics[2 + HL_RETRY_TIERS_MAX] = {
+        {"events", DP_TOPIC_EVENTS, 0},
+        {"deliveries", DP_TOPIC_TASKS, 0},
+    };
+    size_t ntopics = 2;
+    for (size_t i = 0; i < cfg.ntiers; i++) {
+        snprintf(tier_names[i], sizeof(tier_names[i]), "retry.%zu", i);
+        topics[ntopics++] = (struct dp_topic_spec){tier_names[i], DP_TOPIC_TASKS, cfg.tiers[i]};
     }
 
     /* libpq's default when the DSN says nothing: a dead PostgreSQL costs 5 s per attempt. */
@@ -136,30 +150,43 @@ int main(int argc, char **argv)
         rc = 0; /* stopped by a signal before there was anything to do */
         goto out_curl;
     }
-    dl = dp_deliver_new(&cfg, err, sizeof(err));
+    prod = dp_producer_new(&cfg, wake[1], err, sizeof(err));
+    if (!prod) {
+        hl_log(HL_LOG_ERROR, "main", "cannot create the Kafka producer: %s", err);
+        goto out_curl;
+    }
+    if (cfg.attempt_log && !(log = dp_log_start(&cfg, err, sizeof(err)))) {
+        hl_log(HL_LOG_ERROR, "main", "cannot start the attempt log: %s", err);
+        goto out_curl;
+    }
+    dl = dp_deliver_new(&cfg, prod, err, sizeof(err));
     if (!dl) {
         hl_log(HL_LOG_ERROR, "main", "%s", err);
         goto out_curl;
     }
-    consumer = dp_consumer_new(&cfg, wake[1], err, sizeof(err));
+    consumer = dp_consumer_new(&cfg, topics, ntopics, wake[1], err, sizeof(err));
     if (!consumer) {
         hl_log(HL_LOG_ERROR, "main", "cannot create the Kafka consumer: %s", err);
         goto out_curl;
     }
 
-    dp_loop_run(&cfg, subs, consumer, dl, wake[0], &stop_requested);
+    dp_loop_run(&cfg, subs, consumer, dl, prod, wake[0], &stop_requested);
 
     /* Abandoned deliveries must not advance offsets: their events are redelivered. */
     dp_consumer_freeze(consumer);
     dp_deliver_free(dl);
     dl = NULL;
+    dp_producer_free(prod, 2000);
+    prod = NULL;
     dp_consumer_close(consumer);
     consumer = NULL;
     hl_log(HL_LOG_INFO, "main", "stopped");
     rc = 0;
 out_curl:
     dp_deliver_free(dl);
+    dp_producer_free(prod, 2000);
     dp_consumer_close(consumer);
+    dp_log_stop(log);
     dp_subs_free(subs);
     curl_global_cleanup();
 out:

@@ -1,0 +1,165 @@
+/* Per-webhook admission and health (see dp_health.h).
+ *
+ * Breaker: counts attempts in a fixed window of breaker_window_ms; when at least
+ * breaker_min_requests ended and breaker_failure_pct of them failed, it opens for
+ * breaker_open_ms. Then exactly one attempt (the probe) is let through: success closes it,
+ * failure opens it again. */
+#include "dp_health.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "hl/mem.h"
+#include "hl/banned.h"
+
+#define NBUCKETS 4096
+
+struct dp_health_table {
+    struct dp_health *b[NBUCKETS];
+    struct dp_health *ready;
+};
+
+static unsigned hash(const char *s)
+{
+    unsigned h = 2166136261u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h % NBUCKETS;
+}
+
+struct dp_health_table *dp_health_table_new(void)
+{
+    return hl_xcalloc(1, sizeof(struct dp_health_table));
+}
+
+void dp_health_table_free(struct dp_health_table *t)
+{
+    if (!t)
+        return;
+    for (size_t i = 0; i < NBUCKETS; i++) {
+        struct dp_health *h = t->b[i], *next;
+        for (; h; h = next) {
+            next = h->hnext;
+            free(h->webhook_id);
+            free(h);
+        }
+    }
+    free(t);
+}
+
+struct dp_health *dp_health_get(struct dp_health_table *t, const char *webhook_id)
+{
+    unsigned k = hash(webhook_id);
+    for (struct dp_health *h = t->b[k]; h; h = h->hnext)
+        if (strcmp(h->webhook_id, webhook_id) == 0)
+            return h;
+    struct dp_health *h = hl_xcalloc(1, sizeof(*h));
+    h->webhook_id = hl_xstrdup(webhook_id);
+    h->tokens = -1; /* full on first use */
+    h->hnext = t->b[k];
+    t->b[k] = h;
+    return h;
+}
+
+dp_admit dp_health_admit(const struct dp_config *cfg, struct dp_health *h, int max_concurrency,
+                         int rate_per_s, int64_t now_ms, int64_t *wait_ms)
+{
+    *wait_ms = 0;
+    if (h->open) {
+        if (now_ms < h->open_until_ms || h->probing) {
+            *wait_ms = h->probing ? cfg->breaker_open_ms : h->open_until_ms - now_ms;
+            return DP_ADMIT_OPEN;
+        }
+    }
+    int limit = max_concurrency > 0 ? max_concurrency : (int)cfg->default_max_concurrency;
+    if (h->open)
+        limit = 1; /* half-open: one probe */
+    if (h->in_flight >= limit)
+        return DP_ADMIT_WAIT;
+    if (rate_per_s > 0) {
+        if (h->tokens < 0) {
+            h->tokens = rate_per_s;
+            h->refill_ms = now_ms;
+        }
+        h->tokens += (double)(now_ms - h->refill_ms) * rate_per_s / 1000.0;
+        h->refill_ms = now_ms;
+        if (h->tokens > rate_per_s)
+            h->tokens = rate_per_s;
+        if (h->tokens < 1.0) {
+            *wait_ms = (int64_t)((1.0 - h->tokens) * 1000.0 / rate_per_s) + 1;
+            return DP_ADMIT_WAIT;
+        }
+        h->tokens -= 1.0;
+    }
+    if (h->open)
+        h->probing = true;
+    h->in_flight++;
+    return DP_ADMIT_GO;
+}
+
+bool dp_health_done(const struct dp_config *cfg, struct dp_health *h, bool ok, int64_t now_ms,
+                    int64_t wall_ms)
+{
+    bool recovered = false;
+    h->in_flight--;
+    if (now_ms - h->window_start_ms > cfg->breaker_window_ms) {
+        h->window_start_ms = now_ms;
+        h->window_total = h->window_failed = 0;
+    }
+    h->window_total++;
+    if (!ok)
+        h->window_failed++;
+    if (ok) {
+        recovered = h->tripped || h->disabled_sent;
+        h->failing_since_ms = 0;
+        h->disabled_sent = false;
+        h->tripped = false;
+        if (h->open) {
+            h->open = false;
+            h->window_start_ms = now_ms;
+            h->window_total = h->window_failed = 0;
+        }
+    } else if (h->failing_since_ms == 0) {
+        h->failing_since_ms = wall_ms;
+    }
+    if (h->probing) {
+        h->probing = false;
+        if (!ok)
+            h->open_until_ms = now_ms + cfg->breaker_open_ms;
+    } else if (!ok && !h->open && h->window_total >= cfg->breaker_min_requests &&
+               h->window_failed * 100 >= cfg->breaker_failure_pct * h->window_total) {
+        h->open = true;
+        h->tripped = true;
+        h->open_until_ms = now_ms + cfg->breaker_open_ms;
+    }
+    return recovered;
+}
+
+bool dp_health_should_disable(const struct dp_config *cfg, struct dp_health *h, int64_t wall_ms)
+{
+    if (h->disabled_sent || h->failing_since_ms == 0 ||
+        wall_ms - h->failing_since_ms < cfg->auto_disable_after_ms)
+        return false;
+    h->disabled_sent = true;
+    return true;
+}
+
+void dp_health_mark_ready(struct dp_health_table *t, struct dp_health *h)
+{
+    if (h->in_ready || h->nwait == 0)
+        return;
+    h->in_ready = true;
+    h->ready_next = t->ready;
+    t->ready = h;
+}
+
+struct dp_health *dp_health_take_ready(struct dp_health_table *t)
+{
+    struct dp_health *h = t->ready;
+    if (h) {
+        t->ready = h->ready_next;
+        h->ready_next = NULL;
+        h->in_ready = false;
+    }
+    return h;
+}

@@ -1,0 +1,68 @@
+/* Endpoint health and admission, per webhook, in this dispatcher: attempts in flight
+ * (max_concurrency), a token bucket (rate_limit_per_s), the circuit breaker, and the
+ * continuous-failure clock behind auto-disable.
+ *
+ * The state is local to one dispatcher: tasks are keyed by webhook id, so one webhook's
+ * work shares a partition of each task topic and usually one dispatcher, but with N
+ * dispatchers a limit may be reached up to N times over. State is forgotten on restart
+ * (the breaker closes, the failure clock restarts).
+ *
+ * @locality loop thread */
+#ifndef DP_HEALTH_H
+#define DP_HEALTH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dp_config.h"
+
+typedef enum { DP_ADMIT_GO, DP_ADMIT_WAIT, DP_ADMIT_OPEN } dp_admit;
+
+struct dp_health {
+    char *webhook_id;
+    struct dp_health *hnext; /* hash chain */
+    int in_flight;
+    double tokens;
+    int64_t refill_ms; /* monotonic time of the last refill */
+    /* breaker */
+    int64_t window_start_ms;
+    int window_total, window_failed;
+    bool open;
+    int64_t open_until_ms; /* monotonic */
+    bool probing;          /* the half-open probe is in flight */
+    bool tripped;          /* opened since the last success: a success is a recovery */
+    /* auto-disable */
+    int64_t failing_since_ms; /* wall clock; 0 after a success */
+    bool disabled_sent;
+    /* deliveries waiting here for a slot or a token (struct dp_delivery list) */
+    void *wait_head, *wait_tail;
+    size_t nwait;
+    struct dp_health *ready_next; /* in the table's list of entries with waiters */
+    bool in_ready;
+};
+
+struct dp_health_table;
+
+struct dp_health_table *dp_health_table_new(void);
+void dp_health_table_free(struct dp_health_table *t);
+struct dp_health *dp_health_get(struct dp_health_table *t, const char *webhook_id);
+
+/* May an attempt start now? DP_ADMIT_OPEN: the breaker is open (*wait_ms until the probe);
+ * DP_ADMIT_WAIT: no slot or no token (*wait_ms until the next token, 0 for a slot). On GO
+ * the slot and token are taken. */
+dp_admit dp_health_admit(const struct dp_config *cfg, struct dp_health *h, int max_concurrency,
+                         int rate_per_s, int64_t now_ms, int64_t *wait_ms);
+/* An attempt admitted by dp_health_admit ended. Returns true when this success closed a
+ * breaker that had opened (a recovery worth announcing). */
+bool dp_health_done(const struct dp_config *cfg, struct dp_health *h, bool ok, int64_t now_ms,
+                    int64_t wall_ms);
+/* True once the webhook has failed without a success for auto_disable_after_ms (once). */
+bool dp_health_should_disable(const struct dp_config *cfg, struct dp_health *h,
+                              int64_t wall_ms);
+
+/* Entries with waiters, for the loop to retry admission. */
+void dp_health_mark_ready(struct dp_health_table *t, struct dp_health *h);
+struct dp_health *dp_health_take_ready(struct dp_health_table *t);
+
+#endif

@@ -1,0 +1,118 @@
+/* The dispatcher's producer (see dp_produce.h). */
+#include "dp_produce.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dp_consumer.h"
+#include "hl/kafka.h"
+#include "hl/log.h"
+#include "hl/mem.h"
+#include "hl/banned.h"
+
+struct dp_producer {
+    rd_kafka_t *rk;
+    rd_kafka_queue_t *main;
+    char prefix[HL_TOPIC_MAX];
+};
+
+static void produce_raw(rd_kafka_t *rk, const char *topic, const void *key, size_t klen,
+                        const void *value, size_t len, void *opaque)
+{
+    for (;;) {
+        rd_kafka_resp_err_t err = rd_kafka_producev(
+            rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+            RD_KAFKA_V_KEY(key, klen), RD_KAFKA_V_VALUE((void *)value, len),
+            RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
+        if (!err)
+            return;
+        if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+            hl_log(HL_LOG_ERROR, "produce", "cannot produce to '%s': %s; retrying", topic,
+                   rd_kafka_err2str(err));
+        }
+        /* Full local queue: wait for acknowledgements rather than drop anything. */
+        rd_kafka_poll(rk, 100);
+    }
+}
+
+static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    (void)opaque;
+    if (m->err) {
+        hl_log(HL_LOG_WARN, "produce", "record to '%s' failed: %s; producing it again",
+               rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err));
+        produce_raw(rk, rd_kafka_topic_name(m->rkt), m->key, m->key_len, m->payload, m->len,
+                    m->_private);
+        return;
+    }
+    if (m->_private)
+        dp_msg_done(m->_private);
+}
+
+struct dp_producer *dp_producer_new(const struct dp_config *cfg, int wake_fd, char *errbuf,
+                                    size_t errlen)
+{
+    static const char *const props[][2] = {
+        {"enable.idempotence", "true"},
+        {"linger.ms", "2"},
+        {"queue.buffering.max.messages", "1000000"},
+        {"compression.codec", "lz4"},
+    };
+    rd_kafka_conf_t *conf =
+        hl_kafka_conf_new(cfg->common.brokers, "hookline-dispatcher", errbuf, errlen);
+    if (!conf)
+        return NULL;
+    for (size_t i = 0; i < sizeof(props) / sizeof(props[0]); i++)
+        if (hl_kafka_conf_set(conf, props[i][0], props[i][1], errbuf, errlen)) {
+            rd_kafka_conf_destroy(conf);
+            return NULL;
+        }
+    rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errbuf, errlen);
+    if (!rk) {
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    struct dp_producer *p = hl_xcalloc(1, sizeof(*p));
+    p->rk = rk;
+    snprintf(p->prefix, sizeof(p->prefix), "%s", cfg->common.topic_prefix);
+    p->main = rd_kafka_queue_get_main(rk);
+    if (wake_fd >= 0)
+        rd_kafka_queue_io_event_enable(p->main, wake_fd, "p", 1);
+    return p;
+}
+
+void dp_produce(struct dp_producer *p, const char *suffix, const char *key, const void *value,
+                size_t len, struct dp_msg *msg)
+{
+    char topic[HL_TOPIC_MAX];
+    hl_topic_name(topic, p->prefix, suffix);
+    if (msg)
+        msg->pending++;
+    produce_raw(p->rk, topic, key, key ? strlen(key) : 0, value, len, msg);
+}
+
+void dp_producer_serve(struct dp_producer *p)
+{
+    rd_kafka_poll(p->rk, 0);
+}
+
+int dp_producer_outstanding(const struct dp_producer *p)
+{
+    return rd_kafka_outq_len(p->rk);
+}
+
+void dp_producer_free(struct dp_producer *p, int timeout_ms)
+{
+    if (!p)
+        return;
+    rd_kafka_resp_err_t err = rd_kafka_flush(p->rk, timeout_ms);
+    if (err)
+        hl_log(HL_LOG_WARN, "produce", "%d records unacknowledged at exit: %s",
+               rd_kafka_outq_len(p->rk), rd_kafka_err2str(err));
+    rd_kafka_queue_io_event_enable(p->main, -1, NULL, 0);
+    rd_kafka_queue_destroy(p->main);
+    rd_kafka_destroy(p->rk);
+    free(p);
+}

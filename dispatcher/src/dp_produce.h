@@ -1,0 +1,35 @@
+/* The dispatcher's one Kafka producer: delivery tasks to <prefix>.deliveries and the retry
+ * tiers, dead letters to <prefix>.dlq, attempt records to <prefix>.attempts and system
+ * events (webhook.disabled, webhook.recovered) to <prefix>.events.
+ *
+ * A hand-off to Kafka is part of the work of the message that caused it: the message
+ * keeps one pending unit per produce until the broker acknowledged it (acks=all,
+ * idempotent), so its offset is never stored before what it handed off is durable.
+ *
+ * @locality loop thread: delivery reports run from dp_producer_serve(). */
+#ifndef DP_PRODUCE_H
+#define DP_PRODUCE_H
+
+#include <stddef.h>
+
+#include "dp_config.h"
+
+struct dp_msg;
+struct dp_producer;
+
+/* librdkafka writes a byte to wake_fd when delivery reports are waiting. */
+struct dp_producer *dp_producer_new(const struct dp_config *cfg, int wake_fd, char *errbuf,
+                                    size_t errlen);
+/* Produces value to <prefix>.<suffix> with key (may be NULL). msg, when not NULL, gets one
+ * pending unit released (dp_msg_done) once the broker acknowledged the record; a failed
+ * record is produced again, so the unit is never released for a lost one. */
+void dp_produce(struct dp_producer *p, const char *suffix, const char *key, const void *value,
+                size_t len, struct dp_msg *msg);
+/* Records not yet acknowledged. */
+int dp_producer_outstanding(const struct dp_producer *p);
+/* Serves delivery reports (never blocks). */
+void dp_producer_serve(struct dp_producer *p);
+/* Flushes for up to timeout_ms, then frees. */
+void dp_producer_free(struct dp_producer *p, int timeout_ms);
+
+#endif
