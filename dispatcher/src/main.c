@@ -116,7 +116,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "hookline-dispatcher: %s\n", err);
         goto out;
     }
-    char tier_names[HL_RETRY_TIERS_MAX][16];
+    char tier_names[HL_RETRY_TIERS_MAX][32];
     struct dp_topic_spec topics[2 + HL_RETRY_TIERS_MAX] = {
         {"events", DP_TOPIC_EVENTS, 0},
         {"deliveries", DP_TOPIC_TASKS, 0},
