@@ -109,6 +109,7 @@ struct gw_ctx {
     struct gw_db *db;
     struct gw_producer *producer;
     char events_topic[HL_TOPIC_MAX];
+    char deliveries_topic[HL_TOPIC_MAX];
 };
 
 /* One request as the route handlers see it. */
@@ -171,6 +172,10 @@ void gw_events_expire_ids(struct gw_ctx *ctx);
 int gw_route_tenants(struct gw_req *r, const char *rest);
 int gw_route_api_keys(struct gw_req *r, const char *rest);
 int gw_route_event_types(struct gw_req *r, const char *rest);
+int gw_route_deliveries(struct gw_req *r, const char *rest);
+/* /api/v1/webhooks/{id}/<action> for deliveries, stats, replay and test (the caller
+ * has checked the role for the method). */
+int gw_webhook_subroute(struct gw_req *r, const char *webhook_id, const char *action);
 /* GET /api/v1/webhooks/events/available: the catalog, as seed 003 names it. */
 int gw_event_types_available(struct gw_req *r);
 

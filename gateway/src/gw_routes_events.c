@@ -17,6 +17,7 @@
 #include "hl/envelope.h"
 #include "hl/id.h"
 #include "hl/log.h"
+#include "hl/match.h"
 #include "hl/mem.h"
 #include "hl/time.h"
 #include "hl/banned.h"
@@ -36,6 +37,7 @@ struct item {
     struct gw_errors errors;
     char detail[256];
     bool duplicate;
+    char dup_type[HL_EVENT_TYPE_MAX + 1]; /* the original event's type, for a duplicate */
 };
 
 static void item_fail(struct item *it, int status, const char *detail)
@@ -139,6 +141,7 @@ static void claim(struct gw_req *r, PGconn *conn, struct item *it)
         it->duplicate = true;
         it->status = 202;
         snprintf(it->ts, sizeof(it->ts), "%s", PQgetvalue(res, 0, 1));
+        snprintf(it->dup_type, sizeof(it->dup_type), "%s", PQgetvalue(res, 0, 2));
     } else {
         item_fail(it, 409, "an event with this id is being accepted by another request; retry");
     }
@@ -212,10 +215,12 @@ static void accept_items(struct gw_req *r, struct item *items, size_t n)
 
 static json_t *item_result(struct item *it)
 {
+    /* A duplicate answers as the original did; its new body was not produced. */
     if (it->status == 202)
-        return json_pack("{s:s, s:O, s:s, s:s, s:b}", "id", it->id, "event",
-                         json_object_get(it->body, "event"), "timestamp", it->ts, "status",
-                         "accepted", "duplicate", it->duplicate);
+        return json_pack("{s:s, s:s, s:s, s:s, s:b}", "id", it->id, "event",
+                         it->duplicate ? it->dup_type
+                                       : json_string_value(json_object_get(it->body, "event")),
+                         "timestamp", it->ts, "status", "accepted", "duplicate", it->duplicate);
     return json_pack("{s:i, s:s, s:O}", "status", it->status, "detail", it->detail, "errors",
                      it->errors.list);
 }

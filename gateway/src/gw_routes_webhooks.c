@@ -2,7 +2,8 @@
  *
  * Shapes come from schemas/api/webhook.schema.json (create, PUT) and
  * webhook-patch.schema.json (PATCH), checked before anything else. One SQL statement
- * (UPDATE_SQL) maps a validated JSON body onto the columns; create is "insert the
+ * (UPDATE_SQL) maps a validated JSON body onto the columns (PATCH merges `signature` and
+ * `retry_policy` key by key; `headers`, `auth` and `metadata` are replaced whole); create is "insert the
  * identity, then apply the body", PUT is "reset to defaults, then apply the body", so the
  * field mapping exists once. Rows are rendered to JSON by PostgreSQL (WEBHOOK_JSON): the
  * secret and credentials never leave the database except the secret on create and rotate.
@@ -87,8 +88,9 @@ static bool header_reserved(const char *name, const char *legacy_header)
            (legacy_header && strcasecmp(name, legacy_header) == 0);
 }
 
-/* What JSON Schema cannot check. Appends to e. */
-static void check_semantics(json_t *body, struct gw_errors *e)
+/* What JSON Schema cannot check. Appends to e. stored_legacy is the webhook's current
+ * legacy signature header (PATCH), which custom headers must not collide with either. */
+static void check_semantics(json_t *body, const char *stored_legacy, struct gw_errors *e)
 {
     char why[256];
     json_t *url = json_object_get(body, "url");
@@ -110,7 +112,8 @@ static void check_semantics(json_t *body, struct gw_errors *e)
     const char *name;
     json_t *v;
     json_object_foreach(json_object_get(body, "headers"), name, v) {
-        if (header_reserved(name, legacy)) {
+        if (header_reserved(name, legacy) ||
+            (stored_legacy && strcasecmp(name, stored_legacy) == 0)) {
             char ptr[128];
             snprintf(ptr, sizeof(ptr), "/headers/%s", name);
             gw_errors_add(e, ptr, "'%s' is set by Hookline or is hop-by-hop; use 'auth' for "
@@ -299,7 +302,7 @@ static int create_or_replace(struct gw_req *r, const char *replace_id)
     if ((status = gw_validate(r, "webhook", body, "the webhook is not valid")))
         goto out;
     gw_errors_init(&e);
-    check_semantics(body, &e);
+    check_semantics(body, NULL, &e);
     if (gw_errors_any(&e))
         status = gw_reply_invalid(r, &e, "the webhook is not valid");
     else if (replace_id && json_object_get(body, "secret"))
@@ -324,19 +327,30 @@ static int patch(struct gw_req *r, const char *id)
         return 400;
     if ((status = gw_validate(r, "webhook-patch", body, "the webhook update is not valid")))
         goto out;
+    if (!(conn = gw_db_acquire(r->ctx->db, err, sizeof(err)))) {
+        status = gw_reply_problem(r, 503, "database-unavailable", "Database unavailable",
+                                  "the webhook store cannot be reached; retry later");
+        goto out;
+    }
+    /* New custom headers must not collide with the legacy header kept from before. */
+    char stored_legacy[128] = "";
+    const char *lp[] = {r->who.tenant, id};
+    PGresult *lr = PQexecParams(conn, "SELECT signature->>'legacy_header' FROM webhooks"
+                                      " WHERE tenant_id = $1 AND id = $2",
+                                2, NULL, lp, NULL, NULL, 0);
+    if (PQresultStatus(lr) == PGRES_TUPLES_OK && PQntuples(lr) == 1)
+        snprintf(stored_legacy, sizeof(stored_legacy), "%s", PQgetvalue(lr, 0, 0));
+    PQclear(lr);
     gw_errors_init(&e);
-    check_semantics(body, &e);
+    json_t *sig = json_object_get(body, "signature");
+    check_semantics(body, sig && json_object_get(sig, "legacy_header") ? NULL : stored_legacy,
+                    &e);
     if (gw_errors_any(&e)) {
         status = gw_reply_invalid(r, &e, "the webhook update is not valid");
         gw_errors_release(&e);
         goto out;
     }
     gw_errors_release(&e);
-    if (!(conn = gw_db_acquire(r->ctx->db, err, sizeof(err)))) {
-        status = gw_reply_problem(r, 503, "database-unavailable", "Database unavailable",
-                                  "the webhook store cannot be reached; retry later");
-        goto out;
-    }
     if ((status = check_catalog(r, conn, json_object_get(body, "events"))))
         goto out;
     char *b = json_dumps(body, JSON_COMPACT);
@@ -565,6 +579,5 @@ int gw_route_webhooks(struct gw_req *r, const char *rest)
             return gw_method_not_allowed(r, "POST");
         return rotate_secret(r, id);
     }
-    return gw_reply_problem(r, 404, "not-found", "Not found", "no route for '%s'",
-                            r->info->local_uri);
+    return gw_webhook_subroute(r, id, action);
 }

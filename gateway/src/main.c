@@ -93,6 +93,7 @@ static int cmd_serve(const struct gw_config *cfg)
     struct gw_server *server = NULL;
 
     hl_topic_name(ctx.events_topic, cfg->common.topic_prefix, "events");
+    hl_topic_name(ctx.deliveries_topic, cfg->common.topic_prefix, "deliveries");
     if (gw_schemas_load(cfg->schemas_dir ? cfg->schemas_dir : HL_DEFAULT_SCHEMAS_DIR, err,
                         sizeof(err))) {
         hl_log(HL_LOG_ERROR, "main", "%s", err);

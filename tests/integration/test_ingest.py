@@ -33,9 +33,10 @@ def test_envelope_carries_every_field(hookline, kafka_consumer_factory):
 @pytest.mark.dispatchers(0)
 def test_repeated_client_id_returns_original_and_produces_once(hookline, kafka_consumer_factory):
     first = hookline.api("POST", "/api/v1/events", json={"event": "a.b", "data": 1, "id": "dup-1"})
-    again = hookline.api("POST", "/api/v1/events", json={"event": "a.b", "data": 2, "id": "dup-1"})
+    again = hookline.api("POST", "/api/v1/events", json={"event": "a.c", "data": 2, "id": "dup-1"})
     assert first.status_code == again.status_code == 202
     assert again.json()["duplicate"] is True
+    assert again.json()["event"] == "a.b", "a duplicate answers as the original did"
     assert again.json()["timestamp"] == first.json()["timestamp"]
     # Another tenant may use the same id independently.
     other = hookline.tenant + "-o"

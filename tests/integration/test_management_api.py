@@ -177,6 +177,11 @@ def test_webhook_full_model_round_trip(hookline, receiver):
     assert p["retry_policy"] == {**full["retry_policy"], "max_attempts": 5}
     assert p["rate_limit_per_s"] is None and p["max_concurrency"] == 4 and p["name"] == "billing"
 
+    # A custom header may not shadow the stored legacy signature header.
+    r = hookline.api("PATCH", f"/api/v1/webhooks/{wh['id']}",
+                     json={"headers": {"X-Stacksos-Signature": "sha256=forged"}})
+    assert r.status_code == 400, r.text
+
     # PUT replaces: everything not given goes back to its default.
     r = hookline.api("PUT", f"/api/v1/webhooks/{wh['id']}",
                      json={"url": receiver.url, "events": ["*"]})

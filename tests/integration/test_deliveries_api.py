@@ -1,0 +1,130 @@
+"""Delivery history, manual retry, replay, test sends and stats, through the gateway, over
+deliveries made by real dispatchers to real receivers."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+# Retry tiers of a few hundred ms so that a webhook exhausts its attempts in seconds.
+FAST = {"HOOKLINE_RETRY_TIERS_MS": "200,1000", "HOOKLINE_RETRY_JITTER_PCT": "0"}
+FAST_POLICY = {"strategy": "fixed", "max_attempts": 2, "initial_delay_ms": 200,
+               "max_delay_ms": 200}
+
+
+def wait_for(fn, timeout: float = 30.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = fn()
+        if last:
+            return last
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
+
+
+def deliveries(hookline, query: str = "") -> list[dict]:
+    r = hookline.api("GET", "/api/v1/deliveries" + query)
+    assert r.status_code == 200, r.text
+    return r.json()["data"]
+
+
+@pytest.mark.dispatchers(0)
+def test_failed_delivery_is_logged_and_manual_retry_succeeds(hookline, make_receiver):
+    hookline.start_dispatcher(**FAST)
+    rcv = make_receiver(status=500)
+    wh = hookline.create_webhook(rcv.url, ["order.created"], retry_policy=FAST_POLICY)
+    hookline.settle()
+    event_id = hookline.post_event("order.created", {"n": 1})
+
+    [d] = wait_for(lambda: deliveries(hookline, "?status=failed"), what="a failed delivery")
+    assert d["webhook_id"] == wh["id"] and d["event_id"] == event_id
+    assert d["attempts"] == 2 and d["last_status_code"] == 500
+    detail = hookline.api("GET", f"/api/v1/deliveries/{d['id']}").json()
+    assert [a["attempt"] for a in detail["attempts"]] == [1, 2]
+    assert all(a["http_status"] == 500 for a in detail["attempts"])
+    assert detail["event"]["id"] == event_id
+    assert len(rcv.snapshot()) == 2
+
+    rcv.status = 200
+    r = hookline.api("POST", f"/api/v1/deliveries/{d['id']}/retry")
+    assert r.status_code == 202, r.text
+    wait_for(lambda: hookline.api("GET", f"/api/v1/deliveries/{d['id']}").json()["status"]
+             == "succeeded", what="the retried delivery to succeed")
+    reqs = rcv.snapshot()
+    assert len(reqs) == 3
+    assert reqs[-1].headers["webhook-id"] == reqs[0].headers["webhook-id"] == d["id"]
+
+    # Filters and 404s.
+    assert deliveries(hookline, f"?webhook_id={wh['id']}&event_type=order.created")[0]["id"] == d["id"]
+    assert deliveries(hookline, "?event_type=other.type") == []
+    assert hookline.api("GET", "/api/v1/deliveries/msg_00000000000000000000000000000000").status_code == 404
+    assert hookline.api("GET", "/api/v1/deliveries?status=lost").status_code == 400
+
+
+@pytest.mark.dispatchers(0)
+def test_replay_resends_failures_in_the_window(hookline, make_receiver):
+    hookline.start_dispatcher(**FAST)
+    rcv = make_receiver(status=503)
+    wh = hookline.create_webhook(rcv.url, ["job.done"], retry_policy=FAST_POLICY)
+    hookline.settle()
+    since = (datetime.now(timezone.utc) - timedelta(seconds=5)).isoformat()
+    ids = {hookline.post_event("job.done", {"i": i}) for i in range(3)}
+    wait_for(lambda: len(deliveries(hookline, "?status=failed")) == 3, what="3 failed deliveries")
+
+    rcv.status = 200
+    r = hookline.api("POST", f"/api/v1/webhooks/{wh['id']}/replay", json={"since": since})
+    assert r.status_code == 202, r.text
+    assert r.json()["replayed"] == 3
+    wait_for(lambda: len(deliveries(hookline, "?status=succeeded")) == 3, what="3 successes")
+    # Each event: 2 failed attempts, then the replayed one.
+    seen = [req.json()["id"] for req in rcv.snapshot()]
+    assert set(seen) == ids and len(seen) == 9, seen
+    bad = hookline.api("POST", f"/api/v1/webhooks/{wh['id']}/replay", json={"since": "yesterday"})
+    assert bad.status_code == 400
+
+
+@pytest.mark.dispatchers(0)
+def test_test_send_waits_for_outcome_and_stats_count_it(hookline, make_receiver):
+    hookline.start_dispatcher(**FAST)
+    rcv = make_receiver(status=200)
+    wh = hookline.create_webhook(rcv.url, ["order.created"])
+    hookline.settle()
+    r = hookline.api("POST", f"/api/v1/webhooks/{wh['id']}/test?wait=true", timeout=40)
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "succeeded" and r.json()["event_type"] == "system.webhook.test"
+    [req] = rcv.snapshot()
+    assert req.json()["event"] == "system.webhook.test"
+    assert req.json()["data"]["webhook_id"] == wh["id"]
+
+    for i in range(4):
+        hookline.post_event("order.created", {"i": i})
+    wait_for(lambda: len(deliveries(hookline, "?status=succeeded")) == 5, what="5 successes")
+    s = hookline.api("GET", f"/api/v1/webhooks/{wh['id']}/stats").json()
+    assert s["deliveries"] == 5 and s["succeeded"] == 5 and s["failed"] == 0
+    assert s["success_rate"] == 1 and s["average_attempts"] == 1 and s["attempts"] == 5
+    assert s["latency_ms"]["p50"] is not None and s["latency_ms"]["p99"] >= s["latency_ms"]["p50"]
+    assert hookline.api("GET", f"/api/v1/webhooks/{wh['id']}/stats?window_hours=0").status_code == 400
+
+
+@pytest.mark.dispatchers(0)
+def test_delivery_list_pagination(hookline, make_receiver):
+    hookline.start_dispatcher(**FAST)
+    rcv = make_receiver(status=200)
+    hookline.create_webhook(rcv.url, ["page.item"])
+    hookline.settle()
+    for i in range(7):
+        hookline.post_event("page.item", {"i": i})
+    wait_for(lambda: len(deliveries(hookline)) == 7, what="7 deliveries")
+    seen, cursor = [], None
+    while True:
+        q = "?limit=3" + (f"&cursor={cursor}" if cursor else "")
+        page = hookline.api("GET", "/api/v1/deliveries" + q).json()
+        seen += [d["id"] for d in page["data"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert len(seen) == 7 and len(set(seen)) == 7
+    assert hookline.api("GET", "/api/v1/deliveries?cursor=nope").status_code == 400
