@@ -173,6 +173,14 @@ int gw_route_tenants(struct gw_req *r, const char *rest);
 int gw_route_api_keys(struct gw_req *r, const char *rest);
 int gw_route_event_types(struct gw_req *r, const char *rest);
 int gw_route_deliveries(struct gw_req *r, const char *rest);
+int gw_route_extensions(struct gw_req *r, const char *rest);
+/* Seed 000's /api/admin/developer/webhooks, on top of the webhook handlers below. */
+int gw_route_developer_webhooks(struct gw_req *r, const char *rest);
+/* Webhook handlers that read r->body, for routes that translate another API onto them. */
+int gw_webhook_get(struct gw_req *r, const char *id);
+int gw_webhook_create(struct gw_req *r);
+int gw_webhook_patch(struct gw_req *r, const char *id);
+int gw_webhook_delete(struct gw_req *r, const char *id);
 /* /api/v1/webhooks/{id}/<action> for deliveries, stats, replay and test (the caller
  * has checked the role for the method). */
 int gw_webhook_subroute(struct gw_req *r, const char *webhook_id, const char *action);
@@ -188,6 +196,8 @@ int gw_method_not_allowed(struct gw_req *r, const char *allowed);
 PGresult *gw_query_json(struct gw_req *r, PGconn **conn, const char *sql, int nparams,
                         const char *const *params);
 json_t *gw_row_json(PGresult *res, int row);
+/* True when the tenant's row `id` exists in `table` (a literal of the caller's). */
+bool gw_query_exists(struct gw_req *r, const char *table, const char *id);
 /* Parses ?limit= (1..250, default 50) and ?cursor=; replies 400 itself on bad values. */
 int gw_page_params(struct gw_req *r, long *limit, char *cursor, size_t cursor_len, bool *has_cursor);
 /* Builds {"data": rows[0..limit), "next_cursor": id of row limit-1 when more} from a result

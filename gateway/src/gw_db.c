@@ -119,3 +119,19 @@ json_t *gw_page_json(PGresult *res, long limit)
         next = json_incref(json_object_get(json_array_get(data, (size_t)limit - 1), "id"));
     return json_pack("{s:o, s:o}", "data", data, "next_cursor", next);
 }
+
+bool gw_query_exists(struct gw_req *r, const char *table, const char *id)
+{
+    char err[256], sql[160];
+    PGconn *c = gw_db_acquire(r->ctx->db, err, sizeof(err));
+    if (!c)
+        return false;
+    /* table is one of the callers' literals, never client input. */
+    snprintf(sql, sizeof(sql), "SELECT 1 FROM %s WHERE tenant_id = $1 AND id = $2", table);
+    const char *params[] = {r->who.tenant, id};
+    PGresult *res = PQexecParams(c, sql, 2, NULL, params, NULL, NULL, 0);
+    bool found = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
+    PQclear(res);
+    gw_db_release(r->ctx->db, c);
+    return found;
+}

@@ -277,6 +277,8 @@ static int route(struct gw_req *r)
         {"/api/v1/api-keys", gw_route_api_keys},
         {"/api/v1/event-types", gw_route_event_types},
         {"/api/v1/deliveries", gw_route_deliveries},
+        {"/api/v1/extensions", gw_route_extensions},
+        {"/api/admin/developer/webhooks", gw_route_developer_webhooks},
     };
     for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
         size_t n = strlen(routes[i].prefix);

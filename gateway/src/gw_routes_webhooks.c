@@ -517,6 +517,28 @@ out:
     return status;
 }
 
+int gw_webhook_get(struct gw_req *r, const char *id)
+{
+    const char *params[] = {r->who.tenant, id};
+    return reply_one(r, "SELECT " WEBHOOK_JSON " FROM webhooks WHERE tenant_id = $1 AND id = $2",
+                     2, params);
+}
+
+int gw_webhook_create(struct gw_req *r)
+{
+    return create_or_replace(r, NULL);
+}
+
+int gw_webhook_patch(struct gw_req *r, const char *id)
+{
+    return patch(r, id);
+}
+
+int gw_webhook_delete(struct gw_req *r, const char *id)
+{
+    return delete_one(r, id);
+}
+
 int gw_route_webhooks(struct gw_req *r, const char *rest)
 {
     const char *m = r->info->request_method;
@@ -549,8 +571,7 @@ int gw_route_webhooks(struct gw_req *r, const char *rest)
 
     if (!slash) {
         if (read)
-            return reply_one(r, "SELECT " WEBHOOK_JSON " FROM webhooks WHERE tenant_id = $1"
-                                " AND id = $2", 2, params);
+            return gw_webhook_get(r, id);
         if (strcmp(m, "PATCH") == 0)
             return patch(r, id);
         if (strcmp(m, "PUT") == 0)
