@@ -419,6 +419,9 @@ int gw_route_deliveries(struct gw_req *r, const char *rest)
 int gw_webhook_subroute(struct gw_req *r, const char *webhook_id, const char *action)
 {
     const char *m = r->info->request_method;
+    /* Someone else's webhook, or none, is 404 whatever the action. */
+    if (!gw_query_exists(r, "webhooks", webhook_id))
+        return gw_reply_problem(r, 404, "not-found", "Not found", "no webhook '%s'", webhook_id);
     if (strcmp(action, "deliveries") == 0)
         return strcmp(m, "GET") == 0 ? list(r, webhook_id) : gw_method_not_allowed(r, "GET");
     if (strcmp(action, "stats") == 0)

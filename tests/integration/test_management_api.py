@@ -54,6 +54,14 @@ def test_role_by_route_matrix(hookline, receiver):
         ("GET", "/api/v1/webhooks/events/available", None, {"admin", "tenant_admin", "viewer"}),
         ("POST", "/api/v1/event-types", {"name": "matrix.created"}, {"admin", "tenant_admin"}),
         ("GET", "/api/v1/api-keys", None, {"admin", "tenant_admin"}),
+        ("GET", "/api/v1/deliveries", None, {"admin", "tenant_admin", "viewer"}),
+        ("GET", f"/api/v1/webhooks/{wh['id']}/deliveries", None, {"admin", "tenant_admin", "viewer"}),
+        ("GET", f"/api/v1/webhooks/{wh['id']}/stats", None, {"admin", "tenant_admin", "viewer"}),
+        ("POST", f"/api/v1/webhooks/{wh['id']}/replay", {"since": "2026-01-01T00:00:00Z"},
+         {"admin", "tenant_admin"}),
+        ("POST", f"/api/v1/webhooks/{wh['id']}/test", None, {"admin", "tenant_admin"}),
+        ("GET", "/api/v1/extensions", None, {"admin", "tenant_admin", "viewer"}),
+        ("GET", "/api/admin/developer/webhooks", None, {"admin", "tenant_admin"}),
         ("GET", "/api/v1/tenants", None, {"admin"}),
         ("POST", "/api/v1/tenants", {"name": "x"}, {"admin"}),
     ]
@@ -82,6 +90,8 @@ def test_tenant_isolation_is_404_on_every_resource(hookline, receiver):
     hookline.ensure_event_types(["order.created"])
     mine = hookline.create_webhook(receiver.url, ["order.created"])
     my_key_id = hookline.api("GET", "/api/v1/api-keys").json()["data"][0]["id"]
+    ext_id = hookline.api("POST", "/api/v1/extensions",
+                          json={"extension_key": "mine", "display_name": "m", "version": "1"}).json()["id"]
 
     b = bearer(key_b)
     wid = mine["id"]
@@ -99,18 +109,30 @@ def test_tenant_isolation_is_404_on_every_resource(hookline, receiver):
         ("GET", f"/api/v1/api-keys/{my_key_id}", None),
         ("DELETE", f"/api/v1/api-keys/{my_key_id}", None),
         ("GET", f"/api/v1/tenants/{hookline.tenant}", None),
+        ("GET", f"/api/v1/webhooks/{wid}/deliveries", None),
+        ("GET", f"/api/v1/webhooks/{wid}/stats", None),
+        ("POST", f"/api/v1/webhooks/{wid}/replay", {"since": "2026-01-01T00:00:00Z"}),
+        ("POST", f"/api/v1/webhooks/{wid}/test", None),
+        ("GET", f"/api/v1/extensions/{ext_id}", None),
+        ("PATCH", f"/api/v1/extensions/{ext_id}", {"version": "9"}),
+        ("DELETE", f"/api/v1/extensions/{ext_id}", None),
+        ("PUT", "/api/admin/developer/webhooks", {"id": wid, "active": False}),
+        ("DELETE", f"/api/admin/developer/webhooks?id={wid}", None),
     ]
     for method, path, body in probes:
         problem(hookline.api(method, path, json=body, headers=b), 404)
     # A probe for an id that exists nowhere looks exactly the same.
     problem(hookline.api("GET", f"/api/v1/webhooks/{WEBHOOK_ID_PROBE}", headers=b), 404)
     # Lists never show the other tenant's rows.
-    assert hookline.api("GET", "/api/v1/webhooks", headers=b).json()["data"] == []
+    for path in ("/api/v1/webhooks", "/api/v1/extensions", "/api/v1/deliveries"):
+        assert hookline.api("GET", path, headers=b).json()["data"] == [], path
+    assert hookline.api("GET", "/api/admin/developer/webhooks", headers=b).json()["subscriptions"] == []
     assert all(k["tenant_id"] == other
                for k in hookline.api("GET", "/api/v1/api-keys", headers=b).json()["data"])
     # And nothing was changed by the probes.
     after = hookline.api("GET", f"/api/v1/webhooks/{wid}").json()
     assert after["name"] == mine["name"] and after["status"] == "active"
+    assert hookline.api("GET", f"/api/v1/extensions/{ext_id}").json()["version"] == "1"
     assert hookline.api("GET", "/api/v1/webhooks").status_code == 200, "my key still works"
 
 
