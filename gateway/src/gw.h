@@ -203,6 +203,10 @@ int gw_page_params(struct gw_req *r, long *limit, char *cursor, size_t cursor_le
 /* Builds {"data": rows[0..limit), "next_cursor": id of row limit-1 when more} from a result
  * of up to limit+1 JSON rows. */
 json_t *gw_page_json(PGresult *res, long limit);
+/* Replies with one page of a list keyed by UUID ids. sql receives $1 = scope, $2 = limit+1,
+ * $3 = the cursor id (or NULL), then $4.. = extra[0..nextra) (at most 5). */
+int gw_reply_page(struct gw_req *r, const char *sql, const char *scope,
+                  const char *const *extra, int nextra);
 #define GW_TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 
 /* The HTTP server: start binds the listener and returns once civetweb runs. */

@@ -135,3 +135,26 @@ bool gw_query_exists(struct gw_req *r, const char *table, const char *id)
     gw_db_release(r->ctx->db, c);
     return found;
 }
+
+int gw_reply_page(struct gw_req *r, const char *sql, const char *scope,
+                  const char *const *extra, int nextra)
+{
+    char cursor[64] = "", fetch[24];
+    long limit;
+    bool has_cursor;
+    int st = gw_page_params(r, &limit, cursor, sizeof(cursor), &has_cursor);
+    if (st)
+        return st;
+    snprintf(fetch, sizeof(fetch), "%ld", limit + 1);
+    const char *params[8] = {scope, fetch, has_cursor ? cursor : NULL};
+    for (int i = 0; i < nextra && i < 5; i++)
+        params[3 + i] = extra[i];
+    PGconn *conn = NULL;
+    PGresult *res = gw_query_json(r, &conn, sql, 3 + nextra, params);
+    if (!res)
+        return 503;
+    json_t *page = gw_page_json(res, limit);
+    PQclear(res);
+    gw_db_release(r->ctx->db, conn);
+    return gw_reply_json(r, 200, page);
+}

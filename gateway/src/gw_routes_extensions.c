@@ -107,25 +107,10 @@ out:
 
 static int list(struct gw_req *r)
 {
-    char cursor[64] = "", fetch[24];
-    long limit;
-    bool has_cursor;
-    int st = gw_page_params(r, &limit, cursor, sizeof(cursor), &has_cursor);
-    if (st)
-        return st;
-    snprintf(fetch, sizeof(fetch), "%ld", limit + 1);
-    const char *params[] = {r->who.tenant, fetch, has_cursor ? cursor : NULL};
-    PGconn *conn = NULL;
-    PGresult *res = gw_query_json(r, &conn,
-                                  "SELECT " EXTENSION_JSON " FROM extensions WHERE tenant_id = $1"
-                                  " AND ($3::uuid IS NULL OR id > $3::uuid) ORDER BY id LIMIT $2",
-                                  3, params);
-    if (!res)
-        return 503;
-    json_t *page = gw_page_json(res, limit);
-    PQclear(res);
-    gw_db_release(r->ctx->db, conn);
-    return gw_reply_json(r, 200, page);
+    return gw_reply_page(r,
+                         "SELECT " EXTENSION_JSON " FROM extensions WHERE tenant_id = $1"
+                         " AND ($3::uuid IS NULL OR id > $3::uuid) ORDER BY id LIMIT $2",
+                         r->who.tenant, NULL, 0);
 }
 
 static int one(struct gw_req *r, const char *id)

@@ -390,13 +390,7 @@ static int reply_one(struct gw_req *r, const char *sql, int nparams, const char 
 
 static int list(struct gw_req *r)
 {
-    char cursor[64] = "", status_f[16] = "", event_f[HL_EVENT_TYPE_MAX + 1] = "", fetch[24];
-    long limit;
-    bool has_cursor;
-    PGconn *conn = NULL;
-    int st = gw_page_params(r, &limit, cursor, sizeof(cursor), &has_cursor);
-    if (st)
-        return st;
+    char status_f[16] = "", event_f[HL_EVENT_TYPE_MAX + 1] = "";
     bool has_status = gw_query(r, "status", status_f, sizeof(status_f)) && status_f[0];
     bool has_event = gw_query(r, "event", event_f, sizeof(event_f)) && event_f[0];
     if ((has_status && strcmp(status_f, "active") && strcmp(status_f, "paused") &&
@@ -407,28 +401,20 @@ static int list(struct gw_req *r)
         gw_errors_add(&e, "", has_event && !hl_event_type_valid(event_f)
                                   ? "query parameter 'event' must be an event type"
                                   : "query parameter 'status' must be active, paused or disabled");
-        st = gw_reply_invalid(r, &e, "invalid query parameter");
+        int st = gw_reply_invalid(r, &e, "invalid query parameter");
         gw_errors_release(&e);
         return st;
     }
-    snprintf(fetch, sizeof(fetch), "%ld", limit + 1);
-    const char *params[] = {r->who.tenant, fetch, has_cursor ? cursor : NULL,
-                            has_status ? status_f : NULL, has_event ? event_f : NULL};
+    const char *filters[] = {has_status ? status_f : NULL, has_event ? event_f : NULL};
     /* ?event= lists the webhooks that would receive that event type. */
-    PGresult *res = gw_query_json(
-        r, &conn,
+    return gw_reply_page(
+        r,
         "SELECT " WEBHOOK_JSON " FROM webhooks WHERE tenant_id = $1"
         " AND ($3::uuid IS NULL OR id > $3::uuid) AND ($4::text IS NULL OR status = $4)"
         " AND ($5::text IS NULL OR EXISTS (SELECT 1 FROM unnest(events) p WHERE p = '*'"
         "   OR p = $5 OR (p LIKE '%.*' AND starts_with($5, left(p, -1)) AND $5 <> left(p, -2))))"
         " ORDER BY id LIMIT $2",
-        5, params);
-    if (!res)
-        return 503;
-    json_t *page = gw_page_json(res, limit);
-    PQclear(res);
-    gw_db_release(r->ctx->db, conn);
-    return gw_reply_json(r, 200, page);
+        r->who.tenant, filters, 2);
 }
 
 static int delete_one(struct gw_req *r, const char *id)
