@@ -128,3 +128,26 @@ def test_delivery_list_pagination(hookline, make_receiver):
             break
     assert len(seen) == 7 and len(set(seen)) == 7
     assert hookline.api("GET", "/api/v1/deliveries?cursor=nope").status_code == 400
+
+
+@pytest.mark.dispatchers(0)
+def test_paused_webhook_keeps_events_as_skipped_and_replays_them_after_resume(hookline, make_receiver):
+    hookline.start_dispatcher(**FAST)
+    rcv = make_receiver(status=200)
+    wh = hookline.create_webhook(rcv.url, ["order.created"])
+    since = (datetime.now(timezone.utc) - timedelta(seconds=5)).isoformat()
+    assert hookline.api("POST", f"/api/v1/webhooks/{wh['id']}/pause").status_code == 200
+    hookline.settle()
+    ids = {hookline.post_event("order.created", {"i": i}) for i in range(3)}
+
+    wait_for(lambda: len(deliveries(hookline, "?status=skipped")) == 3, what="3 skipped deliveries")
+    time.sleep(1.0)
+    assert rcv.snapshot() == [], "a paused webhook gets no attempts"
+
+    assert hookline.api("POST", f"/api/v1/webhooks/{wh['id']}/resume").status_code == 200
+    hookline.settle()
+    r = hookline.api("POST", f"/api/v1/webhooks/{wh['id']}/replay", json={"since": since})
+    assert r.status_code == 202 and r.json()["replayed"] == 3, r.text
+    reqs = rcv.wait_for(3, timeout=20)
+    assert {q.json()["id"] for q in reqs} == ids
+    wait_for(lambda: len(deliveries(hookline, "?status=succeeded")) == 3, what="3 successes")
