@@ -361,6 +361,7 @@ static const char *classify(CURLcode rc, long status, bool capped)
 }
 
 static void wake_waiters(struct dp_deliver *dl, struct dp_health *h);
+static void defer_open(struct dp_deliver *dl, struct dp_delivery *d, int64_t wait_ms);
 
 /* The excerpt travels as JSON into a jsonb column: no NUL, valid UTF-8. */
 static void sanitize(struct hl_buf *b)
@@ -469,7 +470,7 @@ static void start_waiting(struct dp_deliver *dl, struct dp_health *h)
         if (a == DP_ADMIT_GO) {
             attempt_start(d);
         } else {
-            schedule(dl, &d->task, wait, d->msg);
+            defer_open(dl, d, wait);
             delivery_finish(d);
         }
     }
@@ -487,6 +488,20 @@ static void skip(struct dp_deliver *dl, struct dp_msg *msg, const struct hl_task
     struct outcome o = {.status = "skipped", .started_ms = now, .finished_ms = now,
                         .error_class = cls, .error = cls};
     emit_record(dl->prod, t, event_id, event_type, &o, msg);
+}
+
+/* The breaker is open: the delivery waits for the probe in a retry tier, unattempted. The
+ * log shows it as retrying with error class circuit_open and when it is tried again (the
+ * record repeats the last attempt number, so it adds no row to delivery_attempts). */
+static void defer_open(struct dp_deliver *dl, struct dp_delivery *d, int64_t wait_ms)
+{
+    int64_t now = hl_now_ms();
+    struct outcome o = {.status = "retrying", .attempt_no = d->task.attempt, .started_ms = now,
+                        .finished_ms = now, .error_class = "circuit_open",
+                        .error = "circuit breaker open: not attempted",
+                        .next_attempt_ms = now + wait_ms};
+    emit_record(dl->prod, &d->task, d->event_id, d->event_type, &o, d->msg);
+    schedule(dl, &d->task, wait_ms, d->msg);
 }
 
 void dp_deliver_task(struct dp_deliver *dl, struct dp_msg *msg, struct dp_snapshot *snap)
@@ -563,7 +578,10 @@ void dp_deliver_task(struct dp_deliver *dl, struct dp_msg *msg, struct dp_snapsh
         dp_health_mark_ready(dl->health, h);
     } else {
         /* breaker open, or too much parked here: wait in Kafka, not in memory */
-        schedule(dl, &d->task, a == DP_ADMIT_OPEN ? wait : dl->cfg->tiers[0], msg);
+        if (a == DP_ADMIT_OPEN)
+            defer_open(dl, d, wait);
+        else
+            schedule(dl, &d->task, dl->cfg->tiers[0], msg);
         delivery_finish(d);
     }
 }
