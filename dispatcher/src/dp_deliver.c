@@ -238,7 +238,7 @@ static void delivery_finish(struct dp_delivery *d)
 
 struct outcome {
     const char *status; /* succeeded | retrying | failed | skipped */
-    int attempt_no;     /* 0 for skipped */
+    int attempt_no;     /* attempts made so far for skipped and circuit_open records */
     int64_t started_ms, finished_ms;
     long http_status;
     const char *excerpt;
@@ -485,8 +485,11 @@ static void skip(struct dp_deliver *dl, struct dp_msg *msg, const struct hl_task
                  const char *event_id, const char *event_type, const char *cls)
 {
     int64_t now = hl_now_ms();
-    struct outcome o = {.status = "skipped", .started_ms = now, .finished_ms = now,
-                        .error_class = cls, .error = cls};
+    /* The attempts made so far (0 for a new delivery): a record never moves a delivery
+     * back to fewer attempts, so with 0 a retry skipped after its webhook was disabled
+     * would stay "retrying" in the log for ever. */
+    struct outcome o = {.status = "skipped", .attempt_no = t->attempt, .started_ms = now,
+                        .finished_ms = now, .error_class = cls, .error = cls};
     emit_record(dl->prod, t, event_id, event_type, &o, msg);
 }
 

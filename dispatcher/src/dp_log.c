@@ -54,7 +54,8 @@ static const char *const BATCH_SQL[] = {
     " SELECT delivery_id, attempt_no, to_timestamp(started_ms / 1000.0),"
     " to_timestamp(finished_ms / 1000.0), nullif(http_status, 0),"
     " greatest(finished_ms - started_ms, 0), response_excerpt, error_class, error"
-    " FROM r WHERE attempt_no > 0 AND error_class IS DISTINCT FROM 'circuit_open'"
+    " FROM r WHERE attempt_no > 0 AND status <> 'skipped'"
+    " AND error_class IS DISTINCT FROM 'circuit_open'"
     " ON CONFLICT DO NOTHING",
 
     RECORDSET
