@@ -425,6 +425,7 @@ static void attempt_done(struct dp_deliver *dl, CURL *e, CURLcode rc)
         bool disable = gone || dp_health_should_disable(cfg, d->h, finished);
         if (disable) {
             d->h->disabled_sent = true;
+            d->h->disabled_at_ms = finished;
             o.disable_reason = gone ? "410 gone" : "failing continuously";
             dp_emit_webhook_event(dl->prod, "webhook.disabled", t->tenant, t->webhook_id,
                                   o.disable_reason, d->msg);
@@ -534,8 +535,11 @@ void dp_deliver_task(struct dp_deliver *dl, struct dp_msg *msg, struct dp_snapsh
     }
     const struct dp_webhook *w = dp_snapshot_find(snap, task.tenant, task.webhook_id);
     struct dp_health *h = dp_health_get(dl->health, task.webhook_id);
-    if (w && w->status != DP_WH_ACTIVE)
-        h->disabled_sent = false; /* PostgreSQL caught up: its status rules again */
+    /* Disabled here: skipped until PostgreSQL shows it (the log writer disables the row),
+     * or shows a change made after it (resumed before any task came by to see it
+     * disabled): then PostgreSQL's status rules again. */
+    if (w && (w->status != DP_WH_ACTIVE || w->updated_ms > h->disabled_at_ms))
+        h->disabled_sent = false;
     if (!w || w->status != DP_WH_ACTIVE || h->disabled_sent) {
         const char *cls = !w                             ? "deleted"
                           : w->status == DP_WH_PAUSED    ? "paused"

@@ -34,7 +34,8 @@ struct dp_health {
     bool tripped;          /* opened since the last success: a success is a recovery */
     /* auto-disable */
     int64_t failing_since_ms; /* wall clock; 0 after a success */
-    bool disabled_sent;
+    bool disabled_sent;     /* disabled here, until PostgreSQL's status rules again */
+    int64_t disabled_at_ms; /* wall clock of that */
     /* deliveries waiting here for a slot or a token (struct dp_delivery list) */
     void *wait_head, *wait_tail;
     size_t nwait;

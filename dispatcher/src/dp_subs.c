@@ -31,9 +31,10 @@
     "SELECT id::text, tenant_id, url, array_to_json(events)::text, secret, status, method,"       \
     " headers::text, auth::text, signature::text, previous_secret,"                               \
     " (extract(epoch FROM previous_secret_expires_at) * 1000)::bigint, retry_policy::text,"       \
-    " timeout_ms, rate_limit_per_s, max_concurrency FROM webhooks"
+    " timeout_ms, rate_limit_per_s, max_concurrency,"                                             \
+    " (extract(epoch FROM updated_at) * 1000)::bigint FROM webhooks"
 #define TENANTS_SQL "SELECT id FROM tenants ORDER BY id"
-#define NCOLS 16
+#define NCOLS 17
 
 struct dp_subs {
     char *dsn;
@@ -238,6 +239,7 @@ bool dp_webhook_from_columns(const char *const col[NCOLS], struct dp_webhook *w,
         hl_whsec_decode(col[10], &w->previous_secret, errbuf, errlen) == HL_OK) {
         w->previous_secret_expires_ms = strtoll(col[11], NULL, 10);
     }
+    w->updated_ms = col[16] ? strtoll(col[16], NULL, 10) : 0;
     events = json_loads(col[3] ? col[3] : "", 0, NULL);
     if (!json_is_array(events)) {
         snprintf(errbuf, errlen, "events is not an array");

@@ -53,6 +53,7 @@ struct dp_webhook {
     int64_t timeout_ms;
     int rate_limit_per_s; /* 0: unlimited */
     int max_concurrency;  /* 0: the dispatcher's default */
+    int64_t updated_ms;   /* epoch ms of the row's last change */
 };
 
 /* Immutable once published. hooks are sorted by tenant, then id; tenants sorted. */
@@ -85,10 +86,11 @@ const struct dp_webhook *dp_snapshot_find(const struct dp_snapshot *snap, const 
 bool dp_snapshot_has_tenant(const struct dp_snapshot *snap, const char *tenant);
 /* Builds a webhook from the text form of its columns (the loader's SELECT, in order:
  * id tenant url events secret status method headers auth signature previous_secret
- * previous_secret_expires_ms retry_policy timeout_ms rate_limit_per_s max_concurrency;
+ * previous_secret_expires_ms retry_policy timeout_ms rate_limit_per_s max_concurrency
+ * updated_ms;
  * NULL for SQL NULL). False, with the reason in errbuf and w empty, when unusable.
  * Exposed for unit tests. */
-bool dp_webhook_from_columns(const char *const col[16], struct dp_webhook *w, char *errbuf,
+bool dp_webhook_from_columns(const char *const col[17], struct dp_webhook *w, char *errbuf,
                              size_t errlen);
 void dp_webhook_release(struct dp_webhook *w);
 /* Stops and joins the thread, then frees everything. */
