@@ -83,7 +83,7 @@ def test_auto_disable_emits_webhook_disabled_and_recovered(hookline, make_receiv
     watch = hookline.create_webhook(watcher.url, ["webhook.disabled", "webhook.recovered"])
     hookline.settle()
     since = (datetime.now(timezone.utc) - timedelta(seconds=5)).isoformat()
-    hookline.post_event("order.created", {"n": 1})
+    first_id = hookline.post_event("order.created", {"n": 1})
     t0 = failing.wait_for(1, timeout=10)[0].arrived
 
     [note] = watcher.wait_for(1, timeout=disable_after_s + 12)
@@ -97,28 +97,29 @@ def test_auto_disable_emits_webhook_disabled_and_recovered(hookline, make_receiv
     assert hookline.sql("SELECT disabled_reason FROM webhooks WHERE id = %s",
                         wh["id"]) == [("failing continuously",)]
 
-    # Disabled: new events are kept as skipped deliveries, and not attempted.
-    hookline.settle()
-    attempts = len(failing.snapshot())
-    skipped_id = hookline.post_event("order.created", {"n": 2})
+    # Disabled: the pending delivery is kept as skipped (replayable), nothing is attempted.
     wait_for(lambda: hookline.sql("SELECT status, last_error_class FROM deliveries"
-                                  " WHERE event_id = %s", skipped_id) == [("skipped", "disabled")],
-             what="the event for the disabled webhook to be kept as skipped")
+                                  " WHERE webhook_id = %s", wh["id"]) == [("skipped", "disabled")],
+             what="the pending delivery to be kept as skipped")
+    attempts = len(failing.snapshot())
     time.sleep(1.0)
     assert len(failing.snapshot()) == attempts, "a disabled webhook was attempted"
 
-    # Healed and resumed: the first success announces webhook.recovered, and the skipped
-    # event can be replayed.
+    # Healed and resumed at once (no event in between): deliveries flow again, the first
+    # success announces webhook.recovered, and the skipped event can be replayed.
     failing.status = 200
     r = hookline.api("POST", f"/api/v1/webhooks/{wh['id']}/resume")
     assert r.status_code == 200, r.text
     hookline.settle()
-    fresh_id = hookline.post_event("order.created", {"n": 3})
-    failing.wait_until(lambda reqs: fresh_id in {q.json()["id"] for q in reqs}, timeout=10)
+    fresh_id = hookline.post_event("order.created", {"n": 2})
+    assert failing.wait_until(lambda reqs: fresh_id in {q.json()["id"] for q in reqs}, timeout=10), \
+        hookline.sql("SELECT status, last_error_class FROM deliveries WHERE event_id = %s", fresh_id)
     notes = watcher.wait_for(2, timeout=10)
     assert [n.json()["event"] for n in notes] == ["webhook.disabled", "webhook.recovered"]
     assert notes[1].json()["data"]["webhook_id"] == wh["id"]
     r = hookline.api("POST", f"/api/v1/webhooks/{wh['id']}/replay", json={"since": since})
-    assert r.status_code == 202, r.text
-    wait_for(lambda: skipped_id in {q.json()["id"] for q in failing.snapshot()},
-             what="the skipped event to be replayed")
+    assert r.status_code == 202 and r.json()["replayed"] == 1, r.text
+    wait_for(lambda: hookline.sql("SELECT count(*) FROM deliveries WHERE webhook_id = %s"
+                                  " AND status = 'succeeded'", wh["id"])[0][0] == 2,
+             what="the replayed delivery to succeed")
+    assert first_id in {q.json()["id"] for q in failing.snapshot()[attempts:]}, "not replayed"
