@@ -93,6 +93,9 @@ struct gw_req;
 struct gw_errors;
 struct gw_auth *gw_auth_new(const struct gw_config *cfg);
 void gw_auth_free(struct gw_auth *a);
+/* Empties this gateway's key cache at once: a write here must not wait for its own NOTIFY
+ * (other gateways hear that within milliseconds). */
+void gw_auth_forget(struct gw_auth *a);
 /* True while the change listener hears NOTIFYs, i.e. while caches may be used. */
 bool gw_caches_trusted(struct gw_auth *a);
 

@@ -274,6 +274,11 @@ int gw_authenticate(struct gw_req *r)
     return 0;
 }
 
+void gw_auth_forget(struct gw_auth *a)
+{
+    cache_clear(a);
+}
+
 bool gw_caches_trusted(struct gw_auth *a)
 {
     return atomic_load(&a->cache_trusted);

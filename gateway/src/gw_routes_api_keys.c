@@ -164,6 +164,7 @@ static int one(struct gw_req *r, const char *id)
     if (PQntuples(res) == 0)
         status = gw_reply_problem(r, 404, "not-found", "Not found", "no API key '%s'", id);
     else if (strcmp(m, "DELETE") == 0) {
+        gw_auth_forget(r->ctx->auth);
         hl_log(HL_LOG_INFO, "api-keys", "revoked key '%s'", id);
         status = gw_reply_no_content(r);
     } else

@@ -85,8 +85,10 @@ static int create(struct gw_req *r)
     if (PQntuples(res) == 0)
         status = gw_reply_problem(r, 409, "conflict", "Conflict", "event type '%s' exists already",
                                   json_string_value(name));
-    else
+    else {
+        gw_event_schemas_clear(); /* this gateway must not wait for its own NOTIFY */
         status = gw_reply_json(r, 201, gw_row_json(res, 0));
+    }
     PQclear(res);
     gw_db_release(r->ctx->db, conn);
 out:
@@ -170,6 +172,8 @@ static int one(struct gw_req *r, const char *name)
         status = 503;
         goto out;
     }
+    if (PQntuples(res) > 0 && strcmp(m, "GET") != 0)
+        gw_event_schemas_clear(); /* this gateway must not wait for its own NOTIFY */
     if (PQntuples(res) == 0)
         status = gw_reply_problem(r, 404, "not-found", "Not found",
                                   "no event type '%s' of yours", name);

@@ -124,8 +124,10 @@ static int one(struct gw_req *r, const char *id, const char *method)
     }
     if (PQntuples(res) == 0)
         status = gw_reply_problem(r, 404, "not-found", "Not found", "no tenant '%s'", id);
-    else if (strcmp(method, "DELETE") == 0)
+    else if (strcmp(method, "DELETE") == 0) {
+        gw_auth_forget(r->ctx->auth); /* its keys went with it */
         status = gw_reply_no_content(r);
+    }
     else
         status = gw_reply_json(r, 200, gw_row_json(res, 0));
     PQclear(res);
