@@ -403,6 +403,7 @@ static void attempt_done(struct dp_deliver *dl, CURL *e, CURLcode rc)
     attempt_cleanup(d);
 
     sanitize(&d->excerpt);
+    dp_health_timed(d->h, d->started_wall_ms, finished);
     bool recovered = dp_health_done(cfg, d->h, cls == NULL, hl_mono_ms(), finished);
     wake_waiters(dl, d->h);
     struct outcome o = {
@@ -585,10 +586,16 @@ void dp_deliver_task(struct dp_deliver *dl, struct dp_msg *msg, struct dp_snapsh
         dp_health_mark_ready(dl->health, h);
     } else {
         /* breaker open, or too much parked here: wait in Kafka, not in memory */
-        if (a == DP_ADMIT_OPEN)
+        if (a == DP_ADMIT_OPEN) {
             defer_open(dl, d, wait);
-        else
-            schedule(dl, &d->task, dl->cfg->tiers[0], msg);
+        } else {
+            int limit = w->max_concurrency > 0 ? w->max_concurrency
+                                               : (int)dl->cfg->default_max_concurrency;
+            int64_t now_wall = hl_now_ms();
+            schedule(dl, &d->task,
+                     dp_health_defer_due(h, limit, w->rate_limit_per_s, now_wall) - now_wall,
+                     msg);
+        }
         delivery_finish(d);
     }
 }

@@ -135,6 +135,26 @@ bool dp_health_done(const struct dp_config *cfg, struct dp_health *h, bool ok, i
     return recovered;
 }
 
+void dp_health_timed(struct dp_health *h, int64_t started_wall_ms, int64_t wall_ms)
+{
+    double d = (double)(wall_ms > started_wall_ms ? wall_ms - started_wall_ms : 0) + 1.0;
+    h->avg_attempt_ms = h->avg_attempt_ms > 0 ? 0.9 * h->avg_attempt_ms + 0.1 * d : d;
+}
+
+int64_t dp_health_defer_due(struct dp_health *h, int concurrency, int rate_per_s,
+                            int64_t wall_ms)
+{
+    /* Before the first answer, a guess on the early side: too early costs one more hop. */
+    double per = (h->avg_attempt_ms > 0 ? h->avg_attempt_ms : 20.0) /
+                 (concurrency > 0 ? concurrency : 1);
+    if (rate_per_s > 0 && per < 1000.0 / rate_per_s)
+        per = 1000.0 / rate_per_s;
+    int64_t ahead = wall_ms + (int64_t)(per * (double)(h->in_flight + (int)h->nwait));
+    int64_t due = (h->defer_next_ms > ahead ? h->defer_next_ms : ahead) + (int64_t)per + 1;
+    h->defer_next_ms = due;
+    return due;
+}
+
 bool dp_health_should_disable(const struct dp_config *cfg, struct dp_health *h, int64_t wall_ms)
 {
     if (h->disabled_sent || h->failing_since_ms == 0 ||

@@ -32,6 +32,9 @@ struct dp_health {
     int64_t open_until_ms; /* monotonic */
     bool probing;          /* the half-open probe is in flight */
     bool tripped;          /* opened since the last success: a success is a recovery */
+    /* pacing of deliveries deferred because too many wait here */
+    double avg_attempt_ms; /* moving average of attempt durations, 0 before the first */
+    int64_t defer_next_ms; /* wall clock: the due time given to the last one deferred */
     /* auto-disable */
     int64_t failing_since_ms; /* wall clock; 0 after a success */
     bool disabled_sent;     /* disabled here, until PostgreSQL's status rules again */
@@ -58,6 +61,16 @@ dp_admit dp_health_admit(const struct dp_config *cfg, struct dp_health *h, int m
  * breaker that had opened (a recovery worth announcing). */
 bool dp_health_done(const struct dp_config *cfg, struct dp_health *h, bool ok, int64_t now_ms,
                     int64_t wall_ms);
+/* An attempt that started at started_wall_ms ended at wall_ms: feeds the pace estimate. */
+void dp_health_timed(struct dp_health *h, int64_t started_wall_ms, int64_t wall_ms);
+/* Due time (wall clock) for a delivery deferred because too many wait here: after those in
+ * flight, those parked and those deferred before it, at the webhook's pace (its average
+ * attempt time over its concurrency, or its rate limit). Deferred all with the same
+ * delay, a burst would come back at once, to be deferred again all but a few, round after
+ * round: each round a copy of every task through Kafka, and after a crash the copies of
+ * every uncommitted round delivered again. */
+int64_t dp_health_defer_due(struct dp_health *h, int concurrency, int rate_per_s,
+                            int64_t wall_ms);
 /* True once the webhook has failed without a success for auto_disable_after_ms (once). */
 bool dp_health_should_disable(const struct dp_config *cfg, struct dp_health *h,
                               int64_t wall_ms);
