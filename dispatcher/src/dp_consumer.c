@@ -235,6 +235,8 @@ struct dp_consumer *dp_consumer_new(const struct dp_config *cfg, const struct dp
     static const char *const props[][2] = {
         {"enable.auto.offset.store", "false"},
         {"enable.auto.commit", "true"},
+        /* what a new owner redoes after a crash: stored offsets at most 1 s old */
+        {"auto.commit.interval.ms", "1000"},
         {"auto.offset.reset", "earliest"},
         {"partition.assignment.strategy", "cooperative-sticky"},
         /* a delivery task waits for no batch: it is the next hop of a live event */
