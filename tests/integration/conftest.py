@@ -288,8 +288,10 @@ class Hookline:
                         and len(desc.members) == len(self.live_dispatchers())
                         and want and want <= have):
                     return
-            except KafkaException as e:
-                state = str(e)
+            except (KafkaException, TimeoutError) as e:
+                # A freshly started broker may answer the group query late: retry until
+                # the deadline instead of failing the test on the first slow answer.
+                state = f"{type(e).__name__}: {e}"
             time.sleep(0.2)
         logs = "\n".join(f"--- {d.name}\n{tail(d.log, 30)}" for d in self.dispatchers)
         pytest.fail(f"dispatchers of group {self.group_id} not ready within {timeout:.0f} s "
