@@ -14,14 +14,12 @@
 
 static int create(struct gw_req *r)
 {
-    struct gw_errors e;
     PGconn *conn = NULL;
     int status;
     char idbuf[HL_UUID_LEN];
     json_t *body = gw_body_object(r);
     if (!body)
         return 400;
-    gw_errors_init(&e);
     if ((status = gw_validate(r, "tenant", body, "the tenant is not valid")))
         goto out;
     json_t *jid = json_object_get(body, "id");
@@ -50,7 +48,6 @@ static int create(struct gw_req *r)
     PQclear(res);
 out:
     gw_db_release(r->ctx->db, conn);
-    gw_errors_release(&e);
     json_decref(body);
     return status;
 }
@@ -83,11 +80,9 @@ static int list(struct gw_req *r)
 static int one(struct gw_req *r, const char *id, const char *method)
 {
     PGconn *conn = NULL;
-    struct gw_errors e;
     json_t *body = NULL;
     PGresult *res = NULL;
     int status;
-    gw_errors_init(&e);
 
     if (strcmp(method, "GET") == 0) {
         const char *params[] = {id};
@@ -133,7 +128,6 @@ static int one(struct gw_req *r, const char *id, const char *method)
     PQclear(res);
 out:
     gw_db_release(r->ctx->db, conn);
-    gw_errors_release(&e);
     json_decref(body);
     return status;
 }

@@ -7,22 +7,13 @@ import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from waiting import wait_for
 
 # Retry tiers of a few hundred ms so that a webhook exhausts its attempts in seconds.
 FAST = {"HOOKLINE_RETRY_TIERS_MS": "200,1000", "HOOKLINE_RETRY_JITTER_PCT": "0"}
 FAST_POLICY = {"strategy": "fixed", "max_attempts": 2, "initial_delay_ms": 200,
                "max_delay_ms": 200}
 
-
-def wait_for(fn, timeout: float = 30.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
 
 
 def deliveries(hookline, query: str = "") -> list[dict]:

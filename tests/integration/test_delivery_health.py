@@ -12,6 +12,7 @@ import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
+import waiting
 
 OPEN_MS = 2000
 HEALTH = {"HOOKLINE_RETRY_TIERS_MS": "200,1000,3000", "HOOKLINE_RETRY_JITTER_PCT": "0",
@@ -21,15 +22,9 @@ HEALTH = {"HOOKLINE_RETRY_TIERS_MS": "200,1000,3000", "HOOKLINE_RETRY_JITTER_PCT
 POLICY = {"strategy": "fixed", "max_attempts": 20, "initial_delay_ms": 200, "max_delay_ms": 200}
 
 
+
 def wait_for(fn, timeout: float = 20.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
+    return waiting.wait_for(fn, timeout, what)
 
 
 @pytest.mark.dispatchers(0)
