@@ -33,6 +33,8 @@ struct hl_common_cfg {
     char *topic_prefix;
     char *pg_dsn;
     char *log_level;
+    char *master_key;
+    char *master_key_file;
 };
 
 #define HL_CFG_COMMON_OPTS(type)                                                                   \
@@ -43,7 +45,13 @@ struct hl_common_cfg {
     {"pg_dsn", HL_CFG_STR, offsetof(type, common.pg_dsn),                                          \
      "postgresql://hookline@127.0.0.1:5432/hookline", 0, 0, "PostgreSQL connection string"},       \
     {"log_level", HL_CFG_STR, offsetof(type, common.log_level), "info", 0, 0,                      \
-     "minimum level logged: debug, info, warn or error"}
+     "minimum level logged: debug, info, warn or error"},                                     \
+    {"master_key", HL_CFG_STR, offsetof(type, common.master_key), NULL, 0, 0,                      \
+     "master key ring sealing secrets at rest (AES-256-GCM): '<id>:<base64 of 32 bytes>', "      \
+     "comma-separated, the first one seals; prefer master_key_file"},                              \
+    {"master_key_file", HL_CFG_STR, offsetof(type, common.master_key_file), NULL, 0, 0,            \
+     "file holding the master key ring, one '<id>:<base64>' per line, '#' comments; used "       \
+     "when master_key is unset"}
 
 /* Applies defaults, then environment variables, then argv flags (argv[0..argc) are flags
  * only; the caller strips the program name and subcommand). On error describes the
