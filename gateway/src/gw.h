@@ -14,6 +14,7 @@
 #include "hl/config.h"
 #include "hl/err.h"
 #include "hl/kafka.h"
+#include "hl/keyring.h"
 
 struct gw_config {
     struct hl_common_cfg common;
@@ -111,6 +112,7 @@ struct gw_ctx {
     struct gw_auth *auth;
     struct gw_db *db;
     struct gw_producer *producer;
+    struct hl_keyring keyring; /* seals secrets at rest; read-only once serving */
     char events_topic[HL_TOPIC_MAX];
     char deliveries_topic[HL_TOPIC_MAX];
 };

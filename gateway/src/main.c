@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "gw.h"
@@ -23,11 +24,14 @@ static void on_signal(int sig)
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: hookline-gateway [serve|migrate|create-topics|config-doc] [--option=value ...]\n"
+            "usage: hookline-gateway [serve|migrate|create-topics|gen-master-key|config-doc]"
+            " [--option=value ...]\n"
             "\n"
             "  serve          run the HTTP API (the default)\n"
             "  migrate        apply the SQL migrations in schemas/migrations\n"
             "  create-topics  create the Kafka topics that do not exist yet\n"
+            "  gen-master-key [ID]\n"
+            "                 print a fresh master key ring entry '<id>:<base64>' (id: k<unix time>)\n"
             "  config-doc     print the options as a markdown table\n"
             "\noptions:\n");
     hl_cfg_usage(out, gw_config_opts, gw_config_nopts);
@@ -99,6 +103,11 @@ static int cmd_serve(const struct gw_config *cfg)
         hl_log(HL_LOG_ERROR, "main", "%s", err);
         return 1;
     }
+    if (hl_keyring_load(&ctx.keyring, cfg->common.master_key, cfg->common.master_key_file, err,
+                        sizeof(err))) {
+        hl_log(HL_LOG_ERROR, "main", "%s", err);
+        return 1;
+    }
     ctx.db = gw_db_new(cfg->common.pg_dsn, (int)cfg->pg_pool_size);
     ctx.auth = gw_auth_new(cfg);
     ctx.producer = gw_producer_new(cfg, err, sizeof(err));
@@ -138,6 +147,7 @@ out:
     gw_producer_free(ctx.producer);
     gw_auth_free(ctx.auth);
     gw_db_free(ctx.db);
+    hl_keyring_release(&ctx.keyring);
     gw_schemas_free();
     hl_log(HL_LOG_INFO, "main", "stopped");
     return rc;
@@ -160,6 +170,22 @@ int main(int argc, char **argv)
             usage(stdout);
             return 0;
         }
+    }
+    if (strcmp(cmd, "gen-master-key") == 0) {
+        char id[HL_KEYRING_ID_MAX + 1], entry[HL_KEYRING_ENTRY_MAX];
+        if (first < argc)
+            snprintf(id, sizeof(id), "%s", argv[first]);
+        else
+            snprintf(id, sizeof(id), "k%lld", (long long)time(NULL));
+        hl_keyring_generate_entry(id, entry);
+        struct hl_keyring check;
+        if (hl_keyring_parse(&check, entry, err, sizeof(err))) {
+            fprintf(stderr, "hookline-gateway: %s\n", err);
+            return 2;
+        }
+        hl_keyring_release(&check);
+        printf("%s\n", entry);
+        return 0;
     }
     if (strcmp(cmd, "config-doc") == 0) {
         hl_cfg_markdown(stdout, gw_config_opts, gw_config_nopts);

@@ -17,6 +17,7 @@ Binaries come from HOOKLINE_BUILD_DIR (default <repo>/build).
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import secrets
@@ -139,6 +140,8 @@ class Hookline:
         self.admin_key = "hl_admin_" + secrets.token_urlsafe(24)
         self.tenant = f"tenant-{tag}"
         self.tenant_key = ""
+        # The master key ring sealing secrets at rest; tests that rotate it change env.
+        self.master_key = "t1:" + base64.b64encode(os.urandom(32)).decode()
         self.gateway: Service | None = None
         self.dispatchers: list[Service] = []
         self.session = requests.Session()
@@ -157,6 +160,7 @@ class Hookline:
             HOOKLINE_GROUP_ID=self.group_id,
             HOOKLINE_REFRESH_INTERVAL_MS="500",
             HOOKLINE_ADMIN_API_KEY=self.admin_key,
+            HOOKLINE_MASTER_KEY=self.master_key,
         )
 
     # -- lifecycle ---------------------------------------------------------------------
