@@ -37,6 +37,12 @@
 #define RESPONSE_CAP (64 * 1024)
 #define EXCERPT_CAP 4096
 #define MAX_HOST_CONNECTIONS 64
+/* A webhook whose parked deliveries it finishes within this many ms at its pace parks more
+ * beyond wait_cap (max_in_flight then holds the intake back): a fast endpoint with a
+ * backlog would otherwise send most of it through a retry tier, each hop waiting at least
+ * the shortest tier's delay while the dispatcher idles. Others wait behind it at most
+ * this long. */
+#define PARK_MAX_MS 200.0
 
 struct dp_delivery {
     struct dp_deliver *dl;
@@ -571,12 +577,15 @@ void dp_deliver_task(struct dp_deliver *dl, struct dp_msg *msg, struct dp_snapsh
     dl->in_flight++;
 
     int64_t wait = 0;
+    int limit = w->max_concurrency > 0 ? w->max_concurrency : (int)dl->cfg->default_max_concurrency;
     dp_admit a = h->nwait ? DP_ADMIT_WAIT
                           : dp_health_admit(dl->cfg, h, w->max_concurrency, w->rate_limit_per_s,
                                             hl_mono_ms(), &wait);
     if (a == DP_ADMIT_GO) {
         attempt_start(d);
-    } else if (a == DP_ADMIT_WAIT && h->nwait < dl->wait_cap) {
+    } else if (a == DP_ADMIT_WAIT &&
+               (h->nwait < dl->wait_cap ||
+                dp_health_drain_ms(h, limit, w->rate_limit_per_s) < PARK_MAX_MS)) {
         if (h->wait_tail)
             ((struct dp_delivery *)h->wait_tail)->wnext = d;
         else
@@ -589,8 +598,6 @@ void dp_deliver_task(struct dp_deliver *dl, struct dp_msg *msg, struct dp_snapsh
         if (a == DP_ADMIT_OPEN) {
             defer_open(dl, d, wait);
         } else {
-            int limit = w->max_concurrency > 0 ? w->max_concurrency
-                                               : (int)dl->cfg->default_max_concurrency;
             int64_t now_wall = hl_now_ms();
             schedule(dl, &d->task,
                      dp_health_defer_due(h, limit, w->rate_limit_per_s, now_wall) - now_wall,

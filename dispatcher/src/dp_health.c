@@ -138,17 +138,29 @@ bool dp_health_done(const struct dp_config *cfg, struct dp_health *h, bool ok, i
 void dp_health_timed(struct dp_health *h, int64_t started_wall_ms, int64_t wall_ms)
 {
     double d = (double)(wall_ms > started_wall_ms ? wall_ms - started_wall_ms : 0) + 1.0;
-    h->avg_attempt_ms = h->avg_attempt_ms > 0 ? 0.9 * h->avg_attempt_ms + 0.1 * d : d;
+    h->avg_attempt_ms = h->avg_attempt_ms > 0 ? 0.7 * h->avg_attempt_ms + 0.3 * d : d;
+}
+
+/* Milliseconds between two attempts' ends at the webhook's pace. Before the first answer, a
+ * guess on the early side: too early costs one more hop. */
+static double pace_ms(const struct dp_health *h, int concurrency, int rate_per_s)
+{
+    double per = (h->avg_attempt_ms > 0 ? h->avg_attempt_ms : 20.0) /
+                 (concurrency > 0 ? concurrency : 1);
+    if (rate_per_s > 0 && per < 1000.0 / rate_per_s)
+        per = 1000.0 / rate_per_s;
+    return per;
+}
+
+double dp_health_drain_ms(const struct dp_health *h, int concurrency, int rate_per_s)
+{
+    return pace_ms(h, concurrency, rate_per_s) * (double)(h->in_flight + (int)h->nwait);
 }
 
 int64_t dp_health_defer_due(struct dp_health *h, int concurrency, int rate_per_s,
                             int64_t wall_ms)
 {
-    /* Before the first answer, a guess on the early side: too early costs one more hop. */
-    double per = (h->avg_attempt_ms > 0 ? h->avg_attempt_ms : 20.0) /
-                 (concurrency > 0 ? concurrency : 1);
-    if (rate_per_s > 0 && per < 1000.0 / rate_per_s)
-        per = 1000.0 / rate_per_s;
+    double per = pace_ms(h, concurrency, rate_per_s);
     int64_t ahead = wall_ms + (int64_t)(per * (double)(h->in_flight + (int)h->nwait));
     int64_t due = (h->defer_next_ms > ahead ? h->defer_next_ms : ahead) + (int64_t)per + 1;
     h->defer_next_ms = due;

@@ -63,6 +63,9 @@ bool dp_health_done(const struct dp_config *cfg, struct dp_health *h, bool ok, i
                     int64_t wall_ms);
 /* An attempt that started at started_wall_ms ended at wall_ms: feeds the pace estimate. */
 void dp_health_timed(struct dp_health *h, int64_t started_wall_ms, int64_t wall_ms);
+/* How long, in ms, the webhook needs at its pace to finish the attempts in flight and
+ * those parked here. */
+double dp_health_drain_ms(const struct dp_health *h, int concurrency, int rate_per_s);
 /* Due time (wall clock) for a delivery deferred because too many wait here: after those in
  * flight, those parked and those deferred before it, at the webhook's pace (its average
  * attempt time over its concurrency, or its rate limit). Deferred all with the same
