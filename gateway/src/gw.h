@@ -177,6 +177,8 @@ int gw_route_api_keys(struct gw_req *r, const char *rest);
 int gw_route_event_types(struct gw_req *r, const char *rest);
 int gw_route_deliveries(struct gw_req *r, const char *rest);
 int gw_route_extensions(struct gw_req *r, const char *rest);
+/* GET /api/v1/openapi.json (gw_openapi.c): the embedded OpenAPI document; no key needed. */
+int gw_route_openapi(struct gw_req *r);
 /* Seed 000's /api/admin/developer/webhooks, on top of the webhook handlers below. */
 int gw_route_developer_webhooks(struct gw_req *r, const char *rest);
 /* Webhook handlers that read r->body, for routes that translate another API onto them. */

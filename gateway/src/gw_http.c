@@ -266,6 +266,8 @@ static int route(struct gw_req *r)
                                     kafka_ok ? "" : "kafka unreachable");
         return gw_reply_json(r, 200, json_pack("{s:s}", "status", "ready"));
     }
+    if (strcmp(uri, "/api/v1/openapi.json") == 0) /* before the table: no key needed */
+        return gw_route_openapi(r);
 
     static const struct {
         const char *prefix;

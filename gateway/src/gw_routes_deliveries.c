@@ -225,24 +225,11 @@ static int replay(struct gw_req *r, const char *webhook_id)
     json_t *body = gw_body_object(r);
     if (!body)
         return 400;
-    struct gw_errors e;
-    gw_errors_init(&e);
-    const char *key;
-    json_t *v;
-    json_object_foreach(body, key, v) {
-        if (strcmp(key, "since") && strcmp(key, "until"))
-            gw_errors_add(&e, "", "unknown field '%s'", key);
-    }
-    json_t *since = json_object_get(body, "since"), *until = json_object_get(body, "until");
-    if (!since || !json_is_string(since) || !is_datetime(json_string_value(since)))
-        gw_errors_add(&e, "/since", "is required, an RFC 3339 date-time");
-    if (until && (!json_is_string(until) || !is_datetime(json_string_value(until))))
-        gw_errors_add(&e, "/until", "must be an RFC 3339 date-time");
-    int status;
-    if (gw_errors_any(&e)) {
-        status = gw_reply_invalid(r, &e, "the replay request is not valid");
+    /* schemas/api/webhook-replay.schema.json: since required, both RFC 3339 date-times. */
+    int status = gw_validate(r, "webhook-replay", body, "the replay request is not valid");
+    if (status)
         goto out;
-    }
+    json_t *since = json_object_get(body, "since"), *until = json_object_get(body, "until");
     char max[16];
     snprintf(max, sizeof(max), "%d", REPLAY_MAX);
     const char *params[] = {r->who.tenant, webhook_id, json_string_value(since),
@@ -273,7 +260,6 @@ static int replay(struct gw_req *r, const char *webhook_id)
         status = gw_reply_json(r, 202, json_pack("{s:I, s:b}", "replayed", (json_int_t)sent,
                                                  "truncated", found == REPLAY_MAX));
 out:
-    gw_errors_release(&e);
     json_decref(body);
     return status;
 }
