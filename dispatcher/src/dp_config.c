@@ -64,6 +64,9 @@ const struct hl_cfg_opt dp_config_opts[] = {
      "attempt records written to PostgreSQL per transaction"},
     {"log_flush_ms", HL_CFG_INT, offsetof(struct dp_config, log_flush_ms), "200", 10, 60000,
      "longest an attempt record waits before its batch is written"},
+    {"event_schema", HL_CFG_STR, offsetof(struct dp_config, event_schema), NULL, 0, 0,
+     "JSON Schema every message on <prefix>.events must match; others go to <prefix>.dlq "
+     "(default: the source tree's schemas/event.schema.json)"},
     {"attempt_log", HL_CFG_BOOL, offsetof(struct dp_config, attempt_log), "true", 0, 0,
      "run the attempt-log writer (consumer group <group_id>-log) in this process"},
     {"shutdown_timeout_ms", HL_CFG_INT, offsetof(struct dp_config, shutdown_timeout_ms), "10000",

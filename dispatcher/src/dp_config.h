@@ -22,6 +22,7 @@ struct dp_config {
     int64_t shutdown_timeout_ms;
     int64_t session_timeout_ms;
     char *retry_tiers_ms; /* comma-separated tier delays, ascending */
+    char *event_schema;   /* NULL: HL_DEFAULT_EVENT_SCHEMA */
     int64_t retry_jitter_pct;
     int64_t retry_after_max_ms;
     int64_t throttle_min_delay_ms;

@@ -17,6 +17,12 @@
 
 void dp_dead_letter(struct dp_producer *prod, struct dp_msg *msg, const char *reason)
 {
+    dp_dead_letter_errors(prod, msg, reason, NULL);
+}
+
+void dp_dead_letter_errors(struct dp_producer *prod, struct dp_msg *msg, const char *reason,
+                           const json_t *errors)
+{
     static const char *const topics[] = {"events", "tasks"};
     struct hl_buf b = HL_BUF_INIT;
     hl_buf_adds(&b, "{\"kind\":\"poison\",\"reason\":");
@@ -24,6 +30,12 @@ void dp_dead_letter(struct dp_producer *prod, struct dp_msg *msg, const char *re
     hl_buf_addf(&b, ",\"topic\":\"%s\",\"partition\":%d,\"offset\":%lld,\"dead_at_ms\":%lld",
                 topics[msg->kind], (int)msg->partition, (long long)msg->offset,
                 (long long)hl_now_ms());
+    if (errors) {
+        char *s = json_dumps(errors, JSON_COMPACT);
+        hl_buf_adds(&b, ",\"errors\":");
+        hl_buf_adds(&b, s);
+        free(s);
+    }
     json_t *text = msg->payload ? json_stringn(msg->payload, msg->len) : NULL;
     if (text) {
         hl_buf_adds(&b, ",\"payload\":");

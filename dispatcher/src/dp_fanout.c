@@ -1,8 +1,15 @@
 /* Matches an event against the subscription snapshot (see dp_fanout.h). The snapshot is
  * sorted by tenant, so only the event's own tenant's webhooks are looked at: tenant
- * isolation and cost both follow from the same binary search. */
+ * isolation and cost both follow from the same binary search.
+ *
+ * Services may produce to <prefix>.events without the gateway (schemas/kafka.md), so every
+ * message is checked against schemas/event.schema.json, the same contract the gateway's
+ * own events meet; one that fails goes to the dead-letter topic with the validator's
+ * errors (pointer + keyword) and is never delivered. */
 #include "dp_fanout.h"
 
+#include <assert.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -11,25 +18,79 @@
 #include "dp_produce.h"
 #include "dp_subs.h"
 #include "hl/id.h"
+#include "hl/jsonschema.h"
 #include "hl/log.h"
 #include "hl/match.h"
 #include "hl/task.h"
 #include "hl/time.h"
 #include "hl/banned.h"
 
+/* Compiled once before the loop starts; read-only afterwards. */
+static struct hl_schema *envelope_schema;
+
+hl_err dp_fanout_init(const char *path, char *errbuf, size_t errlen)
+{
+    char why[512];
+    assert(!envelope_schema);
+    hl_err err = hl_schema_compile_file(path, &envelope_schema, why, sizeof(why));
+    if (err)
+        snprintf(errbuf, errlen, "event schema '%s': %s", path, why);
+    else
+        hl_log(HL_LOG_DEBUG, "fanout", "events are validated against '%s'", path);
+    return err;
+}
+
+void dp_fanout_release(void)
+{
+    hl_schema_free(envelope_schema);
+    envelope_schema = NULL;
+}
+
+/* Validates root (NULL: the payload could not be parsed as JSON) and dead-letters msg with
+ * the errors when it is not a valid envelope. True when msg was dead-lettered. */
+static bool invalid(struct dp_msg *msg, json_t *root, const char *parse_error,
+                    struct dp_producer *prod)
+{
+    struct hl_schema_result res;
+    hl_schema_result_init(&res, HL_SCHEMA_DEFAULT_MAX_ERRORS);
+    bool ok = root && hl_schema_validate(envelope_schema, root, &res);
+    if (ok && !parse_error) {
+        hl_schema_result_release(&res);
+        return false;
+    }
+    char reason[512];
+    if (!ok && root)
+        snprintf(reason, sizeof(reason), "does not match event.schema.json: %s at '%s'%s",
+                 res.errors[0].detail, res.errors[0].pointer,
+                 res.nerrors > 1 ? " (and more, see errors)" : "");
+    else
+        snprintf(reason, sizeof(reason), "%s", parse_error);
+    json_t *errors = root && !ok ? hl_schema_errors_to_json(&res) : NULL;
+    dp_dead_letter_errors(prod, msg, reason, errors);
+    json_decref(errors);
+    hl_schema_result_release(&res);
+    return true;
+}
+
 size_t dp_fanout(struct dp_msg *msg, const struct dp_snapshot *snap, struct dp_producer *prod)
 {
     char err[512];
     size_t count, n = 0;
 
+    assert(envelope_schema);
     if (!msg->payload) {
         dp_dead_letter(prod, msg, "empty message");
         return 0;
     }
     if (hl_event_parse(msg->payload, msg->len, &msg->ev, err, sizeof(err))) {
-        dp_dead_letter(prod, msg, err);
+        /* Still run the schema, so that the dead letter names every problem it can. */
+        json_t *root = json_loadb(msg->payload, msg->len, JSON_REJECT_DUPLICATES, NULL);
+        invalid(msg, root, err, prod);
+        json_decref(root);
         return 0;
     }
+    if (invalid(msg, msg->ev.root, NULL, prod))
+        return 0;
     if (!dp_snapshot_has_tenant(snap, msg->ev.tenant)) {
         snprintf(err, sizeof(err), "unknown tenant '%s'", msg->ev.tenant);
         dp_dead_letter(prod, msg, err);

@@ -8,12 +8,22 @@
 
 #include <stddef.h>
 
+#include "hl/err.h"
+
 struct dp_msg;
 struct dp_snapshot;
 struct dp_producer;
 
-/* Parses msg as an event (poison and unknown tenants go to the dead-letter topic) and
- * produces one task per matching webhook; returns how many. @locality loop thread */
+/* Compiles the envelope schema (schemas/event.schema.json) that every events message is
+ * validated against; once, before the loop starts. HL_EIO / HL_EINVAL with errbuf set when
+ * it cannot be read or compiled. */
+hl_err dp_fanout_init(const char *event_schema_path, char *errbuf, size_t errlen);
+void dp_fanout_release(void);
+
+/* Parses msg as an event and validates it against the envelope schema (poison messages,
+ * invalid envelopes with the validator's errors, and unknown tenants go to the dead-letter
+ * topic) and produces one task per matching webhook; returns how many.
+ * @locality loop thread */
 size_t dp_fanout(struct dp_msg *msg, const struct dp_snapshot *snap, struct dp_producer *prod);
 
 #endif

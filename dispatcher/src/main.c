@@ -17,6 +17,7 @@
 #include "dp_config.h"
 #include "dp_consumer.h"
 #include "dp_deliver.h"
+#include "dp_fanout.h"
 #include "dp_log.h"
 #include "dp_loop.h"
 #include "dp_produce.h"
@@ -116,6 +117,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "hookline-dispatcher: %s\n", err);
         goto out;
     }
+    if (dp_fanout_init(cfg.event_schema ? cfg.event_schema : HL_DEFAULT_EVENT_SCHEMA, err,
+                       sizeof(err))) {
+        hl_log(HL_LOG_ERROR, "main", "%s", err);
+        goto out;
+    }
     char tier_names[HL_RETRY_TIERS_MAX][32];
     struct dp_topic_spec topics[2 + HL_RETRY_TIERS_MAX] = {
         {"events", DP_TOPIC_EVENTS, 0},
@@ -190,6 +196,7 @@ out_curl:
     dp_subs_free(subs);
     curl_global_cleanup();
 out:
+    dp_fanout_release();
     wake_write_fd = -1;
     for (int i = 0; i < 2; i++)
         if (wake[i] >= 0)

@@ -149,7 +149,8 @@ int gw_reply_unprocessable(struct gw_req *r, struct gw_errors *e, const char *de
 
 /* Parses the request body as a JSON object; on failure replies 400 itself and returns NULL. */
 json_t *gw_body_object(struct gw_req *r);
-/* Copies query parameter `name` into out; false when absent. */
+/* Copies query parameter `name` into out; false when absent. A value that does not fit
+ * comes back as "\x7f", which no parameter accepts, so that it is refused, not ignored. */
 bool gw_query(struct gw_req *r, const char *name, char *out, size_t outlen);
 
 /* Authenticates the request into r->who. Returns 0, or the status of the error reply sent
@@ -166,8 +167,10 @@ void gw_schemas_free(void);
  * prefixed with pointer_prefix) to e. */
 bool gw_schema_check(const char *name, const json_t *instance, const char *pointer_prefix,
                      struct gw_errors *e);
-/* 0 when body is valid; else replies 400 with one errors[] entry per violation. */
-int gw_validate(struct gw_req *r, const char *name, const json_t *body, const char *what);
+/* 0 when body is valid; else replies 400 with one errors[] entry per violation. A valid
+ * management body (not an event's) has its integral reals (5.0) made integers: JSON Schema
+ * counts them as integers, and so must the C and SQL after it. */
+int gw_validate(struct gw_req *r, const char *name, json_t *body, const char *what);
 
 /* Route table entries (gw_routes_*.c). Each returns the HTTP status sent. */
 int gw_route_webhooks(struct gw_req *r, const char *rest);
@@ -179,6 +182,8 @@ int gw_route_api_keys(struct gw_req *r, const char *rest);
 int gw_route_event_types(struct gw_req *r, const char *rest);
 int gw_route_deliveries(struct gw_req *r, const char *rest);
 int gw_route_extensions(struct gw_req *r, const char *rest);
+/* GET /api/v1/openapi.json (gw_openapi.c): the embedded OpenAPI document; no key needed. */
+int gw_route_openapi(struct gw_req *r);
 /* Seed 000's /api/admin/developer/webhooks, on top of the webhook handlers below. */
 int gw_route_developer_webhooks(struct gw_req *r, const char *rest);
 /* Webhook handlers that read r->body, for routes that translate another API onto them. */

@@ -220,7 +220,12 @@ int gw_page_params(struct gw_req *r, long *limit, char *cursor, size_t cursor_le
 bool gw_query(struct gw_req *r, const char *name, char *out, size_t outlen)
 {
     const char *qs = r->info->query_string;
-    return qs && mg_get_var(qs, strlen(qs), name, out, outlen) >= 0;
+    if (!qs)
+        return false;
+    int n = mg_get_var(qs, strlen(qs), name, out, outlen);
+    if (n == -2 && outlen >= 2) /* longer than any valid value: refused, never ignored */
+        memcpy(out, "\x7f", 2);
+    return n >= 0 || n == -2;
 }
 
 /* Reads the body up to max_body_bytes. Returns 0, or the status of the error reply sent. */
@@ -251,7 +256,11 @@ static int read_body(struct gw_req *r)
 static int route(struct gw_req *r)
 {
     const char *uri = r->info->local_uri;
+    const char *m = r->info->request_method;
 
+    if ((strcmp(uri, "/healthz") == 0 || strcmp(uri, "/readyz") == 0) && strcmp(m, "GET") != 0 &&
+        strcmp(m, "HEAD") != 0)
+        return gw_method_not_allowed(r, "GET");
     if (strcmp(uri, "/healthz") == 0)
         return gw_reply_json(r, 200, json_pack("{s:s}", "status", "ok"));
     if (strcmp(uri, "/readyz") == 0) {
@@ -266,6 +275,8 @@ static int route(struct gw_req *r)
                                     kafka_ok ? "" : "kafka unreachable");
         return gw_reply_json(r, 200, json_pack("{s:s}", "status", "ready"));
     }
+    if (strcmp(uri, "/api/v1/openapi.json") == 0) /* before the table: no key needed */
+        return gw_route_openapi(r);
 
     static const struct {
         const char *prefix;

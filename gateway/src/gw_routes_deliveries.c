@@ -43,6 +43,67 @@ static bool is_datetime(const char *s)
     return fn && fn(s, strlen(s));
 }
 
+static int digits(const char *s, int n)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++)
+        v = v * 10 + (s[i] - '0');
+    return v;
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm). */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
+}
+
+static void civil_from_days(int64_t z, int *y, int *m, int *d)
+{
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = (int)(yoe + era * 400 + (*m <= 2));
+}
+
+/* An RFC 3339 date-time as UTC with microseconds ("2026-11-22T19:02:00.142000Z"), the one
+ * form handed to PostgreSQL: RFC 3339 allows offsets up to +-23:59 and years 0000..9999,
+ * PostgreSQL's timestamptz input neither, and its refusal would be a 503 for a request
+ * that is merely out of range. False (nothing written) when s is not a date-time or falls
+ * outside years 0001..9999 in UTC. */
+static bool utc_datetime(const char *s, char out[32])
+{
+    if (!is_datetime(s))
+        return false;
+    /* is_datetime vouches for the layout: YYYY-MM-DDTHH:MM:SS[.f+](Z|+HH:MM|-HH:MM) */
+    int64_t secs = days_from_civil(digits(s, 4), digits(s + 5, 2), digits(s + 8, 2)) * 86400 +
+                   digits(s + 11, 2) * 3600 + digits(s + 14, 2) * 60 + digits(s + 17, 2);
+    const char *p = s + 19;
+    int usec = 0, scale = 100000;
+    if (*p == '.')
+        for (p++; *p >= '0' && *p <= '9'; p++, scale /= 10)
+            usec += scale ? (*p - '0') * scale : 0;
+    if (*p == '+' || *p == '-')
+        secs -= (*p == '+' ? 1 : -1) * (digits(p + 1, 2) * 3600 + digits(p + 4, 2) * 60);
+    int64_t days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
+    int64_t rem = secs - days * 86400;
+    int y, m, d;
+    civil_from_days(days, &y, &m, &d);
+    if (y < 1 || y > 9999)
+        return false;
+    snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", y, m, d, (int)(rem / 3600),
+             (int)(rem / 60 % 60), (int)(rem % 60), usec);
+    return true;
+}
+
 static int bad_query(struct gw_req *r, const char *fmt, const char *what)
 {
     struct gw_errors e;
@@ -70,9 +131,11 @@ static int list(struct gw_req *r, const char *webhook_id)
         strcmp(status, "skipped") && strcmp(status, "retrying"))
         return bad_query(r, "query parameter '%s' must be pending, retrying, succeeded, failed "
                             "or skipped", "status");
-    if ((gw_query(r, "since", since, sizeof(since)) && since[0] && !is_datetime(since)) ||
-        (gw_query(r, "until", until, sizeof(until)) && until[0] && !is_datetime(until)))
-        return bad_query(r, "query parameters '%s' must be RFC 3339 date-times", "since/until");
+    char raw[64];
+    if ((gw_query(r, "since", raw, sizeof(raw)) && raw[0] && !utc_datetime(raw, since)) ||
+        (gw_query(r, "until", raw, sizeof(raw)) && raw[0] && !utc_datetime(raw, until)))
+        return bad_query(r, "query parameters '%s' must be RFC 3339 date-times of years "
+                            "0001..9999", "since/until");
     if (gw_query(r, "limit", limit_s, sizeof(limit_s))) {
         char *end;
         limit = strtol(limit_s, &end, 10);
@@ -80,14 +143,14 @@ static int list(struct gw_req *r, const char *webhook_id)
             return bad_query(r, "query parameter '%s' must be 1..250", "limit");
     }
     /* The cursor is "<created_at with microseconds>~<delivery id>" of the last item seen. */
-    char *cur_ts = NULL, *cur_id = NULL;
+    char *cur_ts = NULL, *cur_id = NULL, cur_utc[32];
     if (gw_query(r, "cursor", cursor, sizeof(cursor)) && cursor[0]) {
         char *tilde = strchr(cursor, '~');
-        if (!tilde || !is_datetime((*tilde = '\0', cursor)) ||
+        if (!tilde || !utc_datetime((*tilde = '\0', cursor), cur_utc) ||
             strlen(tilde + 1) != HL_DELIVERY_ID_LEN - 1)
             return bad_query(r, "query parameter '%s' is not a cursor this API returned",
                              "cursor");
-        cur_ts = cursor;
+        cur_ts = cur_utc;
         cur_id = tilde + 1;
     }
     snprintf(fetch, sizeof(fetch), "%ld", limit + 1);
@@ -225,28 +288,24 @@ static int replay(struct gw_req *r, const char *webhook_id)
     json_t *body = gw_body_object(r);
     if (!body)
         return 400;
-    struct gw_errors e;
-    gw_errors_init(&e);
-    const char *key;
-    json_t *v;
-    json_object_foreach(body, key, v) {
-        if (strcmp(key, "since") && strcmp(key, "until"))
-            gw_errors_add(&e, "", "unknown field '%s'", key);
-    }
-    json_t *since = json_object_get(body, "since"), *until = json_object_get(body, "until");
-    if (!since || !json_is_string(since) || !is_datetime(json_string_value(since)))
-        gw_errors_add(&e, "/since", "is required, an RFC 3339 date-time");
-    if (until && (!json_is_string(until) || !is_datetime(json_string_value(until))))
-        gw_errors_add(&e, "/until", "must be an RFC 3339 date-time");
-    int status;
-    if (gw_errors_any(&e)) {
+    /* schemas/api/webhook-replay.schema.json: since required, both RFC 3339 date-times. */
+    int status = gw_validate(r, "webhook-replay", body, "the replay request is not valid");
+    if (status)
+        goto out;
+    json_t *jsince = json_object_get(body, "since"), *juntil = json_object_get(body, "until");
+    char since[32], until[32], max[16];
+    if (!utc_datetime(json_string_value(jsince), since) ||
+        (juntil && !utc_datetime(json_string_value(juntil), until))) {
+        struct gw_errors e;
+        gw_errors_init(&e);
+        gw_errors_add(&e, utc_datetime(json_string_value(jsince), since) ? "/until" : "/since",
+                      "must be a date-time of years 0001..9999");
         status = gw_reply_invalid(r, &e, "the replay request is not valid");
+        gw_errors_release(&e);
         goto out;
     }
-    char max[16];
     snprintf(max, sizeof(max), "%d", REPLAY_MAX);
-    const char *params[] = {r->who.tenant, webhook_id, json_string_value(since),
-                            until ? json_string_value(until) : NULL, max};
+    const char *params[] = {r->who.tenant, webhook_id, since, juntil ? until : NULL, max};
     PGconn *conn = NULL;
     PGresult *res = gw_query_json(
         r, &conn,
@@ -273,7 +332,6 @@ static int replay(struct gw_req *r, const char *webhook_id)
         status = gw_reply_json(r, 202, json_pack("{s:I, s:b}", "replayed", (json_int_t)sent,
                                                  "truncated", found == REPLAY_MAX));
 out:
-    gw_errors_release(&e);
     json_decref(body);
     return status;
 }

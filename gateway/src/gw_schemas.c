@@ -4,6 +4,7 @@
  * code after that checks only what a schema cannot say (URLs as libcurl parses them,
  * secrets, the event-type catalog). */
 #include <dirent.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,13 +97,41 @@ bool gw_schema_check(const char *name, const json_t *instance, const char *point
     return ok;
 }
 
-int gw_validate(struct gw_req *r, const char *name, const json_t *body, const char *what)
+/* 5.0 -> 5 throughout v (|v| <= 2^53, where doubles are exact). Replacing the value of an
+ * existing key does not disturb json_object_foreach. */
+static void integral_reals(json_t *v)
+{
+    const char *key;
+    json_t *item;
+    size_t i;
+    if (json_is_object(v)) {
+        json_object_foreach(v, key, item) {
+            if (json_is_real(item) && floor(json_real_value(item)) == json_real_value(item) &&
+                fabs(json_real_value(item)) <= 9007199254740992.0)
+                json_object_set_new(v, key, json_integer((json_int_t)json_real_value(item)));
+            else
+                integral_reals(item);
+        }
+    } else if (json_is_array(v)) {
+        json_array_foreach(v, i, item) {
+            if (json_is_real(item) && floor(json_real_value(item)) == json_real_value(item) &&
+                fabs(json_real_value(item)) <= 9007199254740992.0)
+                json_array_set_new(v, i, json_integer((json_int_t)json_real_value(item)));
+            else
+                integral_reals(item);
+        }
+    }
+}
+
+int gw_validate(struct gw_req *r, const char *name, json_t *body, const char *what)
 {
     struct gw_errors e;
     gw_errors_init(&e);
     int status = 0;
     if (!gw_schema_check(name, body, "", &e))
         status = gw_reply_invalid(r, &e, what);
+    else if (strcmp(name, "event") != 0 && strcmp(name, "event-batch") != 0)
+        integral_reals(body); /* events carry their data verbatim */
     gw_errors_release(&e);
     return status;
 }

@@ -269,13 +269,15 @@ static void test_event_schema_file(void **state)
     struct hl_schema_result res;
     hl_schema_result_init(&res, 10);
     assert_false(hl_schema_validate(s, bad, &res));
-    assert_int_equal(res.nerrors, 3);
+    assert_int_equal(res.nerrors, 4);
     assert_string_equal(res.errors[0].pointer, "/id");
     assert_string_equal(res.errors[0].keyword, "pattern");
     assert_string_equal(res.errors[1].pointer, "/event");
-    assert_string_equal(res.errors[2].pointer, "/actor_id");
-    assert_string_equal(res.errors[2].keyword, "type");
-    assert_string_equal(res.errors[2].detail, "must be string or integer");
+    assert_string_equal(res.errors[2].pointer, "/timestamp");
+    assert_string_equal(res.errors[2].keyword, "format");
+    assert_string_equal(res.errors[3].pointer, "/actor_id");
+    assert_string_equal(res.errors[3].keyword, "type");
+    assert_string_equal(res.errors[3].detail, "must be string or integer");
     hl_schema_result_release(&res);
     json_decref(bad);
     hl_schema_free(s);
@@ -297,7 +299,7 @@ static void *validate_many(void *arg)
             w->mismatches++;
         if (hl_schema_validate(w->schema, w->bad, (i & 1) ? &res : NULL))
             w->mismatches++;
-        if ((i & 1) && (res.nerrors != 3 || strcmp(res.errors[2].pointer, "/event") != 0))
+        if ((i & 1) && (res.nerrors != 4 || strcmp(res.errors[2].pointer, "/event") != 0))
             w->mismatches++;
     }
     hl_schema_result_release(&res);

@@ -1,0 +1,33 @@
+/* GET /api/v1/openapi.json: the API's OpenAPI 3.1 document.
+ *
+ * The document is schemas/openapi.json (generated from schemas/ by scripts/gen-openapi),
+ * compiled into the binary at build time (gateway/embed_file.cmake) rather than read from
+ * the schemas directory at start: the document served then always describes the routes
+ * of this very binary, and a deployment cannot forget to ship it. No key is needed: the
+ * document holds nothing secret and clients read it before they have a key. */
+#include <stdio.h>
+#include <string.h>
+
+#include "gw.h"
+#include "hl/banned.h"
+
+extern const unsigned char gw_openapi_doc[];
+extern const size_t gw_openapi_doc_len;
+
+int gw_route_openapi(struct gw_req *r)
+{
+    const char *m = r->info->request_method;
+    bool head = strcmp(m, "HEAD") == 0;
+    if (strcmp(m, "GET") != 0 && !head)
+        return gw_method_not_allowed(r, "GET");
+    char clen[32];
+    snprintf(clen, sizeof(clen), "%zu", gw_openapi_doc_len);
+    mg_response_header_start(r->conn, 200);
+    mg_response_header_add(r->conn, "Content-Type", "application/json", -1);
+    mg_response_header_add(r->conn, "Content-Length", clen, -1);
+    mg_response_header_add(r->conn, "Cache-Control", "no-cache", -1);
+    mg_response_header_send(r->conn);
+    if (!head)
+        mg_write(r->conn, gw_openapi_doc, gw_openapi_doc_len);
+    return 200;
+}
