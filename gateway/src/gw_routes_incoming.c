@@ -30,6 +30,7 @@
 #include "hl/jsonptr.h"
 #include "hl/jsonschema.h"
 #include "hl/log.h"
+#include "hl/mem.h"
 #include "hl/match.h"
 #include "hl/sign.h"
 #include "hl/time.h"
@@ -79,9 +80,9 @@ static int load_source(struct gw_req *r, const char *id, struct source *s)
         s->event_type = json_loads(PQgetvalue(res, 0, 2), 0, NULL);
         if (!PQgetisnull(res, 0, 3))
             s->schema = json_loads(PQgetvalue(res, 0, 3), JSON_DECODE_ANY, NULL);
-        s->sealed = strdup(PQgetvalue(res, 0, 4));
+        s->sealed = hl_xstrdup(PQgetvalue(res, 0, 4));
         s->rate_limit_per_s = (int)strtol(PQgetvalue(res, 0, 5), NULL, 10);
-        if (!s->verification || !s->event_type || !s->sealed)
+        if (!s->verification || !s->event_type)
             abort(); /* PostgreSQL rendered it: not being JSON is a bug */
     }
     PQclear(res);
@@ -195,9 +196,7 @@ static int payload(struct gw_req *r, const struct source *s, json_t **data)
     if (text) {
         *data = json_pack("{s:s, s:o}", "content_type", ctype ? ctype : "", "body", text);
     } else { /* not UTF-8 */
-        char *b64 = malloc(4 * ((r->body_len + 2) / 3) + 1);
-        if (!b64)
-            abort();
+        char *b64 = hl_xmalloc(4 * ((r->body_len + 2) / 3) + 1);
         size_t n = hl_base64_encode((const unsigned char *)r->body, r->body_len, b64);
         *data = json_pack("{s:s, s:s%}", "content_type", ctype ? ctype : "", "body_base64", b64,
                           n);

@@ -21,6 +21,7 @@
 #include "hl/id.h"
 #include "hl/jsonschema.h"
 #include "hl/log.h"
+#include "hl/mem.h"
 #include "hl/sign.h"
 #include "hl/banned.h"
 
@@ -83,9 +84,7 @@ static void take_credential(json_t *verification, char **cred)
     const char *field = credential_field(type);
     json_t *c = json_object_get(verification, field);
     if (c) {
-        *cred = strdup(json_string_value(c));
-        if (!*cred)
-            abort();
+        *cred = hl_xstrdup(json_string_value(c));
         json_object_del(verification, field);
     }
     if (strcmp(type, "hmac") == 0) {
@@ -221,8 +220,9 @@ static int stored_is_whsec(struct gw_req *r, const char *id)
     if (!conn)
         return -2;
     const char *params[] = {r->who.tenant, id};
-    PGresult *res = PQexecParams(conn, "SELECT secret FROM sources WHERE tenant_id = $1 AND id = $2",
-                                 2, NULL, params, NULL, NULL, 0);
+    PGresult *res = PQexecParams(conn,
+                                 "SELECT secret FROM sources WHERE tenant_id = $1 AND id = $2", 2,
+                                 NULL, params, NULL, NULL, 0);
     int rc = -2;
     if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 0) {
         rc = -1;

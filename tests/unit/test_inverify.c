@@ -82,7 +82,8 @@ static void test_generic_sha1_sha256_sha512_hex_and_base64(void **state)
         {"sha512",
          "f44245550f122d366e7599dce23885ffe232c3302a486ba865c9ee322eb85534efc587933b009f3fc7c8"
          "4ee323ed893c346f1f1ba24d4e0287b6a1d5fdc4caf9",
-         "9EJFVQ8SLTZudZnc4jiF/+IywzAqSGuoZcnuMi64VTTvxYeTOwCfP8fITuMj7Yk8NG8fG6JNTgKHtqHV/cTK+Q=="},
+         "9EJFVQ8SLTZudZnc4jiF/+IywzAqSGuoZcnuMi64VTTvxYeTOwCfP8fITuMj7Yk8NG8fG6JNTgKHtqHV/"
+         "cTK+Q=="},
     };
     for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
         assert_int_equal(hmac_check(v[i].alg, "hex", NULL, G_SECRET, v[i].hex, G_BODY), HL_OK);
