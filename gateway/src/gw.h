@@ -184,6 +184,14 @@ int gw_route_deliveries(struct gw_req *r, const char *rest);
 int gw_route_extensions(struct gw_req *r, const char *rest);
 /* GET /api/v1/openapi.json (gw_openapi.c): the embedded OpenAPI document; no key needed. */
 int gw_route_openapi(struct gw_req *r);
+/* Incoming webhook sources: CRUD (gw_routes_sources.c) and POST /api/v1/incoming/{id}
+ * (gw_routes_incoming.c), which is authenticated by the source's own verification, not by
+ * an API key. A source's credential is sealed with AAD gw_source_aad(id). */
+#define GW_SOURCE_AAD_LEN 64
+#define GW_SOURCE_TOLERANCE_S 300 /* default signed-timestamp tolerance (Stripe, Standard) */
+void gw_source_aad(const char *id, char out[GW_SOURCE_AAD_LEN]);
+int gw_route_sources(struct gw_req *r, const char *rest);
+int gw_route_incoming(struct gw_req *r, const char *rest);
 /* Seed 000's /api/admin/developer/webhooks, on top of the webhook handlers below. */
 int gw_route_developer_webhooks(struct gw_req *r, const char *rest);
 /* Webhook handlers that read r->body, for routes that translate another API onto them. */

@@ -278,6 +278,10 @@ static int route(struct gw_req *r)
     if (strcmp(uri, "/api/v1/openapi.json") == 0) /* before the table: no key needed */
         return gw_route_openapi(r);
 
+    /* Authenticated by the source's own verification, not by an API key. */
+    if (strncmp(uri, "/api/v1/incoming/", 17) == 0)
+        return gw_route_incoming(r, uri + 17);
+
     static const struct {
         const char *prefix;
         int (*handler)(struct gw_req *r, const char *rest);
@@ -289,6 +293,7 @@ static int route(struct gw_req *r)
         {"/api/v1/event-types", gw_route_event_types},
         {"/api/v1/deliveries", gw_route_deliveries},
         {"/api/v1/extensions", gw_route_extensions},
+        {"/api/v1/sources", gw_route_sources},
         {"/api/admin/developer/webhooks", gw_route_developer_webhooks},
     };
     for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
