@@ -25,9 +25,10 @@ hl_err hl_url_validate(const char *url, char *errbuf, size_t errlen)
             return HL_EINVAL;
         }
     }
-    /* libcurl reads "https:///x" as host "x"; a URL a person meant has exactly "//host". */
+    /* libcurl reads "https:///x" as host "x", and "https:/h/p?q=://x" as host "h"; a URL a
+     * person meant has exactly "//host" right after the scheme's colon. */
     const char *sep = strstr(url, "://");
-    if (!sep || sep[3] == '/' || sep[3] == '\0') {
+    if (!sep || sep != strchr(url, ':') || sep[3] == '/' || sep[3] == '\0') {
         snprintf(errbuf, errlen, "is not an absolute URL of the form scheme://host/path");
         return HL_EINVAL;
     }

@@ -200,10 +200,17 @@ class Hookline:
             )
         return Service(name=name, proc=proc, log=log)
 
-    def start_gateway(self) -> None:
+    def start_gateway(self, extra_env: dict[str, str] | None = None, ca_file: str | None = None,
+                      name: str = "gateway") -> None:
+        """Starts the gateway; extra_env adds settings, ca_file means it serves HTTPS with a
+        certificate that CA file verifies (base_url and api() follow)."""
+        self.base_url = f"{'https' if ca_file else 'http'}://127.0.0.1:{self.http_port}"
+        # Per request, because requests lets REQUESTS_CA_BUNDLE override a session's verify.
+        self.verify: str | bool = ca_file or True
         self.gateway = self._spawn(
-            "gateway", [str(GATEWAY), "serve"],
-            {"HOOKLINE_HTTP_HOST": "127.0.0.1", "HOOKLINE_HTTP_PORT": str(self.http_port)},
+            name, [str(GATEWAY), "serve"],
+            {"HOOKLINE_HTTP_HOST": "127.0.0.1", "HOOKLINE_HTTP_PORT": str(self.http_port),
+             **(extra_env or {})},
         )
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
         last = "no answer"
@@ -214,7 +221,7 @@ class Hookline:
                     f"{tail(self.gateway.log)}", pytrace=False,
                 )
             try:
-                r = self.session.get(self.base_url + "/healthz", timeout=1)
+                r = self.session.get(self.base_url + "/healthz", timeout=1, verify=self.verify)
                 if r.status_code == 200:
                     return
                 last = f"HTTP {r.status_code}"
@@ -225,6 +232,18 @@ class Hookline:
             f"gateway /healthz not 200 within {STARTUP_TIMEOUT_S:.0f} s ({last}):\n"
             f"{tail(self.gateway.log)}", pytrace=False,
         )
+
+    def restart_gateway(self, extra_env: dict[str, str] | None = None,
+                        ca_file: str | None = None) -> None:
+        """Stops the gateway and starts another on the same port and database with
+        extra_env (its log is gateway-<n>.log)."""
+        old = self.gateway
+        old.signalled = True
+        old.proc.send_signal(signal.SIGTERM)
+        old.proc.wait(timeout=SHUTDOWN_TIMEOUT_S)
+        n = sum(1 for p in self.tmp_path.glob("gateway*.log") if "-migrate" not in p.name
+                and "-create-topics" not in p.name) + 1
+        self.start_gateway(extra_env, ca_file, name=f"gateway-{n}")
 
     def start_dispatcher(self, wait: bool = True, **extra_env: str) -> int:
         """Starts one more dispatcher and returns its index.
@@ -386,6 +405,7 @@ class Hookline:
         return self.session.request(
             method, self.base_url + path, json=json, data=data,
             headers={**self.default_headers, **(headers or {})}, timeout=timeout,
+            verify=self.verify,
         )
 
     def ensure_event_types(self, names: list[str]) -> None:
