@@ -33,6 +33,7 @@ struct hl_common_cfg {
     char *topic_prefix;
     char *pg_dsn;
     char *log_level;
+    char *ssrf_allowlist; /* parsed into hl_ssrf_allow by hl_common_cfg_apply() */
 };
 
 #define HL_CFG_COMMON_OPTS(type)                                                                   \
@@ -43,7 +44,11 @@ struct hl_common_cfg {
     {"pg_dsn", HL_CFG_STR, offsetof(type, common.pg_dsn),                                          \
      "postgresql://hookline@127.0.0.1:5432/hookline", 0, 0, "PostgreSQL connection string"},       \
     {"log_level", HL_CFG_STR, offsetof(type, common.log_level), "info", 0, 0,                      \
-     "minimum level logged: debug, info, warn or error"}
+     "minimum level logged: debug, info, warn or error"},                                        \
+    {"ssrf_allowlist", HL_CFG_STR, offsetof(type, common.ssrf_allowlist), NULL, 0, 0,              \
+     "comma-separated CIDRs (e.g. 127.0.0.0/8,::1/128) that webhook URLs and deliveries may "     \
+     "reach although SSRF protection blocks them (loopback, private, link-local, ...); unset: "  \
+     "none"}
 
 /* Applies defaults, then environment variables, then argv flags (argv[0..argc) are flags
  * only; the caller strips the program name and subcommand). On error describes the
@@ -58,7 +63,8 @@ void hl_cfg_release(const struct hl_cfg_opt *opts, size_t n, void *cfg);
 void hl_cfg_usage(FILE *out, const struct hl_cfg_opt *opts, size_t n);
 /* A markdown table of the options (docs/configuration.md is generated from it). */
 void hl_cfg_markdown(FILE *out, const struct hl_cfg_opt *opts, size_t n);
-/* Applies the common options' side effects (log level). */
+/* Applies the common options' side effects (log level, the SSRF allow-list hl_ssrf_allow).
+ * @locality main thread, before any other thread starts. */
 hl_err hl_common_cfg_apply(const struct hl_common_cfg *c, char *errbuf, size_t errlen);
 
 #endif
