@@ -187,6 +187,10 @@ class Netns:
                 p.wait()
         subprocess.run(["ip", "netns", "del", self.name], stderr=subprocess.DEVNULL)
         shutil.rmtree(self.etc, ignore_errors=True)
+        try:
+            self.etc.parent.rmdir()  # /etc/netns, if we made it and nobody else uses it
+        except OSError:
+            pass
         shutil.rmtree(self.sockdir, ignore_errors=True)
 
 
