@@ -1,0 +1,403 @@
+/* /api/v1/sources: incoming webhook sources (the receiving side lives in
+ * gw_routes_incoming.c).
+ *
+ * A source says how requests to /api/v1/incoming/{id} are authenticated (`verification`),
+ * where the event type comes from (`event_type`) and, optionally, the JSON Schema the payload
+ * must match. Shapes come from schemas/api/source.schema.json (create) and
+ * source-patch.schema.json (PATCH).
+ *
+ * The credential of a verification scheme (`secret`, basic auth's `password`, an API key's
+ * `value`) is taken out of the object before anything is stored: it is sealed with the
+ * master key ring into its own column (AAD "source.secret:<id>"), returned once by create,
+ * and never again, nor logged. A create without one generates it; a PATCH that replaces
+ * `verification` without one keeps the stored credential. Rows are rendered to JSON by
+ * PostgreSQL (SOURCE_JSON), which never selects the sealed column. */
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gw.h"
+#include "hl/id.h"
+#include "hl/jsonschema.h"
+#include "hl/log.h"
+#include "hl/mem.h"
+#include "hl/sign.h"
+#include "hl/banned.h"
+
+#define SOURCE_JSON                                                                                \
+    "json_build_object('id', id, 'name', name, 'description', description, 'status', status,"    \
+    " 'verification', verification, 'event_type', event_type, 'schema', schema,"                   \
+    " 'rate_limit_per_s', rate_limit_per_s, 'incoming_path', '/api/v1/incoming/' || id,"         \
+    " 'created_at', " GW_TS("created_at") ", 'updated_at', " GW_TS("updated_at") ")"
+
+/* $1 tenant, $2 id, $3 the checked body (jsonb), $4 the new sealed secret or NULL. */
+#define UPDATE_SQL                                                                                 \
+    "UPDATE sources SET"                                                                           \
+    " name = coalesce(b->>'name', name),"                                                          \
+    " description = coalesce(b->>'description', description),"                                   \
+    " status = coalesce(b->>'status', status),"                                                    \
+    " verification = coalesce(b->'verification', verification),"                                 \
+    " secret = coalesce($4, secret),"                                                              \
+    " event_type = coalesce(b->'event_type', event_type),"                                        \
+    " schema = CASE WHEN b ? 'schema' THEN nullif(b->'schema', 'null') ELSE schema END,"          \
+    " rate_limit_per_s = CASE WHEN b ? 'rate_limit_per_s' THEN (b->>'rate_limit_per_s')::int"      \
+    "   ELSE rate_limit_per_s END,"                                                                \
+    " updated_at = now()"                                                                          \
+    " FROM (SELECT $3::jsonb AS b) body WHERE tenant_id = $1 AND id = $2"                         \
+    " RETURNING " SOURCE_JSON
+
+/* $1 tenant, $2 id, $3 the checked body (jsonb, event_type filled in), $4 the sealed secret. */
+#define INSERT_SQL                                                                                 \
+    "INSERT INTO sources (id, tenant_id, name, description, status, verification, secret,"       \
+    " event_type, schema, rate_limit_per_s)"                                                       \
+    " SELECT $2, $1, coalesce(b->>'name', ''), coalesce(b->>'description', ''),"                 \
+    " coalesce(b->>'status', 'active'), b->'verification', $4, b->'event_type',"                  \
+    " nullif(b->'schema', 'null'), (b->>'rate_limit_per_s')::int"                                  \
+    " FROM (SELECT $3::jsonb AS b) body RETURNING " SOURCE_JSON
+
+#define DEFAULT_EVENT_TYPE "incoming.received"
+
+/* The member of a verification object that holds its credential. */
+static const char *credential_field(const char *type)
+{
+    if (strcmp(type, "basic") == 0)
+        return "password";
+    if (strcmp(type, "api_key") == 0)
+        return "value";
+    return "secret";
+}
+
+void gw_source_aad(const char *id, char out[GW_SOURCE_AAD_LEN])
+{
+    snprintf(out, GW_SOURCE_AAD_LEN, "source.secret:%s", id);
+}
+
+/* A checked body's verification, made ready to store: defaults filled in and the credential
+ * moved out into *cred (malloc'd, NULL when the body gave none). */
+static void take_credential(json_t *verification, char **cred)
+{
+    *cred = NULL;
+    if (!verification)
+        return;
+    const char *type = json_string_value(json_object_get(verification, "type"));
+    const char *field = credential_field(type);
+    json_t *c = json_object_get(verification, field);
+    if (c) {
+        *cred = hl_xstrdup(json_string_value(c));
+        json_object_del(verification, field);
+    }
+    if (strcmp(type, "hmac") == 0) {
+        if (!json_object_get(verification, "algorithm"))
+            json_object_set_new(verification, "algorithm", json_string("sha256"));
+        if (!json_object_get(verification, "encoding"))
+            json_object_set_new(verification, "encoding", json_string("hex"));
+        if (!json_object_get(verification, "prefix"))
+            json_object_set_new(verification, "prefix", json_string(""));
+    } else if (strcmp(type, "stripe") == 0 || strcmp(type, "standard_webhooks") == 0) {
+        if (!json_object_get(verification, "tolerance_s"))
+            json_object_set_new(verification, "tolerance_s", json_integer(GW_SOURCE_TOLERANCE_S));
+    }
+}
+
+static void free_credential(char *cred)
+{
+    if (cred) {
+        OPENSSL_cleanse(cred, strlen(cred));
+        free(cred);
+    }
+}
+
+/* What the schema cannot check: a Standard Webhooks secret must decode. Appends to e. */
+static void check_credential(const json_t *verification, const char *cred, struct gw_errors *e)
+{
+    char why[256];
+    struct hl_secret s;
+    const char *type = json_string_value(json_object_get(verification, "type"));
+    if (cred && strcmp(type, "standard_webhooks") == 0 &&
+        hl_whsec_decode(cred, &s, why, sizeof(why)) != HL_OK)
+        gw_errors_add(e, "/verification/secret", "%s", why);
+    OPENSSL_cleanse(&s, sizeof(s));
+}
+
+/* The payload schema must compile, now rather than at the first incoming request. Returns
+ * 0 or the status of the 422 sent. */
+static int check_schema(struct gw_req *r, const json_t *body)
+{
+    json_t *schema = json_object_get(body, "schema");
+    if (!schema || json_is_null(schema))
+        return 0;
+    char why[512];
+    struct hl_schema *compiled = NULL;
+    if (hl_schema_compile(schema, &compiled, why, sizeof(why)) == HL_OK) {
+        hl_schema_free(compiled);
+        return 0;
+    }
+    struct gw_errors e;
+    gw_errors_init(&e);
+    gw_errors_add(&e, "/schema", "%s", why);
+    int st = gw_reply_unprocessable(r, &e, "the payload schema cannot be used");
+    gw_errors_release(&e);
+    return st;
+}
+
+static int reply_db_error(struct gw_req *r, PGresult *res)
+{
+    hl_log(HL_LOG_ERROR, "sources", "statement failed: %s",
+           res ? PQresultErrorMessage(res) : "no result");
+    return gw_reply_problem(r, 503, "database-unavailable", "Database unavailable",
+                            "the source store failed the request; retry later");
+}
+
+static int create(struct gw_req *r)
+{
+    char id[HL_UUID_LEN], aad[GW_SOURCE_AAD_LEN], generated[HL_WHSEC_MAX_LEN] = "";
+    char *cred = NULL, *sealed = NULL, *b = NULL;
+    struct gw_errors e;
+    int status;
+    gw_errors_init(&e);
+    json_t *body = gw_body_object(r);
+    if (!body) {
+        status = 400;
+        goto out;
+    }
+    if ((status = gw_validate(r, "source", body, "the source is not valid")))
+        goto out;
+    json_t *ver = json_object_get(body, "verification");
+    take_credential(ver, &cred);
+    check_credential(ver, cred, &e);
+    if (gw_errors_any(&e)) {
+        status = gw_reply_invalid(r, &e, "the source is not valid");
+        goto out;
+    }
+    if ((status = check_schema(r, body)))
+        goto out;
+    if (!json_object_get(body, "event_type"))
+        json_object_set_new(body, "event_type", json_pack("{s:s, s:s}", "from", "fixed", "value",
+                                                          DEFAULT_EVENT_TYPE));
+
+    hl_uuid_v7(id);
+    gw_source_aad(id, aad);
+    if (!cred)
+        hl_whsec_generate(generated);
+    const char *plain = cred ? cred : generated;
+    sealed = hl_keyring_seal(&r->ctx->keyring, aad, plain, strlen(plain));
+    b = json_dumps(body, JSON_COMPACT);
+    const char *params[] = {r->who.tenant, id, b, sealed};
+    PGconn *conn = NULL;
+    PGresult *res = gw_query_json(r, &conn, INSERT_SQL, 4, params);
+    if (!res) {
+        status = 503;
+        goto out;
+    }
+    json_t *src = gw_row_json(res, 0);
+    PQclear(res);
+    gw_db_release(r->ctx->db, conn);
+    json_t *v = json_object_get(src, "verification");
+    json_object_set_new(v, credential_field(json_string_value(json_object_get(v, "type"))),
+                        json_string(plain));
+    hl_log(HL_LOG_INFO, "sources", "created source '%s' for tenant '%s'", id, r->who.tenant);
+    char location[128];
+    snprintf(location, sizeof(location), "Location: /api/v1/sources/%s\r\n", id);
+    status = gw_reply_json_hdr(r, 201, src, location);
+out:
+    OPENSSL_cleanse(generated, sizeof(generated));
+    free_credential(cred);
+    free(sealed);
+    free(b);
+    gw_errors_release(&e);
+    json_decref(body);
+    return status;
+}
+
+/* Whether the stored credential of the tenant's source id decodes as a whsec_ secret (for
+ * a PATCH switching to Standard Webhooks without giving one). 1 yes, 0 no, -1 no such
+ * source, -2 the store or the key ring failed. */
+static int stored_is_whsec(struct gw_req *r, const char *id)
+{
+    char err[256], aad[GW_SOURCE_AAD_LEN];
+    PGconn *conn = gw_db_acquire(r->ctx->db, err, sizeof(err));
+    if (!conn)
+        return -2;
+    const char *params[] = {r->who.tenant, id};
+    PGresult *res = PQexecParams(conn,
+                                 "SELECT secret FROM sources WHERE tenant_id = $1 AND id = $2", 2,
+                                 NULL, params, NULL, NULL, 0);
+    int rc = -2;
+    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 0) {
+        rc = -1;
+    } else if (PQresultStatus(res) == PGRES_TUPLES_OK) {
+        struct hl_buf plain = HL_BUF_INIT;
+        struct hl_secret s;
+        gw_source_aad(id, aad);
+        if (hl_keyring_open(&r->ctx->keyring, aad, PQgetvalue(res, 0, 0), &plain, err,
+                            sizeof(err)) != HL_OK)
+            hl_log(HL_LOG_ERROR, "sources", "cannot open the secret of source '%s': %s", id, err);
+        else
+            rc = hl_whsec_decode(hl_buf_str(&plain), &s, err, sizeof(err)) == HL_OK;
+        OPENSSL_cleanse(&s, sizeof(s));
+        if (plain.ptr)
+            OPENSSL_cleanse(plain.ptr, plain.cap);
+        hl_buf_release(&plain);
+    }
+    PQclear(res);
+    gw_db_release(r->ctx->db, conn);
+    return rc;
+}
+
+static int not_found(struct gw_req *r, const char *id)
+{
+    return gw_reply_problem(r, 404, "not-found", "Not found", "no source '%s'", id);
+}
+
+static int patch(struct gw_req *r, const char *id)
+{
+    char aad[GW_SOURCE_AAD_LEN];
+    char *cred = NULL, *sealed = NULL, *b = NULL;
+    struct gw_errors e;
+    int status;
+    gw_errors_init(&e);
+    json_t *body = gw_body_object(r);
+    if (!body) {
+        status = 400;
+        goto out;
+    }
+    if ((status = gw_validate(r, "source-patch", body, "the source update is not valid")))
+        goto out;
+    json_t *ver = json_object_get(body, "verification");
+    take_credential(ver, &cred);
+    if (ver && !cred &&
+        strcmp(json_string_value(json_object_get(ver, "type")), "standard_webhooks") == 0) {
+        int rc = stored_is_whsec(r, id);
+        if (rc == -1) {
+            status = not_found(r, id);
+            goto out;
+        }
+        if (rc == -2) {
+            status = reply_db_error(r, NULL);
+            goto out;
+        }
+        if (rc == 0)
+            gw_errors_add(&e, "/verification/secret",
+                          "the stored secret is not a 'whsec_' secret: give one");
+    }
+    check_credential(ver, cred, &e);
+    if (gw_errors_any(&e)) {
+        status = gw_reply_invalid(r, &e, "the source update is not valid");
+        goto out;
+    }
+    if ((status = check_schema(r, body)))
+        goto out;
+    if (cred) {
+        gw_source_aad(id, aad);
+        sealed = hl_keyring_seal(&r->ctx->keyring, aad, cred, strlen(cred));
+    }
+    b = json_dumps(body, JSON_COMPACT);
+    const char *params[] = {r->who.tenant, id, b, sealed};
+    PGconn *conn = NULL;
+    PGresult *res = gw_query_json(r, &conn, UPDATE_SQL, 4, params);
+    if (!res) {
+        status = 503;
+        goto out;
+    }
+    if (PQntuples(res) == 0) {
+        status = not_found(r, id);
+    } else {
+        hl_log(HL_LOG_INFO, "sources", "updated source '%s'%s", id,
+               cred ? " (new credential)" : "");
+        status = gw_reply_json(r, 200, gw_row_json(res, 0));
+    }
+    PQclear(res);
+    gw_db_release(r->ctx->db, conn);
+out:
+    free_credential(cred);
+    free(sealed);
+    free(b);
+    gw_errors_release(&e);
+    json_decref(body);
+    return status;
+}
+
+static int get_one(struct gw_req *r, const char *id)
+{
+    const char *params[] = {r->who.tenant, id};
+    PGconn *conn = NULL;
+    PGresult *res = gw_query_json(
+        r, &conn, "SELECT " SOURCE_JSON " FROM sources WHERE tenant_id = $1 AND id = $2", 2,
+        params);
+    if (!res)
+        return 503;
+    int status = PQntuples(res) ? gw_reply_json(r, 200, gw_row_json(res, 0)) : not_found(r, id);
+    PQclear(res);
+    gw_db_release(r->ctx->db, conn);
+    return status;
+}
+
+static int delete_one(struct gw_req *r, const char *id)
+{
+    const char *params[] = {r->who.tenant, id};
+    PGconn *conn = NULL;
+    PGresult *res = gw_query_json(
+        r, &conn, "DELETE FROM sources WHERE tenant_id = $1 AND id = $2 RETURNING id", 2, params);
+    if (!res)
+        return 503;
+    int status;
+    if (PQntuples(res) == 0) {
+        status = not_found(r, id);
+    } else {
+        hl_log(HL_LOG_INFO, "sources", "deleted source '%s'", id);
+        status = gw_reply_no_content(r);
+    }
+    PQclear(res);
+    gw_db_release(r->ctx->db, conn);
+    return status;
+}
+
+static int list(struct gw_req *r)
+{
+    char status_f[16] = "";
+    bool has_status = gw_query(r, "status", status_f, sizeof(status_f)) && status_f[0];
+    if (has_status && strcmp(status_f, "active") && strcmp(status_f, "disabled")) {
+        struct gw_errors e;
+        gw_errors_init(&e);
+        gw_errors_add(&e, "", "query parameter 'status' must be active or disabled");
+        int st = gw_reply_invalid(r, &e, "invalid query parameter");
+        gw_errors_release(&e);
+        return st;
+    }
+    const char *filters[] = {has_status ? status_f : NULL};
+    return gw_reply_page(r,
+                         "SELECT " SOURCE_JSON " FROM sources WHERE tenant_id = $1"
+                         " AND ($3::uuid IS NULL OR id > $3::uuid)"
+                         " AND ($4::text IS NULL OR status = $4) ORDER BY id LIMIT $2",
+                         r->who.tenant, filters, 1);
+}
+
+int gw_route_sources(struct gw_req *r, const char *rest)
+{
+    const char *m = r->info->request_method;
+    bool read = strcmp(m, "GET") == 0;
+    int st;
+    if ((st = gw_require(r, read ? GW_PERM_READ : GW_PERM_WRITE)))
+        return st;
+    if (rest[0] == '\0' || strcmp(rest, "/") == 0) {
+        if (read)
+            return list(r);
+        if (strcmp(m, "POST") == 0)
+            return create(r);
+        return gw_method_not_allowed(r, "GET, POST");
+    }
+    const char *id = rest + 1;
+    if (strchr(id, '/'))
+        return gw_reply_problem(r, 404, "not-found", "Not found", "no route for '%s'",
+                                r->info->local_uri);
+    if (!gw_uuid_like(id))
+        return not_found(r, id);
+    if (read)
+        return get_one(r, id);
+    if (strcmp(m, "PATCH") == 0)
+        return patch(r, id);
+    if (strcmp(m, "DELETE") == 0)
+        return delete_one(r, id);
+    return gw_method_not_allowed(r, "GET, PATCH, DELETE");
+}
