@@ -33,6 +33,7 @@ struct gw_config {
     int64_t topic_replication;
     int64_t produce_timeout_ms;
     int64_t linger_ms;
+    char *kafka_compression;
     int64_t pg_pool_size;
     char *migrations_dir;
     char *admin_api_key;

@@ -40,6 +40,10 @@ const struct hl_cfg_opt gw_config_opts[] = {
      "how long an event may wait for Kafka's acknowledgement before the request fails"},
     {"linger_ms", HL_CFG_INT, O(linger_ms), "2", 0, 1000,
      "producer batching delay (librdkafka linger.ms)"},
+    {"kafka_compression", HL_CFG_STR, O(kafka_compression), "none", 0, 0,
+     "codec of the produced events (librdkafka compression.codec: none, lz4, zstd, snappy, "
+     "gzip). Each request waits for its own acknowledgement, so batches stay small and lz4 "
+     "costs more CPU per batch than it saves on a local broker"},
     {"pg_pool_size", HL_CFG_INT, O(pg_pool_size), "16", 1, 1024,
      "PostgreSQL connections kept open"},
     {"migrations_dir", HL_CFG_STR, O(migrations_dir), NULL, 0, 0,

@@ -94,7 +94,7 @@ struct gw_producer *gw_producer_new(const struct gw_config *cfg, char *errbuf, s
         hl_kafka_conf_set(conf, "acks", "all", errbuf, errlen) ||
         hl_kafka_conf_set(conf, "linger.ms", num, errbuf, errlen) ||
         hl_kafka_conf_set(conf, "message.timeout.ms", tmo, errbuf, errlen) ||
-        hl_kafka_conf_set(conf, "compression.codec", "lz4", errbuf, errlen))
+        hl_kafka_conf_set(conf, "compression.codec", cfg->kafka_compression, errbuf, errlen))
         goto fail;
     rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
     rd_kafka_conf_set_error_cb(conf, error_cb);
