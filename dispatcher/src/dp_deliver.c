@@ -52,12 +52,16 @@
 #define RESPONSE_CAP (64 * 1024)
 #define EXCERPT_CAP 4096
 #define MAX_HOST_CONNECTIONS 64
-/* A webhook whose parked deliveries it finishes within this many ms at its pace parks more
+/* A webhook that finishes its parked deliveries within park_max_ms at its pace parks more
  * beyond wait_cap (max_in_flight then holds the intake back): a fast endpoint with a
  * backlog would otherwise send most of it through a retry tier, each hop waiting at least
  * the shortest tier's delay while the dispatcher idles. Others wait behind it at most
- * this long. */
-#define PARK_MAX_MS 200.0
+ * park_max_ms: a quarter of the shortest tier's delay, since a deferred delivery cannot
+ * come back sooner than that, but never less than PARK_MIN_MS. The pace is measured under
+ * load (attempt times include the loop's own latency), so a bound much shorter than a hop
+ * defers a healthy backlog whenever the machine is busy, and the due times handed out then
+ * lock in that slow pace for the whole backlog. */
+#define PARK_MIN_MS 200.0
 
 struct dp_delivery {
     struct dp_deliver *dl;
@@ -91,6 +95,7 @@ struct dp_deliver {
     struct dp_delivery *live;
     size_t in_flight;
     size_t wait_cap; /* deliveries one webhook may park here before they are deferred */
+    double park_max_ms;
 };
 
 static double rnd01(void)
@@ -581,6 +586,23 @@ static void defer_open(struct dp_deliver *dl, struct dp_delivery *d, int64_t wai
     schedule(dl, &d->task, wait_ms, d->msg);
 }
 
+/* May a task that came back before its due time go on now? Only one never attempted: its
+ * due time merely paced a backlog (dp_health_defer_due) at the pace measured when it was
+ * deferred, often while the loop was busy with fan-out. When its webhook would now park it
+ * within park_max_ms, a further hop would only keep the dispatcher idle. A retry's due time
+ * is its backoff and always holds, and so does an open breaker's. */
+static bool paced_early(struct dp_deliver *dl, struct dp_snapshot *snap, const struct hl_task *t)
+{
+    if (t->attempt != 0)
+        return false;
+    const struct dp_webhook *w = dp_snapshot_find(snap, t->tenant, t->webhook_id);
+    if (!w)
+        return false;
+    struct dp_health *h = dp_health_get(dl->health, t->webhook_id);
+    int limit = w->max_concurrency > 0 ? w->max_concurrency : (int)dl->cfg->default_max_concurrency;
+    return !h->open && dp_health_drain_ms(h, limit, w->rate_limit_per_s) < dl->park_max_ms;
+}
+
 void dp_deliver_task(struct dp_deliver *dl, struct dp_msg *msg, struct dp_snapshot *snap)
 {
     char err[512];
@@ -593,7 +615,8 @@ void dp_deliver_task(struct dp_deliver *dl, struct dp_msg *msg, struct dp_snapsh
         return;
     }
     int64_t now = hl_now_ms();
-    if (task.due_ms > now) { /* not yet: another hop through the tiers */
+    if (task.due_ms > now && !paced_early(dl, snap, &task)) {
+        /* not yet: another hop through the tiers */
         schedule(dl, &task, task.due_ms - now, msg);
         hl_task_release(&task);
         return;
@@ -651,7 +674,7 @@ void dp_deliver_task(struct dp_deliver *dl, struct dp_msg *msg, struct dp_snapsh
         attempt_start(d);
     } else if (a == DP_ADMIT_WAIT &&
                (h->nwait < dl->wait_cap ||
-                dp_health_drain_ms(h, limit, w->rate_limit_per_s) < PARK_MAX_MS)) {
+                dp_health_drain_ms(h, limit, w->rate_limit_per_s) < dl->park_max_ms)) {
         if (h->wait_tail)
             ((struct dp_delivery *)h->wait_tail)->wnext = d;
         else
@@ -737,6 +760,9 @@ struct dp_deliver *dp_deliver_new(const struct dp_config *cfg, struct dp_produce
     }
     dl->health = dp_health_table_new();
     dl->wait_cap = (size_t)(cfg->max_in_flight / 8 > 16 ? cfg->max_in_flight / 8 : 16);
+    dl->park_max_ms = cfg->ntiers && (double)cfg->tiers[0] / 4 > PARK_MIN_MS
+                          ? (double)cfg->tiers[0] / 4
+                          : PARK_MIN_MS;
     curl_multi_setopt(dl->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)MAX_HOST_CONNECTIONS);
     curl_multi_setopt(dl->multi, CURLMOPT_MAXCONNECTS, (long)(cfg->max_in_flight + 16));
     return dl;

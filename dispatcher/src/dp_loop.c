@@ -26,7 +26,11 @@
 #include "hl/banned.h"
 
 #define IDLE_WAIT_MS 100
-#define INTAKE_BATCH 500
+/* Messages taken per iteration before curl is served again. While a backlog of events is
+ * fanned out (parse, validate, a produce per webhook), 500 per iteration kept every
+ * attempt in flight waiting that long, and those waits entered the pace estimates that
+ * decide what is parked and what deferred (dp_deliver.c). */
+#define INTAKE_BATCH 100
 /* Records awaiting acknowledgement at which no new message is taken. */
 #define MAX_UNACKED 200000
 
