@@ -92,14 +92,22 @@ hl_err hl_event_parse(const void *data, size_t len, struct hl_event *ev, char *e
                       size_t errlen)
 {
     json_error_t jerr;
-    hl_err err = HL_EINVAL;
     memset(ev, 0, sizeof(*ev));
-
     json_t *root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
         snprintf(errbuf, errlen, "not JSON: %s at offset %d", jerr.text, jerr.position);
-        goto out;
+        return HL_EINVAL;
     }
+    hl_err err = hl_event_from_json(root, ev, errbuf, errlen);
+    json_decref(root);
+    return err;
+}
+
+hl_err hl_event_from_json(json_t *root, struct hl_event *ev, char *errbuf, size_t errlen)
+{
+    hl_err err = HL_EINVAL;
+    memset(ev, 0, sizeof(*ev));
+    json_incref(root);
     if (!json_is_object(root)) {
         snprintf(errbuf, errlen, "event must be a JSON object");
         goto out;

@@ -621,10 +621,7 @@ void dp_deliver_task(struct dp_deliver *dl, struct dp_msg *msg, struct dp_snapsh
         hl_task_release(&task);
         return;
     }
-    char *evtext = json_dumps(task.event, JSON_COMPACT);
-    hl_err perr = hl_event_parse(evtext, strlen(evtext), &ev, err, sizeof(err));
-    free(evtext);
-    if (perr) {
+    if (hl_event_from_json(task.event, &ev, err, sizeof(err)) != HL_OK) {
         dp_dead_letter(dl->prod, msg, err);
         hl_task_release(&task);
         return;

@@ -34,6 +34,9 @@ struct hl_event {
  * errbuf says why (the reason a poison message carries to the dead-letter topic). */
 hl_err hl_event_parse(const void *data, size_t len, struct hl_event *ev, char *errbuf,
                       size_t errlen);
+/* The same checks on an envelope already parsed (a delivery task carries it as an object):
+ * ev takes its own reference to root, the caller keeps its own. */
+hl_err hl_event_from_json(json_t *root, struct hl_event *ev, char *errbuf, size_t errlen);
 void hl_event_release(struct hl_event *ev);
 
 /* Writes the delivery body for one webhook into out (cleared first). Field order is fixed
