@@ -95,6 +95,11 @@ struct dp_deliver {
     struct dp_delivery *live;
     size_t in_flight;
     size_t wait_cap; /* deliveries one webhook may park here before they are deferred */
+    /* Easy handles of finished attempts, reset, for the next ones: curl_easy_init and
+     * _cleanup per attempt cost more than curl_easy_reset (connections live in the multi
+     * handle's pool either way). At most max_in_flight are kept. */
+    CURL **spare;
+    size_t nspare;
     double park_max_ms;
 };
 
@@ -230,7 +235,7 @@ static void attempt_start(struct dp_delivery *d)
     d->started_wall_ms = now;
     int64_t connect_ms =
         cfg->connect_timeout_ms < w->timeout_ms ? cfg->connect_timeout_ms : w->timeout_ms;
-    CURL *e = curl_easy_init();
+    CURL *e = d->dl->nspare ? d->dl->spare[--d->dl->nspare] : curl_easy_init();
     if (!e)
         abort();
     curl_easy_setopt(e, CURLOPT_URL, w->url);
@@ -269,8 +274,14 @@ static void attempt_start(struct dp_delivery *d)
 
 static void attempt_cleanup(struct dp_delivery *d)
 {
-    curl_multi_remove_handle(d->dl->multi, d->easy);
-    curl_easy_cleanup(d->easy);
+    struct dp_deliver *dl = d->dl;
+    curl_multi_remove_handle(dl->multi, d->easy);
+    if (dl->nspare < (size_t)dl->cfg->max_in_flight) {
+        curl_easy_reset(d->easy); /* every option is set again by attempt_start */
+        dl->spare[dl->nspare++] = d->easy;
+    } else {
+        curl_easy_cleanup(d->easy);
+    }
     curl_slist_free_all(d->headers);
     d->easy = NULL;
     d->headers = NULL;
@@ -757,6 +768,7 @@ struct dp_deliver *dp_deliver_new(const struct dp_config *cfg, struct dp_produce
     }
     dl->health = dp_health_table_new();
     dl->wait_cap = (size_t)(cfg->max_in_flight / 8 > 16 ? cfg->max_in_flight / 8 : 16);
+    dl->spare = hl_xcalloc((size_t)cfg->max_in_flight, sizeof(*dl->spare));
     dl->park_max_ms = cfg->ntiers && (double)cfg->tiers[0] / 4 > PARK_MIN_MS
                           ? (double)cfg->tiers[0] / 4
                           : PARK_MIN_MS;
@@ -772,6 +784,9 @@ void dp_deliver_free(struct dp_deliver *dl)
     while (dl->live)
         delivery_finish(dl->live);
     dp_health_table_free(dl->health);
+    while (dl->nspare)
+        curl_easy_cleanup(dl->spare[--dl->nspare]);
+    free(dl->spare);
     curl_multi_cleanup(dl->multi);
     free(dl);
 }
