@@ -489,10 +489,13 @@ static int delete_one(struct gw_req *r, const char *id)
     "   previous_public_key ELSE $9 END,"                                                          \
     " updated_at = now() WHERE tenant_id = $1 AND id = $2 RETURNING " WEBHOOK_JSON
 
-/* Opens the row's current secret and signing key (locked FOR UPDATE) into *secret and
- * *sk. Returns 0, or the status of the error reply sent. */
-static int read_current(struct gw_req *r, PGconn *conn, const char *id, struct hl_buf *secret,
-                        struct hl_buf *sk, char *pk, size_t pklen, bool *v1a)
+/* Locks the row and, when need_old, opens its current secret and signing key into *secret
+ * and *sk (without an overlap the old ones are dropped unopened, which is how webhooks
+ * are recovered after the master key was lost). Returns 0, or the status of the error
+ * reply sent. */
+static int read_current(struct gw_req *r, PGconn *conn, const char *id, bool need_old,
+                        struct hl_buf *secret, struct hl_buf *sk, char *pk, size_t pklen,
+                        bool *v1a)
 {
     char err[256];
     const char *params[] = {r->who.tenant, id};
@@ -509,11 +512,11 @@ static int read_current(struct gw_req *r, PGconn *conn, const char *id, struct h
     } else {
         *v1a = strcmp(PQgetvalue(res, 0, 3), "t") == 0;
         snprintf(pk, pklen, "%s", PQgetvalue(res, 0, 2));
-        if (gw_unseal(&r->ctx->keyring, "secret", id, PQgetvalue(res, 0, 0), secret, err,
+        if (need_old && (gw_unseal(&r->ctx->keyring, "secret", id, PQgetvalue(res, 0, 0), secret, err,
                       sizeof(err)) ||
             (*v1a && !PQgetisnull(res, 0, 1) &&
              gw_unseal(&r->ctx->keyring, "signing_key", id, PQgetvalue(res, 0, 1), sk, err,
-                       sizeof(err)))) {
+                       sizeof(err))))) {
             hl_log(HL_LOG_ERROR, "webhooks", "%s", err);
             status = gw_reply_problem(r, 503, "secret-unavailable", "Secret unavailable",
                                       "the stored secret cannot be opened with this gateway's "
@@ -554,7 +557,9 @@ int gw_webhook_rotate(struct gw_req *r, const char *id, const char *secret, long
         status = reply_db_error(r, NULL);
         goto out;
     }
-    if ((status = read_current(r, conn, id, &cur, &cur_sk, old_pk, sizeof(old_pk), &v1a)))
+    bool need_old = overlap_s > 0 || unless_same;
+    if ((status = read_current(r, conn, id, need_old, &cur, &cur_sk, old_pk, sizeof(old_pk),
+                               &v1a)))
         goto rollback;
     if (unless_same && strcmp(cur.ptr, fresh) == 0) {
         PQclear(PQexec(conn, "ROLLBACK"));
@@ -562,7 +567,8 @@ int gw_webhook_rotate(struct gw_req *r, const char *id, const char *secret, long
     }
     /* The old secret moves to the previous_secret column: sealed again for that column. */
     sealed[0] = gw_seal(kr, "secret", id, fresh);
-    sealed[1] = gw_seal(kr, "previous_secret", id, cur.ptr);
+    if (need_old)
+        sealed[1] = gw_seal(kr, "previous_secret", id, cur.ptr);
     if (v1a) {
         hl_v1a_generate(whsk, whpk);
         sealed[2] = gw_seal(kr, "signing_key", id, whsk);

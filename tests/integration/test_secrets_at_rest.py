@@ -259,3 +259,24 @@ def test_v1a_signs_with_the_public_key_shown_and_both_keys_sign_during_rotation(
     req = receiver.wait_for(4, timeout=15)[3]
     assert entries(req, "v1") == [] and v1a_valid(req, new["public_key"])
     assert "X-Webhook-Signature" not in req.headers
+
+
+def test_webhooks_recover_after_the_master_key_is_lost(hookline, receiver):
+    wh = hookline.create_webhook(receiver.url, ["*"], auth={"type": "bearer", "token": "old-token-123"},
+                                 signature={"v1a": True})
+    restart_services(hookline, new_key("fresh"))
+    # An overlap would need the old secret: refused, nothing changes.
+    r = hookline.api("POST", f"/api/v1/webhooks/{wh['id']}/rotate-secret", json={"overlap_seconds": 60})
+    assert r.status_code == 503 and r.json()["type"].endswith("/secret-unavailable"), r.text
+    r = hookline.api("POST", f"/api/v1/webhooks/{wh['id']}/rotate-secret", json={"overlap_seconds": 0})
+    assert r.status_code == 200, r.text
+    new = r.json()
+    assert new["public_key"] != wh["public_key"] and new["previous_public_key"] is None
+    r = hookline.api("PATCH", f"/api/v1/webhooks/{wh['id']}",
+                     json={"auth": {"type": "bearer", "token": "new-token-456"}})
+    assert r.status_code == 200, r.text
+    hookline.settle()
+    hookline.post_event("order.created", {"n": 1})
+    req = receiver.wait_for(1, timeout=15)[0]
+    assert v1_valid(req, new["secret"]) and v1a_valid(req, new["public_key"])
+    assert len(entries(req, "v1")) == 1 and req.headers["Authorization"] == "Bearer new-token-456"
