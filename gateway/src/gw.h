@@ -261,7 +261,7 @@ struct gw_reseal_counts {
     size_t sealed_plaintext; /* values stored before secrets were sealed */
     size_t unopenable;       /* sealed under a key id the ring lacks */
 };
-/* Walks every webhook in batches (one transaction each, rows locked FOR UPDATE) and seals
+/* Walks every webhook, then every source, in batches (one transaction each, rows locked FOR UPDATE) and seals
  * plain-text values; unless plaintext_only, re-seals values under older keys under the
  * primary. Idempotent; safe while gateways and dispatchers serve. Validates the NOT VALID
  * sealing constraints of migration 0008 once everything is sealed. HL_EINVAL when some

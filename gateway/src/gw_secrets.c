@@ -72,31 +72,44 @@ void gw_seal_auth(const struct hl_keyring *kr, json_t *auth, const char *webhook
 
 /* --- the re-seal pass ---------------------------------------------------------------- */
 
-/* One value: plain text is sealed, a value under another key re-sealed under the primary.
- * Returns the new sealed value (malloc'd) or NULL when the value stays as it is. */
-static char *reseal_value(const struct hl_keyring *kr, const char *field, const char *id,
+/* One value sealed with AAD `aad` (`what` names it in log lines): plain text is sealed, a
+ * value under another key re-sealed under the primary. Returns the new sealed value
+ * (malloc'd) or NULL when the value stays as it is. */
+static char *reseal_value(const struct hl_keyring *kr, const char *aad, const char *what,
                           const char *value, bool plaintext_only, struct gw_reseal_counts *c)
 {
-    char err[256];
+    char why[128], kid[HL_KEYRING_ID_MAX + 1] = "?";
     if (!hl_sealed_is(value)) {
         c->sealed_plaintext++;
-        return gw_seal(kr, field, id, value);
+        return hl_keyring_seal(kr, aad, value, strlen(value));
     }
     if (plaintext_only || !hl_sealed_needs_reseal(kr, value))
         return NULL;
     struct hl_buf plain = HL_BUF_INIT;
     char *out = NULL;
-    if (gw_unseal(kr, field, id, value, &plain, err, sizeof(err)) == HL_OK) {
-        out = gw_seal(kr, field, id, plain.ptr);
+    if (hl_keyring_open(kr, aad, value, &plain, why, sizeof(why)) == HL_OK) {
+        out = hl_keyring_seal(kr, aad, plain.ptr, plain.len);
         c->resealed++;
     } else {
-        hl_log(HL_LOG_ERROR, "rotate", "%s", err);
+        hl_sealed_key_id(value, kid);
+        hl_log(HL_LOG_ERROR, "rotate", "cannot open %s (master key id '%s'): %s", what, kid, why);
         c->unopenable++;
     }
     if (plain.ptr)
         OPENSSL_cleanse(plain.ptr, plain.cap);
     hl_buf_release(&plain);
     return out;
+}
+
+/* A webhook's value of `field`, with the webhook's AAD. */
+static char *reseal_webhook_value(const struct hl_keyring *kr, const char *field, const char *id,
+                                  const char *value, bool plaintext_only,
+                                  struct gw_reseal_counts *c)
+{
+    char aad[HL_AAD_MAX], what[HL_AAD_MAX + 32];
+    hl_aad_webhook(aad, field, id);
+    snprintf(what, sizeof(what), "%s of webhook '%s'", field, id);
+    return reseal_value(kr, aad, what, value, plaintext_only, c);
 }
 
 /* Re-seals what needs it in one selected row; true when the row was updated. */
@@ -110,8 +123,8 @@ static bool reseal_row(PGconn *conn, const struct hl_keyring *kr, PGresult *res,
     for (size_t k = 0; k < NCOLUMNS; k++) {
         if (PQgetisnull(res, row, (int)k + 1))
             continue;
-        vals[k] = reseal_value(kr, columns[k], id, PQgetvalue(res, row, (int)k + 1),
-                               plaintext_only, c);
+        vals[k] = reseal_webhook_value(kr, columns[k], id, PQgetvalue(res, row, (int)k + 1),
+                                       plaintext_only, c);
         changed |= vals[k] != NULL;
     }
     json_t *auth = json_loads(PQgetvalue(res, row, NCOLUMNS + 1), 0, NULL);
@@ -121,7 +134,8 @@ static bool reseal_row(PGconn *conn, const struct hl_keyring *kr, PGresult *res,
         if (!json_is_string(v))
             continue;
         snprintf(field, sizeof(field), "auth.%s", auth_fields[i]);
-        char *sealed = reseal_value(kr, field, id, json_string_value(v), plaintext_only, c);
+        char *sealed =
+            reseal_webhook_value(kr, field, id, json_string_value(v), plaintext_only, c);
         if (sealed) {
             json_object_set_new(auth, auth_fields[i], json_string(sealed));
             free(sealed);
@@ -170,6 +184,65 @@ static bool exec_ok(PGconn *conn, const char *sql, char *errbuf, size_t errlen)
     return ok;
 }
 
+/* The sources' credentials (one sealed column, AAD gw_source_aad), in batches like the
+ * webhooks. They were sealed from the start, so only re-sealing applies. */
+static hl_err reseal_sources(PGconn *conn, const struct hl_keyring *kr, bool plaintext_only,
+                             struct gw_reseal_counts *c, char *errbuf, size_t errlen)
+{
+    char last[40] = "00000000-0000-0000-0000-000000000000";
+    for (;;) {
+        if (!exec_ok(conn, "BEGIN", errbuf, errlen))
+            return HL_EIO;
+        char batch[16];
+        snprintf(batch, sizeof(batch), "%d", RESEAL_BATCH);
+        const char *params[] = {last, batch};
+        PGresult *res = PQexecParams(conn,
+                                     "SELECT id::text, secret FROM sources WHERE id > $1::uuid"
+                                     " ORDER BY id LIMIT $2::int FOR UPDATE",
+                                     2, NULL, params, NULL, NULL, 0);
+        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+            snprintf(errbuf, errlen, "cannot read sources: %s", pg_primary(res));
+            PQclear(res);
+            PQclear(PQexec(conn, "ROLLBACK"));
+            return HL_EIO;
+        }
+        int n = PQntuples(res);
+        bool failed = false;
+        for (int i = 0; i < n && !failed; i++) {
+            const char *id = PQgetvalue(res, i, 0);
+            char aad[GW_SOURCE_AAD_LEN], what[GW_SOURCE_AAD_LEN + 32];
+            gw_source_aad(id, aad);
+            snprintf(what, sizeof(what), "secret of source '%s'", id);
+            c->rows_scanned++;
+            char *sealed = reseal_value(kr, aad, what, PQgetvalue(res, i, 1), plaintext_only, c);
+            if (!sealed)
+                continue;
+            const char *up[] = {id, sealed};
+            PGresult *u = PQexecParams(conn, "UPDATE sources SET secret = $2 WHERE id = $1::uuid",
+                                       2, NULL, up, NULL, NULL, 0);
+            if (PQresultStatus(u) != PGRES_COMMAND_OK) {
+                snprintf(errbuf, errlen, "cannot update source '%s': %s", id, pg_primary(u));
+                failed = true;
+            } else {
+                c->rows_updated++;
+            }
+            PQclear(u);
+            free(sealed);
+        }
+        if (n > 0)
+            snprintf(last, sizeof(last), "%s", PQgetvalue(res, n - 1, 0));
+        PQclear(res);
+        if (failed) {
+            PQclear(PQexec(conn, "ROLLBACK"));
+            return HL_EIO;
+        }
+        if (!exec_ok(conn, "COMMIT", errbuf, errlen))
+            return HL_EIO;
+        if (n < RESEAL_BATCH)
+            return HL_OK;
+    }
+}
+
 hl_err gw_reseal_all(PGconn *conn, const struct hl_keyring *kr, bool plaintext_only,
                      struct gw_reseal_counts *c, char *errbuf, size_t errlen)
 {
@@ -215,6 +288,8 @@ hl_err gw_reseal_all(PGconn *conn, const struct hl_keyring *kr, bool plaintext_o
         if (n < RESEAL_BATCH)
             break;
     }
+    if (reseal_sources(conn, kr, plaintext_only, c, errbuf, errlen) != HL_OK)
+        return HL_EIO;
     if (c->unopenable) {
         snprintf(errbuf, errlen,
                  "%zu value(s) are sealed under master keys not in the ring; add those keys "

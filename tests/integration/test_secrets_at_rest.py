@@ -19,6 +19,7 @@ import signal
 import subprocess
 import time
 
+import requests
 import waiting
 from conftest import GATEWAY
 from cryptography.exceptions import InvalidSignature
@@ -115,6 +116,15 @@ def test_master_key_rotation_reseals_everything_and_deliveries_keep_their_secret
     stored = sealed_values(hookline)
     assert len(stored) == 13, stored  # 5 secrets, 2 previous ones, 2 v1a keys, 4 credentials
     assert all(v.startswith("hlenc:v1:t1:") for v in stored), stored
+    # An incoming-webhook source's credential is sealed too, and must survive the rotation.
+    source_key = "src-" + os.urandom(12).hex()
+    r = hookline.api("POST", "/api/v1/sources", json={
+        "name": "partner", "verification": {"type": "api_key", "header": "X-Key", "value": source_key},
+        "event_type": {"from": "fixed", "value": "order.created"}})
+    assert r.status_code == 201, r.text
+    source = r.json()
+    [(source_sealed,)] = hookline.sql("SELECT secret FROM sources")
+    assert source_sealed.startswith("hlenc:v1:t1:")
 
     # Step 1: every service gets the ring "k2,t1" (k2 seals, both open) and keeps working.
     t1 = hookline.master_key
@@ -128,7 +138,7 @@ def test_master_key_rotation_reseals_everything_and_deliveries_keep_their_secret
     rc, out = gateway_tool(hookline, "rotate-master-key")
     assert rc == 0, out
     counts = json.loads(out.strip().splitlines()[-1])
-    assert counts["resealed"] == len(stored) and counts["sealed_plaintext"] == 0, counts
+    assert counts["resealed"] == len(stored) + 1 and counts["sealed_plaintext"] == 0, counts
     assert counts["complete"] is True and counts["primary"] == "k2"
     rc, out = gateway_tool(hookline, "rotate-master-key")
     assert rc == 0 and json.loads(out.strip().splitlines()[-1])["resealed"] == 0, out
@@ -137,6 +147,8 @@ def test_master_key_rotation_reseals_everything_and_deliveries_keep_their_secret
     assert "hlenc:v1:t1:" not in rows
     after = sealed_values(hookline)
     assert len(after) == len(stored) and all(v.startswith("hlenc:v1:k2:") for v in after)
+    [(source_sealed,)] = hookline.sql("SELECT secret FROM sources")
+    assert source_sealed.startswith("hlenc:v1:k2:")
 
     # Step 3: the old key is gone from the ring; every secret and credential still works.
     restart_services(hookline, k2)
@@ -159,6 +171,12 @@ def test_master_key_rotation_reseals_everything_and_deliveries_keep_their_secret
         auths["hmac"]["secret"].encode(), got["hmac"].body, hashlib.sha256).hexdigest()
     assert v1a_valid(got["v1a"], hooks["v1a"]["public_key"])
     assert v1a_valid(got["v1a"], hooks["v1a"]["previous_public_key"])
+    # The source's credential still opens under the new key only: right key 202, wrong 401.
+    url = hookline.base_url + f"/api/v1/incoming/{source['id']}"
+    ok = requests.post(url, json={"from": "partner"}, headers={"X-Key": source_key}, timeout=10)
+    assert ok.status_code == 202, ok.text
+    bad = requests.post(url, json={"from": "partner"}, headers={"X-Key": "wrong"}, timeout=10)
+    assert bad.status_code == 401, bad.text
 
 
 def test_dispatcher_without_the_key_fails_deliveries_with_secret_unavailable(hookline, receiver):

@@ -12,10 +12,13 @@ and rotate-secret responses for that webhook (the API has no other "show secret"
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import os
 import signal
 
 import psycopg
+import requests
 import waiting
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -143,18 +146,54 @@ def test_no_secret_reaches_logs_responses_topics_or_database_rows(hookline, make
                  headers={"Content-Type": "application/json"})
         assert r.status_code == 400, r.text
 
+    # -- incoming-webhook sources: a credential we give, one the gateway generates ----------
+    src_key = "srckey-" + os.urandom(12).hex()
+    r = call("POST", "/api/v1/sources", json={
+        "name": "given", "verification": {"type": "api_key", "header": "X-Key", "value": src_key},
+        "event_type": {"from": "fixed", "value": "order.created"}})
+    assert r.status_code == 201, r.text
+    src_given = r.json()
+    r = call("POST", "/api/v1/sources", json={
+        "name": "generated", "verification": {"type": "github"},
+        "event_type": {"from": "header", "header": "X-GitHub-Event", "default": "push"}})
+    assert r.status_code == 201, r.text
+    src_generated = r.json()
+    src_secret = src_generated["verification"]["secret"]
+    assert src_secret and src_given["verification"]["value"] == src_key
+    r = call("PATCH", f"/api/v1/sources/{src_given['id']}",
+             json={"verification": {"type": "api_key", "header": "X-Key", "value": src_key, "bogus": 1}})
+    assert r.status_code == 400, r.text
+    for src in (src_given, src_generated):
+        call("GET", f"/api/v1/sources/{src['id']}")
+    call("GET", "/api/v1/sources")
+    incoming = hookline.base_url + f"/api/v1/incoming/{src_given['id']}"
+    for key, status in ((src_key, 202), (src_key + "x", 401)):
+        r = requests.post(incoming, json={"via": "source"}, headers={"X-Key": key}, timeout=10,
+                          verify=hookline.verify)
+        responses.append((f"POST incoming ({status})", r))
+        assert r.status_code == status, r.text
+    body = b'{"ref": "main"}'
+    r = requests.post(hookline.base_url + f"/api/v1/incoming/{src_generated['id']}", data=body,
+                      headers={"Content-Type": "application/json", "X-GitHub-Event": "order.created",
+                               "X-Hub-Signature-256": "sha256=" + hmac.new(
+                                   src_secret.encode(), body, hashlib.sha256).hexdigest()},
+                      timeout=10, verify=hookline.verify)
+    responses.append(("POST incoming github", r))
+    assert r.status_code == 202, r.text
+
     # -- deliveries: successes, a retry, a failure ----------------------------------------
     hookline.settle()
     for n in range(3):
         hookline.post_event("order.created", {"n": n})
-    ok.wait_for(3 * 3, timeout=30)
+    events = 3 + 2  # and the two accepted by the sources
+    ok.wait_for(events * 3, timeout=30)
     dead_id = hooks[2]["id"]
 
     def settled():
         page = call("GET", "/api/v1/deliveries?limit=100").json()["data"]
         dead_failed = [d for d in page if d["webhook_id"] == dead_id and d["status"] == "failed"]
         flaky_ok = [d for d in page if d["webhook_id"] == wid and d["status"] == "succeeded"]
-        return page if len(dead_failed) == 3 and len(flaky_ok) == 3 else None
+        return page if len(dead_failed) == events and len(flaky_ok) == events else None
     page = waiting.wait_for(settled, timeout=30, what="retries and failures to settle")
     for d in page[:6]:
         call("GET", f"/api/v1/deliveries/{d['id']}")
@@ -174,6 +213,8 @@ def test_no_secret_reaches_logs_responses_topics_or_database_rows(hookline, make
         for s in shown:
             needles[f"secret of {wh_id}"] = needles.get(f"secret of {wh_id}", set()) | whsec_forms(s)
     needles["dev secret 2"] = whsec_forms(dev_secret2)
+    needles["source key"] = forms(src_key.encode())
+    needles["source secret"] = forms(src_secret.encode())
     for name, c in creds.items():
         needles[f"credential {name}"] = forms(c.encode())
     needles["basic header"] = forms(f"hook:{creds['password']}".encode())
@@ -206,6 +247,9 @@ def test_no_secret_reaches_logs_responses_topics_or_database_rows(hookline, make
             j = r.json()
             assert j["secret"] in handed_out[j["id"]]
             allowed = whsec_forms(j["secret"])
+        if r.status_code == 201 and what == "POST /api/v1/sources":
+            cred = r.json()["verification"]
+            allowed = forms((cred.get("value") or cred.get("secret")).encode())
         found = leaks(body + "\n" + "\n".join(f"{k}: {v}" for k, v in r.headers.items()), allowed)
         if found:
             problems.append(f"response to {what} ({r.status_code}) holds {found}: {body[:300]}")
