@@ -633,7 +633,8 @@ static bool paced_early(struct dp_deliver *dl, struct dp_snapshot *snap, const s
         return false;
     struct dp_health *h = dp_health_get(dl->health, t->webhook_id);
     int limit = w->max_concurrency > 0 ? w->max_concurrency : (int)dl->cfg->default_max_concurrency;
-    return !h->open && dp_health_drain_ms(h, limit, w->rate_limit_per_s) < dl->park_max_ms;
+    return !h->open &&
+           dp_health_drain_ms(h, limit, w->rate_limit_per_s, hl_mono_ms()) < dl->park_max_ms;
 }
 
 /* The webhook's secrets do not open with this dispatcher's ring, so nothing can be signed:
@@ -738,7 +739,8 @@ void dp_deliver_task(struct dp_deliver *dl, struct dp_msg *msg, struct dp_snapsh
         attempt_start(d);
     } else if (a == DP_ADMIT_WAIT &&
                (h->nwait < dl->wait_cap ||
-                dp_health_drain_ms(h, limit, w->rate_limit_per_s) < dl->park_max_ms)) {
+                dp_health_drain_ms(h, limit, w->rate_limit_per_s, hl_mono_ms()) <
+                    dl->park_max_ms)) {
         if (h->wait_tail)
             ((struct dp_delivery *)h->wait_tail)->wnext = d;
         else

@@ -13,6 +13,9 @@
 #include "hl/banned.h"
 
 #define NBUCKETS 4096
+/* No answer for this long with attempts in flight slows the pace down (dp_health_drain_ms).
+ * Shorter silences are the loop's own: an iteration busy with fan-out answers nobody. */
+#define SILENCE_MIN_MS 250
 
 struct dp_health_table {
     struct dp_health *b[NBUCKETS];
@@ -93,7 +96,8 @@ dp_admit dp_health_admit(const struct dp_config *cfg, struct dp_health *h, int m
     }
     if (h->open)
         h->probing = true;
-    h->in_flight++;
+    if (h->in_flight++ == 0)
+        h->busy_from_ms = now_ms;
     return DP_ADMIT_GO;
 }
 
@@ -102,6 +106,7 @@ bool dp_health_done(const struct dp_config *cfg, struct dp_health *h, bool ok, i
 {
     bool recovered = false;
     h->in_flight--;
+    h->answered_ms = now_ms;
     if (now_ms - h->window_start_ms > cfg->breaker_window_ms) {
         h->window_start_ms = now_ms;
         h->window_total = h->window_failed = 0;
@@ -152,9 +157,17 @@ static double pace_ms(const struct dp_health *h, int concurrency, int rate_per_s
     return per;
 }
 
-double dp_health_drain_ms(const struct dp_health *h, int concurrency, int rate_per_s)
+double dp_health_drain_ms(const struct dp_health *h, int concurrency, int rate_per_s,
+                          int64_t now_ms)
 {
-    return pace_ms(h, concurrency, rate_per_s) * (double)(h->in_flight + (int)h->nwait);
+    double per = pace_ms(h, concurrency, rate_per_s);
+    int64_t since = h->answered_ms > h->busy_from_ms ? h->answered_ms : h->busy_from_ms;
+    if (h->in_flight > 0 && now_ms - since > SILENCE_MIN_MS) {
+        double silent = (double)(now_ms - since) / (concurrency > 0 ? concurrency : 1);
+        if (silent > per)
+            per = silent;
+    }
+    return per * (double)(h->in_flight + (int)h->nwait);
 }
 
 int64_t dp_health_defer_due(struct dp_health *h, int concurrency, int rate_per_s,

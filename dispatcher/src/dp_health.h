@@ -34,6 +34,8 @@ struct dp_health {
     bool tripped;          /* opened since the last success: a success is a recovery */
     /* pacing of deliveries deferred because too many wait here */
     double avg_attempt_ms; /* moving average of attempt durations, 0 before the first */
+    int64_t answered_ms;   /* monotonic: the last attempt's end */
+    int64_t busy_from_ms;  /* monotonic: when attempts were last started from none in flight */
     int64_t defer_next_ms; /* wall clock: the due time given to the last one deferred */
     /* auto-disable */
     int64_t failing_since_ms; /* wall clock; 0 after a success */
@@ -64,8 +66,13 @@ bool dp_health_done(const struct dp_config *cfg, struct dp_health *h, bool ok, i
 /* An attempt that started at started_wall_ms ended at wall_ms: feeds the pace estimate. */
 void dp_health_timed(struct dp_health *h, int64_t started_wall_ms, int64_t wall_ms);
 /* How long, in ms, the webhook needs at its pace to finish the attempts in flight and
- * those parked here. */
-double dp_health_drain_ms(const struct dp_health *h, int concurrency, int rate_per_s);
+ * those parked here, at monotonic now_ms. While attempts are in flight and none has been
+ * answered for a while (or none ever), the silence slows the pace down: an endpoint that
+ * hangs shows it only when its attempts time out, and until then the average of earlier
+ * answers, or the guess before the first, would keep filling the dispatcher with its
+ * work. */
+double dp_health_drain_ms(const struct dp_health *h, int concurrency, int rate_per_s,
+                          int64_t now_ms);
 /* Due time (wall clock) for a delivery deferred because too many wait here: after those in
  * flight, those parked and those deferred before it, at the webhook's pace (its average
  * attempt time over its concurrency, or its rate limit). Deferred all with the same
