@@ -10,6 +10,7 @@
 
 #include "hl/log.h"
 #include "hl/mem.h"
+#include "hl/ssrf.h"
 #include "hl/banned.h"
 
 #define ENV_PREFIX "HOOKLINE_"
@@ -221,5 +222,17 @@ hl_err hl_common_cfg_apply(const struct hl_common_cfg *c, char *errbuf, size_t e
         snprintf(errbuf, errlen, "option 'topic_prefix' must not be empty");
         return HL_EINVAL;
     }
+    if (hl_ssrf_allowlist_parse(c->ssrf_allowlist, &hl_ssrf_allow, errbuf, errlen) != HL_OK)
+        return HL_EINVAL;
+    /* An allow-list entry that spans everything switches SSRF protection off. */
+    for (size_t i = 0; i < hl_ssrf_allow.n; i++)
+        if (hl_ssrf_allow.cidr[i].prefix == 0)
+            hl_log(HL_LOG_WARN, "config",
+                   "ssrf_allowlist contains '%s': SSRF protection is off for every %s "
+                   "address, including cloud metadata and internal services",
+                   hl_ssrf_allow.cidr[i].family == AF_INET ? "0.0.0.0/0" : "::/0",
+                   hl_ssrf_allow.cidr[i].family == AF_INET ? "IPv4" : "IPv6");
+    if (hl_ssrf_allow.n)
+        hl_log(HL_LOG_INFO, "config", "ssrf_allowlist: %s", c->ssrf_allowlist);
     return HL_OK;
 }

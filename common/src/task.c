@@ -1,6 +1,7 @@
 /* Delivery task encoding (see hl/task.h). */
 #include "hl/task.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,19 @@ void hl_task_encode(const struct hl_task *t, struct hl_buf *out)
     free(ev);
 }
 
+/* True for the ids hl_delivery_id makes: "msg_" + 32 lower-case hex digits. Anything else
+ * would reach the webhook-id header and hl_task_encode's output unescaped. */
+static bool delivery_id_valid(const json_t *id)
+{
+    const char *s = json_string_value(id);
+    if (!s || json_string_length(id) != HL_DELIVERY_ID_LEN - 1 || strncmp(s, "msg_", 4) != 0)
+        return false;
+    for (size_t i = 4; i < HL_DELIVERY_ID_LEN - 1; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return false;
+    return true;
+}
+
 hl_err hl_task_decode(const void *data, size_t len, struct hl_task *t, char *errbuf,
                       size_t errlen)
 {
@@ -43,10 +57,10 @@ hl_err hl_task_decode(const void *data, size_t len, struct hl_task *t, char *err
     json_t *id = json_object_get(root, "delivery_id"), *tenant = json_object_get(root, "tenant"),
            *wh = json_object_get(root, "webhook_id"), *ev = json_object_get(root, "event"),
            *err = json_object_get(root, "last_error");
-    if (!json_is_string(id) || json_string_length(id) != HL_DELIVERY_ID_LEN - 1 ||
-        !json_is_string(tenant) || !json_is_string(wh) || !json_is_object(ev)) {
-        snprintf(errbuf, errlen,
-                 "task needs delivery_id, tenant, webhook_id (strings) and event (object)");
+    if (!delivery_id_valid(id) || !json_is_string(tenant) || !json_is_string(wh) ||
+        !json_is_object(ev)) {
+        snprintf(errbuf, errlen, "task needs delivery_id (msg_<32 hex>), tenant, webhook_id"
+                                 " (strings) and event (object)");
         json_decref(root);
         return HL_EINVAL;
     }

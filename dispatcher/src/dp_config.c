@@ -2,8 +2,11 @@
  * 30 s per attempt, 6 attempts (first try + 5 retries) with exponential backoff. */
 #include "dp_config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "hl/banned.h"
 
@@ -73,6 +76,9 @@ const struct hl_cfg_opt dp_config_opts[] = {
      0, 600000,
      "on SIGTERM, how long in-flight deliveries may still finish; unfinished events are "
      "redelivered by the dispatcher that takes their partition over"},
+    {"ca_bundle", HL_CFG_STR, offsetof(struct dp_config, ca_bundle), NULL, 0, 0,
+     "PEM file of the CA certificates https deliveries are verified against instead of the "
+     "system store; certificate and host name verification cannot be switched off"},
 };
 
 hl_err dp_config_finish(struct dp_config *cfg, char *errbuf, size_t errlen)
@@ -98,6 +104,12 @@ hl_err dp_config_finish(struct dp_config *cfg, char *errbuf, size_t errlen)
     }
     if (cfg->ntiers == 0) {
         snprintf(errbuf, errlen, "retry_tiers_ms: at least one tier is needed");
+        return HL_EINVAL;
+    }
+    /* Said at startup rather than as a tls error on every https delivery. */
+    if (cfg->ca_bundle && *cfg->ca_bundle && access(cfg->ca_bundle, R_OK) != 0) {
+        snprintf(errbuf, errlen, "ca_bundle: cannot read '%s': %s", cfg->ca_bundle,
+                 strerror(errno));
         return HL_EINVAL;
     }
     return HL_OK;

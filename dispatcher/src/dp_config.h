@@ -35,6 +35,7 @@ struct dp_config {
     int64_t log_batch_max;
     int64_t log_flush_ms;
     bool attempt_log;
+    char *ca_bundle; /* PEM CAs for https deliveries; NULL: the system store */
 
     /* derived from retry_tiers_ms by dp_config_finish() */
     int64_t tiers[HL_RETRY_TIERS_MAX];

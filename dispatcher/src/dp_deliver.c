@@ -5,7 +5,20 @@
  * RESPONSE_CAP: a receiver that streams more gets its connection closed, and its 2xx still
  * counts; the first EXCERPT_CAP bytes go to the attempt log. 410 Gone disables the webhook
  * at once; 429 and timeouts back off harder; Retry-After is honoured up to
- * retry_after_max_ms. */
+ * retry_after_max_ms.
+ *
+ * SSRF protection happens in open_socket(), libcurl's CURLOPT_OPENSOCKETFUNCTION: it sees
+ * each address libcurl is about to connect to, after DNS, and refuses the blocked ones
+ * before a socket exists, so no packet leaves for them. Checking the URL's host name
+ * instead would let a name that resolves to 10.0.0.1, or one whose DNS answer changes
+ * between check and connect (rebinding), through. Proxies are off (a proxy would be the
+ * address checked, not the endpoint), redirects are not followed, and a connection is only
+ * reused for the host and port it was opened (and checked) for. An attempt whose every
+ * address was refused is recorded as ssrf_blocked and not retried: only a new URL (or an
+ * operator's ssrf_allowlist) can change the outcome, so it is dead-lettered at once.
+ *
+ * TLS peers are always verified (CURLOPT_SSL_VERIFYPEER and VERIFYHOST), against the
+ * system store or the ca_bundle option; there is deliberately no switch to turn that off. */
 #include "dp_deliver.h"
 
 #include <assert.h>
@@ -17,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 #include "dp_consumer.h"
 #include "dp_deadletter.h"
@@ -30,6 +44,7 @@
 #include "hl/log.h"
 #include "hl/mem.h"
 #include "hl/sign.h"
+#include "hl/ssrf.h"
 #include "hl/task.h"
 #include "hl/time.h"
 #include "hl/banned.h"
@@ -64,6 +79,8 @@ struct dp_delivery {
     int64_t retry_after_ms;
     int64_t started_wall_ms;
     char errbuf[CURL_ERROR_SIZE];
+    int ssrf_refused, ssrf_passed; /* addresses open_socket() refused / let through */
+    char ssrf_why[256];            /* why the last refused one was */
 };
 
 struct dp_deliver {
@@ -107,6 +124,30 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud)
         d->retry_after_ms = dp_retry_after_parse(v, hl_now_ms() / 1000);
     }
     return n;
+}
+
+/* CURLOPT_OPENSOCKETFUNCTION: the SSRF check on the address about to be connected. */
+static curl_socket_t open_socket(void *ud, curlsocktype purpose, struct curl_sockaddr *a)
+{
+    struct dp_delivery *d = ud;
+    struct sockaddr_storage ss;
+    char why[sizeof(d->ssrf_why)];
+
+    /* curl's struct declares a bare sockaddr but hands a whole sockaddr_storage. */
+    memset(&ss, 0, sizeof(ss));
+    memcpy(&ss, (const char *)&a->addr, a->addrlen < sizeof(ss) ? a->addrlen : sizeof(ss));
+    if (purpose != CURLSOCKTYPE_IPCXN) {
+        snprintf(why, sizeof(why), "socket purpose %d is not a plain connection", (int)purpose);
+    } else if (!hl_ssrf_blocked((const struct sockaddr *)&ss, &hl_ssrf_allow, why,
+                                sizeof(why))) {
+        d->ssrf_passed++;
+        return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+    }
+    d->ssrf_refused++;
+    snprintf(d->ssrf_why, sizeof(d->ssrf_why), "%s", why);
+    hl_log(HL_LOG_WARN, "deliver", "ssrf: delivery '%s' to webhook '%s': not connecting: %s",
+           d->task.delivery_id, d->task.webhook_id, why);
+    return CURL_SOCKET_BAD;
 }
 
 static void add_line(struct dp_delivery *d, const char *line)
@@ -179,6 +220,8 @@ static void attempt_start(struct dp_delivery *d)
     d->retry_after_ms = -1;
     hl_buf_clear(&d->excerpt);
     d->errbuf[0] = '\0';
+    d->ssrf_refused = d->ssrf_passed = 0;
+    d->ssrf_why[0] = '\0';
     d->started_wall_ms = now;
     int64_t connect_ms =
         cfg->connect_timeout_ms < w->timeout_ms ? cfg->connect_timeout_ms : w->timeout_ms;
@@ -188,6 +231,15 @@ static void attempt_start(struct dp_delivery *d)
     curl_easy_setopt(e, CURLOPT_URL, w->url);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, d);
+    /* "" overrides http_proxy and friends from the environment. */
+    curl_easy_setopt(e, CURLOPT_PROXY, "");
+    curl_easy_setopt(e, CURLOPT_NOPROXY, "*");
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (cfg->ca_bundle && *cfg->ca_bundle)
+        curl_easy_setopt(e, CURLOPT_CAINFO, cfg->ca_bundle);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(e, CURLOPT_POST, 1L);
@@ -334,8 +386,10 @@ void dp_emit_webhook_event(struct dp_producer *prod, const char *type, const cha
 
 /* --- attempts ------------------------------------------------------------------------ */
 
-static const char *classify(CURLcode rc, long status, bool capped)
+static const char *classify(CURLcode rc, long status, bool capped, bool ssrf)
 {
+    if (ssrf)
+        return "ssrf_blocked";
     if (rc == CURLE_OK || capped) {
         if (status >= 200 && status < 300)
             return NULL;
@@ -354,10 +408,15 @@ static const char *classify(CURLcode rc, long status, bool capped)
     case CURLE_COULDNT_CONNECT:
         return "connect_failed";
     case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_PEER_FAILED_VERIFICATION: /* = CURLE_SSL_CACERT: unknown CA, wrong host */
     case CURLE_SSL_CERTPROBLEM:
     case CURLE_SSL_CIPHER:
     case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_SHUTDOWN_FAILED:
         return "tls";
     case CURLE_TOO_MANY_REDIRECTS:
         return "too_many_redirects";
@@ -398,8 +457,12 @@ static void attempt_done(struct dp_deliver *dl, CURL *e, CURLcode rc)
     struct hl_task *t = &d->task;
 
     bool capped = rc == CURLE_WRITE_ERROR && d->resp_bytes > RESPONSE_CAP;
-    const char *cls = classify(rc, status, capped);
-    if (rc != CURLE_OK && !capped)
+    /* Refused on every address it had: had one been let through, its own error counts. */
+    bool ssrf = rc != CURLE_OK && d->ssrf_refused && !d->ssrf_passed;
+    const char *cls = classify(rc, status, capped, ssrf);
+    if (ssrf)
+        snprintf(why, sizeof(why), "blocked by SSRF protection: %s", d->ssrf_why);
+    else if (rc != CURLE_OK && !capped)
         snprintf(why, sizeof(why), "%s", d->errbuf[0] ? d->errbuf : curl_easy_strerror(rc));
     else
         snprintf(why, sizeof(why), "HTTP %ld", status);
@@ -439,7 +502,7 @@ static void attempt_done(struct dp_deliver *dl, CURL *e, CURLcode rc)
         }
         free(t->last_error);
         t->last_error = hl_xstrdup(why);
-        if (!gone && t->attempt - t->budget_base < w->retry.max_attempts) {
+        if (!gone && !ssrf && t->attempt - t->budget_base < w->retry.max_attempts) {
             bool throttled = status == 429 || strcmp(cls, "timeout") == 0;
             int64_t ra = d->retry_after_ms;
             if (ra > cfg->retry_after_max_ms)
@@ -452,7 +515,10 @@ static void attempt_done(struct dp_deliver *dl, CURL *e, CURLcode rc)
             schedule(dl, t, wait, d->msg);
         } else {
             o.status = "failed";
-            dp_dead_letter_delivery(dl->prod, t, gone ? "410 gone" : "attempts exhausted",
+            dp_dead_letter_delivery(dl->prod, t,
+                                    gone   ? "410 gone"
+                                    : ssrf ? "ssrf blocked"
+                                           : "attempts exhausted",
                                     d->msg);
         }
     }

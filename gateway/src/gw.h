@@ -23,6 +23,12 @@ struct gw_config {
     int64_t http_threads;
     int64_t max_body_bytes;
     int64_t max_event_bytes;
+    int64_t max_json_depth;
+    int64_t request_timeout_ms;
+    int64_t api_key_rate_limit_per_s;
+    int64_t api_key_rate_burst;
+    char *tls_cert_file;
+    char *tls_key_file;
     int64_t events_partitions;
     int64_t topic_replication;
     int64_t produce_timeout_ms;
@@ -83,6 +89,7 @@ struct gw_principal {
     gw_role role;
     char tenant[65];
     char key_id[40];
+    int64_t rate_limit_per_s; /* the key's own limit; -1 = the gateway's default */
 };
 
 const char *gw_role_name(gw_role role);
@@ -107,8 +114,21 @@ int gw_event_schema_check(struct gw_req *r, const char *type, const json_t *data
                           const char *prefix, struct gw_errors *e);
 void gw_event_schemas_clear(void);
 
+/* Deadlines on reading request bodies (gw_deadline.c): a watchdog thread cuts off the
+ * reading side of a client that is still sending its body when the deadline passes.
+ * @locks its own mutex; any thread may call. */
+struct gw_deadlines;
+struct gw_deadlines *gw_deadlines_new(int listen_port, size_t nslots);
+void gw_deadlines_free(struct gw_deadlines *d);
+/* Arms a deadline ms from now for this request's client; returns a slot for disarm (-1
+ * when all nslots are in use: that request then has civetweb's per-read timeout only). */
+int gw_deadline_arm(struct gw_deadlines *d, const struct mg_request_info *info, int64_t ms);
+/* Disarms a slot; true when the deadline had passed (the client was cut off). */
+bool gw_deadline_disarm(struct gw_deadlines *d, int slot);
+
 struct gw_ctx {
     const struct gw_config *cfg;
+    struct gw_deadlines *deadlines;
     struct gw_auth *auth;
     struct gw_db *db;
     struct gw_producer *producer;
@@ -143,6 +163,9 @@ int gw_reply_json_hdr(struct gw_req *r, int status, json_t *body, const char *ex
 /* RFC 9457 problem+json; slug names the problem type. */
 int gw_reply_problem(struct gw_req *r, int status, const char *slug, const char *title,
                      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* 429 with `Retry-After: <retry_after_s>` (problem type "rate-limited"). */
+int gw_reply_rate_limited(struct gw_req *r, int retry_after_s, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 int gw_reply_invalid(struct gw_req *r, struct gw_errors *e, const char *detail);
 /* 422: well-formed but refused on meaning (unknown event types, unusable schemas). */
 int gw_reply_unprocessable(struct gw_req *r, struct gw_errors *e, const char *detail);
@@ -159,6 +182,23 @@ int gw_authenticate(struct gw_req *r);
 bool gw_allowed(const struct gw_req *r, gw_perm perm);
 /* 0 when the caller may; else replies 403 (role) or 400 (admin without a tenant). */
 int gw_require(struct gw_req *r, gw_perm perm);
+
+/* Rate limits (gw_ratelimit.c): token buckets in a fixed-size table, shared by every
+ * worker thread. @locks a per-shard mutex; any thread may call.
+ * True when one more request under bucket_key is allowed at rate_per_s with bursts of up
+ * to burst requests (rate_per_s <= 0: unlimited). False when it is over the limit:
+ * *retry_after_s is then the whole seconds (>= 1) until a request would be allowed. */
+bool gw_rate_allow(const char *bucket_key, double rate_per_s, double burst, int *retry_after_s);
+/* One bucket's arithmetic, for unit tests: refills for the time since last_ms, then takes a
+ * token if there is one. */
+struct gw_bucket {
+    double tokens;
+    int64_t last_ms;
+};
+bool gw_bucket_take(struct gw_bucket *b, double rate_per_s, double burst, int64_t now_ms,
+                    int *retry_after_s);
+/* Applies the authenticated key's limit: 0, or 429 after replying. */
+int gw_rate_limit_key(struct gw_req *r);
 
 /* Request-body schemas from schemas/api (gw_schemas.c). Loaded once before serving. */
 hl_err gw_schemas_load(const char *dir, char *errbuf, size_t errlen);

@@ -178,7 +178,8 @@ static int lookup(struct gw_req *r, const unsigned char hash[32], struct gw_prin
         return -1;
     const char *params[] = {hex};
     PGresult *res = PQexecParams(c,
-                                 "SELECT id, coalesce(tenant_id, ''), role FROM api_keys"
+                                 "SELECT id, coalesce(tenant_id, ''), role,"
+                                 " coalesce(rate_limit_per_s, -1) FROM api_keys"
                                  " WHERE key_hash = decode($1, 'hex') AND revoked_at IS NULL",
                                  1, NULL, params, NULL, NULL, 0);
     int found = -1;
@@ -188,6 +189,7 @@ static int lookup(struct gw_req *r, const unsigned char hash[32], struct gw_prin
             snprintf(who->key_id, sizeof(who->key_id), "%s", PQgetvalue(res, 0, 0));
             snprintf(who->tenant, sizeof(who->tenant), "%s", PQgetvalue(res, 0, 1));
             who->role = gw_role_parse(PQgetvalue(res, 0, 2));
+            who->rate_limit_per_s = strtoll(PQgetvalue(res, 0, 3), NULL, 10);
         }
     } else {
         hl_pg_errmsg(c, err, sizeof(err));
@@ -233,6 +235,7 @@ int gw_authenticate(struct gw_req *r)
     unsigned char hash[32];
     gw_key_hash(key, hash);
     memset(&r->who, 0, sizeof(r->who));
+    r->who.rate_limit_per_s = -1;
 
     if (a->has_admin && CRYPTO_memcmp(hash, a->admin_hash, 32) == 0) {
         r->who.role = GW_ROLE_ADMIN;
@@ -272,6 +275,25 @@ int gw_authenticate(struct gw_req *r)
     if (r->who.role == GW_ROLE_ADMIN)
         return admin_tenant(r);
     return 0;
+}
+
+/* Per-key rate limits: the key's own rate_limit_per_s, else the gateway's default; one
+ * bucket per key id (so all of a key's requests share it, whichever route they take). */
+int gw_rate_limit_key(struct gw_req *r)
+{
+    const struct gw_config *cfg = r->ctx->cfg;
+    double rate = r->who.rate_limit_per_s >= 0 ? (double)r->who.rate_limit_per_s
+                                               : (double)cfg->api_key_rate_limit_per_s;
+    char key[64];
+    int retry_after;
+    snprintf(key, sizeof(key), "api-key:%s", r->who.key_id);
+    if (gw_rate_allow(key, rate, (double)cfg->api_key_rate_burst, &retry_after))
+        return 0;
+    hl_log(HL_LOG_DEBUG, "ratelimit", "key '%s' over %g requests/s", r->who.key_id, rate);
+    return gw_reply_rate_limited(r, retry_after,
+                                 "this API key may make %g requests per second (bursts of %lld);"
+                                 " retry in %d s",
+                                 rate, (long long)cfg->api_key_rate_burst, retry_after);
 }
 
 void gw_auth_forget(struct gw_auth *a)

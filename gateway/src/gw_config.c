@@ -17,6 +17,21 @@ const struct hl_cfg_opt gw_config_opts[] = {
      "largest request body accepted; larger ones get 413"},
     {"max_event_bytes", HL_CFG_INT, O(max_event_bytes), "262144", 256, 16777216,
      "largest single event (its JSON as produced to Kafka)"},
+    {"max_json_depth", HL_CFG_INT, O(max_json_depth), "32", 1, 1000,
+     "deepest nesting of arrays and objects accepted in a request body; deeper gets 400"},
+    {"request_timeout_ms", HL_CFG_INT, O(request_timeout_ms), "30000", 100, 600000,
+     "time a client has to send a request's headers and, separately, its whole body; "
+     "slower ones get 408 and are disconnected"},
+    {"api_key_rate_limit_per_s", HL_CFG_INT, O(api_key_rate_limit_per_s), "0", 0, 1000000,
+     "requests per second each API key may make (token bucket), unless the key sets its own "
+     "rate_limit_per_s; 0 = unlimited. Over the limit: 429 with Retry-After"},
+    {"api_key_rate_burst", HL_CFG_INT, O(api_key_rate_burst), "20", 1, 1000000,
+     "requests an API key may make at once before its rate limit applies (bucket size)"},
+    {"tls_cert_file", HL_CFG_STR, O(tls_cert_file), NULL, 0, 0,
+     "PEM certificate (chain) for HTTPS on the API listener; set with tls_key_file, "
+     "unset = plain HTTP"},
+    {"tls_key_file", HL_CFG_STR, O(tls_key_file), NULL, 0, 0,
+     "PEM private key of tls_cert_file"},
     {"events_partitions", HL_CFG_INT, O(events_partitions), "6", 1, 1024,
      "partitions of <prefix>.events when create-topics makes it"},
     {"topic_replication", HL_CFG_INT, O(topic_replication), "1", 1, 16,

@@ -5,12 +5,15 @@
  * completion on that thread (blocking on PostgreSQL or on Kafka acknowledgements), so the
  * number of requests in progress is bounded by http_threads. */
 #include <ctype.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "gw.h"
+#include "hl/json.h"
 #include "hl/log.h"
 #include "hl/mem.h"
 #include "hl/banned.h"
@@ -19,6 +22,7 @@
 
 struct gw_server {
     struct mg_context *mg;
+    struct gw_ctx *ctx;
 };
 
 void gw_errors_init(struct gw_errors *e)
@@ -80,15 +84,21 @@ int gw_reply_json(struct gw_req *r, int status, json_t *body)
     return gw_reply_json_hdr(r, status, body, NULL);
 }
 
-static int reply_problem_obj(struct gw_req *r, int status, json_t *problem)
+static int reply_problem_hdr(struct gw_req *r, int status, json_t *problem,
+                             const char *extra_headers)
 {
     char *s = json_dumps(problem, JSON_COMPACT);
     json_decref(problem);
     if (!s)
         abort();
-    reply_raw(r, status, "application/problem+json", s, strlen(s), NULL);
+    reply_raw(r, status, "application/problem+json", s, strlen(s), extra_headers);
     free(s);
     return status;
+}
+
+static int reply_problem_obj(struct gw_req *r, int status, json_t *problem)
+{
+    return reply_problem_hdr(r, status, problem, NULL);
 }
 
 static json_t *problem_new(struct gw_req *r, int status, const char *slug, const char *title,
@@ -109,6 +119,18 @@ int gw_reply_problem(struct gw_req *r, int status, const char *slug, const char 
     vsnprintf(detail, sizeof(detail), fmt, ap);
     va_end(ap);
     return reply_problem_obj(r, status, problem_new(r, status, slug, title, detail));
+}
+
+int gw_reply_rate_limited(struct gw_req *r, int retry_after_s, const char *fmt, ...)
+{
+    char detail[512], hdr[64];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof(detail), fmt, ap);
+    va_end(ap);
+    snprintf(hdr, sizeof(hdr), "Retry-After: %d\r\n", retry_after_s);
+    return reply_problem_hdr(r, 429,
+                             problem_new(r, 429, "rate-limited", "Too many requests", detail), hdr);
 }
 
 int gw_reply_invalid(struct gw_req *r, struct gw_errors *e, const char *detail)
@@ -228,29 +250,54 @@ bool gw_query(struct gw_req *r, const char *name, char *out, size_t outlen)
     return n >= 0 || n == -2;
 }
 
-/* Reads the body up to max_body_bytes. Returns 0, or the status of the error reply sent. */
+/* Reads the body up to max_body_bytes within request_timeout_ms, and refuses JSON nested
+ * deeper than max_json_depth before anything parses it. Returns 0, or the status of the
+ * error reply sent. */
 static int read_body(struct gw_req *r)
 {
-    int64_t limit = r->ctx->cfg->max_body_bytes;
+    const struct gw_config *cfg = r->ctx->cfg;
+    int64_t limit = cfg->max_body_bytes;
     long long declared = r->info->content_length;
     if (declared > limit)
         return gw_reply_problem(r, 413, "payload-too-large", "Payload too large",
                                 "the body is %lld bytes; the limit is %lld", declared,
                                 (long long)limit);
+    if (declared == 0)
+        return 0;
     struct hl_buf b = HL_BUF_INIT;
     char chunk[16384];
-    int n;
+    int n, status = 0;
+    int slot = gw_deadline_arm(r->ctx->deadlines, r->info, cfg->request_timeout_ms);
     while ((n = mg_read(r->conn, chunk, sizeof(chunk))) > 0) {
         if ((int64_t)(b.len + (size_t)n) > limit) {
-            hl_buf_release(&b);
-            return gw_reply_problem(r, 413, "payload-too-large", "Payload too large",
-                                    "the body exceeds the limit of %lld bytes", (long long)limit);
+            status = 413;
+            break;
         }
         hl_buf_add(&b, chunk, (size_t)n);
     }
-    r->body = b.len ? hl_buf_detach(&b, &r->body_len) : NULL;
+    bool late = gw_deadline_disarm(r->ctx->deadlines, slot);
+    if (status == 0 && (late || (declared > 0 && (long long)b.len < declared)))
+        status = 408;
+    if (status == 0 && !hl_json_depth_ok(b.ptr, b.len, (int)cfg->max_json_depth))
+        status = 400;
+    if (status == 0) {
+        r->body = b.len ? hl_buf_detach(&b, &r->body_len) : NULL;
+    } else if (status == 413) {
+        gw_reply_problem(r, 413, "payload-too-large", "Payload too large",
+                         "the body exceeds the limit of %lld bytes", (long long)limit);
+    } else if (status == 408) {
+        /* What is left of the body is unread: the connection cannot carry another request. */
+        mg_disable_connection_keep_alive(r->conn);
+        gw_reply_problem(r, 408, "request-timeout", "Request timeout",
+                         "the body did not arrive within %lld ms",
+                         (long long)cfg->request_timeout_ms);
+    } else {
+        gw_reply_problem(r, 400, "json-too-deep", "JSON nested too deeply",
+                         "arrays and objects may nest at most %lld levels deep",
+                         (long long)cfg->max_json_depth);
+    }
     hl_buf_release(&b);
-    return 0;
+    return status;
 }
 
 static int route(struct gw_req *r)
@@ -301,6 +348,8 @@ static int route(struct gw_req *r)
         if (strncmp(uri, routes[i].prefix, n) != 0 || (uri[n] != '\0' && uri[n] != '/'))
             continue;
         int st = gw_authenticate(r);
+        if (st == 0)
+            st = gw_rate_limit_key(r);
         if (st)
             return st;
         return routes[i].handler(r, uri + n);
@@ -328,32 +377,71 @@ static int log_message(const struct mg_connection *conn, const char *message)
     return 1;
 }
 
+/* civetweb calls this once it has made the SSL_CTX: the certificate chain and key come
+ * from two files (civetweb's own ssl_certificate wants both in one), TLS 1.2 at least. */
+static int init_ssl(void *ssl_ctx, void *user_data)
+{
+    struct gw_ctx *ctx = user_data;
+    SSL_CTX *sc = ssl_ctx;
+    if (SSL_CTX_use_certificate_chain_file(sc, ctx->cfg->tls_cert_file) != 1 ||
+        SSL_CTX_use_PrivateKey_file(sc, ctx->cfg->tls_key_file, SSL_FILETYPE_PEM) != 1 ||
+        SSL_CTX_check_private_key(sc) != 1) {
+        char err[256];
+        ERR_error_string_n(ERR_get_error(), err, sizeof(err));
+        hl_log(HL_LOG_ERROR, "http", "cannot use tls_cert_file '%s' with tls_key_file '%s': %s",
+               ctx->cfg->tls_cert_file, ctx->cfg->tls_key_file, err);
+        return -1;
+    }
+    SSL_CTX_set_min_proto_version(sc, TLS1_2_VERSION);
+    return 1;
+}
+
 struct gw_server *gw_server_start(struct gw_ctx *ctx, char *errbuf, size_t errlen)
 {
-    char port[300], threads[32];
-    snprintf(port, sizeof(port), "%s:%lld", ctx->cfg->http_host, (long long)ctx->cfg->http_port);
-    snprintf(threads, sizeof(threads), "%lld", (long long)ctx->cfg->http_threads);
+    const struct gw_config *cfg = ctx->cfg;
+    bool tls = cfg->tls_cert_file && *cfg->tls_cert_file;
+    if (tls != (cfg->tls_key_file && *cfg->tls_key_file)) {
+        snprintf(errbuf, errlen, "tls_cert_file and tls_key_file go together");
+        return NULL;
+    }
+    /* Debian's civetweb loads OpenSSL with dlopen("libssl.so"); see civetweb-tls/. */
+    if (tls && !(mg_init_library(MG_FEATURES_TLS) & MG_FEATURES_TLS)) {
+        snprintf(errbuf, errlen, "civetweb cannot load OpenSSL for TLS (see the log line above)");
+        return NULL;
+    }
+    char port[300], threads[32], timeout[32];
+    snprintf(port, sizeof(port), "%s:%lld%s", cfg->http_host, (long long)cfg->http_port,
+             tls ? "s" : "");
+    snprintf(threads, sizeof(threads), "%lld", (long long)cfg->http_threads);
+    snprintf(timeout, sizeof(timeout), "%lld", (long long)cfg->request_timeout_ms);
     const char *options[] = {
         "listening_ports", port,
         "num_threads", threads,
         "enable_keep_alive", "yes",
         "keep_alive_timeout_ms", "60000",
-        "request_timeout_ms", "30000",
+        "request_timeout_ms", timeout,
         "tcp_nodelay", "1",
         NULL,
     };
     struct mg_callbacks cb;
     memset(&cb, 0, sizeof(cb));
     cb.log_message = log_message;
+    if (tls)
+        cb.init_ssl = init_ssl;
 
+    ctx->deadlines = gw_deadlines_new((int)cfg->http_port, (size_t)cfg->http_threads);
     struct mg_init_data init = {.callbacks = &cb, .user_data = ctx, .configuration_options = options};
     struct mg_error_data err = {.text = errbuf, .text_buffer_size = errlen};
     struct mg_context *mg = mg_start2(&init, &err);
-    if (!mg)
+    if (!mg) {
+        gw_deadlines_free(ctx->deadlines);
+        ctx->deadlines = NULL;
         return NULL;
+    }
     mg_set_request_handler(mg, "/", handle, ctx);
     struct gw_server *s = hl_xcalloc(1, sizeof(*s));
     s->mg = mg;
+    s->ctx = ctx;
     return s;
 }
 
@@ -362,5 +450,7 @@ void gw_server_stop(struct gw_server *s)
     if (!s)
         return;
     mg_stop(s->mg);
+    gw_deadlines_free(s->ctx->deadlines);
+    s->ctx->deadlines = NULL;
     free(s);
 }

@@ -19,7 +19,8 @@
 
 #define KEY_JSON                                                                                   \
     "json_build_object('id', id, 'tenant_id', tenant_id, 'name', name, 'role', role,"            \
-    " 'key_prefix', key_prefix, 'created_at', " GW_TS("created_at") ", 'revoked_at', "           \
+    " 'key_prefix', key_prefix, 'rate_limit_per_s', rate_limit_per_s,"                            \
+    " 'created_at', " GW_TS("created_at") ", 'revoked_at', "                                      \
     "CASE WHEN revoked_at IS NULL THEN NULL ELSE " GW_TS("revoked_at") " END)"
 
 /* "hl_" + base64url of 24 random bytes. */
@@ -93,15 +94,19 @@ static int create(struct gw_req *r)
     prefix[KEY_PREFIX_LEN] = '\0';
     gw_key_hash(secret, hash);
     hex32(hash, hash_hex);
+    char rate[24];
+    json_t *jrate = json_object_get(body, "rate_limit_per_s");
+    if (jrate)
+        snprintf(rate, sizeof(rate), "%lld", (long long)json_number_value(jrate));
     const char *params[] = {id, tenant, name ? json_string_value(name) : "", gw_role_name(role),
-                            prefix, hash_hex};
+                            prefix, hash_hex, jrate ? rate : NULL};
     PGresult *res = gw_query_json(
         r, &conn,
-        "INSERT INTO api_keys (id, tenant_id, name, role, key_prefix, key_hash)"
-        " SELECT $1, $2, $3, $4, $5, decode($6, 'hex')"
+        "INSERT INTO api_keys (id, tenant_id, name, role, key_prefix, key_hash, rate_limit_per_s)"
+        " SELECT $1, $2, $3, $4, $5, decode($6, 'hex'), $7::integer"
         " WHERE $2::text IS NULL OR EXISTS (SELECT 1 FROM tenants WHERE id = $2)"
         " RETURNING " KEY_JSON,
-        6, params);
+        7, params);
     if (!res) {
         status = 503;
         goto out;

@@ -7,8 +7,12 @@ independent and may run in any order:
 - ``hookline``: a fresh database ``hl_t_<random>`` (migrated), a topic prefix ``t<random>``
   (topics created), one gateway and N dispatchers (default 1, or
   ``@pytest.mark.dispatchers(n)``), all logging into pytest's tmp_path.
+  ``@pytest.mark.service_env(NAME=value, ...)`` changes the environment of every service
+  the test starts (e.g. ``HOOKLINE_SSRF_ALLOWLIST=""`` to run without the loopback
+  allow-list); ``start_dispatcher(prefix=[...])`` runs a dispatcher under a wrapper command
+  such as ``ip netns exec NS``.
 - ``receiver`` / ``make_receiver``: in-process HTTP servers on 127.0.0.1 that record every
-  request.
+  request (HTTPS with ``make_receiver(ssl_context=...)``).
 - ``kafka_consumer_factory``: reads a topic from the beginning, to prove what did or did not
   reach Kafka.
 
@@ -23,6 +27,7 @@ import os
 import secrets
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -70,6 +75,9 @@ def tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "dispatchers(n): number of dispatchers the hookline fixture starts (default 1)"
+    )
+    config.addinivalue_line(
+        "markers", "service_env(**env): environment overrides for every service of the test"
     )
 
 
@@ -200,10 +208,17 @@ class Hookline:
             )
         return Service(name=name, proc=proc, log=log)
 
-    def start_gateway(self) -> None:
+    def start_gateway(self, extra_env: dict[str, str] | None = None, ca_file: str | None = None,
+                      name: str = "gateway") -> None:
+        """Starts the gateway; extra_env adds settings, ca_file means it serves HTTPS with a
+        certificate that CA file verifies (base_url and api() follow)."""
+        self.base_url = f"{'https' if ca_file else 'http'}://127.0.0.1:{self.http_port}"
+        # Per request, because requests lets REQUESTS_CA_BUNDLE override a session's verify.
+        self.verify: str | bool = ca_file or True
         self.gateway = self._spawn(
-            "gateway", [str(GATEWAY), "serve"],
-            {"HOOKLINE_HTTP_HOST": "127.0.0.1", "HOOKLINE_HTTP_PORT": str(self.http_port)},
+            name, [str(GATEWAY), "serve"],
+            {"HOOKLINE_HTTP_HOST": "127.0.0.1", "HOOKLINE_HTTP_PORT": str(self.http_port),
+             **(extra_env or {})},
         )
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
         last = "no answer"
@@ -214,7 +229,7 @@ class Hookline:
                     f"{tail(self.gateway.log)}", pytrace=False,
                 )
             try:
-                r = self.session.get(self.base_url + "/healthz", timeout=1)
+                r = self.session.get(self.base_url + "/healthz", timeout=1, verify=self.verify)
                 if r.status_code == 200:
                     return
                 last = f"HTTP {r.status_code}"
@@ -226,15 +241,30 @@ class Hookline:
             f"{tail(self.gateway.log)}", pytrace=False,
         )
 
-    def start_dispatcher(self, wait: bool = True, **extra_env: str) -> int:
+    def restart_gateway(self, extra_env: dict[str, str] | None = None,
+                        ca_file: str | None = None) -> None:
+        """Stops the gateway and starts another on the same port and database with
+        extra_env (its log is gateway-<n>.log)."""
+        old = self.gateway
+        old.signalled = True
+        old.proc.send_signal(signal.SIGTERM)
+        old.proc.wait(timeout=SHUTDOWN_TIMEOUT_S)
+        n = sum(1 for p in self.tmp_path.glob("gateway*.log") if "-migrate" not in p.name
+                and "-create-topics" not in p.name) + 1
+        self.start_gateway(extra_env, ca_file, name=f"gateway-{n}")
+
+    def start_dispatcher(self, wait: bool = True, prefix: list[str] | None = None,
+                         **extra_env: str) -> int:
         """Starts one more dispatcher and returns its index.
 
         With wait=True, returns once the consumer group is stable with every live
         dispatcher holding an assignment (so events posted next are consumed at once).
+        prefix is a command that execs the dispatcher (e.g. ``ip netns exec NS``).
         """
         i = len(self.dispatchers)
         self.dispatchers.append(
-            self._spawn(f"dispatcher-{i}", [str(DISPATCHER)], {k: str(v) for k, v in extra_env.items()})
+            self._spawn(f"dispatcher-{i}", [*(prefix or []), str(DISPATCHER)],
+                        {k: str(v) for k, v in extra_env.items()})
         )
         if wait:
             self.wait_dispatchers_ready()
@@ -386,6 +416,7 @@ class Hookline:
         return self.session.request(
             method, self.base_url + path, json=json, data=data,
             headers={**self.default_headers, **(headers or {})}, timeout=timeout,
+            verify=self.verify,
         )
 
     def ensure_event_types(self, names: list[str]) -> None:
@@ -426,6 +457,9 @@ def hookline(infra: Infra, tmp_path: Path, request: pytest.FixtureRequest):
     marker = request.node.get_closest_marker("dispatchers")
     n = marker.args[0] if marker else 1
     hl = Hookline(infra, tmp_path)
+    env_marker = request.node.get_closest_marker("service_env")
+    if env_marker:
+        hl.env.update({k: str(v) for k, v in env_marker.kwargs.items()})
     try:
         hl.setup(dispatchers=n)
         yield hl
@@ -463,6 +497,7 @@ class Receiver:
     status: int = 200
     responder: Callable[[ReceivedRequest], int] | None = None
     requests: list[ReceivedRequest] = field(default_factory=list)
+    ssl_context: ssl.SSLContext | None = None
 
     def __post_init__(self) -> None:
         self._cond = threading.Condition()
@@ -513,14 +548,20 @@ class Receiver:
             request_queue_size = 128  # bursts of concurrent deliveries
 
             def handle_error(self, request, client_address) -> None:
-                # A SIGKILLed dispatcher resets its keep-alive connections: not news.
-                if isinstance(sys.exc_info()[1], ConnectionError):
+                # A SIGKILLed dispatcher resets its keep-alive connections, and a client
+                # that rejects our certificate aborts the handshake: not news.
+                if isinstance(sys.exc_info()[1], (ConnectionError, ssl.SSLError)):
                     return
                 super().handle_error(request, client_address)
 
         self._server = Server(("127.0.0.1", 0), Handler)
         self.port = self._server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}/webhook"
+        if self.ssl_context:
+            # The handshake happens in the request's thread, not in accept().
+            self._server.socket = self.ssl_context.wrap_socket(
+                self._server.socket, server_side=True, do_handshake_on_connect=False)
+            self.url = f"https://127.0.0.1:{self.port}/webhook"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
                                         name=f"receiver-{self.port}")
         self._thread.start()
@@ -563,8 +604,9 @@ class Receiver:
 def make_receiver():
     made: list[Receiver] = []
 
-    def make(status: int = 200, responder: Callable[[ReceivedRequest], int] | None = None) -> Receiver:
-        r = Receiver(status=status, responder=responder)
+    def make(status: int = 200, responder: Callable[[ReceivedRequest], int] | None = None,
+             ssl_context: ssl.SSLContext | None = None) -> Receiver:
+        r = Receiver(status=status, responder=responder, ssl_context=ssl_context)
         made.append(r)
         return r
 

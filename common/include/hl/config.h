@@ -35,6 +35,7 @@ struct hl_common_cfg {
     char *log_level;
     char *master_key;
     char *master_key_file;
+    char *ssrf_allowlist; /* parsed into hl_ssrf_allow by hl_common_cfg_apply() */
 };
 
 #define HL_CFG_COMMON_OPTS(type)                                                                   \
@@ -51,7 +52,11 @@ struct hl_common_cfg {
      "comma-separated, the first one seals; prefer master_key_file"},                              \
     {"master_key_file", HL_CFG_STR, offsetof(type, common.master_key_file), NULL, 0, 0,            \
      "file holding the master key ring, one '<id>:<base64>' per line, '#' comments; used "       \
-     "when master_key is unset"}
+     "when master_key is unset"},                                                         \
+    {"ssrf_allowlist", HL_CFG_STR, offsetof(type, common.ssrf_allowlist), NULL, 0, 0,              \
+     "comma-separated CIDRs (e.g. 127.0.0.0/8,::1/128) that webhook URLs and deliveries may "     \
+     "reach although SSRF protection blocks them (loopback, private, link-local, ...); unset: "  \
+     "none"}
 
 /* Applies defaults, then environment variables, then argv flags (argv[0..argc) are flags
  * only; the caller strips the program name and subcommand). On error describes the
@@ -66,7 +71,8 @@ void hl_cfg_release(const struct hl_cfg_opt *opts, size_t n, void *cfg);
 void hl_cfg_usage(FILE *out, const struct hl_cfg_opt *opts, size_t n);
 /* A markdown table of the options (docs/configuration.md is generated from it). */
 void hl_cfg_markdown(FILE *out, const struct hl_cfg_opt *opts, size_t n);
-/* Applies the common options' side effects (log level). */
+/* Applies the common options' side effects (log level, the SSRF allow-list hl_ssrf_allow).
+ * @locality main thread, before any other thread starts. */
 hl_err hl_common_cfg_apply(const struct hl_common_cfg *c, char *errbuf, size_t errlen);
 
 #endif

@@ -1,0 +1,115 @@
+/* Rate limits: token buckets keyed by a caller-chosen string (an API key's id, an incoming
+ * webhook source, ...), answered with 429 and Retry-After by whoever asks.
+ *
+ * A bucket holds up to `burst` tokens and refills at `rate_per_s`; each request takes one.
+ * The buckets live in a fixed table (SHARDS x SLOTS_PER_SHARD), so memory is bounded however
+ * many keys appear: a key hashes to a shard (its own mutex, so civetweb workers rarely
+ * contend) and to a short probe window inside it; when the window is full the slot touched
+ * longest ago is evicted. Eviction forgets a bucket, i.e. refills it: harmless for a bucket
+ * idle longer than burst / rate (it would be full anyway), and a bucket in active use is
+ * touched too recently to be the oldest of its window unless SHARDS * SLOTS_PER_SHARD keys
+ * are all busy at once. Keys are compared by a 64-bit hash; two keys that collide share a
+ * bucket, which at 2^-64 per pair is not worth a stored copy of every key.
+ *
+ * Limits are per gateway process: with N gateways behind a balancer a key may make up to
+ * N times its rate. The API-key limit that uses these buckets is in gw_auth.c. */
+#include <math.h>
+#include <pthread.h>
+#include <string.h>
+
+#include "gw.h"
+#include "hl/time.h"
+#include "hl/banned.h"
+
+#define SHARDS 64 /* power of two */
+#define SLOTS_PER_SHARD 512 /* power of two */
+#define PROBE 8
+#define RETRY_AFTER_MAX_S 86400
+
+struct slot {
+    uint64_t hash;
+    bool used;
+    struct gw_bucket b;
+};
+
+struct shard {
+    pthread_mutex_t mu;
+    struct slot slots[SLOTS_PER_SHARD];
+};
+
+static struct shard shards[SHARDS];
+static pthread_once_t shards_once = PTHREAD_ONCE_INIT;
+
+static void shards_init(void)
+{
+    for (size_t i = 0; i < SHARDS; i++)
+        pthread_mutex_init(&shards[i].mu, NULL);
+}
+
+bool gw_bucket_take(struct gw_bucket *b, double rate_per_s, double burst, int64_t now_ms,
+                    int *retry_after_s)
+{
+    if (burst < 1)
+        burst = 1;
+    if (now_ms > b->last_ms) {
+        b->tokens += (double)(now_ms - b->last_ms) * rate_per_s / 1000.0;
+        b->last_ms = now_ms;
+    }
+    if (b->tokens > burst)
+        b->tokens = burst;
+    if (b->tokens >= 1.0) {
+        b->tokens -= 1.0;
+        return true;
+    }
+    /* A refused request takes nothing, so a client that honours Retry-After succeeds. */
+    double wait_s = ceil((1.0 - b->tokens) / rate_per_s);
+    *retry_after_s = wait_s < 1 ? 1 : wait_s > RETRY_AFTER_MAX_S ? RETRY_AFTER_MAX_S : (int)wait_s;
+    return false;
+}
+
+static uint64_t fnv1a(const char *s)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}
+
+bool gw_rate_allow(const char *bucket_key, double rate_per_s, double burst, int *retry_after_s)
+{
+    if (!(rate_per_s > 0))
+        return true; /* unlimited (also NaN) */
+    pthread_once(&shards_once, shards_init);
+    uint64_t h = fnv1a(bucket_key);
+    struct shard *sh = &shards[h >> 58 & (SHARDS - 1)];
+    size_t start = (size_t)h & (SLOTS_PER_SHARD - 1);
+    int64_t now = hl_mono_ms();
+
+    pthread_mutex_lock(&sh->mu);
+    struct slot *s = NULL, *free_slot = NULL, *oldest = NULL;
+    for (size_t i = 0; i < PROBE; i++) {
+        struct slot *c = &sh->slots[(start + i) & (SLOTS_PER_SHARD - 1)];
+        if (c->used && c->hash == h) {
+            s = c;
+            break;
+        }
+        if (!c->used) {
+            if (!free_slot)
+                free_slot = c;
+        } else if (!oldest || c->b.last_ms < oldest->b.last_ms) {
+            oldest = c;
+        }
+    }
+    if (!s) {
+        s = free_slot ? free_slot : oldest;
+        s->used = true;
+        s->hash = h;
+        s->b.tokens = burst < 1 ? 1 : burst; /* a new bucket starts full */
+        s->b.last_ms = now;
+    }
+    bool ok = gw_bucket_take(&s->b, rate_per_s, burst, now, retry_after_s);
+    pthread_mutex_unlock(&sh->mu);
+    return ok;
+}
