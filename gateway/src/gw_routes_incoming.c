@@ -140,18 +140,30 @@ static hl_err verify(struct gw_req *r, const json_t *v, const char *cred, char *
     return HL_EINVAL;
 }
 
-/* Step 2: opens the credential, verifies, wipes. Returns 0 or the status of the reply. */
+/* Step 2: opens the credential, verifies, wipes. Returns 0 or the status of the reply.
+ *
+ * A credential that does not open (sealed under a master key missing from this gateway's
+ * ring, or copied from another row, so its AAD does not match) is 503, not 500 and not 401:
+ * the sender did nothing wrong and must not be told its signature failed, and the fault is
+ * one an operator fixes without the sender changing anything (deploy the ring with the
+ * missing key, or PATCH a new credential), so a sender's retry can succeed. The log line
+ * names the source and the key id, never the sealed or opened value. */
 static int authenticate(struct gw_req *r, const struct source *s)
 {
-    char aad[GW_SOURCE_AAD_LEN], why[256];
+    char aad[GW_SOURCE_AAD_LEN], why[256], key_id[HL_KEYRING_ID_MAX + 1];
     struct hl_buf cred = HL_BUF_INIT;
     int status = 0;
     gw_source_aad(s->id, aad);
     if (hl_keyring_open(&r->ctx->keyring, aad, s->sealed, &cred, why, sizeof(why)) != HL_OK) {
-        hl_log(HL_LOG_ERROR, "incoming", "cannot open the secret of source '%s': %s", s->id,
-               why);
-        status = gw_reply_problem(r, 500, "internal", "Internal error",
-                                  "the source's credential cannot be read");
+        hl_sealed_key_id(s->sealed, key_id);
+        hl_log(HL_LOG_ERROR, "incoming",
+               "cannot open the credential of source '%s' sealed under master key '%s': %s; "
+               "load that key into the ring or give the source a new credential",
+               s->id, key_id[0] ? key_id : "(unreadable)", why);
+        status = gw_reply_problem(r, 503, "credential-unavailable", "Source credential unavailable",
+                                  "the stored credential of this source cannot be opened by "
+                                  "the gateway, so no request to it can be verified; the "
+                                  "operator has been told in the log; retry later");
     } else if (verify(r, s->verification, hl_buf_str(&cred), why, sizeof(why)) != HL_OK) {
         hl_log(HL_LOG_INFO, "incoming", "refused a request to source '%s': %s", s->id, why);
         status = gw_reply_problem(r, 401, "verification-failed", "Unauthorized",

@@ -410,10 +410,51 @@ def test_database_holds_only_sealed_credentials(hookline):
         assert secret.startswith("hlenc:v1:"), secret
         for p in plains:
             assert p not in whole
+
+
+def log_lines(hookline, needle: str) -> list[dict]:
+    lines = hookline.gateway.log.read_text().splitlines()
+    return [json.loads(line) for line in lines if needle in line]
+
+
+@pytest.mark.dispatchers(0)
+def test_credential_that_does_not_open_is_503_logged_with_source_and_key_id(
+        hookline, kafka_consumer_factory):
+    a = create_source(hookline, verification={"type": "hmac", "header": "X-S", "secret": "hmac-plain-1"})
+    b = create_source(hookline, verification={"type": "api_key", "header": "X-K", "value": "key-plain-3"})
+    c = create_source(hookline, verification={"type": "github", "secret": "gh-plain-4"})
+    [(sealed_a,)] = hookline.sql("SELECT secret FROM sources WHERE id = %s", a["id"])
+    key_id = sealed_a.split(":")[2]
     # A sealed value is bound to its row: copied into another source, it does not open.
-    a, b = created[0]["id"], created[2]["id"]
-    hookline.sql("UPDATE sources SET secret = (SELECT secret FROM sources WHERE id = %s) WHERE id = %s",
-                 a, b)
-    r = send(hookline, b, b"{}", {"X-K": "hmac-plain-1"})
-    assert r.status_code == 500, r.text
-    assert "hmac-plain-1" not in r.text
+    hookline.sql("UPDATE sources SET secret = %s WHERE id = %s", sealed_a, b["id"])
+    # Sealed under a master key this gateway's ring does not hold (a retired one, say).
+    hookline.sql("UPDATE sources SET secret = replace(secret, %s, ':retired-key:') WHERE id = %s",
+                 f":{key_id}:", c["id"])
+
+    for sid, headers, key in ((b["id"], {"X-K": "key-plain-3"}, key_id),
+                              (c["id"], {"X-Hub-Signature-256": "sha256=00"}, "retired-key")):
+        r = send(hookline, sid, b"{}", headers)
+        assert r.status_code == 503, r.text
+        assert r.headers["Content-Type"] == "application/problem+json"
+        assert r.json()["type"] == "https://hookline.dev/problems/credential-unavailable"
+        [line] = log_lines(hookline, f"cannot open the credential of source '{sid}'")
+        assert line["level"] == "error"
+        assert f"master key '{key}'" in line["msg"]
+    # The source whose value was copied still works; nothing reached Kafka for the others.
+    mac = hmac_digest("sha256", b"hmac-plain-1", b"{}").hex()
+    assert send(hookline, a["id"], b"{}", {"X-S": mac}).status_code == 202
+    assert len(topic_events(hookline, kafka_consumer_factory)) == 1
+
+    # Switching to Standard Webhooks must keep the stored credential, which cannot be read:
+    # 409, resolved by giving one.
+    r = hookline.api("PATCH", f"/api/v1/sources/{c['id']}",
+                     json={"verification": {"type": "standard_webhooks"}})
+    assert r.status_code == 409, r.text
+    secret = "whsec_" + base64.b64encode(b"k" * 32).decode()
+    r = hookline.api("PATCH", f"/api/v1/sources/{c['id']}",
+                     json={"verification": {"type": "standard_webhooks", "secret": secret}})
+    assert r.status_code == 200, r.text
+
+    log = hookline.gateway.log.read_text()
+    for plain in ("hmac-plain-1", "key-plain-3", "gh-plain-4", sealed_a, sealed_a.split(":")[3]):
+        assert plain not in log
