@@ -317,6 +317,7 @@ static int patch(struct gw_req *r, const char *id)
     if (PQntuples(res) == 0) {
         status = not_found(r, id);
     } else {
+        gw_source_schema_forget(id);
         hl_log(HL_LOG_INFO, "sources", "updated source '%s'%s", id,
                cred ? " (new credential)" : "");
         status = gw_reply_json(r, 200, gw_row_json(res, 0));
@@ -359,6 +360,7 @@ static int delete_one(struct gw_req *r, const char *id)
     if (PQntuples(res) == 0) {
         status = not_found(r, id);
     } else {
+        gw_source_schema_forget(id);
         hl_log(HL_LOG_INFO, "sources", "deleted source '%s'", id);
         status = gw_reply_no_content(r);
     }

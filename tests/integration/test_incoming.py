@@ -239,6 +239,39 @@ def test_payload_schema_refuses_with_pointers_and_bad_schema_is_422(hookline,
 
 
 @pytest.mark.dispatchers(0)
+def test_payload_schema_is_compiled_once_per_version_and_changes_apply_at_once(hookline):
+    key = "k-" + "c" * 20
+    h = {"X-Key": key}
+    src = create_source(hookline, verification={"type": "api_key", "header": "X-Key", "value": key},
+                        schema={"type": "object", "required": ["a"]})
+    compiled = f"compiled the payload schema of source '{src['id']}'"
+    for _ in range(5):
+        assert send(hookline, src["id"], b'{"a": 1}', h).status_code == 202
+    assert send(hookline, src["id"], b'{"b": 1}', h).status_code == 422
+    assert len(log_lines(hookline, compiled)) == 1, "six requests, one compilation"
+
+    # A PATCH through this gateway applies to the very next request.
+    r = hookline.api("PATCH", f"/api/v1/sources/{src['id']}",
+                     json={"schema": {"type": "object", "required": ["b"]}})
+    assert r.status_code == 200, r.text
+    assert send(hookline, src["id"], b'{"a": 1}', h).status_code == 422
+    assert send(hookline, src["id"], b'{"b": 1}', h).status_code == 202
+    assert len(log_lines(hookline, compiled)) == 2
+
+    # So does a change made through another gateway (here: straight in the database), which
+    # this one hears nothing about: the row's updated_at is the cached schema's version.
+    hookline.sql("UPDATE sources SET schema = %s::jsonb, updated_at = now() WHERE id = %s",
+                 json.dumps({"type": "object", "required": ["c"]}), src["id"])
+    assert send(hookline, src["id"], b'{"b": 1}', h).status_code == 422
+    assert send(hookline, src["id"], b'{"c": 1}', h).status_code == 202
+    assert len(log_lines(hookline, compiled)) == 3
+
+    # Deleted and gone: no cached schema answers for it.
+    assert hookline.api("DELETE", f"/api/v1/sources/{src['id']}").status_code == 204
+    assert send(hookline, src["id"], b'{"c": 1}', h).status_code == 404
+
+
+@pytest.mark.dispatchers(0)
 def test_bodies_oversized_413_broken_json_400_other_media_wrapped(hookline,
                                                                  kafka_consumer_factory):
     key = "k-" + "z" * 20
