@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable
 
@@ -491,3 +492,44 @@ def test_credential_that_does_not_open_is_503_logged_with_source_and_key_id(
     log = hookline.gateway.log.read_text()
     for plain in ("hmac-plain-1", "key-plain-3", "gh-plain-4", sealed_a, sealed_a.split(":")[3]):
         assert plain not in log
+
+
+@pytest.mark.dispatchers(0)
+def test_source_rate_limit_is_429_with_retry_after_and_other_sources_unaffected(
+        hookline, kafka_consumer_factory):
+    key = "k-" + "r" * 20
+    h = {"X-Key": key}
+
+    def src(**fields):
+        return create_source(hookline, verification={"type": "api_key", "header": "X-Key",
+                                                     "value": key}, **fields)["id"]
+
+    limited, other = src(rate_limit_per_s=2), src()
+    # Six at once: a burst of two (one second's worth) passes, the rest are refused until a
+    # token comes back (every 500 ms). Sent in parallel because each 202 waits for Kafka.
+    t0 = time.monotonic()
+    with ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(lambda i: send(hookline, limited, b'{"n": %d}' % i, h), range(6)))
+    elapsed = time.monotonic() - t0
+    accepted = [i for i, a in enumerate(answers) if a.status_code == 202]
+    refused = [a for a in answers if a.status_code != 202]
+    assert 2 <= len(accepted) <= 2 + int(elapsed * 2), [a.status_code for a in answers]
+    assert refused and all(a.status_code == 429 for a in refused), [a.text for a in refused]
+    refused = refused[0]
+    assert refused.headers["Content-Type"] == "application/problem+json"
+    assert refused.json()["type"] == "https://hookline.dev/problems/rate-limited"
+    assert refused.headers["Retry-After"] == "1"
+    # Another source of the same tenant is not affected.
+    for i in range(5):
+        r = send(hookline, other, b'{"other": %d}' % i, h)
+        assert r.status_code == 202, r.text
+    # After the advertised wait the limited source accepts again.
+    time.sleep(int(refused.headers["Retry-After"]))
+    again = send(hookline, limited, b'{"n": 9}', h)
+    assert again.status_code == 202, again.text
+
+    # The 429'd requests produced nothing.
+    events = topic_events(hookline, kafka_consumer_factory)
+    got = sorted(e["data"]["n"] for e in events if e["metadata"]["source"] == limited)
+    assert got == sorted(accepted + [9])
+    assert sum(e["metadata"]["source"] == other for e in events) == 5
