@@ -292,3 +292,21 @@ bool hl_sealed_needs_reseal(const struct hl_keyring *kr, const char *s)
     const char *payload = NULL;
     return hl_sealed_is(s) && find_key(kr, s, &payload) != 0;
 }
+
+void hl_aad_webhook(char out[HL_AAD_MAX], const char *field, const char *webhook_id)
+{
+    snprintf(out, HL_AAD_MAX, "webhook.%s:%s", field, webhook_id);
+}
+
+bool hl_sealed_key_id(const char *s, char id[HL_KEYRING_ID_MAX + 1])
+{
+    if (!hl_sealed_is(s))
+        return false;
+    const char *p = s + strlen(HL_SEALED_PREFIX);
+    size_t n = strcspn(p, ":");
+    if (p[n] != ':' || n == 0 || n > HL_KEYRING_ID_MAX)
+        return false;
+    memcpy(id, p, n);
+    id[n] = '\0';
+    return true;
+}

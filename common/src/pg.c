@@ -43,6 +43,9 @@ PGconn *hl_pg_connect(const char *dsn, char *errbuf, size_t errlen)
         return NULL;
     }
     PQsetNoticeProcessor(conn, notice_cb, NULL);
+    /* Error messages without DETAIL lines: "Failing row contains (...)" would quote rows,
+     * and rows hold (sealed) secrets and event data that logs must not carry. */
+    PQsetErrorVerbosity(conn, PQERRORS_TERSE);
     return conn;
 }
 

@@ -171,31 +171,53 @@ static void add_header(struct dp_delivery *d, const char *fmt, ...)
     add_line(d, line);
 }
 
+/* Standard Webhooks headers: one "v1," entry per live secret and one "v1a," entry per
+ * live ed25519 key. During a rotation's overlap the old ones sign too (new first), so
+ * receivers holding either verify. */
+static void add_signatures(struct dp_delivery *d, long long ts, int64_t now)
+{
+    const struct dp_webhook *w = d->w;
+    const char *id = d->task.delivery_id;
+    bool overlap = w->previous_secret_expires_ms > now;
+    char v1[HL_SIG_V1_LEN], v1a[HL_SIG_V1A_LEN];
+    struct hl_buf line = HL_BUF_INIT;
+    hl_buf_adds(&line, "webhook-signature:");
+    if (w->sig_standard) {
+        hl_sign_v1(&w->secret, id, ts, d->body.ptr, d->body.len, v1);
+        hl_buf_addf(&line, " %s", v1);
+        if (overlap && w->previous_secret.len) {
+            hl_sign_v1(&w->previous_secret, id, ts, d->body.ptr, d->body.len, v1);
+            hl_buf_addf(&line, " %s", v1);
+        }
+    }
+    if (w->sig_v1a) {
+        hl_sign_v1a(&w->signing_key, id, ts, d->body.ptr, d->body.len, v1a);
+        hl_buf_addf(&line, " %s", v1a);
+        if (overlap && w->has_previous_signing_key) {
+            hl_sign_v1a(&w->previous_signing_key, id, ts, d->body.ptr, d->body.len, v1a);
+            hl_buf_addf(&line, " %s", v1a);
+        }
+    }
+    add_header(d, "webhook-id: %s", id);
+    add_header(d, "webhook-timestamp: %lld", ts);
+    add_line(d, line.ptr);
+    hl_buf_release(&line);
+}
+
 static void attempt_start(struct dp_delivery *d)
 {
     const struct dp_config *cfg = d->dl->cfg;
     const struct dp_webhook *w = d->w;
     int64_t now = hl_now_ms();
     long long ts = (long long)(now / 1000);
-    char sig[HL_SIG_V1_LEN], sig_old[HL_SIG_V1_LEN], legacy[HL_SIG_LEGACY_LEN];
+    char legacy[HL_SIG_LEGACY_LEN];
 
     add_header(d, "Content-Type: application/json");
     add_header(d, "User-Agent: Hookline/%s", HL_VERSION);
     for (size_t i = 0; i < w->nheader_lines; i++)
         add_line(d, w->header_lines[i]);
-    if (w->sig_standard) {
-        hl_sign_v1(&w->secret, d->task.delivery_id, ts, d->body.ptr, d->body.len, sig);
-        add_header(d, "webhook-id: %s", d->task.delivery_id);
-        add_header(d, "webhook-timestamp: %lld", ts);
-        /* During rotation both secrets sign, so receivers on either secret verify. */
-        if (w->previous_secret.len && w->previous_secret_expires_ms > now) {
-            hl_sign_v1(&w->previous_secret, d->task.delivery_id, ts, d->body.ptr, d->body.len,
-                       sig_old);
-            add_header(d, "webhook-signature: %s %s", sig, sig_old);
-        } else {
-            add_header(d, "webhook-signature: %s", sig);
-        }
-    }
+    if (w->sig_standard || w->sig_v1a)
+        add_signatures(d, ts, now);
     if (w->sig_legacy) {
         hl_sign_legacy(&w->secret, d->body.ptr, d->body.len, legacy);
         add_header(d, "%s: %s", w->legacy_header, legacy);
@@ -581,6 +603,33 @@ static void defer_open(struct dp_deliver *dl, struct dp_delivery *d, int64_t wai
     schedule(dl, &d->task, wait_ms, d->msg);
 }
 
+/* The webhook's secrets do not open with this dispatcher's ring, so nothing can be signed:
+ * the attempt fails unsent with error class secret_unavailable and retries on the
+ * webhook's schedule (a dispatcher given the missing key delivers it), until attempts run
+ * out. The endpoint is not at fault, so its health is left alone. */
+static void fail_unsigned(struct dp_deliver *dl, struct dp_msg *msg, struct hl_task *t,
+                          const struct dp_webhook *w, const char *event_id,
+                          const char *event_type)
+{
+    int64_t now = hl_now_ms();
+    t->attempt++;
+    struct outcome o = {.status = "failed", .attempt_no = t->attempt, .started_ms = now,
+                        .finished_ms = now, .error_class = "secret_unavailable",
+                        .error = w->secret_error};
+    free(t->last_error);
+    t->last_error = hl_xstrdup(w->secret_error);
+    if (t->attempt - t->budget_base < w->retry.max_attempts) {
+        int64_t wait = dp_retry_delay_ms(&w->retry, t->attempt - t->budget_base, rnd01(),
+                                         (int)dl->cfg->retry_jitter_pct, false, 0, -1);
+        o.status = "retrying";
+        o.next_attempt_ms = now + wait;
+        schedule(dl, t, wait, msg);
+    } else {
+        dp_dead_letter_delivery(dl->prod, t, "secret unavailable", msg);
+    }
+    emit_record(dl->prod, t, event_id, event_type, &o, msg);
+}
+
 void dp_deliver_task(struct dp_deliver *dl, struct dp_msg *msg, struct dp_snapshot *snap)
 {
     char err[512];
@@ -618,6 +667,13 @@ void dp_deliver_task(struct dp_deliver *dl, struct dp_msg *msg, struct dp_snapsh
                           : w->status == DP_WH_PAUSED    ? "paused"
                                                          : "disabled";
         skip(dl, msg, &task, ev.id, ev.type, cls);
+        hl_event_release(&ev);
+        hl_task_release(&task);
+        return;
+    }
+
+    if (w->secret_error) {
+        fail_unsigned(dl, msg, &task, w, ev.id, ev.type);
         hl_event_release(&ev);
         hl_task_release(&task);
         return;

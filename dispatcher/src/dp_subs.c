@@ -32,12 +32,14 @@
     " headers::text, auth::text, signature::text, previous_secret,"                               \
     " (extract(epoch FROM previous_secret_expires_at) * 1000)::bigint, retry_policy::text,"       \
     " timeout_ms, rate_limit_per_s, max_concurrency,"                                             \
-    " (extract(epoch FROM updated_at) * 1000)::bigint FROM webhooks"
+    " (extract(epoch FROM updated_at) * 1000)::bigint, signing_key, previous_signing_key"         \
+    " FROM webhooks"
 #define TENANTS_SQL "SELECT id FROM tenants ORDER BY id"
-#define NCOLS 17
+#define NCOLS DP_WEBHOOK_NCOLS
 
 struct dp_subs {
     char *dsn;
+    const struct hl_keyring *kr;
     int64_t refresh_ms;
     pthread_t thread;
     bool started;
@@ -68,6 +70,7 @@ void dp_webhook_release(struct dp_webhook *w)
         free(w->hmac_key);
     }
     free(w->hmac_header);
+    free(w->secret_error);
     explicit_bzero(w, sizeof(*w));
 }
 
@@ -173,11 +176,76 @@ static int64_t jint(json_t *o, const char *key, int64_t def, int64_t min, int64_
     return x < min ? min : x > max ? max : x;
 }
 
-static hl_err load_auth(struct dp_webhook *w, const char *text, char *errbuf, size_t errlen)
+/* Opens a sealed field of webhook id into out. On failure records why in w->secret_error
+ * (the first failure only; it names the field and the key id, never the value). */
+static bool open_field(const struct hl_keyring *kr, const char *field, const char *id,
+                       const char *sealed, struct hl_buf *out, struct dp_webhook *w)
+{
+    char aad[HL_AAD_MAX], why[128], kid[HL_KEYRING_ID_MAX + 1] = "?";
+    hl_aad_webhook(aad, field, id);
+    if (hl_keyring_open(kr, aad, sealed, out, why, sizeof(why)) == HL_OK)
+        return true;
+    if (!w->secret_error) {
+        char msg[320];
+        hl_sealed_key_id(sealed, kid);
+        snprintf(msg, sizeof(msg), "cannot open %s (master key id '%s'): %s", field, kid, why);
+        w->secret_error = hl_xstrdup(msg);
+    }
+    return false;
+}
+
+static void wipe_buf(struct hl_buf *b)
+{
+    if (b->ptr)
+        explicit_bzero(b->ptr, b->cap);
+    hl_buf_release(b);
+}
+
+/* Replaces the sealed credential fields of the auth object a by their plain text; a field
+ * that does not open is removed (the webhook is then unusable: w->secret_error). */
+static void open_auth(const struct hl_keyring *kr, const char *id, json_t *a,
+                      struct dp_webhook *w)
+{
+    static const char *const fields[] = {"password", "token", "value", "secret"};
+    char field[32];
+    struct hl_buf plain = HL_BUF_INIT;
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+        json_t *v = json_object_get(a, fields[i]);
+        if (!json_is_string(v))
+            continue;
+        snprintf(field, sizeof(field), "auth.%s", fields[i]);
+        if (open_field(kr, field, id, json_string_value(v), &plain, w))
+            json_object_set_new(a, fields[i], json_stringn(plain.ptr, plain.len));
+        else
+            json_object_del(a, fields[i]);
+        wipe_buf(&plain);
+    }
+}
+
+/* Wipes the plain-text credentials open_auth put into a. */
+static void wipe_auth(json_t *a)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(a, key, v) {
+        if (json_is_string(v))
+            explicit_bzero((char *)json_string_value(v), json_string_length(v));
+    }
+}
+
+static hl_err load_auth(const struct hl_keyring *kr, const char *id, struct dp_webhook *w,
+                        const char *text, char *errbuf, size_t errlen)
 {
     hl_err rc = HL_EINVAL;
     json_t *a = text ? json_loads(text, 0, NULL) : NULL;
     const char *type = a ? jstr(a, "type", "none") : "none";
+    open_auth(kr, id, a, w);
+    if (w->secret_error) {
+        /* unusable until the ring can open it; deliveries fail with secret_unavailable */
+        wipe_auth(a);
+        json_decref(a);
+        return HL_OK;
+    }
     if (strcmp(type, "none") == 0) {
         rc = HL_OK;
     } else if (strcmp(type, "basic") == 0) {
@@ -222,23 +290,52 @@ static hl_err load_auth(struct dp_webhook *w, const char *text, char *errbuf, si
     }
     if (rc)
         snprintf(errbuf, errlen, "auth of type '%s' is incomplete or has unsafe characters", type);
+    wipe_auth(a);
     json_decref(a);
     return rc;
 }
 
-bool dp_webhook_from_columns(const char *const col[NCOLS], struct dp_webhook *w, char *errbuf,
-                             size_t errlen)
+/* Opens the signing secrets and v1a keys. A value that does not open leaves
+ * w->secret_error set; one that opens but is malformed makes the row unusable. */
+static bool open_secrets(const struct hl_keyring *kr, const char *const col[NCOLS],
+                         struct dp_webhook *w, char *errbuf, size_t errlen)
+{
+    struct hl_buf plain = HL_BUF_INIT;
+    bool ok = false;
+    const char *id = col[0];
+    if (open_field(kr, "secret", id, col[4] ? col[4] : "", &plain, w) &&
+        hl_whsec_decode(plain.ptr, &w->secret, errbuf, errlen))
+        goto out;
+    if (col[10] && col[11] && open_field(kr, "previous_secret", id, col[10], &plain, w) &&
+        hl_whsec_decode(plain.ptr, &w->previous_secret, errbuf, errlen) == HL_OK)
+        w->previous_secret_expires_ms = strtoll(col[11], NULL, 10);
+    if (col[17] && open_field(kr, "signing_key", id, col[17], &plain, w)) {
+        if (hl_whsk_decode(plain.ptr, &w->signing_key, errbuf, errlen))
+            goto out;
+        w->has_signing_key = true;
+    }
+    if (col[18] && open_field(kr, "previous_signing_key", id, col[18], &plain, w) &&
+        hl_whsk_decode(plain.ptr, &w->previous_signing_key, errbuf, errlen) == HL_OK)
+        w->has_previous_signing_key = true;
+    ok = true;
+out:
+    wipe_buf(&plain);
+    return ok;
+}
+
+bool dp_webhook_from_columns(const char *const col[NCOLS], const struct hl_keyring *kr,
+                             struct dp_webhook *w, char *errbuf, size_t errlen)
 {
     bool ok = false;
     json_t *events = NULL, *headers = NULL, *sig = NULL, *retry = NULL;
     memset(w, 0, sizeof(*w));
 
-    if (hl_whsec_decode(col[4] ? col[4] : "", &w->secret, errbuf, errlen))
+    if (!col[0]) {
+        snprintf(errbuf, errlen, "no id");
         goto out;
-    if (col[10] && col[11] &&
-        hl_whsec_decode(col[10], &w->previous_secret, errbuf, errlen) == HL_OK) {
-        w->previous_secret_expires_ms = strtoll(col[11], NULL, 10);
     }
+    if (!open_secrets(kr, col, w, errbuf, errlen))
+        goto out;
     w->updated_ms = col[16] ? strtoll(col[16], NULL, 10) : 0;
     events = json_loads(col[3] ? col[3] : "", 0, NULL);
     if (!json_is_array(events)) {
@@ -268,7 +365,7 @@ bool dp_webhook_from_columns(const char *const col[NCOLS], struct dp_webhook *w,
         else
             hl_log(HL_LOG_WARN, "subs", "webhook '%s': header '%s' ignored", col[0], name);
     }
-    if (load_auth(w, col[8], errbuf, errlen))
+    if (load_auth(kr, col[0], w, col[8], errbuf, errlen))
         goto out;
 
     sig = col[9] ? json_loads(col[9], 0, NULL) : NULL;
@@ -276,6 +373,11 @@ bool dp_webhook_from_columns(const char *const col[NCOLS], struct dp_webhook *w,
     w->sig_standard = b ? json_is_true(b) : true;
     b = json_object_get(sig, "legacy");
     w->sig_legacy = b ? json_is_true(b) : true;
+    w->sig_v1a = json_is_true(json_object_get(sig, "v1a"));
+    if (w->sig_v1a && !w->has_signing_key && !w->secret_error) {
+        snprintf(errbuf, errlen, "v1a is on but there is no signing key");
+        goto out;
+    }
     const char *lh = jstr(sig, "legacy_header", "X-Webhook-Signature");
     w->legacy_header = hl_xstrdup(header_ok(lh, "") ? lh : "X-Webhook-Signature");
 
@@ -309,13 +411,14 @@ out:
 }
 
 /* Fills w from one result row; false (and w empty) when the row cannot be used. */
-static bool webhook_from_row(PGresult *r, int row, struct dp_webhook *w)
+static bool webhook_from_row(PGresult *r, int row, const struct hl_keyring *kr,
+                             struct dp_webhook *w)
 {
     char err[256];
     const char *col[NCOLS];
     for (int c = 0; c < NCOLS; c++)
         col[c] = PQgetisnull(r, row, c) ? NULL : PQgetvalue(r, row, c);
-    if (!dp_webhook_from_columns(col, w, err, sizeof(err))) {
+    if (!dp_webhook_from_columns(col, kr, w, err, sizeof(err))) {
         hl_log(HL_LOG_ERROR, "subs", "webhook '%s' skipped: %s", col[0], err);
         return false;
     }
@@ -345,7 +448,7 @@ static hl_err reload(struct dp_subs *s, PGconn *conn, char *errbuf, size_t errle
     atomic_init(&snap->refs, 1);
     snap->hooks = hl_xcalloc((size_t)rows + 1, sizeof(*snap->hooks));
     for (int i = 0; i < rows; i++)
-        if (webhook_from_row(r, i, &snap->hooks[snap->n]))
+        if (webhook_from_row(r, i, s->kr, &snap->hooks[snap->n]))
             snap->n++;
     PQclear(r);
     qsort(snap->hooks, snap->n, sizeof(*snap->hooks), webhook_cmp);
@@ -366,6 +469,16 @@ static hl_err reload(struct dp_subs *s, PGconn *conn, char *errbuf, size_t errle
     pthread_mutex_lock(&s->lock);
     bool first = s->current == NULL;
     size_t before = first ? 0 : s->current->n;
+    /* Secrets that do not open are logged when first seen, not on every reload. */
+    for (size_t i = 0; i < snap->n; i++) {
+        const struct dp_webhook *w = &snap->hooks[i], *old;
+        if (w->secret_error &&
+            (first || !(old = dp_snapshot_find(s->current, w->tenant, w->id)) ||
+             !old->secret_error || strcmp(old->secret_error, w->secret_error) != 0))
+            hl_log(HL_LOG_ERROR, "subs",
+                   "webhook '%s': %s; its deliveries fail with secret_unavailable", w->id,
+                   w->secret_error);
+    }
     pthread_mutex_unlock(&s->lock);
     hl_log(first || before != snap->n ? HL_LOG_INFO : HL_LOG_DEBUG, "subs",
            "loaded %zu webhooks", snap->n);
@@ -485,10 +598,12 @@ static void *subs_main(void *arg)
     return NULL;
 }
 
-struct dp_subs *dp_subs_new(const char *pg_dsn, int64_t refresh_interval_ms)
+struct dp_subs *dp_subs_new(const char *pg_dsn, int64_t refresh_interval_ms,
+                            const struct hl_keyring *kr)
 {
     struct dp_subs *s = hl_xcalloc(1, sizeof(*s));
     s->dsn = hl_xstrdup(pg_dsn);
+    s->kr = kr;
     s->refresh_ms = refresh_interval_ms;
     s->stop_pipe[0] = s->stop_pipe[1] = -1;
     pthread_mutex_init(&s->lock, NULL);

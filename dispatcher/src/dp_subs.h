@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "hl/err.h"
+#include "hl/keyring.h"
 #include "hl/sign.h"
 
 typedef enum { DP_WH_ACTIVE, DP_WH_PAUSED, DP_WH_DISABLED } dp_wh_status;
@@ -42,7 +43,14 @@ struct dp_webhook {
     struct hl_secret secret; /* decoded once at load */
     struct hl_secret previous_secret;
     int64_t previous_secret_expires_ms; /* epoch ms; 0 when there is no previous secret */
-    bool sig_standard, sig_legacy;
+    bool sig_standard, sig_legacy, sig_v1a;
+    struct hl_v1a_key signing_key; /* v1a; previous_signing_key signs during the overlap */
+    struct hl_v1a_key previous_signing_key;
+    bool has_signing_key, has_previous_signing_key;
+    /* Non-NULL when a sealed value does not open with this dispatcher's ring: the webhook's
+     * deliveries then fail with error class secret_unavailable and this reason (it names
+     * the field and the master key id, never a value). */
+    char *secret_error;
     char *legacy_header;
     char **header_lines; /* "Name: value": custom headers, then the auth header if static */
     size_t nheader_lines;
@@ -67,8 +75,10 @@ struct dp_snapshot {
 
 struct dp_subs;
 
-/* Does not connect yet; see dp_subs_start(). */
-struct dp_subs *dp_subs_new(const char *pg_dsn, int64_t refresh_interval_ms);
+/* Does not connect yet; see dp_subs_start(). kr opens the sealed secrets; it must outlive
+ * the cache. */
+struct dp_subs *dp_subs_new(const char *pg_dsn, int64_t refresh_interval_ms,
+                            const struct hl_keyring *kr);
 /* Starts the loader thread. */
 hl_err dp_subs_start(struct dp_subs *s, char *errbuf, size_t errlen);
 /* Waits up to timeout_ms for the first successful load; true once there is a snapshot. */
@@ -87,11 +97,12 @@ bool dp_snapshot_has_tenant(const struct dp_snapshot *snap, const char *tenant);
 /* Builds a webhook from the text form of its columns (the loader's SELECT, in order:
  * id tenant url events secret status method headers auth signature previous_secret
  * previous_secret_expires_ms retry_policy timeout_ms rate_limit_per_s max_concurrency
- * updated_ms;
- * NULL for SQL NULL). False, with the reason in errbuf and w empty, when unusable.
- * Exposed for unit tests. */
-bool dp_webhook_from_columns(const char *const col[17], struct dp_webhook *w, char *errbuf,
-                             size_t errlen);
+ * updated_ms signing_key previous_signing_key; NULL for SQL NULL), opening the sealed
+ * values with kr. False, with the reason in errbuf and w empty, when unusable; true with
+ * w->secret_error set when only a secret does not open. Exposed for unit tests. */
+#define DP_WEBHOOK_NCOLS 19
+bool dp_webhook_from_columns(const char *const col[DP_WEBHOOK_NCOLS], const struct hl_keyring *kr,
+                             struct dp_webhook *w, char *errbuf, size_t errlen);
 void dp_webhook_release(struct dp_webhook *w);
 /* Stops and joins the thread, then frees everything. */
 void dp_subs_free(struct dp_subs *s);

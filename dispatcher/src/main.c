@@ -23,6 +23,7 @@
 #include "dp_produce.h"
 #include "dp_subs.h"
 #include "hl/config.h"
+#include "hl/keyring.h"
 #include "hl/log.h"
 #include "hl/banned.h"
 
@@ -93,6 +94,7 @@ int main(int argc, char **argv)
     struct dp_deliver *dl = NULL;
     struct dp_producer *prod = NULL;
     struct dp_log *log = NULL;
+    struct hl_keyring keyring = {0};
 
     hl_log_set_service("dispatcher");
     if (argc > 1 && strcmp(argv[1], "config-doc") == 0) {
@@ -147,7 +149,13 @@ int main(int argc, char **argv)
     install_signals();
 
     hl_log(HL_LOG_INFO, "main", "hookline-dispatcher %s starting", HL_VERSION);
-    subs = dp_subs_new(cfg.common.pg_dsn, cfg.refresh_interval_ms);
+    /* Webhook secrets are stored sealed; without the ring nothing could be signed. */
+    if (hl_keyring_load(&keyring, cfg.common.master_key, cfg.common.master_key_file, err,
+                        sizeof(err))) {
+        hl_log(HL_LOG_ERROR, "main", "%s", err);
+        goto out_curl;
+    }
+    subs = dp_subs_new(cfg.common.pg_dsn, cfg.refresh_interval_ms, &keyring);
     if (dp_subs_start(subs, err, sizeof(err))) {
         hl_log(HL_LOG_ERROR, "main", "%s", err);
         goto out_curl;
@@ -194,6 +202,7 @@ out_curl:
     dp_consumer_close(consumer);
     dp_log_stop(log);
     dp_subs_free(subs);
+    hl_keyring_release(&keyring);
     curl_global_cleanup();
 out:
     dp_fanout_release();

@@ -156,6 +156,11 @@ json_t *gw_body_object(struct gw_req *r)
     }
     json_t *root = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
+        /* jansson quotes the token it stopped at ("... near '<token>'"), which may be a
+         * secret: the position says enough. */
+        char *near = strstr(jerr.text, " near '");
+        if (near)
+            *near = '\0';
         gw_reply_problem(r, 400, "invalid-json", "Invalid JSON",
                          "the body is not valid JSON: %s (line %d, column %d)", jerr.text,
                          jerr.line, jerr.column);

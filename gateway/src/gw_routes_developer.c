@@ -133,20 +133,11 @@ static int put(struct gw_req *r)
             status = bad(r, "/secret", json_is_string(secret) ? why : "must be a string");
             goto out;
         }
-        PGconn *conn = NULL;
-        const char *params[] = {r->who.tenant, id, json_string_value(secret)};
-        PGresult *res = gw_query_json(
-            r, &conn,
-            "UPDATE webhooks SET previous_secret = secret, secret = $3,"
-            " previous_secret_expires_at = now() + interval '24 hours', updated_at = now()"
-            " WHERE tenant_id = $1 AND id = $2 AND secret <> $3 RETURNING '{}'",
-            3, params);
-        if (!res) {
-            status = 503;
+        json_t *wh = NULL;
+        status = gw_webhook_rotate(r, id, json_string_value(secret), 86400, true, &wh);
+        json_decref(wh);
+        if (status)
             goto out;
-        }
-        PQclear(res);
-        gw_db_release(r->ctx->db, conn);
         json_object_del(body, "secret");
     }
     if (json_object_size(body) == 0) {

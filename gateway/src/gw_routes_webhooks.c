@@ -8,11 +8,18 @@
  * field mapping exists once. Rows are rendered to JSON by PostgreSQL (WEBHOOK_JSON): the
  * secret and credentials never leave the database except the secret on create and rotate.
  *
+ * Secrets are sealed here before they reach a statement (gw_secrets.c): the signing
+ * secret, the v1a private key, the credentials inside `auth`. The v1a key pair is made
+ * when a write turns signature.v1a on for a webhook that has none yet; its public half is
+ * stored in clear and shown as `public_key`.
+ *
  * The dispatchers see every committed change at once (a trigger NOTIFYs them). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include <openssl/crypto.h>
 
 #include "gw.h"
 #include "hl/id.h"
@@ -33,12 +40,17 @@
     " 'signature', signature, 'retry_policy', retry_policy, 'timeout_ms', timeout_ms,"             \
     " 'rate_limit_per_s', rate_limit_per_s, 'max_concurrency', max_concurrency,"                   \
     " 'metadata', metadata,"                                                                       \
+    " 'public_key', CASE WHEN (signature->>'v1a')::boolean THEN public_key END,"                  \
+    " 'previous_public_key', CASE WHEN (signature->>'v1a')::boolean AND"                          \
+    "   previous_secret_expires_at > now() THEN previous_public_key END,"                          \
     " 'previous_secret_expires_at', CASE WHEN previous_secret_expires_at > now() THEN "            \
     GW_TS("previous_secret_expires_at") " END,"                                                    \
     " 'created_at', " GW_TS("created_at") ", 'updated_at', " GW_TS("updated_at") ")"
 
-/* $1 tenant, $2 id, $3 the validated body (jsonb). Absent fields keep their value;
- * nested objects merge; explicit nulls clear the nullable limits. */
+/* $1 tenant, $2 id, $3 the validated body (jsonb, credentials sealed), $4 and $5 a fresh
+ * sealed v1a private key and its public key (used only if the webhook has none and the
+ * update turns v1a on). Absent fields keep their value; nested objects merge; explicit
+ * nulls clear the nullable limits. */
 #define UPDATE_SQL                                                                                 \
     "UPDATE webhooks SET"                                                                          \
     " url = coalesce(b->>'url', url),"                                                             \
@@ -54,6 +66,10 @@
     " headers = coalesce(b->'headers', headers),"                                                  \
     " auth = coalesce(b->'auth', auth),"                                                           \
     " signature = signature || coalesce(b->'signature', '{}'),"                                    \
+    " signing_key = CASE WHEN signing_key IS NULL AND"                                            \
+    "   ((signature || coalesce(b->'signature', '{}'))->>'v1a')::boolean THEN $4 ELSE signing_key END," \
+    " public_key = CASE WHEN signing_key IS NULL AND"                                             \
+    "   ((signature || coalesce(b->'signature', '{}'))->>'v1a')::boolean THEN $5 ELSE public_key END," \
     " retry_policy = retry_policy || coalesce(b->'retry_policy', '{}'),"                           \
     " timeout_ms = coalesce((b->>'timeout_ms')::int, timeout_ms),"                                 \
     " rate_limit_per_s = CASE WHEN b ? 'rate_limit_per_s' THEN (b->>'rate_limit_per_s')::int"      \
@@ -187,14 +203,17 @@ static int reply_db_error(struct gw_req *r, PGresult *res)
             gw_errors_add(&e, "/retry_policy/max_delay_ms",
                           "must be at least initial_delay_ms");
         else if (strcmp(constraint, "webhooks_signature_any") == 0)
-            gw_errors_add(&e, "/signature", "at least one of standard and legacy must be true");
+            gw_errors_add(&e, "/signature",
+                          "at least one of standard, legacy and v1a must be true");
         else
             gw_errors_add(&e, "", "violates '%s'", constraint);
         int st = gw_reply_invalid(r, &e, "the webhook is not valid");
         gw_errors_release(&e);
         return st;
     }
-    hl_log(HL_LOG_ERROR, "webhooks", "statement failed: %s", PQresultErrorMessage(res));
+    /* The primary message only: a DETAIL line may quote the row. */
+    const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    hl_log(HL_LOG_ERROR, "webhooks", "statement failed: %s", msg ? msg : "no result");
     return gw_reply_problem(r, 503, "database-unavailable", "Database unavailable",
                             "the webhook store failed the request; retry later");
 }
@@ -205,6 +224,29 @@ static bool exec_ok(PGconn *conn, const char *sql)
     bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
     PQclear(res);
     return ok;
+}
+
+/* Runs UPDATE_SQL for a validated body: seals its credentials, and makes a v1a key pair
+ * when the body turns v1a on (the statement keeps an existing one). */
+static PGresult *apply_body(struct gw_req *r, PGconn *conn, const char *id, json_t *body)
+{
+    const struct hl_keyring *kr = &r->ctx->keyring;
+    char whsk[HL_V1A_KEY_LEN], whpk[HL_V1A_KEY_LEN];
+    char *sealed_sk = NULL;
+    json_t *auth = json_object_get(body, "auth");
+    if (auth)
+        gw_seal_auth(kr, auth, id);
+    if (json_is_true(json_object_get(json_object_get(body, "signature"), "v1a"))) {
+        hl_v1a_generate(whsk, whpk);
+        sealed_sk = gw_seal(kr, "signing_key", id, whsk);
+        OPENSSL_cleanse(whsk, sizeof(whsk));
+    }
+    char *b = json_dumps(body, JSON_COMPACT);
+    const char *params[] = {r->who.tenant, id, b, sealed_sk, sealed_sk ? whpk : NULL};
+    PGresult *res = PQexecParams(conn, UPDATE_SQL, 5, NULL, params, NULL, NULL, 0);
+    free(b);
+    free(sealed_sk);
+    return res;
 }
 
 /* Creates (id == NULL: a new id and secret) or replaces (PUT) a webhook from a validated
@@ -244,12 +286,14 @@ static int write_full(struct gw_req *r, json_t *body, const char *replace_id)
         else
             hl_whsec_generate(secret);
         hl_uuid_v7(id);
-        const char *params[] = {id, r->who.tenant, secret,
+        char *sealed = gw_seal(&r->ctx->keyring, "secret", id, secret);
+        const char *params[] = {id, r->who.tenant, sealed,
                                 json_string_value(json_object_get(body, "url"))};
         res = PQexecParams(conn,
                            "INSERT INTO webhooks (id, tenant_id, secret, url, events)"
                            " VALUES ($1, $2, $3, $4, '{*}')",
                            4, NULL, params, NULL, NULL, 0);
+        free(sealed);
         if (PQresultStatus(res) != PGRES_COMMAND_OK) {
             status = reply_db_error(r, res);
             goto rollback;
@@ -258,10 +302,7 @@ static int write_full(struct gw_req *r, json_t *body, const char *replace_id)
     PQclear(res);
 
     json_object_del(body, "secret");
-    char *b = json_dumps(body, JSON_COMPACT);
-    const char *params[] = {r->who.tenant, id, b};
-    res = PQexecParams(conn, UPDATE_SQL, 3, NULL, params, NULL, NULL, 0);
-    free(b);
+    res = apply_body(r, conn, id, body);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         status = reply_db_error(r, res);
         goto rollback;
@@ -277,6 +318,7 @@ static int write_full(struct gw_req *r, json_t *body, const char *replace_id)
         status = gw_reply_json(r, 200, wh);
     } else {
         json_object_set_new(wh, "secret", json_string(secret));
+        OPENSSL_cleanse(secret, sizeof(secret));
         hl_log(HL_LOG_INFO, "webhooks", "created webhook '%s' for tenant '%s'", id,
                r->who.tenant);
         char location[128];
@@ -353,10 +395,7 @@ static int patch(struct gw_req *r, const char *id)
     gw_errors_release(&e);
     if ((status = check_catalog(r, conn, json_object_get(body, "events"))))
         goto out;
-    char *b = json_dumps(body, JSON_COMPACT);
-    const char *params[] = {r->who.tenant, id, b};
-    PGresult *res = PQexecParams(conn, UPDATE_SQL, 3, NULL, params, NULL, NULL, 0);
-    free(b);
+    PGresult *res = apply_body(r, conn, id, body);
     if (PQresultStatus(res) != PGRES_TUPLES_OK)
         status = reply_db_error(r, res);
     else if (PQntuples(res) == 0)
@@ -438,11 +477,143 @@ static int delete_one(struct gw_req *r, const char *id)
     return status;
 }
 
+/* The rotation statement: $3 the new sealed secret, $4 the old one re-sealed as the
+ * previous secret, $5 the overlap in seconds, $6..$9 the new sealed signing key, the old
+ * one re-sealed, the new and the old public key (all NULL when v1a is off). */
+#define ROTATE_SQL                                                                                 \
+    "UPDATE webhooks SET previous_secret = $4, secret = $3,"                                      \
+    " previous_secret_expires_at = now() + make_interval(secs => $5::int),"                       \
+    " signing_key = coalesce($6, signing_key), previous_signing_key = CASE WHEN $6 IS NULL THEN"  \
+    "   previous_signing_key ELSE $7 END,"                                                         \
+    " public_key = coalesce($8, public_key), previous_public_key = CASE WHEN $6 IS NULL THEN"     \
+    "   previous_public_key ELSE $9 END,"                                                          \
+    " updated_at = now() WHERE tenant_id = $1 AND id = $2 RETURNING " WEBHOOK_JSON
+
+/* Locks the row and, when need_old, opens its current secret and signing key into *secret
+ * and *sk (without an overlap the old ones are dropped unopened, which is how webhooks
+ * are recovered after the master key was lost). Returns 0, or the status of the error
+ * reply sent. */
+static int read_current(struct gw_req *r, PGconn *conn, const char *id, bool need_old,
+                        struct hl_buf *secret, struct hl_buf *sk, char *pk, size_t pklen,
+                        bool *v1a)
+{
+    char err[256];
+    const char *params[] = {r->who.tenant, id};
+    PGresult *res = PQexecParams(conn,
+                                 "SELECT secret, signing_key, public_key,"
+                                 " coalesce((signature->>'v1a')::boolean, false)"
+                                 " FROM webhooks WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
+                                 2, NULL, params, NULL, NULL, 0);
+    int status = 0;
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        status = reply_db_error(r, res);
+    } else if (PQntuples(res) == 0) {
+        status = gw_reply_problem(r, 404, "not-found", "Not found", "no webhook '%s'", id);
+    } else {
+        *v1a = strcmp(PQgetvalue(res, 0, 3), "t") == 0;
+        snprintf(pk, pklen, "%s", PQgetvalue(res, 0, 2));
+        if (need_old && (gw_unseal(&r->ctx->keyring, "secret", id, PQgetvalue(res, 0, 0), secret, err,
+                      sizeof(err)) ||
+            (*v1a && !PQgetisnull(res, 0, 1) &&
+             gw_unseal(&r->ctx->keyring, "signing_key", id, PQgetvalue(res, 0, 1), sk, err,
+                       sizeof(err))))) {
+            hl_log(HL_LOG_ERROR, "webhooks", "%s", err);
+            status = gw_reply_problem(r, 503, "secret-unavailable", "Secret unavailable",
+                                      "the stored secret cannot be opened with this gateway's "
+                                      "master key ring; retry later");
+        }
+    }
+    PQclear(res);
+    return status;
+}
+
+static void wipe(struct hl_buf *b)
+{
+    if (b->ptr)
+        OPENSSL_cleanse(b->ptr, b->cap);
+    hl_buf_release(b);
+}
+
+int gw_webhook_rotate(struct gw_req *r, const char *id, const char *secret, long long overlap_s,
+                      bool unless_same, json_t **out)
+{
+    const struct hl_keyring *kr = &r->ctx->keyring;
+    char err[256], fresh[HL_WHSEC_MAX_LEN], overlap[24], whsk[HL_V1A_KEY_LEN],
+        whpk[HL_V1A_KEY_LEN], old_pk[HL_V1A_KEY_LEN + 8] = "";
+    struct hl_buf cur = HL_BUF_INIT, cur_sk = HL_BUF_INIT;
+    char *sealed[4] = {0}; /* secret, previous secret, signing key, previous signing key */
+    bool v1a = false;
+    int status;
+    PGresult *res = NULL;
+    *out = NULL;
+    PGconn *conn = gw_db_acquire(r->ctx->db, err, sizeof(err));
+    if (!conn)
+        return gw_reply_problem(r, 503, "database-unavailable", "Database unavailable",
+                                "the webhook store cannot be reached; retry later");
+    snprintf(fresh, sizeof(fresh), "%s", secret ? secret : "");
+    if (!secret)
+        hl_whsec_generate(fresh);
+    if (!exec_ok(conn, "BEGIN")) {
+        status = reply_db_error(r, NULL);
+        goto out;
+    }
+    bool need_old = overlap_s > 0 || unless_same;
+    if ((status = read_current(r, conn, id, need_old, &cur, &cur_sk, old_pk, sizeof(old_pk),
+                               &v1a)))
+        goto rollback;
+    if (unless_same && strcmp(cur.ptr, fresh) == 0) {
+        PQclear(PQexec(conn, "ROLLBACK"));
+        goto out; /* nothing to rotate: status 0, *out NULL */
+    }
+    /* The old secret moves to the previous_secret column: sealed again for that column. */
+    sealed[0] = gw_seal(kr, "secret", id, fresh);
+    if (need_old)
+        sealed[1] = gw_seal(kr, "previous_secret", id, cur.ptr);
+    if (v1a) {
+        hl_v1a_generate(whsk, whpk);
+        sealed[2] = gw_seal(kr, "signing_key", id, whsk);
+        OPENSSL_cleanse(whsk, sizeof(whsk));
+        if (cur_sk.len)
+            sealed[3] = gw_seal(kr, "previous_signing_key", id, cur_sk.ptr);
+    }
+    snprintf(overlap, sizeof(overlap), "%lld", overlap_s);
+    const char *params[] = {r->who.tenant, id,      sealed[0], sealed[1], overlap,
+                            sealed[2],     sealed[3], v1a ? whpk : NULL,
+                            v1a && sealed[3] ? old_pk : NULL};
+    res = PQexecParams(conn, ROTATE_SQL, 9, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+        status = reply_db_error(r, res);
+        goto rollback;
+    }
+    json_t *wh = gw_row_json(res, 0);
+    if (!exec_ok(conn, "COMMIT")) {
+        json_decref(wh);
+        status = reply_db_error(r, NULL);
+        goto out;
+    }
+    json_object_set_new(wh, "secret", json_string(fresh));
+    hl_log(HL_LOG_INFO, "webhooks", "rotated the secret%s of webhook '%s'",
+           v1a ? " and the v1a key" : "", id);
+    *out = wh;
+    goto out;
+rollback:
+    PQclear(PQexec(conn, "ROLLBACK"));
+out:
+    PQclear(res);
+    gw_db_release(r->ctx->db, conn);
+    for (int i = 0; i < 4; i++)
+        free(sealed[i]);
+    wipe(&cur);
+    wipe(&cur_sk);
+    OPENSSL_cleanse(fresh, sizeof(fresh));
+    return status;
+}
+
 /* POST {id}/rotate-secret {"secret"?, "overlap_seconds"?}: the old secret keeps signing
  * alongside the new one until the overlap ends. */
 static int rotate_secret(struct gw_req *r, const char *id)
 {
-    char secret[HL_WHSEC_MAX_LEN], overlap[24], why[256];
+    char why[256];
     long long overlap_s = DEFAULT_OVERLAP_S;
     struct gw_errors e;
     json_t *body = r->body_len ? gw_body_object(r) : json_object();
@@ -470,33 +641,10 @@ static int rotate_secret(struct gw_req *r, const char *id)
         status = gw_reply_invalid(r, &e, "the rotation request is not valid");
         goto out;
     }
-    if (js)
-        snprintf(secret, sizeof(secret), "%s", json_string_value(js));
-    else
-        hl_whsec_generate(secret);
-    snprintf(overlap, sizeof(overlap), "%lld", overlap_s);
-    const char *params[] = {r->who.tenant, id, secret, overlap};
-    PGconn *conn = NULL;
-    PGresult *res = gw_query_json(
-        r, &conn,
-        "UPDATE webhooks SET previous_secret = secret, secret = $3,"
-        " previous_secret_expires_at = now() + make_interval(secs => $4::int),"
-        " updated_at = now() WHERE tenant_id = $1 AND id = $2 RETURNING " WEBHOOK_JSON,
-        4, params);
-    if (!res) {
-        status = 503;
-        goto out;
-    }
-    if (PQntuples(res) == 0) {
-        status = gw_reply_problem(r, 404, "not-found", "Not found", "no webhook '%s'", id);
-    } else {
-        json_t *wh = gw_row_json(res, 0);
-        json_object_set_new(wh, "secret", json_string(secret));
-        hl_log(HL_LOG_INFO, "webhooks", "rotated the secret of webhook '%s'", id);
+    json_t *wh = NULL;
+    status = gw_webhook_rotate(r, id, js ? json_string_value(js) : NULL, overlap_s, false, &wh);
+    if (status == 0)
         status = gw_reply_json(r, 200, wh);
-    }
-    PQclear(res);
-    gw_db_release(r->ctx->db, conn);
 out:
     gw_errors_release(&e);
     json_decref(body);

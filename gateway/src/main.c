@@ -1,6 +1,6 @@
 /* hookline-gateway: the REST API. Wires configuration, the PostgreSQL pool, the Kafka
  * producer and the HTTP server, and carries the operational subcommands (migrate,
- * create-topics, config-doc). */
+ * create-topics, gen-master-key, rotate-master-key, config-doc). */
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -24,18 +24,23 @@ static void on_signal(int sig)
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: hookline-gateway [serve|migrate|create-topics|gen-master-key|config-doc]"
-            " [--option=value ...]\n"
+            "usage: hookline-gateway [serve|migrate|create-topics|gen-master-key|"
+            "rotate-master-key|config-doc] [--option=value ...]\n"
             "\n"
             "  serve          run the HTTP API (the default)\n"
-            "  migrate        apply the SQL migrations in schemas/migrations\n"
+            "  migrate        apply the SQL migrations in schemas/migrations (and seal secrets\n"
+            "                 stored in plain text by older versions)\n"
             "  create-topics  create the Kafka topics that do not exist yet\n"
             "  gen-master-key [ID]\n"
             "                 print a fresh master key ring entry '<id>:<base64>' (id: k<unix time>)\n"
+            "  rotate-master-key\n"
+            "                 re-seal every stored secret under the ring's first key; prints counts\n"
             "  config-doc     print the options as a markdown table\n"
             "\noptions:\n");
     hl_cfg_usage(out, gw_config_opts, gw_config_nopts);
 }
+
+static int seal_leftovers(const struct gw_config *cfg, PGconn *conn);
 
 static int cmd_migrate(const struct gw_config *cfg)
 {
@@ -48,13 +53,80 @@ static int cmd_migrate(const struct gw_config *cfg)
         return 1;
     }
     hl_err e = hl_pg_migrate(conn, dir, &applied, err, sizeof(err));
-    PQfinish(conn);
     if (e) {
         hl_log(HL_LOG_ERROR, "migrate", "%s", err);
+        PQfinish(conn);
         return 1;
     }
     hl_log(HL_LOG_INFO, "migrate", "schema up to date, %d migration(s) applied", applied);
+    int rc = seal_leftovers(cfg, conn);
+    PQfinish(conn);
+    return rc;
+}
+
+/* Rows written before secrets were sealed (migration 0008) hold plain text, which SQL
+ * cannot encrypt: migrate seals them under the master key, or refuses to finish without
+ * one. Values already sealed are left as they are (rotate-master-key moves those). */
+static int seal_leftovers(const struct gw_config *cfg, PGconn *conn)
+{
+    char err[512];
+    bool present = false;
+    struct hl_keyring kr;
+    struct gw_reseal_counts c;
+    if (!gw_plaintext_present(conn, &present, err, sizeof(err))) {
+        hl_log(HL_LOG_ERROR, "migrate", "cannot look for secrets in plain text: %s", err);
+        return 1;
+    }
+    if (!present)
+        return 0;
+    if (hl_keyring_load(&kr, cfg->common.master_key, cfg->common.master_key_file, err,
+                        sizeof(err))) {
+        hl_log(HL_LOG_ERROR, "migrate", "secrets stored in plain text need sealing: %s", err);
+        return 1;
+    }
+    hl_err e = gw_reseal_all(conn, &kr, true, &c, err, sizeof(err));
+    hl_keyring_release(&kr);
+    if (e) {
+        hl_log(HL_LOG_ERROR, "migrate", "sealing secrets stored in plain text: %s", err);
+        return 1;
+    }
+    hl_log(HL_LOG_INFO, "migrate", "sealed %zu secret(s) stored in plain text in %zu webhook(s)",
+           c.sealed_plaintext, c.rows_updated);
     return 0;
+}
+
+/* Re-seals every stored secret under the ring's primary key (see docs/operations.md). */
+static int cmd_rotate_master_key(const struct gw_config *cfg)
+{
+    char err[512];
+    struct hl_keyring kr;
+    struct gw_reseal_counts c;
+    if (hl_keyring_load(&kr, cfg->common.master_key, cfg->common.master_key_file, err,
+                        sizeof(err))) {
+        hl_log(HL_LOG_ERROR, "rotate", "%s", err);
+        return 1;
+    }
+    PGconn *conn = hl_pg_connect(cfg->common.pg_dsn, err, sizeof(err));
+    if (!conn) {
+        hl_log(HL_LOG_ERROR, "rotate", "cannot connect to postgresql: %s", err);
+        hl_keyring_release(&kr);
+        return 1;
+    }
+    hl_err e = gw_reseal_all(conn, &kr, false, &c, err, sizeof(err));
+    PQfinish(conn);
+    hl_log(e ? HL_LOG_ERROR : HL_LOG_INFO, "rotate",
+           "%s: %zu webhook(s) scanned, %zu updated; %zu value(s) re-sealed under '%s', %zu "
+           "sealed from plain text, %zu could not be opened",
+           e ? "incomplete" : "done", c.rows_scanned, c.rows_updated, c.resealed,
+           kr.keys[0].id, c.sealed_plaintext, c.unopenable);
+    if (e)
+        hl_log(HL_LOG_ERROR, "rotate", "%s", err);
+    printf("{\"rows_scanned\":%zu,\"rows_updated\":%zu,\"resealed\":%zu,"
+           "\"sealed_plaintext\":%zu,\"unopenable\":%zu,\"primary\":\"%s\",\"complete\":%s}\n",
+           c.rows_scanned, c.rows_updated, c.resealed, c.sealed_plaintext, c.unopenable,
+           kr.keys[0].id, e ? "false" : "true");
+    hl_keyring_release(&kr);
+    return e ? 1 : 0;
 }
 
 static int cmd_create_topics(const struct gw_config *cfg)
@@ -207,6 +279,8 @@ int main(int argc, char **argv)
         rc = cmd_migrate(&cfg);
     } else if (strcmp(cmd, "create-topics") == 0) {
         rc = cmd_create_topics(&cfg);
+    } else if (strcmp(cmd, "rotate-master-key") == 0) {
+        rc = cmd_rotate_master_key(&cfg);
     } else {
         fprintf(stderr, "hookline-gateway: unknown command '%s'\n", cmd);
         usage(stderr);

@@ -145,20 +145,22 @@ def test_poison_message_goes_to_dead_letter_topic_between_valid_ones(hookline, r
 def test_webhook_method_headers_auth_and_signature_options_are_honoured(hookline, make_receiver):
     fast_dispatcher(hookline)
     rcv = make_receiver()
-    wh = hookline.create_webhook(rcv.url, ["order.created"])
     old = "whsec_" + base64.b64encode(b"o" * 32).decode()
-    hookline.sql(
-        "UPDATE webhooks SET method = 'PUT', headers = '{\"X-Custom\": \"abc\"}',"
-        " auth = '{\"type\": \"hmac\", \"secret\": \"s3cret\"}',"
-        " signature = '{\"standard\": true, \"legacy\": true, \"legacy_header\": \"X-Sig\"}',"
-        " previous_secret = %s, previous_secret_expires_at = now() + interval '1 hour'"
-        " WHERE id = %s", old, wh["id"])
+    wh = hookline.create_webhook(rcv.url, ["order.created"], secret=old)
+    r = hookline.api("PATCH", f"/api/v1/webhooks/{wh['id']}", json={
+        "method": "PUT", "headers": {"X-Custom": "abc"},
+        "auth": {"type": "hmac", "secret": "s3cret-s3cret-s3cret"},
+        "signature": {"standard": True, "legacy": True, "legacy_header": "X-Sig"}})
+    assert r.status_code == 200, r.text
+    r = hookline.api("POST", f"/api/v1/webhooks/{wh['id']}/rotate-secret",
+                     json={"overlap_seconds": 3600})
+    assert r.status_code == 200, r.text
     hookline.settle()
     hookline.post_event("order.created", {"n": 5})
     req = rcv.wait_for(1, timeout=10)[0]
     assert req.method == "PUT"
     assert req.headers["X-Custom"] == "abc"
-    assert req.headers["X-Hookline-Hmac"] == "sha256=" + hmac.new(b"s3cret", req.body, hashlib.sha256).hexdigest()
+    assert req.headers["X-Hookline-Hmac"] == "sha256=" + hmac.new(b"s3cret-s3cret-s3cret", req.body, hashlib.sha256).hexdigest()
     assert req.headers["X-Sig"].startswith("sha256=")
     sigs = req.headers["webhook-signature"].split(" ")
     assert len(sigs) == 2, "both secrets sign during rotation"

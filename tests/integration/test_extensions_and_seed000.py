@@ -3,6 +3,10 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+
 import pytest
 
 
@@ -71,8 +75,17 @@ def test_seed000_developer_route_manages_the_same_webhooks(hookline, make_receiv
                                         "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"})
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "paused" and r.json()["previous_secret_expires_at"]
-    assert hookline.sql("SELECT secret FROM webhooks WHERE id = %s", sub["id"])[0][0] == \
-        "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+    stored = hookline.sql("SELECT secret FROM webhooks WHERE id = %s", sub["id"])[0][0]
+    assert stored.startswith("hlenc:v1:") and "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" not in stored
+    # The new secret signs from now on (the old one alongside it, for the overlap).
+    assert hookline.api("PUT", base, json={"id": sub["id"], "active": True}).status_code == 200
+    hookline.settle()
+    assert hookline.api("POST", base, json={"action": "test", "id": sub["id"]}).status_code == 202
+    req = rcv.wait_for(2, timeout=15)[1]
+    signed = f"{req.headers['webhook-id']}.{req.headers['webhook-timestamp']}.".encode() + req.body
+    key = base64.b64decode("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+    want = "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+    assert req.headers["webhook-signature"].split(" ")[0] == want
 
     assert hookline.api("POST", base, json={"action": "launch"}).status_code == 400
     viewer = hookline.make_key("viewer")

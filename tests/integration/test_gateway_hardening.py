@@ -33,12 +33,12 @@ def webhook_count(hookline) -> int:
 
 @pytest.mark.dispatchers(0)
 def test_oversized_bodies_get_413_and_change_nothing(hookline):
-    too_big = {"url": "http://127.0.0.1:9/x", "events": ["*"], "description": "x" * 1_100_000}
+    too_big = {"url": "http://127.0.0.1:65000/x", "events": ["*"], "description": "x" * 1_100_000}
     problem(hookline.api("POST", "/api/v1/webhooks", json=too_big), 413, "payload-too-large")
 
     # The same without Content-Length (chunked): the limit applies while reading.
     def chunks():
-        yield b'{"url":"http://127.0.0.1:9/x","events":["*"],"description":"'
+        yield b'{"url":"http://127.0.0.1:65000/x","events":["*"],"description":"'
         for _ in range(80):
             yield b"y" * 16384
         yield b'"}'
@@ -54,7 +54,7 @@ def test_oversized_bodies_get_413_and_change_nothing(hookline):
 def test_json_nested_deeper_than_the_limit_gets_400(hookline):
     def nested(depth: int) -> str:  # depth counts the outer object
         inner = "[" * (depth - 1) + "1" + "]" * (depth - 1)
-        return '{"url":"http://127.0.0.1:9/x","events":["*"],"metadata":{"a":%s}}' % inner
+        return '{"url":"http://127.0.0.1:65000/x","events":["*"],"metadata":{"a":%s}}' % inner
 
     r = hookline.api("POST", "/api/v1/webhooks", data=nested(33),
                      headers={"Content-Type": "application/json"})
@@ -62,7 +62,7 @@ def test_json_nested_deeper_than_the_limit_gets_400(hookline):
     assert "32" in body["detail"]
     # Brackets inside strings are text, not nesting.
     r = hookline.api("POST", "/api/v1/webhooks", json={
-        "url": "http://127.0.0.1:9/x", "events": ["*"], "description": "[" * 500})
+        "url": "http://127.0.0.1:65000/x", "events": ["*"], "description": "[" * 500})
     assert r.status_code == 201, r.text
 
     # A hostile million levels: refused as quickly as a small body, before jansson sees it.
@@ -78,7 +78,7 @@ def test_json_nested_deeper_than_the_limit_gets_400(hookline):
 @pytest.mark.dispatchers(0)
 def test_depth_limit_is_configurable(hookline):
     hookline.restart_gateway({"HOOKLINE_MAX_JSON_DEPTH": "3"})
-    ok = {"url": "http://127.0.0.1:9/x", "events": ["*"], "metadata": {"a": "b"}}
+    ok = {"url": "http://127.0.0.1:65000/x", "events": ["*"], "metadata": {"a": "b"}}
     assert hookline.api("POST", "/api/v1/webhooks", json=ok).status_code == 201
     deep = {**ok, "metadata": {"a": [[1]]}}
     problem(hookline.api("POST", "/api/v1/webhooks", json=deep), 400, "json-too-deep")
@@ -241,7 +241,7 @@ def test_gateway_serves_https_with_its_certificate(hookline, tmp_path):
     r = hookline.api("GET", "/healthz")  # verified against the test's certificate
     assert r.status_code == 200 and r.json() == {"status": "ok"}
     r = hookline.api("POST", "/api/v1/webhooks",
-                     json={"url": "http://127.0.0.1:9/x", "events": ["*"]})
+                     json={"url": "http://127.0.0.1:65000/x", "events": ["*"]})
     assert r.status_code == 201, r.text
     # An unverified client is refused by its own TLS check; plain HTTP gets no answer.
     with pytest.raises(requests.exceptions.SSLError):

@@ -172,7 +172,8 @@ def test_webhook_full_model_round_trip(hookline, receiver):
         "description": "all billing", "method": "PUT",
         "headers": {"X-Team": "billing"},
         "auth": {"type": "basic", "username": "hook", "password": "s3cr3t-pw"},
-        "signature": {"standard": True, "legacy": True, "legacy_header": "x-stacksos-signature"},
+        "signature": {"standard": True, "legacy": True, "legacy_header": "x-stacksos-signature",
+                      "v1a": False},
         "retry_policy": {"strategy": "linear", "max_attempts": 3, "initial_delay_ms": 1000,
                          "max_delay_ms": 60000},
         "timeout_ms": 5000, "rate_limit_per_s": 50, "max_concurrency": 4,
@@ -293,8 +294,10 @@ def test_rotate_secret_returns_new_secret_once(hookline, receiver):
     rotated = r.json()
     assert rotated["secret"].startswith("whsec_") and rotated["secret"] != wh["secret"]
     assert rotated["previous_secret_expires_at"] is not None
+    # Stored sealed (AES-256-GCM under the master key), never as given.
     row = hookline.sql("SELECT secret, previous_secret FROM webhooks WHERE id = %s", wh["id"])[0]
-    assert row == (rotated["secret"], wh["secret"])
+    assert all(v.startswith("hlenc:v1:t1:") for v in row), row
+    assert rotated["secret"] not in str(row) and wh["secret"] not in str(row)
     assert "secret" not in hookline.api("GET", f"/api/v1/webhooks/{wh['id']}").json()
     problem(hookline.api("POST", f"/api/v1/webhooks/{wh['id']}/rotate-secret",
                          json={"secret": "nope"}), 400)

@@ -63,6 +63,15 @@ char *hl_keyring_seal(const struct hl_keyring *kr, const char *aad, const void *
 hl_err hl_keyring_open(const struct hl_keyring *kr, const char *aad, const char *sealed,
                        struct hl_buf *out, char *errbuf, size_t errlen);
 
+/* The AAD context of a sealed webhook field, shared by the gateway (which seals) and the
+ * dispatcher (which opens): "webhook.<field>:<webhook id>", field one of secret,
+ * previous_secret, signing_key, previous_signing_key, auth.password, auth.token,
+ * auth.value, auth.secret. */
+#define HL_AAD_MAX 128
+void hl_aad_webhook(char out[HL_AAD_MAX], const char *field, const char *webhook_id);
+/* The key id a sealed value names, copied into id; false when s is not sealed. */
+bool hl_sealed_key_id(const char *s, char id[HL_KEYRING_ID_MAX + 1]);
+
 /* True when s has the sealed-value prefix. */
 bool hl_sealed_is(const char *s);
 /* Copies the master key id a sealed value names into out, for log lines about values that

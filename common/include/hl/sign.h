@@ -2,7 +2,11 @@
  *
  * Standard Webhooks v1: HMAC-SHA256 over "<msg id>.<unix seconds>.<body>", keyed with the
  * base64-decoded part of a `whsec_` secret, sent as "v1,<base64>" (several space-separated
- * entries during secret rotation). Legacy form: "sha256=<hex HMAC-SHA256 of the body>". */
+ * entries during secret rotation). Legacy form: "sha256=<hex HMAC-SHA256 of the body>".
+ *
+ * Standard Webhooks v1a (asymmetric): an ed25519 signature over the same content, sent as
+ * "v1a,<base64 of 64 bytes>". Keys as the reference libraries write them: the private key
+ * "whsk_<base64 of the 32-byte seed>", the public key "whpk_<base64 of 32 bytes>". */
 #ifndef HL_SIGN_H
 #define HL_SIGN_H
 
@@ -54,5 +58,32 @@ bool hl_ct_equal(const void *a, size_t alen, const void *b, size_t blen);
  * 4*ceil(n/3)+1 bytes); decode returns the decoded length or -1 on malformed input. */
 size_t hl_base64_encode(const unsigned char *in, size_t n, char *out);
 long hl_base64_decode(const char *in, size_t n, unsigned char *out, size_t outcap);
+
+/* --- v1a: ed25519 ------------------------------------------------------------------- */
+
+#define HL_V1A_KEY_LEN 50 /* "whsk_" or "whpk_" + 44 base64 chars + NUL */
+#define HL_SIG_V1A_LEN 93 /* "v1a," + 88 base64 chars + NUL */
+
+struct hl_v1a_key {
+    unsigned char seed[32]; /* the private key */
+    unsigned char pub[32];
+};
+
+/* Writes a fresh key pair: "whsk_..." (secret: seal it) and "whpk_..." (public). */
+void hl_v1a_generate(char whsk[HL_V1A_KEY_LEN], char whpk[HL_V1A_KEY_LEN]);
+/* Decodes a "whsk_..." private key (and derives its public half). */
+hl_err hl_whsk_decode(const char *text, struct hl_v1a_key *out, char *errbuf, size_t errlen);
+/* Decodes a "whpk_..." public key. */
+hl_err hl_whpk_decode(const char *text, unsigned char pub[32], char *errbuf, size_t errlen);
+/* Writes the "whpk_..." form of k's public key. */
+void hl_whpk_encode(const struct hl_v1a_key *k, char out[HL_V1A_KEY_LEN]);
+
+/* "v1a,<base64 ed25519(seed, msg_id.timestamp.body)>". @locality any thread */
+void hl_sign_v1a(const struct hl_v1a_key *k, const char *msg_id, int64_t timestamp,
+                 const void *body, size_t body_len, char out[HL_SIG_V1A_LEN]);
+/* As hl_verify_v1, for the "v1a," entries of sig_header against the public key pub. */
+hl_err hl_verify_v1a(const unsigned char pub[32], const char *msg_id, const char *timestamp,
+                     const char *sig_header, const void *body, size_t body_len, int64_t now_s,
+                     int64_t tolerance_s, char *errbuf, size_t errlen);
 
 #endif

@@ -1,0 +1,328 @@
+/* Secrets at rest on the gateway's side: sealing what a request stores, and the re-seal
+ * pass behind `hookline-gateway rotate-master-key` (and `migrate`, for rows written before
+ * secrets were sealed).
+ *
+ * Every sealed webhook value carries an AAD naming its row and column
+ * ("webhook.secret:<id>", see hl_aad_webhook), so a value copied into another row or
+ * field does not open there. Plain text exists only in memory, only as long as a request
+ * or a re-seal needs it, and is wiped after. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "gw.h"
+#include "hl/log.h"
+#include "hl/banned.h"
+
+#define RESEAL_BATCH 200
+
+/* Credential fields of the `auth` object, sealed one by one (the other fields, such as
+ * the user name or header name, are shown by the API). */
+static const char *const auth_fields[] = {"password", "token", "value", "secret"};
+#define NAUTH (sizeof(auth_fields) / sizeof(auth_fields[0]))
+
+/* The sealed columns, in the order the re-seal pass selects them. */
+static const char *const columns[] = {"secret", "previous_secret", "signing_key",
+                                      "previous_signing_key"};
+#define NCOLUMNS (sizeof(columns) / sizeof(columns[0]))
+
+/* The primary message of a failed statement only: DETAIL lines may quote row values. */
+static const char *pg_primary(const PGresult *r)
+{
+    const char *m = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+    return m ? m : "no result from PostgreSQL";
+}
+
+char *gw_seal(const struct hl_keyring *kr, const char *field, const char *webhook_id,
+              const char *plain)
+{
+    char aad[HL_AAD_MAX];
+    hl_aad_webhook(aad, field, webhook_id);
+    return hl_keyring_seal(kr, aad, plain, strlen(plain));
+}
+
+hl_err gw_unseal(const struct hl_keyring *kr, const char *field, const char *webhook_id,
+                 const char *sealed, struct hl_buf *out, char *errbuf, size_t errlen)
+{
+    char aad[HL_AAD_MAX], why[128], kid[HL_KEYRING_ID_MAX + 1] = "?";
+    hl_aad_webhook(aad, field, webhook_id);
+    if (hl_keyring_open(kr, aad, sealed, out, why, sizeof(why)) == HL_OK)
+        return HL_OK;
+    hl_sealed_key_id(sealed, kid);
+    snprintf(errbuf, errlen, "cannot open %s of webhook '%s' (master key id '%s'): %s", field,
+             webhook_id, kid, why);
+    return HL_EINVAL;
+}
+
+void gw_seal_auth(const struct hl_keyring *kr, json_t *auth, const char *webhook_id)
+{
+    char field[32];
+    for (size_t i = 0; i < NAUTH; i++) {
+        json_t *v = json_object_get(auth, auth_fields[i]);
+        if (!json_is_string(v))
+            continue;
+        snprintf(field, sizeof(field), "auth.%s", auth_fields[i]);
+        char *sealed = gw_seal(kr, field, webhook_id, json_string_value(v));
+        json_object_set_new(auth, auth_fields[i], json_string(sealed));
+        free(sealed);
+    }
+}
+
+/* --- the re-seal pass ---------------------------------------------------------------- */
+
+/* One value sealed with AAD `aad` (`what` names it in log lines): plain text is sealed, a
+ * value under another key re-sealed under the primary. Returns the new sealed value
+ * (malloc'd) or NULL when the value stays as it is. */
+static char *reseal_value(const struct hl_keyring *kr, const char *aad, const char *what,
+                          const char *value, bool plaintext_only, struct gw_reseal_counts *c)
+{
+    char why[128], kid[HL_KEYRING_ID_MAX + 1] = "?";
+    if (!hl_sealed_is(value)) {
+        c->sealed_plaintext++;
+        return hl_keyring_seal(kr, aad, value, strlen(value));
+    }
+    if (plaintext_only || !hl_sealed_needs_reseal(kr, value))
+        return NULL;
+    struct hl_buf plain = HL_BUF_INIT;
+    char *out = NULL;
+    if (hl_keyring_open(kr, aad, value, &plain, why, sizeof(why)) == HL_OK) {
+        out = hl_keyring_seal(kr, aad, plain.ptr, plain.len);
+        c->resealed++;
+    } else {
+        hl_sealed_key_id(value, kid);
+        hl_log(HL_LOG_ERROR, "rotate", "cannot open %s (master key id '%s'): %s", what, kid, why);
+        c->unopenable++;
+    }
+    if (plain.ptr)
+        OPENSSL_cleanse(plain.ptr, plain.cap);
+    hl_buf_release(&plain);
+    return out;
+}
+
+/* A webhook's value of `field`, with the webhook's AAD. */
+static char *reseal_webhook_value(const struct hl_keyring *kr, const char *field, const char *id,
+                                  const char *value, bool plaintext_only,
+                                  struct gw_reseal_counts *c)
+{
+    char aad[HL_AAD_MAX], what[HL_AAD_MAX + 32];
+    hl_aad_webhook(aad, field, id);
+    snprintf(what, sizeof(what), "%s of webhook '%s'", field, id);
+    return reseal_value(kr, aad, what, value, plaintext_only, c);
+}
+
+/* Re-seals what needs it in one selected row; true when the row was updated. */
+static bool reseal_row(PGconn *conn, const struct hl_keyring *kr, PGresult *res, int row,
+                       bool plaintext_only, struct gw_reseal_counts *c, char *errbuf,
+                       size_t errlen, bool *failed)
+{
+    const char *id = PQgetvalue(res, row, 0);
+    char *vals[NCOLUMNS] = {0};
+    bool changed = false;
+    for (size_t k = 0; k < NCOLUMNS; k++) {
+        if (PQgetisnull(res, row, (int)k + 1))
+            continue;
+        vals[k] = reseal_webhook_value(kr, columns[k], id, PQgetvalue(res, row, (int)k + 1),
+                                       plaintext_only, c);
+        changed |= vals[k] != NULL;
+    }
+    json_t *auth = json_loads(PQgetvalue(res, row, NCOLUMNS + 1), 0, NULL);
+    char field[32];
+    for (size_t i = 0; i < NAUTH; i++) {
+        json_t *v = json_object_get(auth, auth_fields[i]);
+        if (!json_is_string(v))
+            continue;
+        snprintf(field, sizeof(field), "auth.%s", auth_fields[i]);
+        char *sealed =
+            reseal_webhook_value(kr, field, id, json_string_value(v), plaintext_only, c);
+        if (sealed) {
+            json_object_set_new(auth, auth_fields[i], json_string(sealed));
+            free(sealed);
+            changed = true;
+        }
+    }
+    char *auth_text = changed ? json_dumps(auth, JSON_COMPACT) : NULL;
+    json_decref(auth);
+    if (changed) {
+        /* updated_at stays: this is not a change of the webhook (the dispatchers compare it
+         * with when they disabled one). */
+        const char *params[] = {id, vals[0], vals[1], vals[2], vals[3], auth_text};
+        PGresult *u = PQexecParams(
+            conn,
+            "UPDATE webhooks SET secret = coalesce($2, secret),"
+            " previous_secret = coalesce($3, previous_secret),"
+            " signing_key = coalesce($4, signing_key),"
+            " previous_signing_key = coalesce($5, previous_signing_key), auth = $6::jsonb"
+            " WHERE id = $1",
+            6, NULL, params, NULL, NULL, 0);
+        if (PQresultStatus(u) != PGRES_COMMAND_OK) {
+            snprintf(errbuf, errlen, "cannot update webhook '%s': %s", id,
+                     pg_primary(u));
+            *failed = true;
+        } else {
+            c->rows_updated++;
+        }
+        PQclear(u);
+    }
+    for (size_t k = 0; k < NCOLUMNS; k++)
+        free(vals[k]);
+    if (auth_text) {
+        OPENSSL_cleanse(auth_text, strlen(auth_text));
+        free(auth_text);
+    }
+    return changed;
+}
+
+static bool exec_ok(PGconn *conn, const char *sql, char *errbuf, size_t errlen)
+{
+    PGresult *r = PQexec(conn, sql);
+    bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    if (!ok)
+        snprintf(errbuf, errlen, "%s", pg_primary(r));
+    PQclear(r);
+    return ok;
+}
+
+/* The sources' credentials (one sealed column, AAD gw_source_aad), in batches like the
+ * webhooks. They were sealed from the start, so only re-sealing applies. */
+static hl_err reseal_sources(PGconn *conn, const struct hl_keyring *kr, bool plaintext_only,
+                             struct gw_reseal_counts *c, char *errbuf, size_t errlen)
+{
+    char last[40] = "00000000-0000-0000-0000-000000000000";
+    for (;;) {
+        if (!exec_ok(conn, "BEGIN", errbuf, errlen))
+            return HL_EIO;
+        char batch[16];
+        snprintf(batch, sizeof(batch), "%d", RESEAL_BATCH);
+        const char *params[] = {last, batch};
+        PGresult *res = PQexecParams(conn,
+                                     "SELECT id::text, secret FROM sources WHERE id > $1::uuid"
+                                     " ORDER BY id LIMIT $2::int FOR UPDATE",
+                                     2, NULL, params, NULL, NULL, 0);
+        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+            snprintf(errbuf, errlen, "cannot read sources: %s", pg_primary(res));
+            PQclear(res);
+            PQclear(PQexec(conn, "ROLLBACK"));
+            return HL_EIO;
+        }
+        int n = PQntuples(res);
+        bool failed = false;
+        for (int i = 0; i < n && !failed; i++) {
+            const char *id = PQgetvalue(res, i, 0);
+            char aad[GW_SOURCE_AAD_LEN], what[GW_SOURCE_AAD_LEN + 32];
+            gw_source_aad(id, aad);
+            snprintf(what, sizeof(what), "secret of source '%s'", id);
+            c->rows_scanned++;
+            char *sealed = reseal_value(kr, aad, what, PQgetvalue(res, i, 1), plaintext_only, c);
+            if (!sealed)
+                continue;
+            const char *up[] = {id, sealed};
+            PGresult *u = PQexecParams(conn, "UPDATE sources SET secret = $2 WHERE id = $1::uuid",
+                                       2, NULL, up, NULL, NULL, 0);
+            if (PQresultStatus(u) != PGRES_COMMAND_OK) {
+                snprintf(errbuf, errlen, "cannot update source '%s': %s", id, pg_primary(u));
+                failed = true;
+            } else {
+                c->rows_updated++;
+            }
+            PQclear(u);
+            free(sealed);
+        }
+        if (n > 0)
+            snprintf(last, sizeof(last), "%s", PQgetvalue(res, n - 1, 0));
+        PQclear(res);
+        if (failed) {
+            PQclear(PQexec(conn, "ROLLBACK"));
+            return HL_EIO;
+        }
+        if (!exec_ok(conn, "COMMIT", errbuf, errlen))
+            return HL_EIO;
+        if (n < RESEAL_BATCH)
+            return HL_OK;
+    }
+}
+
+hl_err gw_reseal_all(PGconn *conn, const struct hl_keyring *kr, bool plaintext_only,
+                     struct gw_reseal_counts *c, char *errbuf, size_t errlen)
+{
+    char last[40] = "00000000-0000-0000-0000-000000000000";
+    memset(c, 0, sizeof(*c));
+    for (;;) {
+        /* One transaction per batch: the rows are locked while re-sealed, so a concurrent
+         * rotate-secret or PATCH either comes before (and is re-sealed here) or after
+         * (and writes under whatever ring its gateway has). */
+        if (!exec_ok(conn, "BEGIN", errbuf, errlen))
+            return HL_EIO;
+        char batch[16];
+        snprintf(batch, sizeof(batch), "%d", RESEAL_BATCH);
+        const char *params[] = {last, batch};
+        PGresult *res = PQexecParams(
+            conn,
+            "SELECT id::text, secret, previous_secret, signing_key, previous_signing_key,"
+            " auth::text FROM webhooks WHERE id > $1::uuid ORDER BY id LIMIT $2::int"
+            " FOR UPDATE",
+            2, NULL, params, NULL, NULL, 0);
+        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+            snprintf(errbuf, errlen, "cannot read webhooks: %s",
+                     pg_primary(res));
+            PQclear(res);
+            PQclear(PQexec(conn, "ROLLBACK"));
+            return HL_EIO;
+        }
+        int n = PQntuples(res);
+        bool failed = false;
+        for (int i = 0; i < n && !failed; i++) {
+            c->rows_scanned++;
+            reseal_row(conn, kr, res, i, plaintext_only, c, errbuf, errlen, &failed);
+        }
+        if (n > 0)
+            snprintf(last, sizeof(last), "%s", PQgetvalue(res, n - 1, 0));
+        PQclear(res);
+        if (failed) {
+            PQclear(PQexec(conn, "ROLLBACK"));
+            return HL_EIO;
+        }
+        if (!exec_ok(conn, "COMMIT", errbuf, errlen))
+            return HL_EIO;
+        if (n < RESEAL_BATCH)
+            break;
+    }
+    if (reseal_sources(conn, kr, plaintext_only, c, errbuf, errlen) != HL_OK)
+        return HL_EIO;
+    if (c->unopenable) {
+        snprintf(errbuf, errlen,
+                 "%zu value(s) are sealed under master keys not in the ring; add those keys "
+                 "(after the primary) and run again",
+                 c->unopenable);
+        return HL_EINVAL;
+    }
+    /* Every row is sealed now: let PostgreSQL check the old rows too (a no-op once done;
+     * takes no lock that stops reads or writes). */
+    if (!exec_ok(conn, "ALTER TABLE webhooks VALIDATE CONSTRAINT webhooks_secrets_sealed",
+                 errbuf, errlen) ||
+        !exec_ok(conn, "ALTER TABLE webhooks VALIDATE CONSTRAINT webhooks_auth_sealed", errbuf,
+                 errlen))
+        return HL_EIO;
+    return HL_OK;
+}
+
+bool gw_plaintext_present(PGconn *conn, bool *present, char *errbuf, size_t errlen)
+{
+    PGresult *r = PQexec(conn, "SELECT EXISTS (SELECT 1 FROM webhooks WHERE NOT ("
+                               " secret LIKE 'hlenc:v1:%'"
+                               " AND coalesce(previous_secret, 'hlenc:v1:') LIKE 'hlenc:v1:%'"
+                               " AND coalesce(signing_key, 'hlenc:v1:') LIKE 'hlenc:v1:%'"
+                               " AND coalesce(previous_signing_key, 'hlenc:v1:') LIKE 'hlenc:v1:%'"
+                               " AND coalesce(auth->>'password', 'hlenc:v1:') LIKE 'hlenc:v1:%'"
+                               " AND coalesce(auth->>'token', 'hlenc:v1:') LIKE 'hlenc:v1:%'"
+                               " AND coalesce(auth->>'value', 'hlenc:v1:') LIKE 'hlenc:v1:%'"
+                               " AND coalesce(auth->>'secret', 'hlenc:v1:') LIKE 'hlenc:v1:%'))");
+    bool ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+    if (ok)
+        *present = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    else
+        snprintf(errbuf, errlen, "%s", pg_primary(r));
+    PQclear(r);
+    return ok;
+}

@@ -1,0 +1,148 @@
+/* The dispatcher's webhook loader with sealed secrets: values open with the ring into the
+ * signing keys and auth header; a value under a key the ring lacks keeps the webhook but
+ * marks it secret_unavailable (naming the field and key id, never the value); plain text
+ * is not accepted. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "dp_subs.h"
+#include "hl/keyring.h"
+#include "hl/sign.h"
+
+#define ID "01a204fe-7900-7952-a695-b4f0f6ab8352"
+#define K1 "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+#define K2 "k2:ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8="
+#define SECRET "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+#define SK "whsk_VEVTVFNJR05JTkdLRVlET05PVFVTRVRISVNGT1JBTlk="
+
+struct row {
+    char *secret, *auth, *signing_key;
+    const char *col[DP_WEBHOOK_NCOLS];
+};
+
+static char *seal(const struct hl_keyring *kr, const char *field, const char *plain)
+{
+    char aad[HL_AAD_MAX];
+    hl_aad_webhook(aad, field, ID);
+    return hl_keyring_seal(kr, aad, plain, strlen(plain));
+}
+
+/* A row as the loader's SELECT returns it, sealed under kr's primary key. */
+static void make_row(struct row *r, const struct hl_keyring *kr, bool v1a)
+{
+    char auth[512];
+    char *token = seal(kr, "auth.token", "tok-123");
+    snprintf(auth, sizeof(auth), "{\"type\": \"bearer\", \"token\": \"%s\"}", token);
+    free(token);
+    r->secret = seal(kr, "secret", SECRET);
+    r->auth = strdup(auth);
+    r->signing_key = v1a ? seal(kr, "signing_key", SK) : NULL;
+    const char *col[DP_WEBHOOK_NCOLS] = {
+        ID, "t", "http://127.0.0.1/x", "[\"*\"]", r->secret, "active", "POST", "{}", r->auth,
+        v1a ? "{\"standard\": true, \"v1a\": true}" : "{\"standard\": true}", NULL, NULL,
+        "{}", "30000", NULL, NULL, "0", r->signing_key, NULL};
+    memcpy(r->col, col, sizeof(col));
+}
+
+static void free_row(struct row *r)
+{
+    free(r->secret);
+    free(r->auth);
+    free(r->signing_key);
+}
+
+static void test_sealed_values_open_into_keys_and_headers(void **state)
+{
+    struct hl_keyring kr;
+    struct row r;
+    struct dp_webhook w;
+    struct hl_secret want;
+    char err[256], sig[HL_SIG_V1A_LEN];
+    assert_int_equal(hl_keyring_parse(&kr, K1, err, sizeof(err)), HL_OK);
+    make_row(&r, &kr, true);
+    assert_true(dp_webhook_from_columns(r.col, &kr, &w, err, sizeof(err)));
+    assert_null(w.secret_error);
+    assert_int_equal(hl_whsec_decode(SECRET, &want, err, sizeof(err)), HL_OK);
+    assert_int_equal(w.secret.len, want.len);
+    assert_memory_equal(w.secret.key, want.key, want.len);
+    assert_int_equal(w.nheader_lines, 1);
+    assert_string_equal(w.header_lines[0], "Authorization: Bearer tok-123");
+    assert_true(w.sig_v1a && w.has_signing_key);
+    hl_sign_v1a(&w.signing_key, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330,
+                "{\"test\": 2432232314}", 20, sig);
+    assert_string_equal(sig, "v1a,tQ9V2XOqn7jL/DQenEFpqIugdBVtiMmER5mhSkXBNwM0mkATuDe6KYYUuxqtaiHe"
+                             "YGb7KaaBRdM5WqyeFiL8Ag==");
+    dp_webhook_release(&w);
+    free_row(&r);
+    hl_keyring_release(&kr);
+}
+
+static void test_value_under_missing_key_marks_the_webhook_unavailable(void **state)
+{
+    struct hl_keyring k1, k2;
+    struct row r;
+    struct dp_webhook w;
+    char err[256];
+    assert_int_equal(hl_keyring_parse(&k1, K1, err, sizeof(err)), HL_OK);
+    assert_int_equal(hl_keyring_parse(&k2, K2, err, sizeof(err)), HL_OK);
+    make_row(&r, &k1, true);
+    assert_true(dp_webhook_from_columns(r.col, &k2, &w, err, sizeof(err)));
+    assert_non_null(w.secret_error);
+    assert_non_null(strstr(w.secret_error, "secret"));
+    assert_non_null(strstr(w.secret_error, "'k1'"));
+    assert_null(strstr(w.secret_error, "whsec_"));
+    assert_int_equal(w.nheader_lines, 0); /* no credential without its plain text */
+    dp_webhook_release(&w);
+
+    /* both keys in the ring: opens */
+    struct hl_keyring both;
+    assert_int_equal(hl_keyring_parse(&both, K2 "," K1, err, sizeof(err)), HL_OK);
+    assert_true(dp_webhook_from_columns(r.col, &both, &w, err, sizeof(err)));
+    assert_null(w.secret_error);
+    dp_webhook_release(&w);
+    free_row(&r);
+    hl_keyring_release(&k1);
+    hl_keyring_release(&k2);
+    hl_keyring_release(&both);
+}
+
+static void test_plain_text_and_moved_values_do_not_open(void **state)
+{
+    struct hl_keyring kr;
+    struct row r;
+    struct dp_webhook w;
+    char err[256];
+    assert_int_equal(hl_keyring_parse(&kr, K1, err, sizeof(err)), HL_OK);
+    make_row(&r, &kr, false);
+    r.col[4] = SECRET; /* plain text, as an old version stored it */
+    assert_true(dp_webhook_from_columns(r.col, &kr, &w, err, sizeof(err)));
+    assert_non_null(w.secret_error);
+    assert_null(strstr(w.secret_error, "MfKQ9r8GKYq"));
+    dp_webhook_release(&w);
+    /* the sealed token copied into the secret column: the AAD does not match */
+    char *token = seal(&kr, "auth.token", SECRET);
+    r.col[4] = token;
+    assert_true(dp_webhook_from_columns(r.col, &kr, &w, err, sizeof(err)));
+    assert_non_null(w.secret_error);
+    dp_webhook_release(&w);
+    free(token);
+    free_row(&r);
+    hl_keyring_release(&kr);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sealed_values_open_into_keys_and_headers),
+        cmocka_unit_test(test_value_under_missing_key_marks_the_webhook_unavailable),
+        cmocka_unit_test(test_plain_text_and_moved_values_do_not_open),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
