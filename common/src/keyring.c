@@ -273,20 +273,6 @@ bool hl_sealed_is(const char *s)
     return s && strncmp(s, HL_SEALED_PREFIX, strlen(HL_SEALED_PREFIX)) == 0;
 }
 
-bool hl_sealed_key_id(const char *s, char out[HL_KEYRING_ID_MAX + 1])
-{
-    out[0] = '\0';
-    if (!hl_sealed_is(s))
-        return false;
-    const char *id = s + strlen(HL_SEALED_PREFIX);
-    size_t n = strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-");
-    if (n == 0 || n > HL_KEYRING_ID_MAX || id[n] != ':')
-        return false;
-    memcpy(out, id, n);
-    out[n] = '\0';
-    return true;
-}
-
 bool hl_sealed_needs_reseal(const struct hl_keyring *kr, const char *s)
 {
     const char *payload = NULL;

@@ -175,7 +175,7 @@ static hl_err verify(struct gw_req *r, const json_t *v, const char *cred, char *
  * names the source and the key id, never the sealed or opened value. */
 static int authenticate(struct gw_req *r, const struct source *s)
 {
-    char aad[GW_SOURCE_AAD_LEN], why[256], key_id[HL_KEYRING_ID_MAX + 1];
+    char aad[GW_SOURCE_AAD_LEN], why[256], key_id[HL_KEYRING_ID_MAX + 1] = "?";
     struct hl_buf cred = HL_BUF_INIT;
     int status = 0;
     gw_source_aad(s->id, aad);
@@ -184,7 +184,7 @@ static int authenticate(struct gw_req *r, const struct source *s)
         hl_log(HL_LOG_ERROR, "incoming",
                "cannot open the credential of source '%s' sealed under master key '%s': %s; "
                "load that key into the ring or give the source a new credential",
-               s->id, key_id[0] ? key_id : "(unreadable)", why);
+               s->id, key_id, why);
         status = gw_reply_problem(r, 503, "credential-unavailable", "Source credential unavailable",
                                   "the stored credential of this source cannot be opened by "
                                   "the gateway, so no request to it can be verified; the "

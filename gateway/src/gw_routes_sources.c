@@ -216,7 +216,7 @@ out:
  * source and key ids). */
 static int stored_is_whsec(struct gw_req *r, const char *id)
 {
-    char err[256], aad[GW_SOURCE_AAD_LEN], key_id[HL_KEYRING_ID_MAX + 1];
+    char err[256], aad[GW_SOURCE_AAD_LEN], key_id[HL_KEYRING_ID_MAX + 1] = "?";
     PGconn *conn = gw_db_acquire(r->ctx->db, err, sizeof(err));
     if (!conn)
         return -2;
@@ -236,7 +236,7 @@ static int stored_is_whsec(struct gw_req *r, const char *id)
             hl_sealed_key_id(PQgetvalue(res, 0, 0), key_id);
             hl_log(HL_LOG_ERROR, "sources",
                    "cannot open the credential of source '%s' sealed under master key '%s': %s",
-                   id, key_id[0] ? key_id : "(unreadable)", err);
+                   id, key_id, err);
             rc = -3;
         } else {
             rc = hl_whsec_decode(hl_buf_str(&plain), &s, err, sizeof(err)) == HL_OK;

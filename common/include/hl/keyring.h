@@ -74,10 +74,6 @@ bool hl_sealed_key_id(const char *s, char id[HL_KEYRING_ID_MAX + 1]);
 
 /* True when s has the sealed-value prefix. */
 bool hl_sealed_is(const char *s);
-/* Copies the master key id a sealed value names into out, for log lines about values that
- * do not open (the id is not secret). False, with out "", when s is not sealed or its id is
- * not 1-32 of [A-Za-z0-9_-]. */
-bool hl_sealed_key_id(const char *s, char out[HL_KEYRING_ID_MAX + 1]);
 /* True when s is sealed under a key other than the primary (a rotation candidate). */
 bool hl_sealed_needs_reseal(const struct hl_keyring *kr, const char *s);
 
