@@ -4,10 +4,10 @@
  * (hl/inverify.h), with the source's credential opened from its sealed column for the
  * duration of the check and wiped afterwards. The pipeline, each step refusing with
  * problem+json and producing nothing:
- *   1. the source exists and is active (404; body size was limited before routing: 413),
- *      and is within its rate_limit_per_s, if it has one (429 with Retry-After);
+ *   1. the source exists and is active (404; body size was limited before routing: 413);
  *   2. the request verifies, in constant time, with a fresh timestamp where the scheme
- *      signs one (401);
+ *      signs one (401), and is within the source's rate_limit_per_s, if it has one (429
+ *      with Retry-After);
  *   3. the body becomes the event's data: JSON when it parses as JSON; a body declared as
  *      JSON that does not parse is refused (400); any other body is wrapped as
  *      {"content_type", "body" | "body_base64"}, unless the source needs JSON for a JSON
@@ -99,10 +99,11 @@ static const char *vstr(const json_t *v, const char *key)
     return s ? s : "";
 }
 
-/* Step 1b: the source's own rate limit, a token bucket "source:<id>" of burst = one
- * second's worth (gw_ratelimit.c). Checked before verification, so that a flood costs a
- * lookup per request, not an HMAC over its body; the price is that unverified requests to
- * a known source id count against its limit too. Returns 0 or the status of the 429. */
+/* Step 2b: the source's own rate limit, a token bucket "source:<id>" of burst = one
+ * second's worth (gw_ratelimit.c). Checked after verification: otherwise anyone who knows
+ * a source's URL could use up its budget with forged requests and get the sender's real
+ * webhooks refused (GitHub, for one, does not retry). A forged request costs one HMAC
+ * over a body already limited in size. Returns 0 or the status of the 429. */
 static int rate_limit(struct gw_req *r, const struct source *s)
 {
     char bucket[16 + HL_UUID_LEN];
@@ -405,9 +406,7 @@ int gw_route_incoming(struct gw_req *r, const char *rest)
     snprintf(id, sizeof(id), "%s", rest);
     if ((status = load_source(r, id, &s)))
         goto out;
-    if ((status = rate_limit(r, &s)))
-        goto out;
-    if ((status = authenticate(r, &s)))
+    if ((status = authenticate(r, &s)) || (status = rate_limit(r, &s)))
         goto out;
     /* From here on the request is the source's: its tenant scopes every lookup. */
     snprintf(r->who.tenant, sizeof(r->who.tenant), "%s", s.tenant);

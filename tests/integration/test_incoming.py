@@ -495,7 +495,7 @@ def test_credential_that_does_not_open_is_503_logged_with_source_and_key_id(
 
 
 @pytest.mark.dispatchers(0)
-def test_source_rate_limit_is_429_with_retry_after_and_other_sources_unaffected(
+def test_source_rate_limit_is_429_with_retry_after_and_forgeries_or_other_sources_unaffected(
         hookline, kafka_consumer_factory):
     key = "k-" + "r" * 20
     h = {"X-Key": key}
@@ -505,6 +505,11 @@ def test_source_rate_limit_is_429_with_retry_after_and_other_sources_unaffected(
                                                      "value": key}, **fields)["id"]
 
     limited, other = src(rate_limit_per_s=2), src()
+    # Forged requests are refused before the limit is counted: they cannot use up the budget
+    # of the real sender.
+    for i in range(10):
+        r = send(hookline, limited, b'{"forged": %d}' % i, {"X-Key": "not-the-key"})
+        assert r.status_code == 401, r.text
     # Six at once: a burst of two (one second's worth) passes, the rest are refused until a
     # token comes back (every 500 ms). Sent in parallel because each 202 waits for Kafka.
     t0 = time.monotonic()
