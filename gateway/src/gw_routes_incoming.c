@@ -6,7 +6,8 @@
  * problem+json and producing nothing:
  *   1. the source exists and is active (404; body size was limited before routing: 413);
  *   2. the request verifies, in constant time, with a fresh timestamp where the scheme
- *      signs one (401);
+ *      signs one (401), and is within the source's rate_limit_per_s, if it has one (429
+ *      with Retry-After);
  *   3. the body becomes the event's data: JSON when it parses as JSON; a body declared as
  *      JSON that does not parse is refused (400); any other body is wrapped as
  *      {"content_type", "body" | "body_base64"}, unless the source needs JSON for a JSON
@@ -44,6 +45,7 @@ struct source {
     json_t *verification;
     json_t *event_type;
     json_t *schema; /* NULL when none */
+    char version[40]; /* updated_at in microseconds: names the schema's version */
     char *sealed;
     int rate_limit_per_s; /* 0 when none */
 };
@@ -64,7 +66,7 @@ static int load_source(struct gw_req *r, const char *id, struct source *s)
     PGresult *res = gw_query_json(
         r, &conn,
         "SELECT tenant_id, verification::text, event_type::text, schema::text, secret,"
-        " coalesce(rate_limit_per_s, 0)"
+        " coalesce(rate_limit_per_s, 0), (extract(epoch FROM updated_at) * 1000000)::bigint"
         " FROM sources WHERE id = $1 AND status = 'active'",
         1, params);
     if (!res)
@@ -82,6 +84,7 @@ static int load_source(struct gw_req *r, const char *id, struct source *s)
             s->schema = json_loads(PQgetvalue(res, 0, 3), JSON_DECODE_ANY, NULL);
         s->sealed = hl_xstrdup(PQgetvalue(res, 0, 4));
         s->rate_limit_per_s = (int)strtol(PQgetvalue(res, 0, 5), NULL, 10);
+        snprintf(s->version, sizeof(s->version), "%s", PQgetvalue(res, 0, 6));
         if (!s->verification || !s->event_type)
             abort(); /* PostgreSQL rendered it: not being JSON is a bug */
     }
@@ -94,6 +97,29 @@ static const char *vstr(const json_t *v, const char *key)
 {
     const char *s = json_string_value(json_object_get(v, key));
     return s ? s : "";
+}
+
+/* Step 2b: the source's own rate limit, a token bucket "source:<id>" of burst = one
+ * second's worth (gw_ratelimit.c). Checked after verification: otherwise anyone who knows
+ * a source's URL could use up its budget with forged requests and get the sender's real
+ * webhooks refused (GitHub, for one, does not retry). A forged request costs one HMAC
+ * over a body already limited in size. Returns 0 or the status of the 429. */
+static int rate_limit(struct gw_req *r, const struct source *s)
+{
+    char bucket[16 + HL_UUID_LEN];
+    int retry_after;
+    if (s->rate_limit_per_s <= 0)
+        return 0;
+    snprintf(bucket, sizeof(bucket), "source:%s", s->id);
+    double rate = s->rate_limit_per_s;
+    if (gw_rate_allow(bucket, rate, rate, &retry_after))
+        return 0;
+    hl_log(HL_LOG_DEBUG, "ratelimit", "source '%s' over %d requests/s", s->id,
+           s->rate_limit_per_s);
+    return gw_reply_rate_limited(r, retry_after,
+                                 "this source accepts %d requests per second (in bursts of as "
+                                 "many); retry in %d s",
+                                 s->rate_limit_per_s, retry_after);
 }
 
 /* Step 2 with the opened credential. HL_OK or HL_EINVAL with the reason in why (which never
@@ -140,18 +166,30 @@ static hl_err verify(struct gw_req *r, const json_t *v, const char *cred, char *
     return HL_EINVAL;
 }
 
-/* Step 2: opens the credential, verifies, wipes. Returns 0 or the status of the reply. */
+/* Step 2: opens the credential, verifies, wipes. Returns 0 or the status of the reply.
+ *
+ * A credential that does not open (sealed under a master key missing from this gateway's
+ * ring, or copied from another row, so its AAD does not match) is 503, not 500 and not 401:
+ * the sender did nothing wrong and must not be told its signature failed, and the fault is
+ * one an operator fixes without the sender changing anything (deploy the ring with the
+ * missing key, or PATCH a new credential), so a sender's retry can succeed. The log line
+ * names the source and the key id, never the sealed or opened value. */
 static int authenticate(struct gw_req *r, const struct source *s)
 {
-    char aad[GW_SOURCE_AAD_LEN], why[256];
+    char aad[GW_SOURCE_AAD_LEN], why[256], key_id[HL_KEYRING_ID_MAX + 1] = "?";
     struct hl_buf cred = HL_BUF_INIT;
     int status = 0;
     gw_source_aad(s->id, aad);
     if (hl_keyring_open(&r->ctx->keyring, aad, s->sealed, &cred, why, sizeof(why)) != HL_OK) {
-        hl_log(HL_LOG_ERROR, "incoming", "cannot open the secret of source '%s': %s", s->id,
-               why);
-        status = gw_reply_problem(r, 500, "internal", "Internal error",
-                                  "the source's credential cannot be read");
+        hl_sealed_key_id(s->sealed, key_id);
+        hl_log(HL_LOG_ERROR, "incoming",
+               "cannot open the credential of source '%s' sealed under master key '%s': %s; "
+               "load that key into the ring or give the source a new credential",
+               s->id, key_id, why);
+        status = gw_reply_problem(r, 503, "credential-unavailable", "Source credential unavailable",
+                                  "the stored credential of this source cannot be opened by "
+                                  "the gateway, so no request to it can be verified; the "
+                                  "operator has been told in the log; retry later");
     } else if (verify(r, s->verification, hl_buf_str(&cred), why, sizeof(why)) != HL_OK) {
         hl_log(HL_LOG_INFO, "incoming", "refused a request to source '%s': %s", s->id, why);
         status = gw_reply_problem(r, 401, "verification-failed", "Unauthorized",
@@ -205,30 +243,29 @@ static int payload(struct gw_req *r, const struct source *s, json_t **data)
     return 0;
 }
 
-/* Step 4. Returns 0 or the status of the reply. */
+/* Step 4. Returns 0 or the status of the reply. The compiled schema comes from the cache
+ * (gw_source_schemas.c), keyed by the row's updated_at. One that no longer compiles (an
+ * older Hookline accepted it) is logged and not enforced rather than refusing every
+ * webhook, as for event types. */
 static int check_payload_schema(struct gw_req *r, const struct source *s, const json_t *data)
 {
     if (!s->schema)
         return 0;
-    char why[512];
-    struct hl_schema *compiled = NULL;
-    /* Compiled when stored; one that no longer compiles (an older Hookline accepted it) is
-     * logged and not enforced rather than refusing every webhook, as for event types. */
-    if (hl_schema_compile(s->schema, &compiled, why, sizeof(why)) != HL_OK) {
-        hl_log(HL_LOG_ERROR, "incoming", "payload schema of source '%s' does not compile: %s",
-               s->id, why);
-        return 0;
-    }
-    struct hl_schema_result res;
-    hl_schema_result_init(&res, HL_SCHEMA_DEFAULT_MAX_ERRORS);
+    struct gw_source_schema *cached = gw_source_schema_get(s->id, s->version, s->schema);
+    const struct hl_schema *compiled = gw_source_schema_compiled(cached);
     int status = 0;
-    if (!hl_schema_validate(compiled, data, &res)) {
-        struct gw_errors e = {.list = hl_schema_errors_to_json(&res)};
-        status = gw_reply_unprocessable(r, &e, "the payload does not match the source's schema");
-        gw_errors_release(&e);
+    if (compiled) {
+        struct hl_schema_result res;
+        hl_schema_result_init(&res, HL_SCHEMA_DEFAULT_MAX_ERRORS);
+        if (!hl_schema_validate(compiled, data, &res)) {
+            struct gw_errors e = {.list = hl_schema_errors_to_json(&res)};
+            status = gw_reply_unprocessable(r, &e,
+                                            "the payload does not match the source's schema");
+            gw_errors_release(&e);
+        }
+        hl_schema_result_release(&res);
     }
-    hl_schema_result_release(&res);
-    hl_schema_free(compiled);
+    gw_source_schema_put(cached);
     return status;
 }
 
@@ -369,10 +406,7 @@ int gw_route_incoming(struct gw_req *r, const char *rest)
     snprintf(id, sizeof(id), "%s", rest);
     if ((status = load_source(r, id, &s)))
         goto out;
-    /* rate limit: gw_rate_allow("source:<id>", ...) once gw_ratelimit lands */
-    /* (s.rate_limit_per_s > 0 is the source's limit; checked before verification, so a
-     * flood of forged requests costs a lookup each, not an HMAC.) */
-    if ((status = authenticate(r, &s)))
+    if ((status = authenticate(r, &s)) || (status = rate_limit(r, &s)))
         goto out;
     /* From here on the request is the source's: its tenant scopes every lookup. */
     snprintf(r->who.tenant, sizeof(r->who.tenant), "%s", s.tenant);

@@ -212,10 +212,11 @@ out:
 
 /* Whether the stored credential of the tenant's source id decodes as a whsec_ secret (for
  * a PATCH switching to Standard Webhooks without giving one). 1 yes, 0 no, -1 no such
- * source, -2 the store or the key ring failed. */
+ * source, -2 the store failed, -3 the stored credential does not open (logged with the
+ * source and key ids). */
 static int stored_is_whsec(struct gw_req *r, const char *id)
 {
-    char err[256], aad[GW_SOURCE_AAD_LEN];
+    char err[256], aad[GW_SOURCE_AAD_LEN], key_id[HL_KEYRING_ID_MAX + 1] = "?";
     PGconn *conn = gw_db_acquire(r->ctx->db, err, sizeof(err));
     if (!conn)
         return -2;
@@ -231,10 +232,15 @@ static int stored_is_whsec(struct gw_req *r, const char *id)
         struct hl_secret s;
         gw_source_aad(id, aad);
         if (hl_keyring_open(&r->ctx->keyring, aad, PQgetvalue(res, 0, 0), &plain, err,
-                            sizeof(err)) != HL_OK)
-            hl_log(HL_LOG_ERROR, "sources", "cannot open the secret of source '%s': %s", id, err);
-        else
+                            sizeof(err)) != HL_OK) {
+            hl_sealed_key_id(PQgetvalue(res, 0, 0), key_id);
+            hl_log(HL_LOG_ERROR, "sources",
+                   "cannot open the credential of source '%s' sealed under master key '%s': %s",
+                   id, key_id, err);
+            rc = -3;
+        } else {
             rc = hl_whsec_decode(hl_buf_str(&plain), &s, err, sizeof(err)) == HL_OK;
+        }
         OPENSSL_cleanse(&s, sizeof(s));
         if (plain.ptr)
             OPENSSL_cleanse(plain.ptr, plain.cap);
@@ -277,6 +283,14 @@ static int patch(struct gw_req *r, const char *id)
             status = reply_db_error(r, NULL);
             goto out;
         }
+        if (rc == -3) { /* it cannot be kept: the caller resolves this by giving one */
+            status = gw_reply_problem(r, 409, "conflict", "Conflict",
+                                      "the stored credential of source '%s' cannot be opened, "
+                                      "so it cannot be kept: give a 'secret' with the "
+                                      "verification",
+                                      id);
+            goto out;
+        }
         if (rc == 0)
             gw_errors_add(&e, "/verification/secret",
                           "the stored secret is not a 'whsec_' secret: give one");
@@ -303,6 +317,7 @@ static int patch(struct gw_req *r, const char *id)
     if (PQntuples(res) == 0) {
         status = not_found(r, id);
     } else {
+        gw_source_schema_forget(id);
         hl_log(HL_LOG_INFO, "sources", "updated source '%s'%s", id,
                cred ? " (new credential)" : "");
         status = gw_reply_json(r, 200, gw_row_json(res, 0));
@@ -345,6 +360,7 @@ static int delete_one(struct gw_req *r, const char *id)
     if (PQntuples(res) == 0) {
         status = not_found(r, id);
     } else {
+        gw_source_schema_forget(id);
         hl_log(HL_LOG_INFO, "sources", "deleted source '%s'", id);
         status = gw_reply_no_content(r);
     }

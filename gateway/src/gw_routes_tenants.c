@@ -27,8 +27,9 @@ static int create(struct gw_req *r)
         hl_uuid_v7(idbuf);
     const char *id = jid ? json_string_value(jid) : idbuf;
     json_t *meta = json_object_get(body, "metadata");
-    char *meta_s = json_dumps(meta ? meta : json_object(), JSON_COMPACT);
-    const char *params[] = {id, json_string_value(json_object_get(body, "name")), meta_s};
+    char *meta_s = meta ? json_dumps(meta, JSON_COMPACT) : NULL;
+    const char *params[] = {id, json_string_value(json_object_get(body, "name")),
+                            meta_s ? meta_s : "{}"};
     PGresult *res = gw_query_json(r, &conn,
                                   "INSERT INTO tenants (id, name, metadata) VALUES ($1, $2, $3)"
                                   " ON CONFLICT (id) DO NOTHING RETURNING " TENANT_JSON,

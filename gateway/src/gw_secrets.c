@@ -184,59 +184,80 @@ static bool exec_ok(PGconn *conn, const char *sql, char *errbuf, size_t errlen)
     return ok;
 }
 
-/* The sources' credentials (one sealed column, AAD gw_source_aad), in batches like the
- * webhooks. They were sealed from the start, so only re-sealing applies. */
-static hl_err reseal_sources(PGconn *conn, const struct hl_keyring *kr, bool plaintext_only,
-                             struct gw_reseal_counts *c, char *errbuf, size_t errlen)
+/* The work on one selected row of a batch; sets *failed (and errbuf) when its UPDATE failed. */
+struct reseal_pass {
+    PGconn *conn;
+    const struct hl_keyring *kr;
+    bool plaintext_only;
+    struct gw_reseal_counts *c;
+    char *errbuf;
+    size_t errlen;
+};
+typedef void (*reseal_row_fn)(struct reseal_pass *p, PGresult *res, int row, bool *failed);
+
+static void webhook_row(struct reseal_pass *p, PGresult *res, int row, bool *failed)
+{
+    reseal_row(p->conn, p->kr, res, row, p->plaintext_only, p->c, p->errbuf, p->errlen, failed);
+}
+
+/* A source's credential: one sealed column with AAD gw_source_aad(id). */
+static void source_row(struct reseal_pass *p, PGresult *res, int row, bool *failed)
+{
+    const char *id = PQgetvalue(res, row, 0);
+    char aad[GW_SOURCE_AAD_LEN], what[GW_SOURCE_AAD_LEN + 32];
+    gw_source_aad(id, aad);
+    snprintf(what, sizeof(what), "secret of source '%s'", id);
+    char *sealed = reseal_value(p->kr, aad, what, PQgetvalue(res, row, 1), p->plaintext_only, p->c);
+    if (!sealed)
+        return;
+    const char *params[] = {id, sealed};
+    PGresult *u = PQexecParams(p->conn, "UPDATE sources SET secret = $2 WHERE id = $1::uuid", 2,
+                               NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(u) != PGRES_COMMAND_OK) {
+        snprintf(p->errbuf, p->errlen, "cannot update source '%s': %s", id, pg_primary(u));
+        *failed = true;
+    } else {
+        p->c->rows_updated++;
+    }
+    PQclear(u);
+    free(sealed);
+}
+
+/* Walks `table` in id order, RESEAL_BATCH rows per transaction, handing each row of
+ * `select_sql` (id first; $1 the last id seen, $2 the batch size) to fn. The rows are
+ * locked while re-sealed, so a concurrent rotate-secret or PATCH either comes before (and is
+ * re-sealed here) or after (and writes under whatever ring its gateway has). */
+static hl_err reseal_table(struct reseal_pass *p, const char *table, const char *select_sql,
+                           reseal_row_fn fn)
 {
     char last[40] = "00000000-0000-0000-0000-000000000000";
     for (;;) {
-        if (!exec_ok(conn, "BEGIN", errbuf, errlen))
+        if (!exec_ok(p->conn, "BEGIN", p->errbuf, p->errlen))
             return HL_EIO;
         char batch[16];
         snprintf(batch, sizeof(batch), "%d", RESEAL_BATCH);
         const char *params[] = {last, batch};
-        PGresult *res = PQexecParams(conn,
-                                     "SELECT id::text, secret FROM sources WHERE id > $1::uuid"
-                                     " ORDER BY id LIMIT $2::int FOR UPDATE",
-                                     2, NULL, params, NULL, NULL, 0);
+        PGresult *res = PQexecParams(p->conn, select_sql, 2, NULL, params, NULL, NULL, 0);
         if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-            snprintf(errbuf, errlen, "cannot read sources: %s", pg_primary(res));
+            snprintf(p->errbuf, p->errlen, "cannot read %s: %s", table, pg_primary(res));
             PQclear(res);
-            PQclear(PQexec(conn, "ROLLBACK"));
+            PQclear(PQexec(p->conn, "ROLLBACK"));
             return HL_EIO;
         }
         int n = PQntuples(res);
         bool failed = false;
         for (int i = 0; i < n && !failed; i++) {
-            const char *id = PQgetvalue(res, i, 0);
-            char aad[GW_SOURCE_AAD_LEN], what[GW_SOURCE_AAD_LEN + 32];
-            gw_source_aad(id, aad);
-            snprintf(what, sizeof(what), "secret of source '%s'", id);
-            c->rows_scanned++;
-            char *sealed = reseal_value(kr, aad, what, PQgetvalue(res, i, 1), plaintext_only, c);
-            if (!sealed)
-                continue;
-            const char *up[] = {id, sealed};
-            PGresult *u = PQexecParams(conn, "UPDATE sources SET secret = $2 WHERE id = $1::uuid",
-                                       2, NULL, up, NULL, NULL, 0);
-            if (PQresultStatus(u) != PGRES_COMMAND_OK) {
-                snprintf(errbuf, errlen, "cannot update source '%s': %s", id, pg_primary(u));
-                failed = true;
-            } else {
-                c->rows_updated++;
-            }
-            PQclear(u);
-            free(sealed);
+            p->c->rows_scanned++;
+            fn(p, res, i, &failed);
         }
         if (n > 0)
             snprintf(last, sizeof(last), "%s", PQgetvalue(res, n - 1, 0));
         PQclear(res);
         if (failed) {
-            PQclear(PQexec(conn, "ROLLBACK"));
+            PQclear(PQexec(p->conn, "ROLLBACK"));
             return HL_EIO;
         }
-        if (!exec_ok(conn, "COMMIT", errbuf, errlen))
+        if (!exec_ok(p->conn, "COMMIT", p->errbuf, p->errlen))
             return HL_EIO;
         if (n < RESEAL_BATCH)
             return HL_OK;
@@ -246,49 +267,17 @@ static hl_err reseal_sources(PGconn *conn, const struct hl_keyring *kr, bool pla
 hl_err gw_reseal_all(PGconn *conn, const struct hl_keyring *kr, bool plaintext_only,
                      struct gw_reseal_counts *c, char *errbuf, size_t errlen)
 {
-    char last[40] = "00000000-0000-0000-0000-000000000000";
+    struct reseal_pass p = {conn, kr, plaintext_only, c, errbuf, errlen};
     memset(c, 0, sizeof(*c));
-    for (;;) {
-        /* One transaction per batch: the rows are locked while re-sealed, so a concurrent
-         * rotate-secret or PATCH either comes before (and is re-sealed here) or after
-         * (and writes under whatever ring its gateway has). */
-        if (!exec_ok(conn, "BEGIN", errbuf, errlen))
-            return HL_EIO;
-        char batch[16];
-        snprintf(batch, sizeof(batch), "%d", RESEAL_BATCH);
-        const char *params[] = {last, batch};
-        PGresult *res = PQexecParams(
-            conn,
-            "SELECT id::text, secret, previous_secret, signing_key, previous_signing_key,"
-            " auth::text FROM webhooks WHERE id > $1::uuid ORDER BY id LIMIT $2::int"
-            " FOR UPDATE",
-            2, NULL, params, NULL, NULL, 0);
-        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-            snprintf(errbuf, errlen, "cannot read webhooks: %s",
-                     pg_primary(res));
-            PQclear(res);
-            PQclear(PQexec(conn, "ROLLBACK"));
-            return HL_EIO;
-        }
-        int n = PQntuples(res);
-        bool failed = false;
-        for (int i = 0; i < n && !failed; i++) {
-            c->rows_scanned++;
-            reseal_row(conn, kr, res, i, plaintext_only, c, errbuf, errlen, &failed);
-        }
-        if (n > 0)
-            snprintf(last, sizeof(last), "%s", PQgetvalue(res, n - 1, 0));
-        PQclear(res);
-        if (failed) {
-            PQclear(PQexec(conn, "ROLLBACK"));
-            return HL_EIO;
-        }
-        if (!exec_ok(conn, "COMMIT", errbuf, errlen))
-            return HL_EIO;
-        if (n < RESEAL_BATCH)
-            break;
-    }
-    if (reseal_sources(conn, kr, plaintext_only, c, errbuf, errlen) != HL_OK)
+    if (reseal_table(&p, "webhooks",
+                     "SELECT id::text, secret, previous_secret, signing_key,"
+                     " previous_signing_key, auth::text FROM webhooks WHERE id > $1::uuid"
+                     " ORDER BY id LIMIT $2::int FOR UPDATE",
+                     webhook_row) != HL_OK ||
+        reseal_table(&p, "sources",
+                     "SELECT id::text, secret FROM sources WHERE id > $1::uuid"
+                     " ORDER BY id LIMIT $2::int FOR UPDATE",
+                     source_row) != HL_OK)
         return HL_EIO;
     if (c->unopenable) {
         snprintf(errbuf, errlen,

@@ -221,6 +221,7 @@ out:
     gw_db_free(ctx.db);
     hl_keyring_release(&ctx.keyring);
     gw_schemas_free();
+    gw_source_schemas_clear();
     hl_log(HL_LOG_INFO, "main", "stopped");
     return rc;
 }

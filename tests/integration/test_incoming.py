@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable
 
@@ -239,6 +240,39 @@ def test_payload_schema_refuses_with_pointers_and_bad_schema_is_422(hookline,
 
 
 @pytest.mark.dispatchers(0)
+def test_payload_schema_is_compiled_once_per_version_and_changes_apply_at_once(hookline):
+    key = "k-" + "c" * 20
+    h = {"X-Key": key}
+    src = create_source(hookline, verification={"type": "api_key", "header": "X-Key", "value": key},
+                        schema={"type": "object", "required": ["a"]})
+    compiled = f"compiled the payload schema of source '{src['id']}'"
+    for _ in range(5):
+        assert send(hookline, src["id"], b'{"a": 1}', h).status_code == 202
+    assert send(hookline, src["id"], b'{"b": 1}', h).status_code == 422
+    assert len(log_lines(hookline, compiled)) == 1, "six requests, one compilation"
+
+    # A PATCH through this gateway applies to the very next request.
+    r = hookline.api("PATCH", f"/api/v1/sources/{src['id']}",
+                     json={"schema": {"type": "object", "required": ["b"]}})
+    assert r.status_code == 200, r.text
+    assert send(hookline, src["id"], b'{"a": 1}', h).status_code == 422
+    assert send(hookline, src["id"], b'{"b": 1}', h).status_code == 202
+    assert len(log_lines(hookline, compiled)) == 2
+
+    # So does a change made through another gateway (here: straight in the database), which
+    # this one hears nothing about: the row's updated_at is the cached schema's version.
+    hookline.sql("UPDATE sources SET schema = %s::jsonb, updated_at = now() WHERE id = %s",
+                 json.dumps({"type": "object", "required": ["c"]}), src["id"])
+    assert send(hookline, src["id"], b'{"b": 1}', h).status_code == 422
+    assert send(hookline, src["id"], b'{"c": 1}', h).status_code == 202
+    assert len(log_lines(hookline, compiled)) == 3
+
+    # Deleted and gone: no cached schema answers for it.
+    assert hookline.api("DELETE", f"/api/v1/sources/{src['id']}").status_code == 204
+    assert send(hookline, src["id"], b'{"c": 1}', h).status_code == 404
+
+
+@pytest.mark.dispatchers(0)
 def test_bodies_oversized_413_broken_json_400_other_media_wrapped(hookline,
                                                                  kafka_consumer_factory):
     key = "k-" + "z" * 20
@@ -410,10 +444,97 @@ def test_database_holds_only_sealed_credentials(hookline):
         assert secret.startswith("hlenc:v1:"), secret
         for p in plains:
             assert p not in whole
+
+
+def log_lines(hookline, needle: str) -> list[dict]:
+    lines = hookline.gateway.log.read_text().splitlines()
+    return [json.loads(line) for line in lines if needle in line]
+
+
+@pytest.mark.dispatchers(0)
+def test_credential_that_does_not_open_is_503_logged_with_source_and_key_id(
+        hookline, kafka_consumer_factory):
+    a = create_source(hookline, verification={"type": "hmac", "header": "X-S", "secret": "hmac-plain-1"})
+    b = create_source(hookline, verification={"type": "api_key", "header": "X-K", "value": "key-plain-3"})
+    c = create_source(hookline, verification={"type": "github", "secret": "gh-plain-4"})
+    [(sealed_a,)] = hookline.sql("SELECT secret FROM sources WHERE id = %s", a["id"])
+    key_id = sealed_a.split(":")[2]
     # A sealed value is bound to its row: copied into another source, it does not open.
-    a, b = created[0]["id"], created[2]["id"]
-    hookline.sql("UPDATE sources SET secret = (SELECT secret FROM sources WHERE id = %s) WHERE id = %s",
-                 a, b)
-    r = send(hookline, b, b"{}", {"X-K": "hmac-plain-1"})
-    assert r.status_code == 500, r.text
-    assert "hmac-plain-1" not in r.text
+    hookline.sql("UPDATE sources SET secret = %s WHERE id = %s", sealed_a, b["id"])
+    # Sealed under a master key this gateway's ring does not hold (a retired one, say).
+    hookline.sql("UPDATE sources SET secret = replace(secret, %s, ':retired-key:') WHERE id = %s",
+                 f":{key_id}:", c["id"])
+
+    for sid, headers, key in ((b["id"], {"X-K": "key-plain-3"}, key_id),
+                              (c["id"], {"X-Hub-Signature-256": "sha256=00"}, "retired-key")):
+        r = send(hookline, sid, b"{}", headers)
+        assert r.status_code == 503, r.text
+        assert r.headers["Content-Type"] == "application/problem+json"
+        assert r.json()["type"] == "https://hookline.dev/problems/credential-unavailable"
+        [line] = log_lines(hookline, f"cannot open the credential of source '{sid}'")
+        assert line["level"] == "error"
+        assert f"master key '{key}'" in line["msg"]
+    # The source whose value was copied still works; nothing reached Kafka for the others.
+    mac = hmac_digest("sha256", b"hmac-plain-1", b"{}").hex()
+    assert send(hookline, a["id"], b"{}", {"X-S": mac}).status_code == 202
+    assert len(topic_events(hookline, kafka_consumer_factory)) == 1
+
+    # Switching to Standard Webhooks must keep the stored credential, which cannot be read:
+    # 409, resolved by giving one.
+    r = hookline.api("PATCH", f"/api/v1/sources/{c['id']}",
+                     json={"verification": {"type": "standard_webhooks"}})
+    assert r.status_code == 409, r.text
+    secret = "whsec_" + base64.b64encode(b"k" * 32).decode()
+    r = hookline.api("PATCH", f"/api/v1/sources/{c['id']}",
+                     json={"verification": {"type": "standard_webhooks", "secret": secret}})
+    assert r.status_code == 200, r.text
+
+    log = hookline.gateway.log.read_text()
+    for plain in ("hmac-plain-1", "key-plain-3", "gh-plain-4", sealed_a, sealed_a.split(":")[3]):
+        assert plain not in log
+
+
+@pytest.mark.dispatchers(0)
+def test_source_rate_limit_is_429_with_retry_after_and_forgeries_or_other_sources_unaffected(
+        hookline, kafka_consumer_factory):
+    key = "k-" + "r" * 20
+    h = {"X-Key": key}
+
+    def src(**fields):
+        return create_source(hookline, verification={"type": "api_key", "header": "X-Key",
+                                                     "value": key}, **fields)["id"]
+
+    limited, other = src(rate_limit_per_s=2), src()
+    # Forged requests are refused before the limit is counted: they cannot use up the budget
+    # of the real sender.
+    for i in range(10):
+        r = send(hookline, limited, b'{"forged": %d}' % i, {"X-Key": "not-the-key"})
+        assert r.status_code == 401, r.text
+    # Six at once: a burst of two (one second's worth) passes, the rest are refused until a
+    # token comes back (every 500 ms). Sent in parallel because each 202 waits for Kafka.
+    t0 = time.monotonic()
+    with ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(lambda i: send(hookline, limited, b'{"n": %d}' % i, h), range(6)))
+    elapsed = time.monotonic() - t0
+    accepted = [i for i, a in enumerate(answers) if a.status_code == 202]
+    refused = [a for a in answers if a.status_code != 202]
+    assert 2 <= len(accepted) <= 2 + int(elapsed * 2), [a.status_code for a in answers]
+    assert refused and all(a.status_code == 429 for a in refused), [a.text for a in refused]
+    refused = refused[0]
+    assert refused.headers["Content-Type"] == "application/problem+json"
+    assert refused.json()["type"] == "https://hookline.dev/problems/rate-limited"
+    assert refused.headers["Retry-After"] == "1"
+    # Another source of the same tenant is not affected.
+    for i in range(5):
+        r = send(hookline, other, b'{"other": %d}' % i, h)
+        assert r.status_code == 202, r.text
+    # After the advertised wait the limited source accepts again.
+    time.sleep(int(refused.headers["Retry-After"]))
+    again = send(hookline, limited, b'{"n": 9}', h)
+    assert again.status_code == 202, again.text
+
+    # The 429'd requests produced nothing.
+    events = topic_events(hookline, kafka_consumer_factory)
+    got = sorted(e["data"]["n"] for e in events if e["metadata"]["source"] == limited)
+    assert got == sorted(accepted + [9])
+    assert sum(e["metadata"]["source"] == other for e in events) == 5

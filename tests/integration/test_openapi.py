@@ -72,12 +72,13 @@ unexpected-methods = ["get", "put", "post", "delete", "options", "patch"]
 """
 
 
-def run_schemathesis(hookline, tmp_path: Path, name: str, *selection: str) -> None:
+def run_schemathesis(hookline, tmp_path: Path, name: str, *selection: str,
+                     config_extra: str = "") -> None:
     exe = shutil.which("schemathesis") or str(Path(sys.executable).with_name("schemathesis"))
     examples = os.environ.get("HOOKLINE_SCHEMATHESIS_EXAMPLES", "25")
     seed = os.environ.get("HOOKLINE_SCHEMATHESIS_SEED", "20261122")
-    config = tmp_path / "schemathesis.toml"
-    config.write_text(SCHEMATHESIS_CONFIG)
+    config = tmp_path / f"schemathesis-{name}.toml"
+    config.write_text(SCHEMATHESIS_CONFIG + config_extra)
     cmd = [
         exe, "--config-file", str(config), "run", hookline.base_url + "/api/v1/openapi.json",
         "--url", hookline.base_url,
@@ -115,3 +116,51 @@ def test_live_gateway_conforms_to_its_openapi_document(hookline, tmp_path: Path)
     run_schemathesis(hookline, tmp_path, "revoke", "--include-operation-id", "revokeApiKey")
     r = hookline.api("GET", "/api/v1/webhooks")
     assert r.status_code == 200, "the run's own key still works"
+
+
+@pytest.mark.dispatchers(0)
+def test_live_gateway_conforms_for_sources_that_exist(hookline, tmp_path: Path):
+    # With random ids, /api/v1/sources/{id} and /api/v1/incoming/{id} only ever answer 404.
+    # Here they run against real sources: the list returns every verification style (so the
+    # Source model is checked against real rows), the {id} operations get a real id, and the
+    # incoming endpoint gets an API-key source's id and key, so that fuzzed bodies, media
+    # types and headers reach the payload, schema and event-type steps and Kafka.
+    styles = [{"type": "hmac", "header": "X-Sig", "algorithm": "sha1", "encoding": "base64"},
+              {"type": "github"}, {"type": "stripe", "tolerance_s": 60},
+              {"type": "standard_webhooks"}, {"type": "basic", "username": "u"}]
+    for v in styles:
+        r = hookline.api("POST", "/api/v1/sources", json={"verification": v, "schema": True})
+        assert r.status_code == 201, r.text
+    key = "fuzz-key-0123456789"
+
+    def source(**fields) -> str:
+        r = hookline.api("POST", "/api/v1/sources", json={
+            "verification": {"type": "api_key", "header": "X-Fuzz-Key", "value": key},
+            **fields})
+        assert r.status_code == 201, r.text
+        return r.json()["id"]
+
+    managed = source(rate_limit_per_s=10, description="patched and deleted by the fuzzer")
+    typed = source(event_type={"from": "json_pointer", "pointer": "/type", "prefix": "fz."},
+                   schema={"type": "object", "properties": {"n": {"type": "integer"}}})
+    plain = source()
+    config = f"""
+[[operations]]
+include-path-regex = "^/api/v1/sources/"
+parameters = {{ id = "{managed}" }}
+
+[[operations]]
+include-operation-id = "receiveIncoming"
+headers = {{ X-Fuzz-Key = "{key}" }}
+parameters = {{ source_id = "{typed}" }}
+"""
+    # DELETE last: once the source is gone the other operations only see 404 again.
+    run_schemathesis(hookline, tmp_path, "sources", "--include-tag", "sources",
+                     "--exclude-operation-id", "deleteSource", config_extra=config)
+    run_schemathesis(hookline, tmp_path, "incoming-typed", "--include-tag", "incoming",
+                     config_extra=config)
+    run_schemathesis(hookline, tmp_path, "incoming-plain", "--include-tag", "incoming",
+                     config_extra=config.replace(typed, plain))
+    run_schemathesis(hookline, tmp_path, "source-delete", "--include-operation-id",
+                     "deleteSource", config_extra=config)
+    assert hookline.api("GET", f"/api/v1/sources/{managed}").status_code == 404

@@ -109,6 +109,15 @@ static void test_rotation_old_keys_open_new_key_seals(void **state)
     assert_string_equal(hl_buf_str(&out), "v");
     assert_int_equal(hl_keyring_open(&only_new, "ctx", under_k1, &out, err, sizeof err), HL_EINVAL);
     assert_string_equal(err, "value is sealed under a master key id not in the ring");
+    char id[HL_KEYRING_ID_MAX + 1];
+    assert_true(hl_sealed_key_id(under_k1, id));
+    assert_string_equal(id, "k1");
+    assert_true(hl_sealed_key_id(under_k2, id));
+    assert_string_equal(id, "k2");
+    assert_false(hl_sealed_key_id("plain", id));
+    assert_false(hl_sealed_key_id("hlenc:v1:no-colon-after-id", id));
+    assert_false(hl_sealed_key_id("hlenc:v1::x", id));
+    assert_false(hl_sealed_key_id("hlenc:v1:k12345678901234567890123456789012:x", id));
     free(under_k1);
     free(under_k2);
     hl_buf_release(&out);
