@@ -116,6 +116,7 @@ struct conn {
     size_t wlen, woff;
     int64_t due_us; /* > 0: a delayed answer is pending until then */
     int pending_status;
+    bool closing; /* answered a "Connection: close" request: close once wbuf is sent */
     struct conn *snext, *sprev; /* in the thread's sleeping list */
 };
 
@@ -482,7 +483,7 @@ static bool conn_flush(struct worker *wk, struct conn *c)
     }
     c->wlen = c->woff = 0;
     want_write(wk, c, false);
-    return true;
+    return !c->closing;
 }
 
 static const char *reason(int status)
@@ -707,7 +708,14 @@ static bool serve_buffer(struct worker *wk, struct conn *c)
         rq.body = p + head_len;
         rq.body_len = rq.content_length;
         off += head_len + rq.content_length;
-        ok = handle(wk, c, &rq) && !rq.close;
+        ok = handle(wk, c, &rq);
+        if (ok && rq.close) {
+            /* Close only after the whole answer is out: a large /_stats body outgrows the
+             * socket buffer, and closing at once would cut it short. */
+            c->closing = true;
+            ok = c->woff < c->wlen;
+            break;
+        }
     }
     if (off) {
         memmove(c->rbuf, c->rbuf + off, c->rlen - off);
@@ -809,7 +817,8 @@ static void *worker_main(void *arg)
             bool ok = true;
             if (evs[i].events & EPOLLOUT)
                 ok = conn_flush(wk, c);
-            if (ok && (evs[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
+            if (ok && !c->closing &&
+                (evs[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
                 ok = conn_read(wk, c);
             if (!ok)
                 conn_close(wk, c);
