@@ -148,9 +148,10 @@ void hl_sign_legacy(const struct hl_secret *s, const void *body, size_t body_len
     out[71] = '\0';
 }
 
-hl_err hl_verify_v1(const struct hl_secret *s, const char *msg_id, const char *timestamp,
-                    const char *sig_header, const void *body, size_t body_len, int64_t now_s,
-                    int64_t tolerance_s, char *errbuf, size_t errlen)
+/* The checks every Standard Webhooks verification starts with: the three headers are
+ * present and the timestamp is an integer within tolerance_s of now_s. */
+static hl_err check_headers(const char *msg_id, const char *timestamp, const char *sig_header,
+                            int64_t now_s, int64_t tolerance_s, char *errbuf, size_t errlen)
 {
     if (!msg_id || !timestamp || !sig_header) {
         snprintf(errbuf, errlen, "missing webhook-id, webhook-timestamp or webhook-signature");
@@ -167,6 +168,15 @@ hl_err hl_verify_v1(const struct hl_secret *s, const char *msg_id, const char *t
                  (long long)tolerance_s);
         return HL_EINVAL;
     }
+    return HL_OK;
+}
+
+hl_err hl_verify_v1(const struct hl_secret *s, const char *msg_id, const char *timestamp,
+                    const char *sig_header, const void *body, size_t body_len, int64_t now_s,
+                    int64_t tolerance_s, char *errbuf, size_t errlen)
+{
+    if (check_headers(msg_id, timestamp, sig_header, now_s, tolerance_s, errbuf, errlen))
+        return HL_EINVAL;
 
     unsigned char mac[32];
     char expect[45];
@@ -321,21 +331,8 @@ hl_err hl_verify_v1a(const unsigned char pub[32], const char *msg_id, const char
                      const char *sig_header, const void *body, size_t body_len, int64_t now_s,
                      int64_t tolerance_s, char *errbuf, size_t errlen)
 {
-    if (!msg_id || !timestamp || !sig_header) {
-        snprintf(errbuf, errlen, "missing webhook-id, webhook-timestamp or webhook-signature");
+    if (check_headers(msg_id, timestamp, sig_header, now_s, tolerance_s, errbuf, errlen))
         return HL_EINVAL;
-    }
-    char *end = NULL;
-    long long ts = strtoll(timestamp, &end, 10);
-    if (end == timestamp || *end != '\0') {
-        snprintf(errbuf, errlen, "webhook-timestamp is not an integer");
-        return HL_EINVAL;
-    }
-    if (ts < now_s - tolerance_s || ts > now_s + tolerance_s) {
-        snprintf(errbuf, errlen, "webhook-timestamp is outside the %lld s tolerance",
-                 (long long)tolerance_s);
-        return HL_EINVAL;
-    }
     EVP_PKEY *pk = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, pub, 32);
     if (!pk) {
         snprintf(errbuf, errlen, "not an ed25519 public key");
