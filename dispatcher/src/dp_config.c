@@ -79,10 +79,36 @@ const struct hl_cfg_opt dp_config_opts[] = {
     {"ca_bundle", HL_CFG_STR, offsetof(struct dp_config, ca_bundle), NULL, 0, 0,
      "PEM file of the CA certificates https deliveries are verified against instead of the "
      "system store; certificate and host name verification cannot be switched off"},
+    {"assignment_strategy", HL_CFG_STR, offsetof(struct dp_config, assignment_strategy), "range",
+     0, 0,
+     "how the group shares partitions: range or roundrobin (eager: a rebalance revokes every "
+     "partition) spread each topic evenly over the dispatchers; cooperative-sticky moves "
+     "fewer partitions but balances the count over all topics together, which can leave "
+     "the events and deliveries partitions on one dispatcher. Every dispatcher of a group "
+     "must use the same protocol family: change it with all of them stopped"},
+    {"prefetch_kb", HL_CFG_INT, offsetof(struct dp_config, prefetch_kb), "2048", 64, 1048576,
+     "KB of messages fetched ahead per assigned partition (librdkafka "
+     "queued.max.messages.kbytes; each partition has its own queue)"},
+    {"max_unacked", HL_CFG_INT, offsetof(struct dp_config, max_unacked), "20000", 100, 1000000,
+     "produced records (tasks, attempt records) awaiting Kafka's acknowledgement at which "
+     "the dispatcher takes no new message; bounds the memory a fan-out backlog holds"},
+    {"kafka_compression", HL_CFG_STR, offsetof(struct dp_config, kafka_compression), "none", 0,
+     0,
+     "codec of what the dispatcher produces (librdkafka compression.codec: none, lz4, zstd, "
+     "snappy, gzip)"},
 };
 
 hl_err dp_config_finish(struct dp_config *cfg, char *errbuf, size_t errlen)
 {
+    static const char *const strategies[] = {"range", "roundrobin", "cooperative-sticky"};
+    bool known = false;
+    for (size_t i = 0; i < sizeof(strategies) / sizeof(strategies[0]); i++)
+        known |= cfg->assignment_strategy && strcmp(cfg->assignment_strategy, strategies[i]) == 0;
+    if (!known) {
+        snprintf(errbuf, errlen,
+                 "assignment_strategy must be range, roundrobin or cooperative-sticky");
+        return HL_EINVAL;
+    }
     if (cfg->retry_max_ms < cfg->retry_initial_ms) {
         snprintf(errbuf, errlen, "retry_max_ms is below retry_initial_ms");
         return HL_EINVAL;

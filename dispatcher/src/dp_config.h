@@ -36,6 +36,10 @@ struct dp_config {
     int64_t log_flush_ms;
     bool attempt_log;
     char *ca_bundle; /* PEM CAs for https deliveries; NULL: the system store */
+    char *assignment_strategy; /* librdkafka partition.assignment.strategy */
+    int64_t prefetch_kb;       /* queued.max.messages.kbytes, per assigned partition */
+    int64_t max_unacked;       /* produced records awaiting acknowledgement */
+    char *kafka_compression;   /* compression.codec of what the dispatcher produces */
 
     /* derived from retry_tiers_ms by dp_config_finish() */
     int64_t tiers[HL_RETRY_TIERS_MAX];

@@ -237,6 +237,9 @@ struct dp_log *dp_log_start(const struct dp_config *cfg, char *errbuf, size_t er
         hl_kafka_conf_set(conf, "enable.auto.commit", "false", errbuf, errlen) ||
         hl_kafka_conf_set(conf, "auto.offset.reset", "earliest", errbuf, errlen) ||
         hl_kafka_conf_set(conf, "session.timeout.ms", session_timeout, errbuf, errlen) ||
+        /* prefetch: a few batches, not librdkafka's 64 MB of attempt records */
+        hl_kafka_conf_set(conf, "queued.min.messages", "10000", errbuf, errlen) ||
+        hl_kafka_conf_set(conf, "queued.max.messages.kbytes", "16384", errbuf, errlen) ||
         hl_kafka_conf_set(conf, "partition.assignment.strategy", "cooperative-sticky", errbuf,
                           errlen))
         goto fail;

@@ -31,8 +31,6 @@
  * attempt in flight waiting that long, and those waits entered the pace estimates that
  * decide what is parked and what deferred (dp_deliver.c). */
 #define INTAKE_BATCH 100
-/* Records awaiting acknowledgement at which no new message is taken. */
-#define MAX_UNACKED 200000
 
 static void drain_pipe(int fd)
 {
@@ -53,7 +51,7 @@ static bool intake(const struct dp_config *cfg, struct dp_subs *subs, struct dp_
     for (int i = 0; i < INTAKE_BATCH && !done; i++) {
         struct dp_msg *msg = NULL;
         if (dp_deliver_in_flight(dl) >= (size_t)cfg->max_in_flight ||
-            dp_producer_outstanding(prod) >= MAX_UNACKED || (msg = dp_consumer_poll(c)) == NULL) {
+            dp_producer_outstanding(prod) >= cfg->max_unacked || (msg = dp_consumer_poll(c)) == NULL) {
             done = true;
             break;
         }

@@ -57,7 +57,9 @@ struct dp_producer *dp_producer_new(const struct dp_config *cfg, int wake_fd, ch
         {"enable.idempotence", "true"},
         {"linger.ms", "2"},
         {"queue.buffering.max.messages", "1000000"},
-        {"compression.codec", "lz4"},
+        /* The hard cap: beyond it dp_produce() waits for acknowledgements. The loop stops
+         * taking messages well before, at max_unacked records. */
+        {"queue.buffering.max.kbytes", "65536"},
     };
     rd_kafka_conf_t *conf =
         hl_kafka_conf_new(cfg->common.brokers, "hookline-dispatcher", errbuf, errlen);
@@ -68,6 +70,10 @@ struct dp_producer *dp_producer_new(const struct dp_config *cfg, int wake_fd, ch
             rd_kafka_conf_destroy(conf);
             return NULL;
         }
+    if (hl_kafka_conf_set(conf, "compression.codec", cfg->kafka_compression, errbuf, errlen)) {
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
     rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errbuf, errlen);
     if (!rk) {
