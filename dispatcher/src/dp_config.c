@@ -18,8 +18,8 @@ const struct hl_cfg_opt dp_config_opts[] = {
      "Kafka consumer group shared by all dispatchers"},
     {"refresh_interval_ms", HL_CFG_INT, offsetof(struct dp_config, refresh_interval_ms), "1000",
      100, DAY_MS,
-     "period of the fallback full reload of the webhooks; NOTIFY makes changes effective at "
-     "once"},
+     "period of the fallback check for webhook and tenant changes (a cheap fingerprint; a "
+     "full reload only when it moved); NOTIFY makes webhook changes effective at once"},
     {"max_in_flight", HL_CFG_INT, offsetof(struct dp_config, max_in_flight), "1000", 1, 1000000,
      "deliveries in progress or waiting for a retry at which no new event is taken"},
     {"request_timeout_ms", HL_CFG_INT, offsetof(struct dp_config, request_timeout_ms), "30000",

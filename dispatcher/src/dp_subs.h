@@ -4,8 +4,9 @@
  *
  * A background thread LISTENs on 'hl_webhooks_changed' (the trigger in
  * schemas/migrations/0001_webhooks.sql notifies at commit), reloads the whole set ~50 ms
- * after a notification and every refresh interval as a fallback, and publishes each load
- * as an immutable, reference-counted snapshot. Readers take a reference and never lock
+ * after a notification and, as a fallback, every refresh interval when a cheap fingerprint
+ * (webhook count, latest updated_at, tenant ids) moved, and publishes each load as an
+ * immutable, reference-counted snapshot. Readers take a reference and never lock
  * while they use it; a snapshot lives until its last reader releases it. */
 #ifndef DP_SUBS_H
 #define DP_SUBS_H
