@@ -146,6 +146,7 @@ struct gw_req {
     struct gw_principal who;
     char *body; /* NUL-terminated; NULL when the request had none */
     size_t body_len;
+    bool closing; /* keep-alive was disabled on the connection (mg_disable_connection_keep_alive) */
 };
 
 /* Field-level validation errors, rendered as problem+json `errors[]` with JSON pointers. */
@@ -161,6 +162,8 @@ bool gw_errors_any(const struct gw_errors *e);
 /* Responses. Each returns the status, as civetweb handlers do. */
 int gw_reply_json(struct gw_req *r, int status, json_t *body); /* steals body */
 int gw_reply_json_hdr(struct gw_req *r, int status, json_t *body, const char *extra_headers);
+/* The same answer from JSON text the caller already wrote (len bytes at body). */
+int gw_reply_json_text(struct gw_req *r, int status, const char *body, size_t len);
 /* RFC 9457 problem+json; slug names the problem type. */
 int gw_reply_problem(struct gw_req *r, int status, const char *slug, const char *title,
                      const char *fmt, ...) __attribute__((format(printf, 5, 6)));

@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 
 #include "gw.h"
 #include "hl/json.h"
@@ -51,21 +53,78 @@ bool gw_errors_any(const struct gw_errors *e)
     return json_array_size(e->list) > 0;
 }
 
+/* The Date header's value, formatted once per second per thread (civetweb's format). */
+static const char *http_date(void)
+{
+    static _Thread_local time_t cached = (time_t)-1;
+    static _Thread_local char date[64];
+    time_t now = time(NULL);
+    if (now != cached) {
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+        cached = now;
+    }
+    return date;
+}
+
+/* The Connection header civetweb's mg_response_header_send would choose, when this
+ * request leaves no doubt about it; NULL otherwise (then civetweb chooses). civetweb keeps
+ * a connection alive unless it must close it (only our own mg_disable_connection_keep_alive
+ * does that for a request whose body was read in full: r->closing), the client asked for
+ * "close", the request is HTTP/1.0 without "Connection", or (older civetweb) the status is
+ * 401. Everything unusual is left to civetweb. */
+static const char *connection_header(const struct gw_req *r, int status)
+{
+    if (r->closing || status == 401 || r->info->content_length < 0 || !r->info->http_version)
+        return NULL;
+    const char *c = mg_get_header(r->conn, "Connection");
+    if (c)
+        return strcasecmp(c, "close") == 0 ? "close" : NULL;
+    return strcmp(r->info->http_version, "1.1") == 0 ? "keep-alive" : NULL;
+}
+
+/* Status line, headers and body in one mg_write (one send() with tcp_nodelay): civetweb's
+ * mg_response_header_* would format and send each header with its own mg_printf. The
+ * headers are the ones civetweb sends, in its order: ours, then Date and Connection. */
 static int reply_raw(struct gw_req *r, int status, const char *ctype, const char *body,
                      size_t len, const char *extra_headers)
 {
     char clen[32];
     snprintf(clen, sizeof(clen), "%zu", len);
-    mg_response_header_start(r->conn, status);
-    mg_response_header_add(r->conn, "Content-Type", ctype, -1);
-    mg_response_header_add(r->conn, "Content-Length", clen, -1);
-    mg_response_header_add(r->conn, "Cache-Control", "no-store", -1);
+    bool head = strcmp(r->info->request_method, "HEAD") == 0;
+    const char *conn_hdr = connection_header(r, status);
+    if (!conn_hdr) {
+        mg_response_header_start(r->conn, status);
+        mg_response_header_add(r->conn, "Content-Type", ctype, -1);
+        mg_response_header_add(r->conn, "Content-Length", clen, -1);
+        mg_response_header_add(r->conn, "Cache-Control", "no-store", -1);
+        if (extra_headers)
+            mg_response_header_add_lines(r->conn, extra_headers);
+        mg_response_header_send(r->conn);
+        if (len && !head)
+            mg_write(r->conn, body, len);
+        return status;
+    }
+    struct hl_buf out = HL_BUF_INIT;
+    hl_buf_grow(&out, 256 + len);
+    hl_buf_addf(&out, "HTTP/%s %d %s\r\nContent-Type: %s\r\nContent-Length: %s\r\n"
+                      "Cache-Control: no-store\r\n",
+                r->info->http_version, status, mg_get_response_code_text(r->conn, status),
+                ctype, clen);
     if (extra_headers)
-        mg_response_header_add_lines(r->conn, extra_headers);
-    mg_response_header_send(r->conn);
-    if (len && strcmp(r->info->request_method, "HEAD") != 0)
-        mg_write(r->conn, body, len);
+        hl_buf_adds(&out, extra_headers);
+    hl_buf_addf(&out, "Date: %s\r\nConnection: %s\r\n\r\n", http_date(), conn_hdr);
+    if (len && !head)
+        hl_buf_add(&out, body, len);
+    mg_write(r->conn, out.ptr, out.len);
+    hl_buf_release(&out);
     return status;
+}
+
+int gw_reply_json_text(struct gw_req *r, int status, const char *body, size_t len)
+{
+    return reply_raw(r, status, "application/json", body, len, NULL);
 }
 
 int gw_reply_json_hdr(struct gw_req *r, int status, json_t *body, const char *extra_headers)
@@ -293,6 +352,7 @@ static int read_body(struct gw_req *r)
     } else if (status == 408) {
         /* What is left of the body is unread: the connection cannot carry another request. */
         mg_disable_connection_keep_alive(r->conn);
+        r->closing = true;
         gw_reply_problem(r, 408, "request-timeout", "Request timeout",
                          "the body did not arrive within %lld ms",
                          (long long)cfg->request_timeout_ms);
