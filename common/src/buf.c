@@ -82,6 +82,12 @@ void hl_buf_addf(struct hl_buf *b, const char *fmt, ...)
     va_end(ap);
 }
 
+/* Bytes a JSON string literal cannot hold as they are: controls, '"' and '\\'. */
+static const unsigned char needs_escape[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    ['"'] = 1, ['\\'] = 1,
+};
+
 void hl_buf_add_json_str(struct hl_buf *b, const char *s, size_t len)
 {
     /* The escapes are jansson's (json_dumps without flags), so text written here and text
@@ -92,7 +98,7 @@ void hl_buf_add_json_str(struct hl_buf *b, const char *s, size_t len)
     size_t run = 0; /* start of the pending run of bytes that need no escaping */
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c != '"' && c != '\\')
+        if (!needs_escape[c])
             continue;
         hl_buf_add(b, s + run, i - run);
         run = i + 1;

@@ -201,6 +201,15 @@ static void add_utf8(struct hl_buf *b, uint32_t cp)
     hl_buf_add(b, u, n);
 }
 
+/* Bytes that stand for themselves inside a string: ASCII from ' ' on, except '"' and '\\'
+ * (0x80 and up are checked as UTF-8 sequences). */
+static const bool plain[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+};
+
 /* After the opening quote. Returns 0 with *s, *len set (pointing into the text when there
  * was no escape, else into ps->tmp), or -1. */
 static int parse_string(struct parser *ps, const char **s, size_t *len)
@@ -210,8 +219,7 @@ static int parse_string(struct parser *ps, const char **s, size_t *len)
     hl_buf_clear(&ps->tmp);
     for (;;) {
         const unsigned char *run = ps->p;
-        while (ps->p < ps->end && *ps->p >= 0x20 && *ps->p < 0x80 && *ps->p != '"' &&
-               *ps->p != '\\')
+        while (ps->p < ps->end && plain[*ps->p])
             ps->p++;
         if (escaped)
             hl_buf_add(&ps->tmp, run, (size_t)(ps->p - run));

@@ -108,13 +108,26 @@ static int reply_raw(struct gw_req *r, int status, const char *ctype, const char
     }
     struct hl_buf out = HL_BUF_INIT;
     hl_buf_grow(&out, 256 + len);
-    hl_buf_addf(&out, "HTTP/%s %d %s\r\nContent-Type: %s\r\nContent-Length: %s\r\n"
-                      "Cache-Control: no-store\r\n",
-                r->info->http_version, status, mg_get_response_code_text(r->conn, status),
-                ctype, clen);
+    /* Pieces, not a format: vsnprintf would cost more than everything else here. */
+    char code[4] = {(char)('0' + status / 100 % 10), (char)('0' + status / 10 % 10),
+                    (char)('0' + status % 10), ' '};
+    hl_buf_adds(&out, "HTTP/");
+    hl_buf_adds(&out, r->info->http_version);
+    hl_buf_addch(&out, ' ');
+    hl_buf_add(&out, code, sizeof(code));
+    hl_buf_adds(&out, mg_get_response_code_text(r->conn, status));
+    hl_buf_adds(&out, "\r\nContent-Type: ");
+    hl_buf_adds(&out, ctype);
+    hl_buf_adds(&out, "\r\nContent-Length: ");
+    hl_buf_adds(&out, clen);
+    hl_buf_adds(&out, "\r\nCache-Control: no-store\r\n");
     if (extra_headers)
         hl_buf_adds(&out, extra_headers);
-    hl_buf_addf(&out, "Date: %s\r\nConnection: %s\r\n\r\n", http_date(), conn_hdr);
+    hl_buf_adds(&out, "Date: ");
+    hl_buf_adds(&out, http_date());
+    hl_buf_adds(&out, "\r\nConnection: ");
+    hl_buf_adds(&out, conn_hdr);
+    hl_buf_adds(&out, "\r\n\r\n");
     if (len && !head)
         hl_buf_add(&out, body, len);
     mg_write(r->conn, out.ptr, out.len);
