@@ -82,21 +82,31 @@ void hl_buf_addf(struct hl_buf *b, const char *fmt, ...)
     va_end(ap);
 }
 
+/* Bytes a JSON string literal cannot hold as they are: controls, '"' and '\\'. */
+static const unsigned char needs_escape[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    ['"'] = 1, ['\\'] = 1,
+};
+
 void hl_buf_add_json_str(struct hl_buf *b, const char *s, size_t len)
 {
-    static const char hex[] = "0123456789abcdef";
+    /* The escapes are jansson's (json_dumps without flags), so text written here and text
+     * written by jansson agree byte for byte. */
+    static const char hex[] = "0123456789ABCDEF";
     hl_buf_grow(b, len + 2);
-    hl_buf_addch(b, '"');
+    b->ptr[b->len++] = '"';
     size_t run = 0; /* start of the pending run of bytes that need no escaping */
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c != '"' && c != '\\')
+        if (!needs_escape[c])
             continue;
         hl_buf_add(b, s + run, i - run);
         run = i + 1;
         switch (c) {
         case '"': hl_buf_add(b, "\\\"", 2); break;
         case '\\': hl_buf_add(b, "\\\\", 2); break;
+        case '\b': hl_buf_add(b, "\\b", 2); break;
+        case '\f': hl_buf_add(b, "\\f", 2); break;
         case '\n': hl_buf_add(b, "\\n", 2); break;
         case '\r': hl_buf_add(b, "\\r", 2); break;
         case '\t': hl_buf_add(b, "\\t", 2); break;

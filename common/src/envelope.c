@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hl/json.h"
 #include "hl/match.h"
 #include "hl/mem.h"
 #include "hl/banned.h"
@@ -179,4 +180,39 @@ void hl_envelope_body(const struct hl_event *ev, const char *webhook_id, struct 
     hl_buf_add(out, ev->head.ptr, ev->head.len);
     hl_buf_add_json_str(out, webhook_id, strlen(webhook_id));
     hl_buf_add(out, ev->tail.ptr, ev->tail.len);
+}
+
+void hl_envelope_write(struct hl_buf *out, const json_t *body, const char *id,
+                       const char *tenant, const char *timestamp, const char *request_id)
+{
+    json_t *v;
+    hl_buf_adds(out, "{\"id\":");
+    hl_buf_add_json_str(out, id, strlen(id));
+    hl_buf_adds(out, ",\"event\":");
+    hl_json_write(out, json_object_get(body, "event"));
+    hl_buf_adds(out, ",\"tenant\":");
+    hl_buf_add_json_str(out, tenant, strlen(tenant));
+    hl_buf_adds(out, ",\"timestamp\":");
+    hl_buf_add_json_str(out, timestamp, strlen(timestamp));
+    if ((v = json_object_get(body, "occurred_at"))) {
+        hl_buf_adds(out, ",\"occurred_at\":");
+        hl_json_write(out, v);
+    }
+    if (request_id) {
+        hl_buf_adds(out, ",\"request_id\":");
+        hl_buf_add_json_str(out, request_id, strlen(request_id));
+    }
+    if ((v = json_object_get(body, "actor_id"))) {
+        hl_buf_adds(out, ",\"actor_id\":");
+        hl_json_write(out, v);
+    }
+    hl_buf_adds(out, ",\"data\":");
+    hl_json_write(out, json_object_get(body, "data"));
+    hl_buf_adds(out, ",\"metadata\":");
+    v = json_object_get(body, "metadata");
+    if (v && json_is_object(v))
+        hl_json_write(out, v);
+    else
+        hl_buf_add(out, "{}", 2);
+    hl_buf_addch(out, '}');
 }

@@ -25,12 +25,32 @@ static void format_uuid(const unsigned char b[16], char out[HL_UUID_LEN])
     out[o] = '\0';
 }
 
+/* RAND_bytes costs a few thousand instructions per call whatever the size (locking, DRBG
+ * bookkeeping), so each thread draws 4 KB at a time and serves 10-byte slices from it. The
+ * bytes are still the CSPRNG's and each slice is used once, then wiped. Not fork-safe: a
+ * child forked with a partly used buffer would repeat its parent's next ids; Hookline's
+ * services never fork (see hl/id.h). */
+#define RANDOM_BLOCK 4096
+static _Thread_local unsigned char random_block[RANDOM_BLOCK];
+static _Thread_local size_t random_used = RANDOM_BLOCK;
+
+static void random_bytes(unsigned char *out, size_t n)
+{
+    if (RANDOM_BLOCK - random_used < n) {
+        if (RAND_bytes(random_block, RANDOM_BLOCK) != 1)
+            abort(); /* the CSPRNG failing is not something to carry on from */
+        random_used = 0;
+    }
+    memcpy(out, random_block + random_used, n);
+    memset(random_block + random_used, 0, n);
+    random_used += n;
+}
+
 void hl_uuid_v7(char out[HL_UUID_LEN])
 {
     unsigned char b[16];
     uint64_t ms = (uint64_t)hl_now_ms();
-    if (RAND_bytes(b + 6, 10) != 1)
-        abort(); /* the CSPRNG failing is not something to carry on from */
+    random_bytes(b + 6, 10);
     for (int i = 0; i < 6; i++)
         b[i] = (unsigned char)(ms >> (40 - 8 * i));
     b[6] = (unsigned char)(0x70 | (b[6] & 0x0f));

@@ -72,6 +72,10 @@ struct gw_kmsg {
  * @locality any thread; blocks the caller up to produce_timeout_ms. */
 hl_err gw_produce_wait(struct gw_producer *p, struct gw_kmsg *msgs, size_t n);
 bool gw_producer_healthy(struct gw_producer *p);
+/* Fetches topic's metadata (waiting up to timeout_ms) so that the first events produced to
+ * it do not wait for it; a failure is logged, not fatal (librdkafka keeps trying).
+ * @locality the main thread, before serving. */
+void gw_producer_warm(struct gw_producer *p, const char *topic, int timeout_ms);
 
 /* Roles in increasing power; see gw_auth.c. */
 typedef enum {
@@ -146,6 +150,7 @@ struct gw_req {
     struct gw_principal who;
     char *body; /* NUL-terminated; NULL when the request had none */
     size_t body_len;
+    bool closing; /* keep-alive was disabled on the connection (mg_disable_connection_keep_alive) */
 };
 
 /* Field-level validation errors, rendered as problem+json `errors[]` with JSON pointers. */
@@ -161,6 +166,8 @@ bool gw_errors_any(const struct gw_errors *e);
 /* Responses. Each returns the status, as civetweb handlers do. */
 int gw_reply_json(struct gw_req *r, int status, json_t *body); /* steals body */
 int gw_reply_json_hdr(struct gw_req *r, int status, json_t *body, const char *extra_headers);
+/* The same answer from JSON text the caller already wrote (len bytes at body). */
+int gw_reply_json_text(struct gw_req *r, int status, const char *body, size_t len);
 /* RFC 9457 problem+json; slug names the problem type. */
 int gw_reply_problem(struct gw_req *r, int status, const char *slug, const char *title,
                      const char *fmt, ...) __attribute__((format(printf, 5, 6)));

@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 
 #include "gw.h"
 #include "hl/json.h"
@@ -51,21 +53,91 @@ bool gw_errors_any(const struct gw_errors *e)
     return json_array_size(e->list) > 0;
 }
 
+/* The Date header's value, formatted once per second per thread (civetweb's format). */
+static const char *http_date(void)
+{
+    static _Thread_local time_t cached = (time_t)-1;
+    static _Thread_local char date[64];
+    time_t now = time(NULL);
+    if (now != cached) {
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+        cached = now;
+    }
+    return date;
+}
+
+/* The Connection header civetweb's mg_response_header_send would choose, when this
+ * request leaves no doubt about it; NULL otherwise (then civetweb chooses). civetweb keeps
+ * a connection alive unless it must close it (only our own mg_disable_connection_keep_alive
+ * does that for a request whose body was read in full: r->closing), the client asked for
+ * "close", the request is HTTP/1.0 without "Connection", or (older civetweb) the status is
+ * 401. Everything unusual is left to civetweb. */
+static const char *connection_header(const struct gw_req *r, int status)
+{
+    if (r->closing || status == 401 || r->info->content_length < 0 || !r->info->http_version)
+        return NULL;
+    const char *c = mg_get_header(r->conn, "Connection");
+    if (c)
+        return strcasecmp(c, "close") == 0 ? "close" : NULL;
+    return strcmp(r->info->http_version, "1.1") == 0 ? "keep-alive" : NULL;
+}
+
+/* Status line, headers and body in one mg_write (one send() with tcp_nodelay): civetweb's
+ * mg_response_header_* would format and send each header with its own mg_printf. The
+ * headers are the ones civetweb sends, in its order: ours, then Date and Connection. */
 static int reply_raw(struct gw_req *r, int status, const char *ctype, const char *body,
                      size_t len, const char *extra_headers)
 {
     char clen[32];
     snprintf(clen, sizeof(clen), "%zu", len);
-    mg_response_header_start(r->conn, status);
-    mg_response_header_add(r->conn, "Content-Type", ctype, -1);
-    mg_response_header_add(r->conn, "Content-Length", clen, -1);
-    mg_response_header_add(r->conn, "Cache-Control", "no-store", -1);
+    bool head = strcmp(r->info->request_method, "HEAD") == 0;
+    const char *conn_hdr = connection_header(r, status);
+    if (!conn_hdr) {
+        mg_response_header_start(r->conn, status);
+        mg_response_header_add(r->conn, "Content-Type", ctype, -1);
+        mg_response_header_add(r->conn, "Content-Length", clen, -1);
+        mg_response_header_add(r->conn, "Cache-Control", "no-store", -1);
+        if (extra_headers)
+            mg_response_header_add_lines(r->conn, extra_headers);
+        mg_response_header_send(r->conn);
+        if (len && !head)
+            mg_write(r->conn, body, len);
+        return status;
+    }
+    struct hl_buf out = HL_BUF_INIT;
+    hl_buf_grow(&out, 256 + len);
+    /* Pieces, not a format: vsnprintf would cost more than everything else here. */
+    char code[4] = {(char)('0' + status / 100 % 10), (char)('0' + status / 10 % 10),
+                    (char)('0' + status % 10), ' '};
+    hl_buf_adds(&out, "HTTP/");
+    hl_buf_adds(&out, r->info->http_version);
+    hl_buf_addch(&out, ' ');
+    hl_buf_add(&out, code, sizeof(code));
+    hl_buf_adds(&out, mg_get_response_code_text(r->conn, status));
+    hl_buf_adds(&out, "\r\nContent-Type: ");
+    hl_buf_adds(&out, ctype);
+    hl_buf_adds(&out, "\r\nContent-Length: ");
+    hl_buf_adds(&out, clen);
+    hl_buf_adds(&out, "\r\nCache-Control: no-store\r\n");
     if (extra_headers)
-        mg_response_header_add_lines(r->conn, extra_headers);
-    mg_response_header_send(r->conn);
-    if (len && strcmp(r->info->request_method, "HEAD") != 0)
-        mg_write(r->conn, body, len);
+        hl_buf_adds(&out, extra_headers);
+    hl_buf_adds(&out, "Date: ");
+    hl_buf_adds(&out, http_date());
+    hl_buf_adds(&out, "\r\nConnection: ");
+    hl_buf_adds(&out, conn_hdr);
+    hl_buf_adds(&out, "\r\n\r\n");
+    if (len && !head)
+        hl_buf_add(&out, body, len);
+    mg_write(r->conn, out.ptr, out.len);
+    hl_buf_release(&out);
     return status;
+}
+
+int gw_reply_json_text(struct gw_req *r, int status, const char *body, size_t len)
+{
+    return reply_raw(r, status, "application/json", body, len, NULL);
 }
 
 int gw_reply_json_hdr(struct gw_req *r, int status, json_t *body, const char *extra_headers)
@@ -154,7 +226,11 @@ json_t *gw_body_object(struct gw_req *r)
         gw_reply_problem(r, 400, "invalid-json", "Invalid JSON", "the request body is empty");
         return NULL;
     }
-    json_t *root = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &jerr);
+    /* The fast parser answers for the usual body; jansson for anything else, and for
+     * every error message. read_body has bounded the nesting. */
+    json_t *root = hl_json_parse(r->body, r->body_len);
+    if (!root)
+        root = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
         /* jansson quotes the token it stopped at ("... near '<token>'"), which may be a
          * secret: the position says enough. */
@@ -293,6 +369,7 @@ static int read_body(struct gw_req *r)
     } else if (status == 408) {
         /* What is left of the body is unread: the connection cannot carry another request. */
         mg_disable_connection_keep_alive(r->conn);
+        r->closing = true;
         gw_reply_problem(r, 408, "request-timeout", "Request timeout",
                          "the body did not arrive within %lld ms",
                          (long long)cfg->request_timeout_ms);

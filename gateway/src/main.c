@@ -187,6 +187,8 @@ static int cmd_serve(const struct gw_config *cfg)
         hl_log(HL_LOG_ERROR, "main", "cannot create the kafka producer: %s", err);
         goto out;
     }
+    /* Before the server starts (so before /healthz answers): the events topic's leaders. */
+    gw_producer_warm(ctx.producer, ctx.events_topic, 5000);
 
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));

@@ -110,3 +110,59 @@ def test_size_limits(hookline, kafka_consumer_factory):
                      headers={"Content-Type": "application/json"})
     assert r.status_code == 413, r.text
     assert topic_events(hookline, kafka_consumer_factory, duration=1.5) == []
+
+
+def _raw_request(sock, body: bytes, key: str, version: str = "1.1", extra: str = "") -> bytes:
+    sock.sendall((f"POST /api/v1/events HTTP/{version}\r\nHost: 127.0.0.1\r\n"
+                  f"Authorization: Bearer {key}\r\nContent-Type: application/json\r\n"
+                  f"Content-Length: {len(body)}\r\n{extra}\r\n").encode() + body)
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        chunk = sock.recv(65536)
+        assert chunk, f"connection closed before a full answer: {buf!r}"
+        buf += chunk
+    head, _, rest = buf.partition(b"\r\n\r\n")
+    lines = head.decode().split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines[1:])
+    while len(rest) < int(headers["Content-Length"]):
+        chunk = sock.recv(65536)
+        assert chunk
+        rest += chunk
+    return lines[0], headers, rest
+
+
+@pytest.mark.dispatchers(0)
+def test_accepted_answer_headers_and_keep_alive(hookline):
+    """The 202 is written in one piece: every header civetweb used to send is there, the
+    connection stays open for the next request unless the client asked to close it."""
+    import socket
+
+    key = hookline.default_headers["Authorization"].split(" ", 1)[1]
+    body = json.dumps({"event": "conn.test", "data": {"s": "caf\u00e9 \"q\" \\ \u0001"}}).encode()
+    with socket.create_connection(("127.0.0.1", hookline.http_port), timeout=15) as s:
+        for _ in range(2):  # the same connection carries both
+            status, headers, payload = _raw_request(s, body, key)
+            assert status == "HTTP/1.1 202 Accepted"
+            assert headers["Content-Type"] == "application/json"
+            assert headers["Cache-Control"] == "no-store"
+            assert headers["Connection"] == "keep-alive"
+            assert headers["Date"].endswith(" GMT")
+            assert int(headers["Content-Length"]) == len(payload)
+            answer = json.loads(payload)
+            assert answer["status"] == "accepted" and answer["duplicate"] is False
+            assert answer["event"] == "conn.test"
+        status, headers, _ = _raw_request(s, body, key, extra="Connection: close\r\n")
+        assert status == "HTTP/1.1 202 Accepted" and headers["Connection"] == "close"
+        assert s.recv(1) == b"", "the gateway closes after 'Connection: close'"
+    with socket.create_connection(("127.0.0.1", hookline.http_port), timeout=15) as s:
+        status, headers, _ = _raw_request(s, body, key, version="1.0")
+        assert status == "HTTP/1.0 202 Accepted" and headers["Connection"] == "close"
+        assert s.recv(1) == b""
+    # A refused event on a kept-alive connection: problem+json, and the connection lives on.
+    with socket.create_connection(("127.0.0.1", hookline.http_port), timeout=15) as s:
+        status, headers, payload = _raw_request(s, b'{"event":"x"}', key)
+        assert status == "HTTP/1.1 400 Bad Request"
+        assert headers["Content-Type"] == "application/problem+json"
+        assert headers["Connection"] == "keep-alive"
+        status, _, _ = _raw_request(s, body, key)
+        assert status == "HTTP/1.1 202 Accepted"

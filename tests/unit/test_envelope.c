@@ -1,9 +1,11 @@
 /* The event envelope: parsing messages from the events topic (and refusing poison ones
- * with a reason) and building the delivery body each webhook receives. */
+ * with a reason), building the delivery body each webhook receives, and writing the
+ * message value the gateway produces (hl_envelope_write). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -117,6 +119,76 @@ static void test_event_id_validity(void **state)
     assert_false(hl_event_id_valid(longid));
 }
 
+
+/* The envelope as the gateway built it before hl_envelope_write: a jansson tree in a fixed
+ * key order, then json_dumps. hl_envelope_write must give the same bytes. */
+static char *envelope_the_old_way(json_t *body, const char *id, const char *tenant,
+                                  const char *ts, const char *rid)
+{
+    json_t *env = json_object();
+    json_object_set_new(env, "id", json_string(id));
+    json_object_set(env, "event", json_object_get(body, "event"));
+    json_object_set_new(env, "tenant", json_string(tenant));
+    json_object_set_new(env, "timestamp", json_string(ts));
+    json_t *occ = json_object_get(body, "occurred_at");
+    if (occ)
+        json_object_set(env, "occurred_at", occ);
+    if (rid)
+        json_object_set_new(env, "request_id", json_string(rid));
+    json_t *actor = json_object_get(body, "actor_id");
+    if (actor)
+        json_object_set(env, "actor_id", actor);
+    json_object_set(env, "data", json_object_get(body, "data"));
+    json_t *meta = json_object_get(body, "metadata");
+    json_object_set_new(env, "metadata",
+                        meta && json_is_object(meta) ? json_incref(meta) : json_object());
+    char *s = json_dumps(env, JSON_COMPACT);
+    json_decref(env);
+    return s;
+}
+
+static void assert_written_like_before(const char *body_text, const char *id, const char *rid)
+{
+    json_error_t jerr;
+    json_t *body = json_loads(body_text, JSON_REJECT_DUPLICATES, &jerr);
+    assert_non_null(body);
+    char *want = envelope_the_old_way(body, id, "tenant \"t\"", "2026-02-25T15:00:00.000Z", rid);
+    struct hl_buf b = HL_BUF_INIT;
+    hl_envelope_write(&b, body, id, "tenant \"t\"", "2026-02-25T15:00:00.000Z", rid);
+    assert_string_equal(hl_buf_str(&b), want);
+
+    /* and what the dispatchers read back is a valid envelope with the same fields */
+    struct hl_event ev;
+    char err[256];
+    assert_int_equal(hl_event_parse(b.ptr, b.len, &ev, err, sizeof(err)), HL_OK);
+    assert_string_equal(ev.id, id);
+    hl_event_release(&ev);
+    hl_buf_release(&b);
+    free(want);
+    json_decref(body);
+}
+
+static void test_written_envelope_equals_the_jansson_one(void **state)
+{
+    /* the minimum, and the bench's event */
+    assert_written_like_before("{\"event\":\"a\",\"data\":null}", "01890000-0000-7000-8000-000000000000",
+                               NULL);
+    assert_written_like_before("{\"event\":\"bench.ping\",\"data\":{\"pad\":\"xxxxxxxx\"}}", "e1",
+                               "req-1");
+    /* every optional field, in the body's own (different) order */
+    assert_written_like_before(
+        "{\"metadata\":{\"b\":1,\"a\":[2,3.25]},\"actor_id\":\"u\\u00e9\",\"data\":[1,\"x\",{}],"
+        "\"occurred_at\":\"2026-01-01T00:00:00Z\",\"id\":\"client-id\",\"event\":\"order.created\"}",
+        "client-id", "r \"quoted\" \\ id");
+    assert_written_like_before("{\"event\":\"x\",\"data\":1,\"actor_id\":-42,\"metadata\":null}",
+                               "id", NULL);
+    /* strings that need escaping everywhere: quotes, controls, unicode, NUL-free */
+    assert_written_like_before(
+        "{\"event\":\"x\",\"data\":{\"q\\\"k\":\"\\\"\\\\/\\b\\f\\n\\r\\t\\u0001\\u001f\\u007f\","
+        "\"u\":\"caf\\u00e9 \\u20ac \\ud83d\\ude00 \\u2028\",\"n\":[0.1,1e300,-0.0,12345678901234]}}",
+        "id", "tab\there");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -124,6 +196,7 @@ int main(void)
         cmocka_unit_test(test_metadata_defaults_to_empty_object),
         cmocka_unit_test(test_poison_messages_are_refused_with_a_reason),
         cmocka_unit_test(test_event_id_validity),
+        cmocka_unit_test(test_written_envelope_equals_the_jansson_one),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -23,6 +23,25 @@ static void test_uuid_v7_shape_and_order(void **state)
     assert_true(strncmp(a, b, 8) <= 0);
 }
 
+/* Ids come from a per-thread block of CSPRNG bytes: across several refills every id is
+ * well-formed and unique, and the random part is never the wiped (zero) block. */
+static void test_uuid_v7_unique_across_random_block_refills(void **state)
+{
+    enum { N = 2000 }; /* 10 bytes each: ~5 refills of the 4 KB block */
+    static char ids[N][HL_UUID_LEN];
+    for (int i = 0; i < N; i++) {
+        hl_uuid_v7(ids[i]);
+        assert_int_equal(strlen(ids[i]), 36);
+        assert_int_equal(ids[i][14], '7');
+        assert_true(strchr("89ab", ids[i][19]) != NULL);
+        /* the last 12 hex digits are purely random: 48 zero bits would mean a wiped slice */
+        assert_string_not_equal(ids[i] + 24, "000000000000");
+    }
+    for (int i = 0; i < N; i++)
+        for (int j = i + 1; j < N; j++)
+            assert_string_not_equal(ids[i], ids[j]);
+}
+
 static void test_delivery_id_is_stable_and_distinct(void **state)
 {
     char d1[HL_DELIVERY_ID_LEN], d2[HL_DELIVERY_ID_LEN], d3[HL_DELIVERY_ID_LEN],
@@ -42,6 +61,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_uuid_v7_shape_and_order),
+        cmocka_unit_test(test_uuid_v7_unique_across_random_block_refills),
         cmocka_unit_test(test_delivery_id_is_stable_and_distinct),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

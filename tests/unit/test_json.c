@@ -1,4 +1,6 @@
-/* hl_json_depth_ok: the gateway's cheap nesting check before any JSON parsing. */
+/* hl_json_depth_ok: the gateway's cheap nesting check before any JSON parsing.
+ * hl_json_write: the same bytes as jansson's json_dumps(JSON_COMPACT), written faster.
+ * hl_json_parse: jansson's tree or NULL, never anything else, checked differentially. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -53,6 +55,167 @@ static void test_stray_closers_do_not_go_negative(void **state)
     assert_true(ok("]]]][", 1));
 }
 
+
+/* hl_json_write's output must equal jansson's, byte for byte, for the same tree. */
+static void assert_writes_like_jansson(const char *text)
+{
+    json_error_t jerr;
+    json_t *v = json_loads(text, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
+    assert_non_null(v);
+    char *want = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    assert_non_null(want);
+    struct hl_buf b = HL_BUF_INIT;
+    hl_buf_adds(&b, "prefix:");
+    hl_json_write(&b, v);
+    assert_string_equal(hl_buf_str(&b) + 7, want);
+    assert_int_equal(b.len - 7, strlen(want));
+    hl_buf_release(&b);
+    free(want);
+    json_decref(v);
+}
+
+static void test_write_matches_jansson_for_tricky_strings(void **state)
+{
+    assert_writes_like_jansson("\"\"");
+    assert_writes_like_jansson("\"quote \\\" backslash \\\\ slash / done\"");
+    /* every control character, with jansson's short and \\u00XX escapes */
+    assert_writes_like_jansson("\"\\u0001\\b\\f\\n\\r\\t\\u000b\\u001f\\u001e \\u007f\"");
+    /* non-ASCII stays UTF-8: two-, three- and four-byte sequences, U+2028 */
+    assert_writes_like_jansson("\"caf\\u00e9 \u20ac \\ud83d\\ude00 \\u2028 \u65e5\u672c\"");
+    assert_writes_like_jansson("\"nul \\u0000 inside\"");
+    assert_writes_like_jansson("{\"k\\\"ey\\n\\u00e9\":\"v\"}");
+}
+
+static void test_write_matches_jansson_for_every_type(void **state)
+{
+    assert_writes_like_jansson("{}");
+    assert_writes_like_jansson("[]");
+    assert_writes_like_jansson("[true,false,null,0,-1,42]");
+    assert_writes_like_jansson("[9223372036854775807,-9223372036854775808]");
+    assert_writes_like_jansson("[1.5,-0.0,1e300,1.0,100.0,0.1,3.141592653589793,1e-7,2.5e22]");
+    /* keys keep their insertion order, not sorted */
+    assert_writes_like_jansson("{\"z\":1,\"a\":{\"y\":[1,{\"b\":null}],\"c\":\"x\"},\"m\":[]}");
+    assert_writes_like_jansson("{\"order\":{\"items\":[{\"sku\":\"A-1\",\"qty\":2,"
+                               "\"price\":19.99}],\"note\":\"tab\\there\"}}");
+}
+
+static void test_write_keeps_insertion_order_of_built_objects(void **state)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "zeta", json_integer(1));
+    json_object_set_new(o, "alpha", json_string("a\"b"));
+    json_object_set_new(o, "mid", json_real(0.5));
+    json_object_set_new(o, "zeta", json_integer(2)); /* replaced in place */
+    struct hl_buf b = HL_BUF_INIT;
+    hl_json_write(&b, o);
+    assert_string_equal(hl_buf_str(&b), "{\"zeta\":2,\"alpha\":\"a\\\"b\",\"mid\":0.5}");
+    hl_buf_release(&b);
+    json_decref(o);
+}
+
+/* hl_json_parse against json_loadb(JSON_REJECT_DUPLICATES): when it answers, the tree must
+ * be jansson's (equal, and dumping to the same bytes, which also checks key order); when
+ * jansson refuses, it must not answer. Returns whether it answered. */
+static bool parse_agrees(const char *text, size_t len)
+{
+    json_error_t jerr;
+    json_t *want = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *got = hl_json_parse(text, len);
+    if (!want) {
+        if (got)
+            fail_msg("jansson refuses '%.*s' (%s) but hl_json_parse accepted it", (int)len, text,
+                     jerr.text);
+        return false;
+    }
+    if (!got) {
+        json_decref(want);
+        return false;
+    }
+    if (!json_equal(want, got))
+        fail_msg("different trees for '%.*s'", (int)len, text);
+    char *a = json_dumps(want, JSON_COMPACT), *b = json_dumps(got, JSON_COMPACT);
+    assert_string_equal(a, b);
+    free(a);
+    free(b);
+    json_decref(want);
+    json_decref(got);
+    return true;
+}
+
+static bool agrees(const char *text)
+{
+    return parse_agrees(text, strlen(text));
+}
+
+static void test_parse_gives_janssons_tree(void **state)
+{
+    static const char *const ok[] = {
+        "{}", "[]", " \t\r\n{ } ", "{\"event\":\"bench.ping\",\"data\":{\"pad\":\"xxxx\"}}",
+        "[1,-1,0,-0,9223372036854775807,-9223372036854775808]",
+        "[1.5,-0.0,1e300,1E5,1e-5,2.5e+22,0.1,3.141592653589793]",
+        "[true,false,null,\"\",[],{},[[[]]]]",
+        "{\"z\":1,\"a\":2,\"m\":{\"y\":[{\"b\":null}]}}",
+        "{\"s\":\"\\\"\\\\\\/\\b\\f\\n\\r\\t\\u0001\\u001f\\u007f\\u00e9\\u20AC\\ud83d\\ude00\"}",
+        "{\"utf8\":\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xef\xbf\xbf \xf4\x8f\xbf\xbf\"}",
+        "{\"k\\u00e9y\\n\":1,\"k\xc3\xa9y\":2,\"\":3}",
+        "{\"a\":\"x\\\"y\",\"b\":\"ab\\u0041c\"}",
+    };
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+        if (!agrees(ok[i]))
+            fail_msg("hl_json_parse gave up on '%s'", ok[i]);
+    /* an underflowing real is left to jansson (which accepts it) */
+    assert_false(agrees("[1e-320]"));
+}
+
+static void test_parse_refuses_what_jansson_refuses(void **state)
+{
+    static const char *const bad[] = {
+        "", " ", "1", "\"s\"", "null", "{", "[", "{\"a\"}", "{\"a\":}", "{\"a\":1,}", "[1,]",
+        "[1 2]", "{\"a\":1}x", "{} {}", "{\"a\":1,\"a\":2}", "{\"a\":{\"b\":1,\"b\":1}}",
+        "[01]", "[-]", "[1.]", "[.5]", "[1e]", "[1e+]", "[+1]", "[0x10]", "[NaN]", "[Infinity]",
+        "[tru]", "[nul]", "[True]", "[9223372036854775808]", "[-9223372036854775809]", "[1e400]",
+        "[\"\\u0000\"]", "{\"\\u0000\":1}", "[\"\\ud83d\"]", "[\"\\ude00\"]", "[\"\\ud83dx\"]",
+        "[\"\\x\"]", "[\"\\u12\"]", "[\"\\u12g4\"]", "[\"tab\there\"]", "[\"nl\nhere\"]",
+        "[\"\xc3\"]", "[\"\xc0\x80\"]", "[\"\xed\xa0\x80\"]", "[\"\xf4\x90\x80\x80\"]",
+        "[\"\xe0\x80\xaf\"]", "[\"\xf8\x88\x80\x80\x80\"]", "[\"\xff\"]", "[\"unterminated]",
+        "{'a':1}", "{a:1}", "[1]\xc3\xa9",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_false(agrees(bad[i]));
+    /* a NUL byte inside the text */
+    assert_false(parse_agrees("[\"a\0b\"]", 7));
+    assert_false(parse_agrees("{}\0", 3));
+}
+
+/* Every one-byte change of a few documents: whatever jansson decides, hl_json_parse never
+ * disagrees with it (parse_agrees fails the test if it does). */
+static void test_parse_mutations_never_disagree(void **state)
+{
+    static const char *const seeds[] = {
+        "{\"event\":\"a.b\",\"data\":{\"n\":[1,-2.5e3,true,null],\"s\":\"x\\u00e9\\\"y\"},"
+        "\"id\":\"k\"}",
+        "[{\"\":0},\"caf\xc3\xa9\",\"\\ud83d\\ude00\",12,0.5]",
+    };
+    static const char subst[] = {'"', '\\', '{', '}', '[', ']', ':', ',', '0', '9', '-', '.', 'e',
+                                 'u', 'd', 'a', ' ', '\n', '\x01', '\x7f', '\x80', '\xc3', '\xe9',
+                                 '\xed', '\xf4', '\0'};
+    char buf[256];
+    int answered = 0;
+    for (size_t s = 0; s < sizeof(seeds) / sizeof(seeds[0]); s++) {
+        size_t n = strlen(seeds[s]);
+        for (size_t i = 0; i < n; i++) {
+            for (size_t k = 0; k < sizeof(subst); k++) {
+                memcpy(buf, seeds[s], n);
+                buf[i] = subst[k];
+                answered += parse_agrees(buf, n);
+                /* and the same text cut short here */
+                parse_agrees(buf, i);
+            }
+        }
+    }
+    assert_true(answered > 100); /* it does answer for most harmless changes */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -60,6 +223,12 @@ int main(void)
         cmocka_unit_test(test_ignores_brackets_in_strings),
         cmocka_unit_test(test_deep_input_stops_early),
         cmocka_unit_test(test_stray_closers_do_not_go_negative),
+        cmocka_unit_test(test_write_matches_jansson_for_tricky_strings),
+        cmocka_unit_test(test_write_matches_jansson_for_every_type),
+        cmocka_unit_test(test_write_keeps_insertion_order_of_built_objects),
+        cmocka_unit_test(test_parse_gives_janssons_tree),
+        cmocka_unit_test(test_parse_refuses_what_jansson_refuses),
+        cmocka_unit_test(test_parse_mutations_never_disagree),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

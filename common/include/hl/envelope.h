@@ -43,6 +43,14 @@ void hl_event_release(struct hl_event *ev);
  * so that bodies are stable across retries. */
 void hl_envelope_body(const struct hl_event *ev, const char *webhook_id, struct hl_buf *out);
 
+/* Appends the Kafka message value for an event published through the API: body is the
+ * request's event object, already checked against schemas/api/event.schema.json ("event"
+ * and "data" present); request_id may be NULL. Keys in the order of the comment above;
+ * "metadata" is {} unless the body's is an object. Written straight into out, without
+ * building a jansson tree: the same bytes json_dumps(JSON_COMPACT) gives for that tree. */
+void hl_envelope_write(struct hl_buf *out, const json_t *body, const char *id,
+                       const char *tenant, const char *timestamp, const char *request_id);
+
 /* True when s is an acceptable client-supplied event id: 1..HL_EVENT_ID_MAX printable
  * ASCII characters without spaces. */
 int hl_event_id_valid(const char *s);

@@ -9,6 +9,9 @@
 
 #define HL_UUID_LEN 37 /* 36 chars + NUL */
 
+/* 48-bit millisecond time, then 74 random bits from OpenSSL's CSPRNG, drawn through a
+ * per-thread 4 KB buffer: any thread may call; not safe across fork() (a child would
+ * repeat the parent's buffered bytes), which no Hookline service does. */
 void hl_uuid_v7(char out[HL_UUID_LEN]);
 /* "msg_" + 32 hex chars: SHA-256 over tenant, event id and webhook id, truncated. */
 #define HL_DELIVERY_ID_LEN 37
