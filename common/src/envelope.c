@@ -2,7 +2,9 @@
  *
  * The delivery body differs between the webhooks of one event only by "webhook_id", so the
  * JSON around it is rendered once per event (head and tail) and each body is
- * head + webhook_id + tail: fan-out to many webhooks never re-serializes the payload. */
+ * head + webhook_id + tail: fan-out to many webhooks never re-serializes the payload. They
+ * are rendered on the first body asked for, since the dispatcher's fan-out parses and
+ * checks each event but only its deliveries need a body. */
 #include "hl/envelope.h"
 
 #include <stdio.h>
@@ -156,7 +158,6 @@ hl_err hl_event_from_json(json_t *root, struct hl_event *ev, char *errbuf, size_
     ev->type = vals[1];
     ev->tenant = vals[2];
     ev->timestamp = vals[3];
-    render(ev);
     root = NULL;
     err = HL_OK;
 out:
@@ -172,8 +173,10 @@ void hl_event_release(struct hl_event *ev)
     memset(ev, 0, sizeof(*ev));
 }
 
-void hl_envelope_body(const struct hl_event *ev, const char *webhook_id, struct hl_buf *out)
+void hl_envelope_body(struct hl_event *ev, const char *webhook_id, struct hl_buf *out)
 {
+    if (!ev->head.len)
+        render(ev); /* not before: fan-out parses every event but renders no body */
     hl_buf_clear(out);
     hl_buf_grow(out, ev->head.len + ev->tail.len + 64);
     hl_buf_add(out, ev->head.ptr, ev->head.len);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hl/json.h"
 #include "hl/mem.h"
 #include "hl/banned.h"
 
@@ -21,13 +22,17 @@ void hl_task_encode(const struct hl_task *t, struct hl_buf *out)
         hl_buf_adds(out, ",\"last_error\":");
         hl_buf_add_json_str(out, t->last_error, strlen(t->last_error));
     }
-    char *ev = json_dumps(t->event, JSON_COMPACT | JSON_ENCODE_ANY);
-    if (!ev)
-        abort();
     hl_buf_adds(out, ",\"event\":");
-    hl_buf_adds(out, ev);
+    if (t->event_text) {
+        hl_buf_add(out, t->event_text, t->event_len);
+    } else {
+        char *ev = json_dumps(t->event, JSON_COMPACT | JSON_ENCODE_ANY);
+        if (!ev)
+            abort();
+        hl_buf_adds(out, ev);
+        free(ev);
+    }
     hl_buf_addch(out, '}');
-    free(ev);
 }
 
 /* True for the ids hl_delivery_id makes: "msg_" + 32 lower-case hex digits. Anything else
@@ -77,6 +82,17 @@ hl_err hl_task_decode(const void *data, size_t len, struct hl_task *t, char *err
         t->budget_base = 0;
     t->last_error = json_is_string(err) ? hl_xstrdup(json_string_value(err)) : NULL;
     t->event = json_incref(ev);
+    /* jansson accepted the text, so the scan may trust it */
+    size_t off, elen;
+    if (hl_json_member_span(data, len, "event", &off, &elen)) {
+        t->event_text = hl_xstrndup((const char *)data + off, elen);
+        t->event_len = elen;
+    } else {
+        t->event_text = json_dumps(ev, JSON_COMPACT);
+        if (!t->event_text)
+            abort();
+        t->event_len = strlen(t->event_text);
+    }
     json_decref(root);
     return HL_OK;
 }
@@ -86,6 +102,7 @@ void hl_task_release(struct hl_task *t)
     free(t->tenant);
     free(t->webhook_id);
     free(t->last_error);
+    free(t->event_text);
     json_decref(t->event);
     memset(t, 0, sizeof(*t));
 }

@@ -380,10 +380,14 @@ static void emit_record(struct dp_producer *prod, const struct hl_task *t, const
     add_str(&b, "error", o->error);
     if (o->disable_reason)
         add_str(&b, "disable_reason", o->disable_reason);
-    char *ev = json_dumps(t->event, JSON_COMPACT | JSON_ENCODE_ANY);
     hl_buf_adds(&b, ",\"event\":");
-    hl_buf_adds(&b, ev ? ev : "null");
-    free(ev);
+    if (t->event_text) {
+        hl_buf_add(&b, t->event_text, t->event_len); /* as the task carried it */
+    } else {
+        char *ev = json_dumps(t->event, JSON_COMPACT | JSON_ENCODE_ANY);
+        hl_buf_adds(&b, ev ? ev : "null");
+        free(ev);
+    }
     hl_buf_addch(&b, '}');
     dp_produce(prod, "attempts", t->delivery_id, b.ptr, b.len, msg);
     hl_buf_release(&b);

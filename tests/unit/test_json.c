@@ -53,6 +53,47 @@ static void test_stray_closers_do_not_go_negative(void **state)
     assert_true(ok("]]]][", 1));
 }
 
+static void span_is(const char *text, const char *key, const char *want)
+{
+    size_t off = 0, len = 0;
+    if (!want) {
+        assert_false(hl_json_member_span(text, strlen(text), key, &off, &len));
+        return;
+    }
+    assert_true(hl_json_member_span(text, strlen(text), key, &off, &len));
+    assert_int_equal(len, strlen(want));
+    assert_memory_equal(text + off, want, len);
+}
+
+static void test_member_span_finds_values_verbatim(void **state)
+{
+    (void)state;
+    const char *task = "{\"v\":1,\"delivery_id\":\"msg_1\",\"last_error\":\"a \\\"}\\\" b\","
+                       "\"event\":{\"id\":\"e\",\"data\":{\"x\":[1,{\"y\":\"]}\"}]}},\"due_ms\":5}";
+    span_is(task, "event", "{\"id\":\"e\",\"data\":{\"x\":[1,{\"y\":\"]}\"}]}}");
+    span_is(task, "v", "1");
+    span_is(task, "due_ms", "5");
+    span_is(task, "last_error", "\"a \\\"}\\\" b\"");
+    span_is(task, "data", NULL); /* nested, not a top-level member */
+    span_is(task, "even", NULL);
+    span_is(" \n{ \"event\" :\t[ 1 , 2 ] , \"b\" : true }\n", "event", "[ 1 , 2 ]");
+    span_is("{\"b\": true}", "b", "true");
+    span_is("{\"a\":null,\"b\":-1.5e3}", "b", "-1.5e3");
+    span_is("{}", "event", NULL);
+    span_is("[{\"event\":1}]", "event", NULL);
+}
+
+static void test_member_span_last_duplicate_and_escaped_names(void **state)
+{
+    (void)state;
+    span_is("{\"event\":1,\"event\":{\"n\":2}}", "event", "{\"n\":2}");
+    /* the escaped name could be "event" to the parser: the scan does not guess */
+    span_is("{\"event\":1,\"ev\\u0065nt\":2}", "event", NULL);
+    span_is("{\"e\\\"\":1,\"event\":2}", "event", NULL);
+    /* backslashes inside values are fine */
+    span_is("{\"a\":\"\\\\\",\"event\":{\"k\":\"\\u00e9\"}}", "event", "{\"k\":\"\\u00e9\"}");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -60,6 +101,8 @@ int main(void)
         cmocka_unit_test(test_ignores_brackets_in_strings),
         cmocka_unit_test(test_deep_input_stops_early),
         cmocka_unit_test(test_stray_closers_do_not_go_negative),
+        cmocka_unit_test(test_member_span_finds_values_verbatim),
+        cmocka_unit_test(test_member_span_last_duplicate_and_escaped_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -26,8 +26,8 @@ struct hl_event {
     const char *type;
     const char *tenant;
     const char *timestamp;
-    struct hl_buf head; /* delivery body up to the webhook id's value */
-    struct hl_buf tail; /* and after it */
+    struct hl_buf head; /* delivery body up to the webhook id's value (empty until the */
+    struct hl_buf tail; /* first hl_envelope_body), and after it */
 };
 
 /* Parses and checks a message from the events topic. On failure `ev` holds nothing and
@@ -40,8 +40,9 @@ hl_err hl_event_from_json(json_t *root, struct hl_event *ev, char *errbuf, size_
 void hl_event_release(struct hl_event *ev);
 
 /* Writes the delivery body for one webhook into out (cleared first). Field order is fixed
- * so that bodies are stable across retries. */
-void hl_envelope_body(const struct hl_event *ev, const char *webhook_id, struct hl_buf *out);
+ * so that bodies are stable across retries. The first call renders the parts shared by
+ * every webhook's body into ev. */
+void hl_envelope_body(struct hl_event *ev, const char *webhook_id, struct hl_buf *out);
 
 /* True when s is an acceptable client-supplied event id: 1..HL_EVENT_ID_MAX printable
  * ASCII characters without spaces. */

@@ -11,4 +11,14 @@
  * all the same; its parser rejects it afterwards. */
 bool hl_json_depth_ok(const char *text, size_t len, int max_depth);
 
+/* In the len bytes at text, JSON a parser has already accepted, whose top level is an
+ * object: finds the member named key and sets *off and *vlen to where its value's text
+ * starts and how long it is. The last of duplicate names wins (as in jansson). False when
+ * there is no such member, when the top level is not an object, or when some name at the
+ * top level has a backslash escape ("ev\u0065nt" is the same name to a parser): the
+ * caller then serializes the parsed value instead. No allocation; the text is not
+ * validated, so it must not come straight from a peer. */
+bool hl_json_member_span(const char *text, size_t len, const char *key, size_t *off,
+                         size_t *vlen);
+
 #endif
