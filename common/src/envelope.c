@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hl/json.h"
 #include "hl/match.h"
 #include "hl/mem.h"
 #include "hl/banned.h"
@@ -73,6 +74,25 @@ static void render(struct hl_event *ev)
         json_t *v = json_object_get(root, optional[i]);
         if (v && json_is_string(v))
             add_field_str(t, optional[i], json_string_value(v));
+    }
+    /* actor_id, data and metadata as the envelope's text has them, when it is known */
+    static const char *const raw_keys[] = {"actor_id", "data", "metadata"};
+    struct hl_json_span sp[3];
+    if (ev->text && hl_json_members(ev->text, ev->text_len, raw_keys, 3, sp) && sp[1].len) {
+        const char *x = ev->text;
+        if (sp[0].len && !(sp[0].len == 4 && memcmp(x + sp[0].off, "null", 4) == 0)) {
+            hl_buf_adds(t, ",\"actor_id\":");
+            hl_buf_add(t, x + sp[0].off, sp[0].len);
+        }
+        hl_buf_adds(t, ",\"data\":");
+        hl_buf_add(t, x + sp[1].off, sp[1].len);
+        hl_buf_adds(t, ",\"metadata\":");
+        if (sp[2].len && x[sp[2].off] == '{')
+            hl_buf_add(t, x + sp[2].off, sp[2].len);
+        else
+            hl_buf_adds(t, "{}");
+        hl_buf_addch(t, '}');
+        return;
     }
     json_t *actor = json_object_get(root, "actor_id");
     if (actor && !json_is_null(actor)) {

@@ -86,11 +86,12 @@ static size_t skip_value(const char *t, size_t len, size_t i)
     return i;
 }
 
-bool hl_json_member_span(const char *text, size_t len, const char *key, size_t *off,
-                         size_t *vlen)
+bool hl_json_members(const char *text, size_t len, const char *const *keys, size_t nkeys,
+                     struct hl_json_span *spans)
 {
-    size_t klen = strlen(key), i = skip_ws(text, len, 0);
-    bool found = false;
+    size_t i = skip_ws(text, len, 0);
+    for (size_t k = 0; k < nkeys; k++)
+        spans[k] = (struct hl_json_span){0, 0};
     if (i >= len || text[i] != '{')
         return false;
     i = skip_ws(text, len, i + 1);
@@ -103,16 +104,25 @@ bool hl_json_member_span(const char *text, size_t len, const char *key, size_t *
         if (i >= len || text[i] != ':')
             return false;
         i = skip_ws(text, len, i + 1);
-        size_t v = i;
+        size_t v = i, nlen = end - 1 - name;
         i = skip_value(text, len, i);
-        if (end - 1 - name == klen && memcmp(text + name, key, klen) == 0) {
-            *off = v;
-            *vlen = i - v;
-            found = true;
-        }
+        for (size_t k = 0; k < nkeys; k++)
+            if (strlen(keys[k]) == nlen && memcmp(text + name, keys[k], nlen) == 0)
+                spans[k] = (struct hl_json_span){v, i - v};
         i = skip_ws(text, len, i);
         if (i < len && text[i] == ',')
             i = skip_ws(text, len, i + 1);
     }
-    return found;
+    return true;
+}
+
+bool hl_json_member_span(const char *text, size_t len, const char *key, size_t *off,
+                         size_t *vlen)
+{
+    struct hl_json_span sp;
+    if (!hl_json_members(text, len, &key, 1, &sp) || !sp.len)
+        return false;
+    *off = sp.off;
+    *vlen = sp.len;
+    return true;
 }

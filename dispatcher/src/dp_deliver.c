@@ -724,6 +724,8 @@ void dp_deliver_task(struct dp_deliver *dl, struct dp_msg *msg, struct dp_snapsh
     atomic_fetch_add(&snap->refs, 1);
     d->w = w;
     d->h = h;
+    ev.text = task.event_text; /* the text task.event was parsed from */
+    ev.text_len = task.event_len;
     hl_envelope_body(&ev, w->id, &d->body);
     hl_event_release(&ev);
     d->event_id = json_string_value(json_object_get(task.event, "id"));

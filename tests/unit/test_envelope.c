@@ -2,6 +2,7 @@
  * with a reason) and building the delivery body each webhook receives. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -76,6 +77,52 @@ static void test_metadata_defaults_to_empty_object(void **state)
     hl_event_release(&ev);
 }
 
+static void body_of(const char *msg, bool with_text, struct hl_buf *body)
+{
+    struct hl_event ev;
+    char err[256];
+    assert_int_equal(hl_event_parse(msg, strlen(msg), &ev, err, sizeof(err)), HL_OK);
+    if (with_text) {
+        ev.text = msg;
+        ev.text_len = strlen(msg);
+    }
+    hl_envelope_body(&ev, "w", body);
+    hl_event_release(&ev);
+}
+
+/* Given the envelope's text, the body copies actor_id, data and metadata from it: the same
+ * bytes as serializing them when the text is compact jansson output, as written otherwise. */
+static void test_body_from_text_matches_serialized_body(void **state)
+{
+    static const char *const canonical[] = {
+        GOOD,
+        "{\"id\":\"e\",\"event\":\"a.b\",\"tenant\":\"t\",\"timestamp\":\"x\",\"data\":null}",
+        "{\"id\":\"e\",\"event\":\"a.b\",\"tenant\":\"t\",\"timestamp\":\"x\",\"actor_id\":null,"
+        "\"data\":[1,\"}\"],\"metadata\":null}",
+        "{\"data\":{\"k\":{}},\"actor_id\":\"u-1\",\"metadata\":{},\"id\":\"e\",\"event\":\"a.b\","
+        "\"tenant\":\"t\",\"timestamp\":\"x\",\"occurred_at\":\"y\"}",
+    };
+    for (size_t i = 0; i < sizeof(canonical) / sizeof(canonical[0]); i++) {
+        struct hl_buf a = HL_BUF_INIT, b = HL_BUF_INIT;
+        body_of(canonical[i], false, &a);
+        body_of(canonical[i], true, &b);
+        assert_string_equal(hl_buf_str(&b), hl_buf_str(&a));
+        hl_buf_release(&a);
+        hl_buf_release(&b);
+    }
+    struct hl_buf body = HL_BUF_INIT;
+    body_of("{\"id\":\"e\", \"event\":\"a.b\",\"tenant\":\"t\",\"timestamp\":\"x\","
+            "\"data\": {\"p\": 0.1} ,\"metadata\":{ }}",
+            true, &body);
+    assert_non_null(strstr(hl_buf_str(&body), ",\"data\":{\"p\": 0.1},\"metadata\":{ }}"));
+    /* a name with an escape: the text is not trusted to say which member is which */
+    body_of("{\"id\":\"e\",\"event\":\"a.b\",\"tenant\":\"t\",\"timestamp\":\"x\","
+            "\"d\\u0061ta\": [ 2 ]}",
+            true, &body);
+    assert_non_null(strstr(hl_buf_str(&body), ",\"data\":[2],\"metadata\":{}}"));
+    hl_buf_release(&body);
+}
+
 static void expect_poison(const char *msg, const char *reason)
 {
     struct hl_event ev;
@@ -122,6 +169,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_body_has_every_field_and_the_webhook_id),
         cmocka_unit_test(test_metadata_defaults_to_empty_object),
+        cmocka_unit_test(test_body_from_text_matches_serialized_body),
         cmocka_unit_test(test_poison_messages_are_refused_with_a_reason),
         cmocka_unit_test(test_event_id_validity),
     };

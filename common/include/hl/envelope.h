@@ -26,6 +26,11 @@ struct hl_event {
     const char *type;
     const char *tenant;
     const char *timestamp;
+    /* The envelope's JSON text, parsed into root by jansson, or NULL. Borrowed; set by the
+     * caller before the first hl_envelope_body, which then copies actor_id, data and
+     * metadata from it as they are written instead of serializing them again. */
+    const char *text;
+    size_t text_len;
     struct hl_buf head; /* delivery body up to the webhook id's value (empty until the */
     struct hl_buf tail; /* first hl_envelope_body), and after it */
 };

@@ -21,4 +21,14 @@ bool hl_json_depth_ok(const char *text, size_t len, int max_depth);
 bool hl_json_member_span(const char *text, size_t len, const char *key, size_t *off,
                          size_t *vlen);
 
+/* Where a value's text is: len 0 when there is no such member. */
+struct hl_json_span {
+    size_t off, len;
+};
+/* hl_json_member_span for nkeys names in one pass: spans[i] for keys[i]. False (and every
+ * span empty or partial) on the same conditions, except that an absent name is no
+ * failure: its span is empty. */
+bool hl_json_members(const char *text, size_t len, const char *const *keys, size_t nkeys,
+                     struct hl_json_span *spans);
+
 #endif
