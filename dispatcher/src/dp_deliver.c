@@ -73,7 +73,7 @@ struct dp_delivery {
     const struct dp_webhook *w;
     struct dp_health *h;
     struct hl_buf body;
-    const char *event_id, *event_type; /* borrowed from task.event */
+    struct hl_event ev; /* read off task.event_text, which it borrows */
 
     /* the attempt in progress */
     CURL *easy;
@@ -231,7 +231,7 @@ static void attempt_start(struct dp_delivery *d)
     if (w->sig_legacy) {
         hl_sign_legacy(&w->secret, d->body.ptr, d->body.len, legacy);
         add_header(d, "%s: %s", w->legacy_header, legacy);
-        add_header(d, "X-Webhook-Event: %s", d->event_type);
+        add_header(d, "X-Webhook-Event: %s", d->ev.type);
         add_header(d, "X-Webhook-Id: %s", d->task.delivery_id);
         add_header(d, "X-Webhook-Timestamp: %lld", ts);
     }
@@ -323,6 +323,7 @@ static void delivery_finish(struct dp_delivery *d)
         d->next->prev = d->prev;
     dl->in_flight--;
     dp_msg_done(d->msg);
+    hl_event_release(&d->ev);
     hl_task_release(&d->task);
     dp_snapshot_release(d->snap);
     hl_buf_release(&d->body);
@@ -564,7 +565,7 @@ static void attempt_done(struct dp_deliver *dl, CURL *e, CURLcode rc)
                                     d->msg);
         }
     }
-    emit_record(dl->prod, t, d->event_id, d->event_type, &o, d->msg);
+    emit_record(dl->prod, t, d->ev.id, d->ev.type, &o, d->msg);
     delivery_finish(d);
 }
 
@@ -619,7 +620,7 @@ static void defer_open(struct dp_deliver *dl, struct dp_delivery *d, int64_t wai
                         .finished_ms = now, .error_class = "circuit_open",
                         .error = "circuit breaker open: not attempted",
                         .next_attempt_ms = now + wait_ms};
-    emit_record(dl->prod, &d->task, d->event_id, d->event_type, &o, d->msg);
+    emit_record(dl->prod, &d->task, d->ev.id, d->ev.type, &o, d->msg);
     schedule(dl, &d->task, wait_ms, d->msg);
 }
 
@@ -686,7 +687,7 @@ void dp_deliver_task(struct dp_deliver *dl, struct dp_msg *msg, struct dp_snapsh
         hl_task_release(&task);
         return;
     }
-    if (hl_event_from_json(task.event, &ev, err, sizeof(err)) != HL_OK) {
+    if (hl_event_read(task.event_text, task.event_len, &ev, err, sizeof(err)) != HL_OK) {
         dp_dead_letter(dl->prod, msg, err);
         hl_task_release(&task);
         return;
@@ -724,12 +725,8 @@ void dp_deliver_task(struct dp_deliver *dl, struct dp_msg *msg, struct dp_snapsh
     atomic_fetch_add(&snap->refs, 1);
     d->w = w;
     d->h = h;
-    ev.text = task.event_text; /* the text task.event was parsed from */
-    ev.text_len = task.event_len;
-    hl_envelope_body(&ev, w->id, &d->body);
-    hl_event_release(&ev);
-    d->event_id = json_string_value(json_object_get(task.event, "id"));
-    d->event_type = json_string_value(json_object_get(task.event, "event"));
+    d->ev = ev; /* its text is task.event_text, now d->task's */
+    hl_envelope_body(&d->ev, w->id, &d->body);
     d->next = dl->live;
     if (dl->live)
         dl->live->prev = d;

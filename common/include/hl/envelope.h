@@ -19,9 +19,11 @@
 #define HL_EVENT_ID_MAX 128
 #define HL_TENANT_MAX 64
 
-/* A parsed, shape-checked event. Borrowed pointers live as long as `root`. */
+/* A parsed, shape-checked event. Borrowed pointers live as long as `root` (or, after
+ * hl_event_read, `strings`). */
 struct hl_event {
-    json_t *root; /* owned */
+    json_t *root;  /* owned; NULL when hl_event_read did without */
+    char *strings; /* owned: id, type, tenant and timestamp when root is NULL */
     const char *id;
     const char *type;
     const char *tenant;
@@ -42,6 +44,12 @@ hl_err hl_event_parse(const void *data, size_t len, struct hl_event *ev, char *e
 /* The same checks on an envelope already parsed (a delivery task carries it as an object):
  * ev takes its own reference to root, the caller keeps its own. */
 hl_err hl_event_from_json(json_t *root, struct hl_event *ev, char *errbuf, size_t errlen);
+/* The same checks on an envelope's text that hl_json_valid (or a parser) accepted, for the
+ * dispatcher's deliveries: the fields are read off the text without building a tree
+ * (root stays NULL) unless a string or name has an escape, and ev->text is set to text,
+ * which must outlive ev. Duplicate names are not refused (the last one counts). */
+hl_err hl_event_read(const char *text, size_t len, struct hl_event *ev, char *errbuf,
+                     size_t errlen);
 void hl_event_release(struct hl_event *ev);
 
 /* Writes the delivery body for one webhook into out (cleared first). Field order is fixed

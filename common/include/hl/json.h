@@ -11,7 +11,18 @@
  * all the same; its parser rejects it afterwards. */
 bool hl_json_depth_ok(const char *text, size_t len, int max_depth);
 
-/* In the len bytes at text, JSON a parser has already accepted, whose top level is an
+/* jansson's own nesting limit (JSON_PARSER_MAX_DEPTH) */
+#define HL_JSON_MAX_DEPTH 2048
+
+/* True when the len bytes at text are one JSON value (RFC 8259) with only whitespace
+ * around it, as jansson's json_loadb(text, len, JSON_DECODE_ANY) would accept it: valid
+ * UTF-8, no control characters in strings, no \u0000, surrogate escapes in pairs, at most
+ * HL_JSON_MAX_DEPTH levels of nesting. Unlike jansson it does not refuse numbers too
+ * large for an int64 or a double (PostgreSQL's jsonb keeps them exactly). One pass, no
+ * allocation: it checks text that is passed on without being parsed. */
+bool hl_json_valid(const char *text, size_t len);
+
+/* In the len bytes at text, JSON a parser (or hl_json_valid) has already accepted, whose top level is an
  * object: finds the member named key and sets *off and *vlen to where its value's text
  * starts and how long it is. The last of duplicate names wins (as in jansson). False when
  * there is no such member, when the top level is not an object, or when some name at the
