@@ -18,7 +18,8 @@ bool hl_json_depth_ok(const char *text, size_t len, int max_depth);
  * around it, as jansson's json_loadb(text, len, JSON_DECODE_ANY) would accept it: valid
  * UTF-8, no control characters in strings, no \u0000, surrogate escapes in pairs, at most
  * HL_JSON_MAX_DEPTH levels of nesting. Unlike jansson it does not refuse numbers too
- * large for an int64 or a double (PostgreSQL's jsonb keeps them exactly). One pass, no
+ * large for an int64 or a double (PostgreSQL's jsonb keeps them exactly), and it refuses
+ * a NUL byte anywhere (jansson stops reading at one, as at the end). One pass, no
  * allocation: it checks text that is passed on without being parsed. */
 bool hl_json_valid(const char *text, size_t len);
 
