@@ -2,9 +2,13 @@
  *
  * The delivery body differs between the webhooks of one event only by "webhook_id", so the
  * JSON around it is rendered once per event (head and tail) and each body is
- * head + webhook_id + tail: fan-out to many webhooks never re-serializes the payload. */
+ * head + webhook_id + tail: fan-out to many webhooks never re-serializes the payload. They
+ * are rendered on the first body asked for, since the dispatcher's fan-out parses and
+ * checks each event but only its deliveries need a body. */
 #include "hl/envelope.h"
 
+#include <assert.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,11 +71,40 @@ static void render(struct hl_event *ev)
     add_field_str(h, "tenant", ev->tenant);
     hl_buf_adds(h, ",\"webhook_id\":");
 
-    static const char *const optional[] = {"occurred_at", "request_id"};
-    for (size_t i = 0; i < sizeof(optional) / sizeof(optional[0]); i++) {
-        json_t *v = json_object_get(root, optional[i]);
+    /* Given the envelope's text, actor_id, data and metadata are copied as written. */
+    static const char *const keys[] = {"occurred_at", "request_id", "actor_id", "data",
+                                       "metadata"};
+    struct hl_json_span sp[5];
+    const char *x = ev->text;
+    bool raw = x && hl_json_members(x, ev->text_len, keys, 5, sp) && sp[3].len;
+    assert(raw || root); /* hl_event_read leaves root NULL only for such text */
+    for (size_t i = 0; i < 2; i++) {
+        if (!root) {
+            /* hl_event_read checked they are strings without escapes, or null */
+            if (sp[i].len && x[sp[i].off] == '"') {
+                hl_buf_addf(t, ",\"%s\":", keys[i]);
+                hl_buf_add(t, x + sp[i].off, sp[i].len);
+            }
+            continue;
+        }
+        json_t *v = json_object_get(root, keys[i]);
         if (v && json_is_string(v))
-            add_field_str(t, optional[i], json_string_value(v));
+            add_field_str(t, keys[i], json_string_value(v));
+    }
+    if (raw) {
+        if (sp[2].len && !(sp[2].len == 4 && memcmp(x + sp[2].off, "null", 4) == 0)) {
+            hl_buf_adds(t, ",\"actor_id\":");
+            hl_buf_add(t, x + sp[2].off, sp[2].len);
+        }
+        hl_buf_adds(t, ",\"data\":");
+        hl_buf_add(t, x + sp[3].off, sp[3].len);
+        hl_buf_adds(t, ",\"metadata\":");
+        if (sp[4].len && x[sp[4].off] == '{')
+            hl_buf_add(t, x + sp[4].off, sp[4].len);
+        else
+            hl_buf_adds(t, "{}");
+        hl_buf_addch(t, '}');
+        return;
     }
     json_t *actor = json_object_get(root, "actor_id");
     if (actor && !json_is_null(actor)) {
@@ -157,7 +190,6 @@ hl_err hl_event_from_json(json_t *root, struct hl_event *ev, char *errbuf, size_
     ev->type = vals[1];
     ev->tenant = vals[2];
     ev->timestamp = vals[3];
-    render(ev);
     root = NULL;
     err = HL_OK;
 out:
@@ -165,16 +197,97 @@ out:
     return err;
 }
 
+/* A member that is a string without escapes: its bytes between the quotes. */
+static bool plain_string(const char *x, struct hl_json_span sp, const char **s, size_t *n)
+{
+    if (sp.len < 2 || x[sp.off] != '"' || memchr(x + sp.off + 1, '\\', sp.len - 2))
+        return false;
+    *s = x + sp.off + 1;
+    *n = sp.len - 2;
+    return true;
+}
+
+static bool is_null(const char *x, struct hl_json_span sp)
+{
+    return sp.len == 4 && memcmp(x + sp.off, "null", 4) == 0;
+}
+
+/* hl_event_from_json's checks on the text: false when they fail or cannot be made on the
+ * text alone (escaped strings, names), and the caller parses. */
+static bool read_text(const char *x, size_t len, struct hl_event *ev)
+{
+    static const char *const keys[] = {"id",          "event",      "tenant",
+                                       "timestamp",   "occurred_at", "request_id",
+                                       "data",        "metadata"};
+    struct hl_json_span sp[8];
+    const char *v[4];
+    size_t n[4], total = 0;
+    if (!hl_json_members(x, len, keys, 8, sp))
+        return false;
+    for (int i = 0; i < 4; i++) {
+        if (!plain_string(x, sp[i], &v[i], &n[i]))
+            return false;
+        total += n[i] + 1;
+    }
+    for (int i = 4; i < 6; i++)
+        if (sp[i].len && !is_null(x, sp[i]) && !plain_string(x, sp[i], &v[0], &n[0]))
+            return false; /* (v[0] and n[0] are copied below; this only checks) */
+    if (!sp[6].len || (sp[7].len && !is_null(x, sp[7]) && x[sp[7].off] != '{') ||
+        n[2] == 0 || n[2] > HL_TENANT_MAX)
+        return false;
+    char *p = ev->strings = hl_xmalloc(total);
+    const char **out[] = {&ev->id, &ev->type, &ev->tenant, &ev->timestamp};
+    for (int i = 0; i < 4; i++) {
+        plain_string(x, sp[i], &v[i], &n[i]);
+        memcpy(p, v[i], n[i]);
+        p[n[i]] = '\0';
+        *out[i] = p;
+        p += n[i] + 1;
+    }
+    if (!hl_event_id_valid(ev->id) || !hl_event_type_valid(ev->type)) {
+        free(ev->strings);
+        memset(ev, 0, sizeof(*ev));
+        return false;
+    }
+    ev->text = x;
+    ev->text_len = len;
+    return true;
+}
+
+hl_err hl_event_read(const char *text, size_t len, struct hl_event *ev, char *errbuf,
+                     size_t errlen)
+{
+    json_error_t jerr;
+    memset(ev, 0, sizeof(*ev));
+    if (read_text(text, len, ev))
+        return HL_OK;
+    json_t *root = json_loadb(text, len, 0, &jerr);
+    if (!root) {
+        snprintf(errbuf, errlen, "not JSON: %s at offset %d", jerr.text, jerr.position);
+        return HL_EINVAL;
+    }
+    hl_err err = hl_event_from_json(root, ev, errbuf, errlen);
+    json_decref(root);
+    if (err == HL_OK) {
+        ev->text = text;
+        ev->text_len = len;
+    }
+    return err;
+}
+
 void hl_event_release(struct hl_event *ev)
 {
+    free(ev->strings);
     json_decref(ev->root);
     hl_buf_release(&ev->head);
     hl_buf_release(&ev->tail);
     memset(ev, 0, sizeof(*ev));
 }
 
-void hl_envelope_body(const struct hl_event *ev, const char *webhook_id, struct hl_buf *out)
+void hl_envelope_body(struct hl_event *ev, const char *webhook_id, struct hl_buf *out)
 {
+    if (!ev->head.len)
+        render(ev); /* not before: fan-out parses every event but renders no body */
     hl_buf_clear(out);
     hl_buf_grow(out, ev->head.len + ev->tail.len + 64);
     hl_buf_add(out, ev->head.ptr, ev->head.len);

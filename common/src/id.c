@@ -3,6 +3,7 @@
 
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,19 +59,36 @@ void hl_uuid_v7(char out[HL_UUID_LEN])
     format_uuid(b, out);
 }
 
+/* Fetched once: EVP_sha256() would make OpenSSL 3 look the implementation up again on
+ * every digest, and fan-out makes one delivery id per webhook of every event. */
+static EVP_MD *sha256;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void sha256_fetch(void)
+{
+    sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+    if (!sha256)
+        abort();
+}
+
+static void add_part(EVP_MD_CTX *ctx, const char *s)
+{
+    EVP_DigestUpdate(ctx, s, strlen(s) + 1);
+}
+
 void hl_delivery_id(const char *tenant, const char *event_id, const char *webhook_id,
                     char out[HL_DELIVERY_ID_LEN])
 {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
+    pthread_once(&sha256_once, sha256_fetch);
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    if (!ctx)
+    if (!ctx || !EVP_DigestInit_ex2(ctx, sha256, NULL))
         abort();
     /* NUL separators keep ("ab","c") and ("a","bc") apart. */
-    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
-    EVP_DigestUpdate(ctx, tenant, strlen(tenant) + 1);
-    EVP_DigestUpdate(ctx, event_id, strlen(event_id) + 1);
-    EVP_DigestUpdate(ctx, webhook_id, strlen(webhook_id) + 1);
+    add_part(ctx, tenant);
+    add_part(ctx, event_id);
+    add_part(ctx, webhook_id);
     EVP_DigestFinal_ex(ctx, md, &mdlen);
     EVP_MD_CTX_free(ctx);
     memcpy(out, "msg_", 4);

@@ -1,11 +1,13 @@
 /* Delivery task encoding (see hl/task.h). */
 #include "hl/task.h"
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "hl/json.h"
 #include "hl/mem.h"
 #include "hl/banned.h"
 
@@ -21,13 +23,17 @@ void hl_task_encode(const struct hl_task *t, struct hl_buf *out)
         hl_buf_adds(out, ",\"last_error\":");
         hl_buf_add_json_str(out, t->last_error, strlen(t->last_error));
     }
-    char *ev = json_dumps(t->event, JSON_COMPACT | JSON_ENCODE_ANY);
-    if (!ev)
-        abort();
     hl_buf_adds(out, ",\"event\":");
-    hl_buf_adds(out, ev);
+    if (t->event_text) {
+        hl_buf_add(out, t->event_text, t->event_len);
+    } else {
+        char *ev = json_dumps(t->event, JSON_COMPACT | JSON_ENCODE_ANY);
+        if (!ev)
+            abort();
+        hl_buf_adds(out, ev);
+        free(ev);
+    }
     hl_buf_addch(out, '}');
-    free(ev);
 }
 
 /* True for the ids hl_delivery_id makes: "msg_" + 32 lower-case hex digits. Anything else
@@ -43,11 +49,88 @@ static bool delivery_id_valid(const json_t *id)
     return true;
 }
 
+/* A member that is a string without escapes: its bytes between the quotes. */
+static bool plain_string(const char *text, struct hl_json_span sp, const char **s, size_t *n)
+{
+    if (sp.len < 2 || text[sp.off] != '"' || memchr(text + sp.off + 1, '\\', sp.len - 2))
+        return false;
+    *s = text + sp.off + 1;
+    *n = sp.len - 2;
+    return true;
+}
+
+/* What json_integer_value would read: an integer member's value, 0 for anything else.
+ * False for an integer beyond int64, which jansson refuses to parse. */
+static bool int_member(const char *text, struct hl_json_span sp, int64_t *v)
+{
+    char num[24];
+    *v = 0;
+    if (!sp.len)
+        return true;
+    if (sp.len >= sizeof(num))
+        return text[sp.off] != '-' && (text[sp.off] < '0' || text[sp.off] > '9');
+    memcpy(num, text + sp.off, sp.len);
+    num[sp.len] = '\0';
+    if (!(num[0] == '-' || (num[0] >= '0' && num[0] <= '9')) || strpbrk(num, ".eE"))
+        return true;
+    errno = 0;
+    *v = strtoll(num, NULL, 10);
+    return errno == 0;
+}
+
+/* The decode without a parse: the text is validated (hl_json_valid) and its members found
+ * by a scan, and the event is kept as text only (t->event NULL). False, with t untouched,
+ * for anything out of the ordinary (escaped names or strings, a field missing or of
+ * another type): jansson then decodes it, and words any error. */
+static bool decode_text(const char *data, size_t len, struct hl_task *t)
+{
+    static const char *const keys[] = {"delivery_id", "tenant",     "webhook_id",
+                                       "attempt",     "budget_base", "due_ms",
+                                       "created_ms",  "last_error", "event"};
+    struct hl_json_span sp[9];
+    const char *id, *tenant, *wh, *err = NULL;
+    size_t idlen, tlen, wlen, elen = 0;
+    if (!hl_json_valid(data, len) || !hl_json_members(data, len, keys, 9, sp) ||
+        !plain_string(data, sp[0], &id, &idlen) || idlen != HL_DELIVERY_ID_LEN - 1 ||
+        !plain_string(data, sp[1], &tenant, &tlen) || !plain_string(data, sp[2], &wh, &wlen) ||
+        !sp[8].len || data[sp[8].off] != '{')
+        return false;
+    if (sp[7].len && data[sp[7].off] == '"' && !plain_string(data, sp[7], &err, &elen))
+        return false;
+    int64_t n[4];
+    for (int i = 0; i < 4; i++)
+        if (!int_member(data, sp[3 + i], &n[i]))
+            return false;
+    for (size_t i = 0; i < idlen; i++)
+        if (i < 4 ? id[i] != "msg_"[i]
+                  : !((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
+            return false;
+    memcpy(t->delivery_id, id, idlen);
+    t->delivery_id[idlen] = '\0';
+    t->tenant = hl_xstrndup(tenant, tlen);
+    t->webhook_id = hl_xstrndup(wh, wlen);
+    t->attempt = (int)n[0];
+    t->budget_base = (int)n[1];
+    t->due_ms = n[2];
+    t->created_ms = n[3];
+    t->last_error = err ? hl_xstrndup(err, elen) : NULL;
+    t->event_text = hl_xstrndup(data + sp[8].off, sp[8].len);
+    t->event_len = sp[8].len;
+    return true;
+}
+
 hl_err hl_task_decode(const void *data, size_t len, struct hl_task *t, char *errbuf,
                       size_t errlen)
 {
     json_error_t jerr;
     memset(t, 0, sizeof(*t));
+    if (decode_text(data, len, t)) {
+        if (t->attempt < 0)
+            t->attempt = 0;
+        if (t->budget_base < 0 || t->budget_base > t->attempt)
+            t->budget_base = 0;
+        return HL_OK;
+    }
     json_t *root = json_loadb(data, len, 0, &jerr);
     if (!json_is_object(root)) {
         snprintf(errbuf, errlen, "task is not a JSON object");
@@ -77,6 +160,17 @@ hl_err hl_task_decode(const void *data, size_t len, struct hl_task *t, char *err
         t->budget_base = 0;
     t->last_error = json_is_string(err) ? hl_xstrdup(json_string_value(err)) : NULL;
     t->event = json_incref(ev);
+    /* jansson accepted the text, so the scan may trust it */
+    size_t off, elen;
+    if (hl_json_member_span(data, len, "event", &off, &elen)) {
+        t->event_text = hl_xstrndup((const char *)data + off, elen);
+        t->event_len = elen;
+    } else {
+        t->event_text = json_dumps(ev, JSON_COMPACT);
+        if (!t->event_text)
+            abort();
+        t->event_len = strlen(t->event_text);
+    }
     json_decref(root);
     return HL_OK;
 }
@@ -86,6 +180,7 @@ void hl_task_release(struct hl_task *t)
     free(t->tenant);
     free(t->webhook_id);
     free(t->last_error);
+    free(t->event_text);
     json_decref(t->event);
     memset(t, 0, sizeof(*t));
 }

@@ -107,7 +107,11 @@ size_t dp_fanout(struct dp_msg *msg, const struct dp_snapshot *snap, struct dp_p
                             .webhook_id = w->id,
                             .due_ms = now,
                             .created_ms = now,
-                            .event = msg->ev.root};
+                            .event = msg->ev.root,
+                            /* the message's own text: jansson accepted it (and the
+                             * schema), so it is the same envelope, serialized once */
+                            .event_text = msg->payload,
+                            .event_len = msg->len};
         hl_delivery_id(msg->ev.tenant, msg->ev.id, w->id, t.delivery_id);
         hl_buf_clear(&b);
         hl_task_encode(&t, &b);

@@ -1,9 +1,15 @@
 /* The attempt-log writer (see dp_log.h).
  *
  * One statement per table per batch: the batch goes to PostgreSQL as one JSON array and
- * jsonb_to_recordset spreads it, so a batch of 500 records is three round trips. Within a
- * batch only the latest record of a delivery updates its row (ON CONFLICT cannot touch a
- * row twice), and across batches a record never moves a delivery back to fewer attempts. */
+ * jsonb_array_elements WITH ORDINALITY spreads it, so a batch of 500 records is three round
+ * trips. Within a batch only the latest record of a delivery updates its row (ON CONFLICT
+ * cannot touch a row twice; the ordinality breaks ties between records of one attempt),
+ * and across batches a record never moves a delivery back to fewer attempts.
+ *
+ * The records' texts are joined into the array as they came from Kafka: PostgreSQL parses
+ * them once, and this thread never does (a parse and a re-serialization per record cost
+ * more than the rest of the writer). A record that is not JSON fails the whole array with
+ * a data exception; only then is each record parsed here and the bad ones dropped. */
 #include "dp_log.h"
 
 #include <jansson.h>
@@ -27,7 +33,8 @@
 #define BACKOFF_MAX_MS 5000
 
 #define RECORDSET                                                                                  \
-    "WITH r AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(ord int, delivery_id text,"      \
+    "WITH r AS (SELECT e.ord, x.* FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY"           \
+    " AS e(rec, ord), jsonb_to_record(e.rec) AS x(delivery_id text,"                               \
     " tenant text, webhook_id uuid, event_id text, event_type text, status text,"                 \
     " attempt_no int, started_ms bigint, finished_ms bigint, http_status int,"                    \
     " next_attempt_ms bigint, response_excerpt text, error_class text, error text,"               \
@@ -71,27 +78,72 @@ struct dp_log {
     pthread_t thread;
     atomic_bool stop;
     PGconn *conn;
-    struct hl_buf batch; /* JSON array under construction */
+    struct hl_buf batch; /* JSON array under construction: '[' and the records' texts */
     size_t nbatch;
+    size_t *ends; /* where each record's text ends in batch, for dp_log_batch_sanitize */
+    size_t nends_alloc;
     rd_kafka_topic_partition_list_t *offsets; /* next offset per partition of the batch */
 };
 
+/* True when the text's first and last non-blank bytes are braces: a record that is JSON
+ * at all is then an object. Cheap, and keeps a JSON scalar or array (which
+ * jsonb_to_record would refuse) out of the array. */
+static bool looks_like_object(const char *p, size_t n)
+{
+    while (n && (p[n - 1] == ' ' || p[n - 1] == '\n' || p[n - 1] == '\r' || p[n - 1] == '\t'))
+        n--;
+    while (n && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) {
+        p++;
+        n--;
+    }
+    return n >= 2 && p[0] == '{' && p[n - 1] == '}' && !memchr(p, '\0', n);
+}
+
+bool dp_log_batch_append(struct hl_buf *batch, size_t **ends, size_t *nalloc, size_t *n,
+                         const char *rec, size_t len)
+{
+    if (!looks_like_object(rec, len))
+        return false;
+    if (*n == *nalloc) {
+        *nalloc = *nalloc ? 2 * *nalloc : 64;
+        *ends = hl_xrealloc(*ends, *nalloc * sizeof(**ends));
+    }
+    hl_buf_addch(batch, *n ? ',' : '[');
+    hl_buf_add(batch, rec, len);
+    (*ends)[(*n)++] = batch->len;
+    return true;
+}
+
+size_t dp_log_batch_sanitize(struct hl_buf *batch, size_t *ends, size_t *n)
+{
+    size_t kept = 0, dropped = 0, start = 1, w = 1;
+    for (size_t i = 0; i < *n; i++) {
+        size_t len = ends[i] - start;
+        json_t *rec = json_loadb(batch->ptr + start, len, 0, NULL);
+        if (json_is_object(rec)) {
+            batch->ptr[w - 1] = kept ? ',' : '[';
+            memmove(batch->ptr + w, batch->ptr + start, len);
+            w += len;
+            ends[kept++] = w;
+            w++; /* the separator's place */
+        } else {
+            dropped++;
+        }
+        json_decref(rec);
+        start = ends[i] + 1;
+    }
+    batch->len = kept ? w - 1 : 0;
+    *n = kept;
+    return dropped;
+}
+
 static void batch_add(struct dp_log *l, const rd_kafka_message_t *m)
 {
-    json_error_t jerr;
-    json_t *rec = json_loadb(m->payload, m->len, 0, &jerr);
-    if (!json_is_object(rec)) {
+    if (!m->payload ||
+        !dp_log_batch_append(&l->batch, &l->ends, &l->nends_alloc, &l->nbatch, m->payload,
+                             m->len))
         hl_log(HL_LOG_WARN, "log", "attempt record at [%d] offset %lld is not JSON: skipped",
                (int)m->partition, (long long)m->offset);
-    } else {
-        json_object_set_new(rec, "ord", json_integer((json_int_t)l->nbatch));
-        char *s = json_dumps(rec, JSON_COMPACT);
-        hl_buf_addch(&l->batch, l->nbatch ? ',' : '[');
-        hl_buf_adds(&l->batch, s);
-        free(s);
-        l->nbatch++;
-    }
-    json_decref(rec);
     rd_kafka_topic_partition_t *tp =
         rd_kafka_topic_partition_list_find(l->offsets, l->topic, m->partition);
     if (!tp)
@@ -99,6 +151,8 @@ static void batch_add(struct dp_log *l, const rd_kafka_message_t *m)
     tp->offset = m->offset + 1;
 }
 
+/* HL_EINVAL when PostgreSQL refused the batch's data (SQLSTATE class 22: a record that is
+ * not JSON, or a field of the wrong type), HL_EIO otherwise. */
 static hl_err batch_write(struct dp_log *l, char *errbuf, size_t errlen)
 {
     if (!l->conn) {
@@ -107,6 +161,7 @@ static hl_err batch_write(struct dp_log *l, char *errbuf, size_t errlen)
             return HL_EIO;
     }
     hl_err rc = HL_EIO;
+    bool data_error = false;
     PGresult *r = PQexec(l->conn, "BEGIN");
     bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
     PQclear(r);
@@ -116,6 +171,9 @@ static hl_err batch_write(struct dp_log *l, char *errbuf, size_t errlen)
         for (size_t i = 0; ok && i < sizeof(BATCH_SQL) / sizeof(BATCH_SQL[0]); i++) {
             r = PQexecParams(l->conn, BATCH_SQL[i], 1, NULL, params, NULL, NULL, 0);
             ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+            const char *state = ok ? NULL : PQresultErrorField(r, PG_DIAG_SQLSTATE);
+            if (state && strncmp(state, "22", 2) == 0)
+                data_error = true;
             PQclear(r);
         }
         l->batch.len--; /* the closing bracket again, in case of a retry */
@@ -128,6 +186,7 @@ static hl_err batch_write(struct dp_log *l, char *errbuf, size_t errlen)
     if (ok) {
         rc = HL_OK;
     } else {
+        rc = data_error ? HL_EINVAL : HL_EIO;
         hl_pg_errmsg(l->conn, errbuf, errlen);
         if (PQstatus(l->conn) != CONNECTION_OK) {
             PQfinish(l->conn);
@@ -156,10 +215,20 @@ static void flush(struct dp_log *l, bool final)
 {
     char err[512];
     int64_t backoff = BACKOFF_MIN_MS;
-    bool paused = false;
+    bool paused = false, sanitized = false;
+    hl_err rc;
     if (l->offsets->cnt == 0)
         return;
-    while (batch_write(l, err, sizeof(err)) != HL_OK) {
+    while ((rc = batch_write(l, err, sizeof(err))) != HL_OK) {
+        if (rc == HL_EINVAL && !sanitized) {
+            /* Some record is not JSON, or not the JSON of a record: drop what jansson
+             * refuses and try again at once. */
+            size_t dropped = dp_log_batch_sanitize(&l->batch, l->ends, &l->nbatch);
+            hl_log(HL_LOG_WARN, "log", "attempt records refused (%s): %zu not JSON, skipped",
+                   err, dropped);
+            sanitized = true;
+            continue;
+        }
         hl_log(HL_LOG_WARN, "log",
                "cannot write %zu attempt records: %s; deliveries go on, retrying in %lld ms",
                l->nbatch, err, (long long)backoff);
@@ -285,6 +354,7 @@ void dp_log_stop(struct dp_log *l)
     rd_kafka_destroy(l->rk);
     rd_kafka_topic_partition_list_destroy(l->offsets);
     hl_buf_release(&l->batch);
+    free(l->ends);
     PQfinish(l->conn);
     free(l);
 }

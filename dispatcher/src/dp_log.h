@@ -10,9 +10,11 @@
 #ifndef DP_LOG_H
 #define DP_LOG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "dp_config.h"
+#include "hl/buf.h"
 
 struct dp_log;
 
@@ -20,5 +22,18 @@ struct dp_log;
 struct dp_log *dp_log_start(const struct dp_config *cfg, char *errbuf, size_t errlen);
 /* Writes what it holds (one last try), commits, leaves the group and joins the thread. */
 void dp_log_stop(struct dp_log *l);
+
+/* The batch's text, a JSON array of the records' texts as consumed (internal to dp_log.c,
+ * declared for its unit tests). */
+
+/* Appends one record's text to batch ('[' before the first, ',' before the others) and its
+ * end offset to (*ends)[*n], growing *ends (*nalloc entries) as needed. False, and nothing
+ * appended, unless the text is braces around something without NUL bytes: whether that is
+ * JSON is PostgreSQL's to say. The closing ']' is the caller's. */
+bool dp_log_batch_append(struct hl_buf *batch, size_t **ends, size_t *nalloc, size_t *n,
+                         const char *rec, size_t len);
+/* Parses each of the n records (jansson) and drops from batch and ends those that are not
+ * JSON objects; returns how many it dropped. */
+size_t dp_log_batch_sanitize(struct hl_buf *batch, size_t *ends, size_t *n);
 
 #endif

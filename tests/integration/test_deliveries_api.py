@@ -142,3 +142,24 @@ def test_paused_webhook_keeps_events_as_skipped_and_replays_them_after_resume(ho
     reqs = rcv.wait_for(3, timeout=20)
     assert {q.json()["id"] for q in reqs} == ids
     wait_for(lambda: len(deliveries(hookline, "?status=succeeded")) == 3, what="3 successes")
+
+
+@pytest.mark.dispatchers(0)
+def test_attempt_records_that_are_not_json_do_not_hold_up_the_delivery_log(hookline, receiver):
+    """The log writer hands the records' texts to PostgreSQL unparsed; a batch with a record
+    PostgreSQL cannot read is sorted out, and its good records still reach the log."""
+    from confluent_kafka import Producer
+
+    # one long batch, so that the bad records and the deliveries' records share it
+    hookline.start_dispatcher(HOOKLINE_LOG_FLUSH_MS="2000")
+    hookline.create_webhook(receiver.url, ["order.created"])
+    hookline.settle()
+    p = Producer({"bootstrap.servers": hookline.infra.brokers})
+    for bad in (b"{not json}", b"[1]", b'{"delivery_id": "\xff"}', b"42", b""):
+        p.produce(hookline.topic("attempts"), key=b"junk", value=bad)
+    assert p.flush(10) == 0
+    ids = {hookline.post_event("order.created", {"n": i}) for i in range(3)}
+    receiver.wait_for(3, timeout=20)
+    logged = wait_for(lambda: (d := deliveries(hookline, "?status=succeeded")) and len(d) == 3 and d,
+                      what="3 logged successes")
+    assert {d["event_id"] for d in logged} == ids

@@ -3,6 +3,7 @@
  * message value the gateway produces (hl_envelope_write). */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -76,6 +77,112 @@ static void test_metadata_defaults_to_empty_object(void **state)
     assert_non_null(strstr(hl_buf_str(&body), "\"data\":null,\"metadata\":{}}"));
     hl_buf_release(&body);
     hl_event_release(&ev);
+}
+
+static void body_of(const char *msg, bool with_text, struct hl_buf *body)
+{
+    struct hl_event ev;
+    char err[256];
+    assert_int_equal(hl_event_parse(msg, strlen(msg), &ev, err, sizeof(err)), HL_OK);
+    if (with_text) {
+        ev.text = msg;
+        ev.text_len = strlen(msg);
+    }
+    hl_envelope_body(&ev, "w", body);
+    hl_event_release(&ev);
+}
+
+/* Given the envelope's text, the body copies actor_id, data and metadata from it: the same
+ * bytes as serializing them when the text is compact jansson output, as written otherwise. */
+static void test_body_from_text_matches_serialized_body(void **state)
+{
+    static const char *const canonical[] = {
+        GOOD,
+        "{\"id\":\"e\",\"event\":\"a.b\",\"tenant\":\"t\",\"timestamp\":\"x\",\"data\":null}",
+        "{\"id\":\"e\",\"event\":\"a.b\",\"tenant\":\"t\",\"timestamp\":\"x\",\"actor_id\":null,"
+        "\"data\":[1,\"}\"],\"metadata\":null}",
+        "{\"data\":{\"k\":{}},\"actor_id\":\"u-1\",\"metadata\":{},\"id\":\"e\",\"event\":\"a.b\","
+        "\"tenant\":\"t\",\"timestamp\":\"x\",\"occurred_at\":\"y\"}",
+    };
+    for (size_t i = 0; i < sizeof(canonical) / sizeof(canonical[0]); i++) {
+        struct hl_buf a = HL_BUF_INIT, b = HL_BUF_INIT;
+        body_of(canonical[i], false, &a);
+        body_of(canonical[i], true, &b);
+        assert_string_equal(hl_buf_str(&b), hl_buf_str(&a));
+        hl_buf_release(&a);
+        hl_buf_release(&b);
+    }
+    struct hl_buf body = HL_BUF_INIT;
+    body_of("{\"id\":\"e\", \"event\":\"a.b\",\"tenant\":\"t\",\"timestamp\":\"x\","
+            "\"data\": {\"p\": 0.1} ,\"metadata\":{ }}",
+            true, &body);
+    assert_non_null(strstr(hl_buf_str(&body), ",\"data\":{\"p\": 0.1},\"metadata\":{ }}"));
+    /* a name with an escape: the text is not trusted to say which member is which */
+    body_of("{\"id\":\"e\",\"event\":\"a.b\",\"tenant\":\"t\",\"timestamp\":\"x\","
+            "\"d\\u0061ta\": [ 2 ]}",
+            true, &body);
+    assert_non_null(strstr(hl_buf_str(&body), ",\"data\":[2],\"metadata\":{}}"));
+    hl_buf_release(&body);
+}
+
+/* hl_event_read: the fields and the body read off plain text are those of the parse; text
+ * with escapes goes through jansson; bad envelopes are refused as hl_event_parse does. */
+static void test_read_matches_parse(void **state)
+{
+    static const char *const texts[] = {
+        GOOD,
+        "{\"id\":\"e\",\"event\":\"a.b\",\"tenant\":\"t\",\"timestamp\":\"x\",\"data\":null,"
+        "\"occurred_at\":null,\"request_id\":\"r\",\"metadata\":null,\"actor_id\":\"u\"}",
+        "{\"id\":\"e\",\"event\":\"a.b\",\"tenant\":\"t\",\"timestamp\":\"x\",\"data\":[],"
+        "\"occurred_at\":\"2026-01-01T00:00:00Z\"}",
+        /* escapes: jansson reads them */
+        "{\"id\":\"e\\\"1\",\"event\":\"a.b\",\"tenant\":\"t\",\"timestamp\":\"x\",\"data\":1}",
+        "{\"id\":\"e\",\"event\":\"a.b\",\"tenant\":\"t\",\"timestamp\":\"x\",\"data\":1,"
+        "\"request_id\":\"\\u00e9\"}",
+    };
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+        struct hl_event a, b;
+        struct hl_buf ba = HL_BUF_INIT, bb = HL_BUF_INIT;
+        char err[256];
+        size_t len = strlen(texts[i]);
+        assert_int_equal(hl_event_parse(texts[i], len, &a, err, sizeof(err)), HL_OK);
+        assert_int_equal(hl_event_read(texts[i], len, &b, err, sizeof(err)), HL_OK);
+        assert_int_equal(b.root == NULL, i < 3);
+        assert_string_equal(a.id, b.id);
+        assert_string_equal(a.type, b.type);
+        assert_string_equal(a.tenant, b.tenant);
+        assert_string_equal(a.timestamp, b.timestamp);
+        hl_envelope_body(&a, "w", &ba);
+        hl_envelope_body(&b, "w", &bb);
+        assert_string_equal(hl_buf_str(&bb), hl_buf_str(&ba));
+        hl_buf_release(&ba);
+        hl_buf_release(&bb);
+        hl_event_release(&a);
+        hl_event_release(&b);
+    }
+    static const char *const bad[] = {
+        "{\"event\":\"a.b\",\"tenant\":\"t\",\"timestamp\":\"x\",\"data\":1}",
+        "{\"id\":\"e e\",\"event\":\"a.b\",\"tenant\":\"t\",\"timestamp\":\"x\",\"data\":1}",
+        "{\"id\":\"e\",\"event\":\"a b\",\"tenant\":\"t\",\"timestamp\":\"x\",\"data\":1}",
+        "{\"id\":\"e\",\"event\":\"a.b\",\"tenant\":\"\",\"timestamp\":\"x\",\"data\":1}",
+        "{\"id\":\"e\",\"event\":\"a.b\",\"tenant\":\"t\",\"timestamp\":\"x\"}",
+        "{\"id\":\"e\",\"event\":\"a.b\",\"tenant\":\"t\",\"timestamp\":\"x\",\"data\":1,"
+        "\"metadata\":[]}",
+        "{\"id\":\"e\",\"event\":\"a.b\",\"tenant\":\"t\",\"timestamp\":\"x\",\"data\":1,"
+        "\"request_id\":5}",
+        "{\"id\":1,\"event\":\"a.b\",\"tenant\":\"t\",\"timestamp\":\"x\",\"data\":1}",
+        "[]",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct hl_event ev;
+        char e1[256] = "", e2[256] = "";
+        size_t len = strlen(bad[i]);
+        assert_int_equal(hl_event_parse(bad[i], len, &ev, e1, sizeof(e1)), HL_EINVAL);
+        assert_int_equal(hl_event_read(bad[i], len, &ev, e2, sizeof(e2)), HL_EINVAL);
+        assert_string_equal(e2, e1);
+        assert_null(ev.root);
+        assert_null(ev.strings);
+    }
 }
 
 static void expect_poison(const char *msg, const char *reason)
@@ -194,6 +301,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_body_has_every_field_and_the_webhook_id),
         cmocka_unit_test(test_metadata_defaults_to_empty_object),
+        cmocka_unit_test(test_body_from_text_matches_serialized_body),
+        cmocka_unit_test(test_read_matches_parse),
         cmocka_unit_test(test_poison_messages_are_refused_with_a_reason),
         cmocka_unit_test(test_event_id_validity),
         cmocka_unit_test(test_written_envelope_equals_the_jansson_one),

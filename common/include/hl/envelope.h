@@ -19,15 +19,22 @@
 #define HL_EVENT_ID_MAX 128
 #define HL_TENANT_MAX 64
 
-/* A parsed, shape-checked event. Borrowed pointers live as long as `root`. */
+/* A parsed, shape-checked event. Borrowed pointers live as long as `root` (or, after
+ * hl_event_read, `strings`). */
 struct hl_event {
-    json_t *root; /* owned */
+    json_t *root;  /* owned; NULL when hl_event_read did without */
+    char *strings; /* owned: id, type, tenant and timestamp when root is NULL */
     const char *id;
     const char *type;
     const char *tenant;
     const char *timestamp;
-    struct hl_buf head; /* delivery body up to the webhook id's value */
-    struct hl_buf tail; /* and after it */
+    /* The envelope's JSON text, parsed into root by jansson, or NULL. Borrowed; set by the
+     * caller before the first hl_envelope_body, which then copies actor_id, data and
+     * metadata from it as they are written instead of serializing them again. */
+    const char *text;
+    size_t text_len;
+    struct hl_buf head; /* delivery body up to the webhook id's value (empty until the */
+    struct hl_buf tail; /* first hl_envelope_body), and after it */
 };
 
 /* Parses and checks a message from the events topic. On failure `ev` holds nothing and
@@ -37,11 +44,18 @@ hl_err hl_event_parse(const void *data, size_t len, struct hl_event *ev, char *e
 /* The same checks on an envelope already parsed (a delivery task carries it as an object):
  * ev takes its own reference to root, the caller keeps its own. */
 hl_err hl_event_from_json(json_t *root, struct hl_event *ev, char *errbuf, size_t errlen);
+/* The same checks on an envelope's text that hl_json_valid (or a parser) accepted, for the
+ * dispatcher's deliveries: the fields are read off the text without building a tree
+ * (root stays NULL) unless a string or name has an escape, and ev->text is set to text,
+ * which must outlive ev. Duplicate names are not refused (the last one counts). */
+hl_err hl_event_read(const char *text, size_t len, struct hl_event *ev, char *errbuf,
+                     size_t errlen);
 void hl_event_release(struct hl_event *ev);
 
 /* Writes the delivery body for one webhook into out (cleared first). Field order is fixed
- * so that bodies are stable across retries. */
-void hl_envelope_body(const struct hl_event *ev, const char *webhook_id, struct hl_buf *out);
+ * so that bodies are stable across retries. The first call renders the parts shared by
+ * every webhook's body into ev. */
+void hl_envelope_body(struct hl_event *ev, const char *webhook_id, struct hl_buf *out);
 
 /* Appends the Kafka message value for an event published through the API: body is the
  * request's event object, already checked against schemas/api/event.schema.json ("event"

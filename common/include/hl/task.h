@@ -31,12 +31,23 @@ struct hl_task {
     int64_t due_ms;
     int64_t created_ms;
     char *last_error; /* owned, may be NULL */
-    json_t *event;    /* owned reference to the envelope object */
+    json_t *event;    /* owned reference to the envelope object; NULL after most decodes */
+    /* The envelope's JSON text, event_len bytes (not NUL-terminated), or NULL. When set,
+     * hl_task_encode copies it instead of serializing event (and so it must be the text of
+     * the same envelope): a task carries its event's text from record to record. Owned
+     * after hl_task_decode; a caller that sets it itself and never calls hl_task_release
+     * may borrow it. */
+    char *event_text;
+    size_t event_len;
 };
 
 /* Appends the task's JSON to out. */
 void hl_task_encode(const struct hl_task *t, struct hl_buf *out);
-/* Parses a task; on failure t holds nothing and errbuf says why. */
+/* Parses a task; on failure t holds nothing and errbuf says why. t->event_text is the
+ * event's text as the task carried it (or, when it cannot be told apart in the text, the
+ * parsed event serialized once). The event is only checked to be an object: t->event is
+ * NULL unless the task needed jansson (escaped names or strings), and hl_event_read reads
+ * event_text. */
 hl_err hl_task_decode(const void *data, size_t len, struct hl_task *t, char *errbuf,
                       size_t errlen);
 void hl_task_release(struct hl_task *t);

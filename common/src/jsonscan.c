@@ -1,0 +1,280 @@
+/* Scanning JSON text without parsing it (see hl/json.h): finding a member's value span and
+ * validating text that is passed on unparsed. They let the dispatcher carry an event's text
+ * from one Kafka record into the next (task, attempt record) instead of serializing the
+ * parsed event again. */
+#include "hl/json.h"
+
+#include <string.h>
+
+#include "hl/banned.h"
+
+static size_t skip_ws(const char *t, size_t len, size_t i)
+{
+    while (i < len && (t[i] == ' ' || t[i] == '\t' || t[i] == '\n' || t[i] == '\r'))
+        i++;
+    return i;
+}
+
+/* i is at a string's opening quote: returns the index after its closing one, and sets
+ * *escaped when the string holds a backslash. */
+static size_t skip_string(const char *t, size_t len, size_t i, bool *escaped)
+{
+    for (i++; i < len; i++) {
+        if (t[i] == '\\') {
+            *escaped = true;
+            i++;
+        } else if (t[i] == '"') {
+            return i + 1;
+        }
+    }
+    return len;
+}
+
+/* i is at a value's first byte: returns the index after its last. */
+static size_t skip_value(const char *t, size_t len, size_t i)
+{
+    bool esc = false;
+    if (i >= len)
+        return len;
+    if (t[i] == '"')
+        return skip_string(t, len, i, &esc);
+    if (t[i] == '{' || t[i] == '[') {
+        int depth = 0;
+        while (i < len) {
+            char c = t[i];
+            if (c == '"') {
+                i = skip_string(t, len, i, &esc);
+                continue;
+            }
+            if (c == '{' || c == '[')
+                depth++;
+            else if ((c == '}' || c == ']') && --depth == 0)
+                return i + 1;
+            i++;
+        }
+        return len;
+    }
+    while (i < len && t[i] != ',' && t[i] != '}' && t[i] != ']' && t[i] != ' ' && t[i] != '\t' &&
+           t[i] != '\n' && t[i] != '\r')
+        i++;
+    return i;
+}
+
+bool hl_json_members(const char *text, size_t len, const char *const *keys, size_t nkeys,
+                     struct hl_json_span *spans)
+{
+    size_t i = skip_ws(text, len, 0);
+    for (size_t k = 0; k < nkeys; k++)
+        spans[k] = (struct hl_json_span){0, 0};
+    if (i >= len || text[i] != '{')
+        return false;
+    i = skip_ws(text, len, i + 1);
+    while (i < len && text[i] == '"') {
+        bool escaped = false;
+        size_t name = i + 1, end = skip_string(text, len, i, &escaped);
+        if (escaped)
+            return false;
+        i = skip_ws(text, len, end);
+        if (i >= len || text[i] != ':')
+            return false;
+        i = skip_ws(text, len, i + 1);
+        size_t v = i, nlen = end - 1 - name;
+        i = skip_value(text, len, i);
+        for (size_t k = 0; k < nkeys; k++)
+            if (strlen(keys[k]) == nlen && memcmp(text + name, keys[k], nlen) == 0)
+                spans[k] = (struct hl_json_span){v, i - v};
+        i = skip_ws(text, len, i);
+        if (i < len && text[i] == ',')
+            i = skip_ws(text, len, i + 1);
+    }
+    return true;
+}
+
+bool hl_json_member_span(const char *text, size_t len, const char *key, size_t *off,
+                         size_t *vlen)
+{
+    struct hl_json_span sp;
+    if (!hl_json_members(text, len, &key, 1, &sp) || !sp.len)
+        return false;
+    *off = sp.off;
+    *vlen = sp.len;
+    return true;
+}
+
+/* The UTF-8 sequence at t[i]: its length, 0 when it is not one (overlong forms, encoded
+ * surrogates and code points above U+10FFFF are not). */
+static size_t utf8_len(const unsigned char *t, size_t len, size_t i)
+{
+    unsigned c = t[i];
+    size_t n;
+    if (c < 0x80)
+        return 1;
+    if (c < 0xc2)
+        return 0;
+    n = c < 0xe0 ? 2 : c < 0xf0 ? 3 : c < 0xf5 ? 4 : 0;
+    if (!n || i + n > len)
+        return 0;
+    for (size_t k = 1; k < n; k++)
+        if ((t[i + k] & 0xc0) != 0x80)
+            return 0;
+    if ((c == 0xe0 && t[i + 1] < 0xa0) || (c == 0xed && t[i + 1] > 0x9f) ||
+        (c == 0xf0 && t[i + 1] < 0x90) || (c == 0xf4 && t[i + 1] > 0x8f))
+        return 0;
+    return n;
+}
+
+/* The four hex digits at t[i]: their value, -1 when they are not four hex digits. */
+static long hex4(const unsigned char *t, size_t len, size_t i)
+{
+    long v = 0;
+    if (i + 4 > len)
+        return -1;
+    for (size_t k = i; k < i + 4; k++) {
+        unsigned c = t[k];
+        int d = c >= '0' && c <= '9'   ? (int)c - '0'
+                : c >= 'a' && c <= 'f' ? (int)c - 'a' + 10
+                : c >= 'A' && c <= 'F' ? (int)c - 'A' + 10
+                                       : -1;
+        if (d < 0)
+            return -1;
+        v = v * 16 + d;
+    }
+    return v;
+}
+
+/* t[i] is a string's opening quote: the index after its closing one, 0 when the string is
+ * not valid. */
+static size_t valid_string(const unsigned char *t, size_t len, size_t i)
+{
+    for (i++; i < len;) {
+        unsigned c = t[i];
+        if (c == '"')
+            return i + 1;
+        if (c < 0x20)
+            return 0;
+        if (c != '\\') {
+            size_t n = utf8_len(t, len, i);
+            if (!n)
+                return 0;
+            i += n;
+            continue;
+        }
+        if (i + 1 >= len)
+            return 0;
+        c = t[i + 1];
+        if (c == '"' || c == '\\' || c == '/' || c == 'b' || c == 'f' || c == 'n' || c == 'r' ||
+            c == 't') {
+            i += 2;
+            continue;
+        }
+        if (c != 'u')
+            return 0;
+        long u = hex4(t, len, i + 2);
+        i += 6;
+        if (u <= 0 || (u >= 0xdc00 && u <= 0xdfff)) /* \u0000, as jansson; a lone low half */
+            return 0;
+        if (u >= 0xd800 && u <= 0xdbff) {
+            if (i + 1 >= len || t[i] != '\\' || t[i + 1] != 'u')
+                return 0;
+            long lo = hex4(t, len, i + 2);
+            if (lo < 0xdc00 || lo > 0xdfff)
+                return 0;
+            i += 6;
+        }
+    }
+    return 0;
+}
+
+static size_t digits(const unsigned char *t, size_t len, size_t i)
+{
+    while (i < len && t[i] >= '0' && t[i] <= '9')
+        i++;
+    return i;
+}
+
+/* t[i] starts a number: the index after it, 0 when it is not a valid one. */
+static size_t valid_number(const unsigned char *t, size_t len, size_t i)
+{
+    size_t d;
+    if (t[i] == '-')
+        i++;
+    if (i >= len || t[i] < '0' || t[i] > '9')
+        return 0;
+    i = t[i] == '0' ? i + 1 : digits(t, len, i);
+    if (i < len && t[i] == '.') {
+        d = i + 1;
+        if ((i = digits(t, len, d)) == d)
+            return 0;
+    }
+    if (i < len && (t[i] == 'e' || t[i] == 'E')) {
+        d = i + 1;
+        if (d < len && (t[d] == '+' || t[d] == '-'))
+            d++;
+        if ((i = digits(t, len, d)) == d)
+            return 0;
+    }
+    return i;
+}
+
+bool hl_json_valid(const char *text, size_t len)
+{
+    const unsigned char *t = (const unsigned char *)text;
+    char open[HL_JSON_MAX_DEPTH]; /* the brackets around the current value */
+    int depth = 0;
+    enum { VALUE, AFTER, NAME } want = VALUE;
+    size_t i = skip_ws(text, len, 0);
+    for (;;) {
+        if (want == NAME) {
+            if (i >= len || t[i] != '"' || !(i = valid_string(t, len, i)))
+                return false;
+            i = skip_ws(text, len, i);
+            if (i >= len || t[i] != ':')
+                return false;
+            i = skip_ws(text, len, i + 1);
+            want = VALUE;
+        } else if (want == AFTER) {
+            i = skip_ws(text, len, i);
+            if (depth == 0)
+                return i == len;
+            char close = open[depth - 1] == '{' ? '}' : ']';
+            if (i < len && t[i] == ',') {
+                i = skip_ws(text, len, i + 1);
+                want = open[depth - 1] == '{' ? NAME : VALUE;
+            } else if (i < len && t[i] == (unsigned char)close) {
+                depth--;
+                i++;
+            } else {
+                return false;
+            }
+        } else {
+            if (i >= len)
+                return false;
+            unsigned c = t[i];
+            want = AFTER;
+            if (c == '{' || c == '[') {
+                if (depth == HL_JSON_MAX_DEPTH)
+                    return false;
+                open[depth++] = (char)c;
+                i = skip_ws(text, len, i + 1);
+                if (i < len && t[i] == (c == '{' ? '}' : ']')) {
+                    depth--;
+                    i++;
+                } else {
+                    want = c == '{' ? NAME : VALUE;
+                }
+            } else if (c == '"') {
+                if (!(i = valid_string(t, len, i)))
+                    return false;
+            } else if (c == '-' || (c >= '0' && c <= '9')) {
+                if (!(i = valid_number(t, len, i)))
+                    return false;
+            } else if (i + 4 <= len && (memcmp(t + i, "true", 4) == 0 || memcmp(t + i, "null", 4) == 0)) {
+                i += 4;
+            } else if (i + 5 <= len && memcmp(t + i, "false", 5) == 0) {
+                i += 5;
+            } else {
+                return false;
+            }
+        }
+    }
+}
