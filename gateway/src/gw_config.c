@@ -11,8 +11,10 @@ const struct hl_cfg_opt gw_config_opts[] = {
     HL_CFG_COMMON_OPTS(struct gw_config),
     {"http_host", HL_CFG_STR, O(http_host), "0.0.0.0", 0, 0, "address the HTTP API listens on"},
     {"http_port", HL_CFG_INT, O(http_port), "8080", 1, 65535, "port the HTTP API listens on"},
-    {"http_threads", HL_CFG_INT, O(http_threads), "32", 2, 1024,
-     "civetweb worker threads (requests served at once)"},
+    {"http_threads", HL_CFG_INT, O(http_threads), "128", 2, 1024,
+     "civetweb worker threads: each keep-alive connection holds one while it is open, and "
+     "an ingest request holds it until Kafka acknowledges, so this bounds the connections "
+     "served at once"},
     {"max_body_bytes", HL_CFG_INT, O(max_body_bytes), "1048576", 1024, 67108864,
      "largest request body accepted; larger ones get 413"},
     {"max_event_bytes", HL_CFG_INT, O(max_event_bytes), "262144", 256, 16777216,
@@ -38,8 +40,10 @@ const struct hl_cfg_opt gw_config_opts[] = {
      "replication factor of topics create-topics makes"},
     {"produce_timeout_ms", HL_CFG_INT, O(produce_timeout_ms), "10000", 100, 300000,
      "how long an event may wait for Kafka's acknowledgement before the request fails"},
-    {"linger_ms", HL_CFG_INT, O(linger_ms), "2", 0, 1000,
-     "producer batching delay (librdkafka linger.ms)"},
+    {"linger_ms", HL_CFG_INT, O(linger_ms), "0", 0, 1000,
+     "producer batching delay (librdkafka linger.ms). Every request waits for its own "
+     "acknowledgement, so a delay adds to each request's latency; events that arrive while "
+     "a batch is in flight are batched anyway"},
     {"kafka_compression", HL_CFG_STR, O(kafka_compression), "none", 0, 0,
      "codec of the produced events (librdkafka compression.codec: none, lz4, zstd, snappy, "
      "gzip). Each request waits for its own acknowledgement, so batches stay small and lz4 "
