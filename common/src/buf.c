@@ -135,3 +135,14 @@ const char *hl_buf_str(const struct hl_buf *b)
 {
     return b->ptr ? b->ptr : "";
 }
+
+int hl_hex_digit(unsigned char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "hl/buf.h"
 #include "hl/sign.h"
 #include "hl/banned.h"
 
@@ -82,17 +83,6 @@ size_t hl_hmac(hl_hmac_alg alg, const void *key, size_t keylen, const void *cons
     return maclen;
 }
 
-static int hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static int b64val(unsigned char c)
 {
     if (c >= 'A' && c <= 'Z')
@@ -114,7 +104,7 @@ static long hex_decode(const char *s, size_t n, unsigned char *out, size_t outca
     if (n == 0 || n % 2 || n / 2 > outcap)
         return -1;
     for (size_t i = 0; i < n; i += 2) {
-        int hi = hexval((unsigned char)s[i]), lo = hexval((unsigned char)s[i + 1]);
+        int hi = hl_hex_digit((unsigned char)s[i]), lo = hl_hex_digit((unsigned char)s[i + 1]);
         if (hi < 0 || lo < 0)
             return -1;
         out[i / 2] = (unsigned char)(hi << 4 | lo);

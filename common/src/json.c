@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_text.h"
 #include "hl/banned.h"
 
 bool hl_json_depth_ok(const char *text, size_t len, int max_depth)
@@ -126,55 +127,6 @@ static void skip_ws(struct parser *ps)
         ps->p++;
 }
 
-/* Length of the valid UTF-8 sequence at p that starts with a byte >= 0x80, or 0: the
- * shortest form only, no surrogates, nothing above U+10FFFF (jansson's rules). */
-static size_t utf8_len(const unsigned char *p, const unsigned char *end)
-{
-    unsigned char c = p[0];
-    size_t n;
-    unsigned char lo = 0x80, hi = 0xbf;
-    if (c >= 0xc2 && c <= 0xdf)
-        n = 2;
-    else if (c >= 0xe0 && c <= 0xef) {
-        n = 3;
-        if (c == 0xe0)
-            lo = 0xa0;
-        else if (c == 0xed)
-            hi = 0x9f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        n = 4;
-        if (c == 0xf0)
-            lo = 0x90;
-        else if (c == 0xf4)
-            hi = 0x8f;
-    } else
-        return 0;
-    if ((size_t)(end - p) < n || p[1] < lo || p[1] > hi)
-        return 0;
-    for (size_t i = 2; i < n; i++)
-        if (p[i] < 0x80 || p[i] > 0xbf)
-            return 0;
-    return n;
-}
-
-static int hex4(const unsigned char *p)
-{
-    int v = 0;
-    for (int i = 0; i < 4; i++) {
-        unsigned char c = p[i];
-        v <<= 4;
-        if (c >= '0' && c <= '9')
-            v |= c - '0';
-        else if (c >= 'a' && c <= 'f')
-            v |= c - 'a' + 10;
-        else if (c >= 'A' && c <= 'F')
-            v |= c - 'A' + 10;
-        else
-            return -1;
-    }
-    return v;
-}
-
 static void add_utf8(struct hl_buf *b, uint32_t cp)
 {
     char u[4];
@@ -238,7 +190,7 @@ static int parse_string(struct parser *ps, const char **s, size_t *len)
             return 0;
         }
         if (c >= 0x80) {
-            size_t n = utf8_len(ps->p, ps->end);
+            size_t n = hl_utf8_seq_len(ps->p, (size_t)(ps->end - ps->p));
             if (!n)
                 return -1;
             if (escaped)
@@ -266,15 +218,15 @@ static int parse_string(struct parser *ps, const char **s, size_t *len)
         case 'r': hl_buf_addch(&ps->tmp, '\r'); break;
         case 't': hl_buf_addch(&ps->tmp, '\t'); break;
         case 'u': {
-            int cp = ps->end - ps->p >= 4 ? hex4(ps->p) : -1;
+            long cp = hl_hex4(ps->p, (size_t)(ps->end - ps->p));
             if (cp <= 0 || (cp >= 0xdc00 && cp <= 0xdfff)) /* \u0000: jansson's call */
                 return -1;
             ps->p += 4;
             uint32_t full = (uint32_t)cp;
             if (cp >= 0xd800 && cp <= 0xdbff) {
-                int lo = ps->end - ps->p >= 6 && ps->p[0] == '\\' && ps->p[1] == 'u'
-                             ? hex4(ps->p + 2)
-                             : -1;
+                long lo = ps->end - ps->p >= 6 && ps->p[0] == '\\' && ps->p[1] == 'u'
+                              ? hl_hex4(ps->p + 2, 4)
+                              : -1;
                 if (lo < 0xdc00 || lo > 0xdfff)
                     return -1;
                 ps->p += 6;

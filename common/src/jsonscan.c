@@ -6,6 +6,8 @@
 
 #include <string.h>
 
+#include "hl/buf.h"
+#include "json_text.h"
 #include "hl/banned.h"
 
 static size_t skip_ws(const char *t, size_t len, size_t i)
@@ -101,40 +103,33 @@ bool hl_json_member_span(const char *text, size_t len, const char *key, size_t *
     return true;
 }
 
-/* The UTF-8 sequence at t[i]: its length, 0 when it is not one (overlong forms, encoded
- * surrogates and code points above U+10FFFF are not). */
-static size_t utf8_len(const unsigned char *t, size_t len, size_t i)
+size_t hl_utf8_seq_len(const unsigned char *p, size_t avail)
 {
-    unsigned c = t[i];
+    unsigned c = p[0];
     size_t n;
     if (c < 0x80)
         return 1;
     if (c < 0xc2)
         return 0;
     n = c < 0xe0 ? 2 : c < 0xf0 ? 3 : c < 0xf5 ? 4 : 0;
-    if (!n || i + n > len)
+    if (!n || n > avail)
         return 0;
     for (size_t k = 1; k < n; k++)
-        if ((t[i + k] & 0xc0) != 0x80)
+        if ((p[k] & 0xc0) != 0x80)
             return 0;
-    if ((c == 0xe0 && t[i + 1] < 0xa0) || (c == 0xed && t[i + 1] > 0x9f) ||
-        (c == 0xf0 && t[i + 1] < 0x90) || (c == 0xf4 && t[i + 1] > 0x8f))
+    if ((c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] > 0x9f) || (c == 0xf0 && p[1] < 0x90) ||
+        (c == 0xf4 && p[1] > 0x8f))
         return 0;
     return n;
 }
 
-/* The four hex digits at t[i]: their value, -1 when they are not four hex digits. */
-static long hex4(const unsigned char *t, size_t len, size_t i)
+long hl_hex4(const unsigned char *p, size_t avail)
 {
     long v = 0;
-    if (i + 4 > len)
+    if (avail < 4)
         return -1;
-    for (size_t k = i; k < i + 4; k++) {
-        unsigned c = t[k];
-        int d = c >= '0' && c <= '9'   ? (int)c - '0'
-                : c >= 'a' && c <= 'f' ? (int)c - 'a' + 10
-                : c >= 'A' && c <= 'F' ? (int)c - 'A' + 10
-                                       : -1;
+    for (size_t k = 0; k < 4; k++) {
+        int d = hl_hex_digit(p[k]);
         if (d < 0)
             return -1;
         v = v * 16 + d;
@@ -153,7 +148,7 @@ static size_t valid_string(const unsigned char *t, size_t len, size_t i)
         if (c < 0x20)
             return 0;
         if (c != '\\') {
-            size_t n = utf8_len(t, len, i);
+            size_t n = hl_utf8_seq_len(t + i, len - i);
             if (!n)
                 return 0;
             i += n;
@@ -169,14 +164,14 @@ static size_t valid_string(const unsigned char *t, size_t len, size_t i)
         }
         if (c != 'u')
             return 0;
-        long u = hex4(t, len, i + 2);
+        long u = i + 2 <= len ? hl_hex4(t + i + 2, len - i - 2) : -1;
         i += 6;
         if (u <= 0 || (u >= 0xdc00 && u <= 0xdfff)) /* \u0000, as jansson; a lone low half */
             return 0;
         if (u >= 0xd800 && u <= 0xdbff) {
             if (i + 1 >= len || t[i] != '\\' || t[i + 1] != 'u')
                 return 0;
-            long lo = hex4(t, len, i + 2);
+            long lo = i + 2 <= len ? hl_hex4(t + i + 2, len - i - 2) : -1;
             if (lo < 0xdc00 || lo > 0xdfff)
                 return 0;
             i += 6;

@@ -356,24 +356,15 @@ static char *uri_resolve(const char *base, const char *ref)
     return hl_buf_detach(&t, NULL);
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static char *percent_decode(const char *s)
 {
     size_t n = strlen(s), o = 0;
     char *d = hl_xmalloc(n + 1);
     for (size_t i = 0; i < n; i++) {
-        if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
-            d[o++] = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+        int hi = s[i] == '%' && i + 2 < n ? hl_hex_digit((unsigned char)s[i + 1]) : -1;
+        int lo = hi >= 0 ? hl_hex_digit((unsigned char)s[i + 2]) : -1;
+        if (lo >= 0) {
+            d[o++] = (char)(hi * 16 + lo);
             i += 2;
         } else {
             d[o++] = s[i];

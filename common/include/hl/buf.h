@@ -29,4 +29,7 @@ char *hl_buf_detach(struct hl_buf *b, size_t *len);
 /* The contents as a C string; "" when empty. */
 const char *hl_buf_str(const struct hl_buf *b);
 
+/* The value of one hex digit (either case), -1 when c is not one. */
+int hl_hex_digit(unsigned char c);
+
 #endif
