@@ -4,15 +4,13 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/core_names.h>
-#include <openssl/params.h>
-#include <pthread.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "hl/buf.h"
+#include "hl/inverify.h"
 #include "hl/banned.h"
 
 #define WHSEC_PREFIX "whsec_"
@@ -78,33 +76,31 @@ hl_err hl_whsec_decode(const char *text, struct hl_secret *out, char *errbuf, si
     return HL_OK;
 }
 
-static EVP_MAC *hmac_alg;
-static pthread_once_t hmac_once = PTHREAD_ONCE_INIT;
-
-static void hmac_fetch(void)
-{
-    hmac_alg = EVP_MAC_fetch(NULL, "HMAC", NULL);
-    if (!hmac_alg)
-        abort();
-}
-
 /* HMAC-SHA256 over the concatenation of n parts. */
 static void hmac_parts(const struct hl_secret *s, const void *const *parts, const size_t *lens,
                        int n, unsigned char mac[32])
 {
-    OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
-        OSSL_PARAM_construct_end(),
-    };
-    size_t maclen = 0;
-    pthread_once(&hmac_once, hmac_fetch);
-    EVP_MAC_CTX *ctx = EVP_MAC_CTX_new(hmac_alg);
-    if (!ctx || !EVP_MAC_init(ctx, s->key, s->len, params))
-        abort();
-    for (int i = 0; i < n; i++)
-        EVP_MAC_update(ctx, parts[i], lens[i]);
-    EVP_MAC_final(ctx, mac, &maclen, 32);
-    EVP_MAC_CTX_free(ctx);
+    unsigned char out[HL_HMAC_MAX];
+    hl_hmac(HL_HMAC_SHA256, s->key, s->len, parts, lens, (size_t)n, out);
+    memcpy(mac, out, 32);
+    OPENSSL_cleanse(out, sizeof(out));
+}
+
+/* The next space-separated entry of a signature header at *p (its length in *len, *p moved
+ * past it), or NULL when none is left. */
+static const char *next_entry(const char **p, size_t *len)
+{
+    const char *s = *p;
+    while (*s == ' ')
+        s++;
+    if (!*s)
+        return NULL;
+    const char *e = s;
+    while (*e && *e != ' ')
+        e++;
+    *len = (size_t)(e - s);
+    *p = e;
+    return s;
 }
 
 static void hmac_v1(const struct hl_secret *s, const char *msg_id, const char *timestamp,
@@ -185,17 +181,11 @@ hl_err hl_verify_v1(const struct hl_secret *s, const char *msg_id, const char *t
 
     /* Every entry is compared, matching or not, so timing says nothing about which one. */
     bool ok = false;
-    const char *p = sig_header;
-    while (*p) {
-        while (*p == ' ')
-            p++;
-        const char *e = p;
-        while (*e && *e != ' ')
-            e++;
-        if (e - p > 3 && strncmp(p, "v1,", 3) == 0)
-            ok |= hl_ct_equal(p + 3, (size_t)(e - p - 3), expect, elen);
-        p = e;
-    }
+    const char *rest = sig_header, *p;
+    size_t n;
+    while ((p = next_entry(&rest, &n)) != NULL)
+        if (n > 3 && strncmp(p, "v1,", 3) == 0)
+            ok |= hl_ct_equal(p + 3, n - 3, expect, elen);
     if (!ok) {
         snprintf(errbuf, errlen, "no matching v1 signature");
         return HL_EINVAL;
@@ -341,15 +331,11 @@ hl_err hl_verify_v1a(const unsigned char pub[32], const char *msg_id, const char
     struct hl_buf m = HL_BUF_INIT;
     v1a_content(&m, msg_id, timestamp, body, body_len);
     bool ok = false;
-    const char *p = sig_header;
-    while (*p) {
-        while (*p == ' ')
-            p++;
-        const char *e = p;
-        while (*e && *e != ' ')
-            e++;
+    const char *rest = sig_header, *p;
+    size_t n;
+    while ((p = next_entry(&rest, &n)) != NULL) {
         unsigned char sig[66];
-        if (e - p == 4 + 88 && strncmp(p, "v1a,", 4) == 0 &&
+        if (n == 4 + 88 && strncmp(p, "v1a,", 4) == 0 &&
             hl_base64_decode(p + 4, 88, sig, sizeof(sig)) == 64) {
             EVP_MD_CTX *md = EVP_MD_CTX_new();
             if (!md)
@@ -359,7 +345,6 @@ hl_err hl_verify_v1a(const unsigned char pub[32], const char *msg_id, const char
                 ok = true;
             EVP_MD_CTX_free(md);
         }
-        p = e;
     }
     hl_buf_release(&m);
     EVP_PKEY_free(pk);
