@@ -219,6 +219,9 @@ bool gw_schema_check(const char *name, const json_t *instance, const char *point
  * management body (not an event's) has its integral reals (5.0) made integers: JSON Schema
  * counts them as integers, and so must the C and SQL after it. */
 int gw_validate(struct gw_req *r, const char *name, json_t *body, const char *what);
+/* The "schema" member of body (event types, sources), when present and not null, must
+ * compile with hl_schema_compile: returns 0, or the status of the 422 sent. */
+int gw_check_payload_schema(struct gw_req *r, const json_t *body);
 
 /* Route table entries (gw_routes_*.c). Each returns the HTTP status sent. */
 int gw_route_webhooks(struct gw_req *r, const char *rest);

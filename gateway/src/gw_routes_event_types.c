@@ -18,26 +18,6 @@
     " 'deprecated', deprecated, 'builtin', tenant_id IS NULL, 'created_at', "                      \
     GW_TS("created_at") ", 'updated_at', " GW_TS("updated_at") ")"
 
-/* A payload schema must compile; returns 0 or the status of the 422 sent. */
-static int check_payload_schema(struct gw_req *r, json_t *body)
-{
-    json_t *schema = json_object_get(body, "schema");
-    if (!schema || json_is_null(schema))
-        return 0;
-    char why[512];
-    struct hl_schema *compiled = NULL;
-    if (hl_schema_compile(schema, &compiled, why, sizeof(why)) == HL_OK) {
-        hl_schema_free(compiled);
-        return 0;
-    }
-    struct gw_errors e;
-    gw_errors_init(&e);
-    gw_errors_add(&e, "/schema", "%s", why);
-    int st = gw_reply_unprocessable(r, &e, "the payload schema cannot be used");
-    gw_errors_release(&e);
-    return st;
-}
-
 static char *dump_or_null(json_t *v)
 {
     return v && !json_is_null(v) ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
@@ -61,7 +41,7 @@ static int create(struct gw_req *r)
         gw_errors_release(&e);
         goto out;
     }
-    if ((status = check_payload_schema(r, body)))
+    if ((status = gw_check_payload_schema(r, body)))
         goto out;
     json_t *desc = json_object_get(body, "description");
     json_t *dep = json_object_get(body, "deprecated");
@@ -141,7 +121,7 @@ static int one(struct gw_req *r, const char *name)
                                       "an event type cannot be renamed");
             goto out;
         }
-        if ((status = check_payload_schema(r, body)))
+        if ((status = gw_check_payload_schema(r, body)))
             goto out;
         json_t *desc = json_object_get(body, "description");
         json_t *dep = json_object_get(body, "deprecated");

@@ -120,27 +120,6 @@ static void check_credential(const json_t *verification, const char *cred, struc
     OPENSSL_cleanse(&s, sizeof(s));
 }
 
-/* The payload schema must compile, now rather than at the first incoming request. Returns
- * 0 or the status of the 422 sent. */
-static int check_schema(struct gw_req *r, const json_t *body)
-{
-    json_t *schema = json_object_get(body, "schema");
-    if (!schema || json_is_null(schema))
-        return 0;
-    char why[512];
-    struct hl_schema *compiled = NULL;
-    if (hl_schema_compile(schema, &compiled, why, sizeof(why)) == HL_OK) {
-        hl_schema_free(compiled);
-        return 0;
-    }
-    struct gw_errors e;
-    gw_errors_init(&e);
-    gw_errors_add(&e, "/schema", "%s", why);
-    int st = gw_reply_unprocessable(r, &e, "the payload schema cannot be used");
-    gw_errors_release(&e);
-    return st;
-}
-
 static int reply_db_error(struct gw_req *r, PGresult *res)
 {
     hl_log(HL_LOG_ERROR, "sources", "statement failed: %s",
@@ -170,7 +149,7 @@ static int create(struct gw_req *r)
         status = gw_reply_invalid(r, &e, "the source is not valid");
         goto out;
     }
-    if ((status = check_schema(r, body)))
+    if ((status = gw_check_payload_schema(r, body)))
         goto out;
     if (!json_object_get(body, "event_type"))
         json_object_set_new(body, "event_type", json_pack("{s:s, s:s}", "from", "fixed", "value",
@@ -300,7 +279,7 @@ static int patch(struct gw_req *r, const char *id)
         status = gw_reply_invalid(r, &e, "the source update is not valid");
         goto out;
     }
-    if ((status = check_schema(r, body)))
+    if ((status = gw_check_payload_schema(r, body)))
         goto out;
     if (cred) {
         gw_source_aad(id, aad);

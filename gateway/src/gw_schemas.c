@@ -135,3 +135,22 @@ int gw_validate(struct gw_req *r, const char *name, json_t *body, const char *wh
     gw_errors_release(&e);
     return status;
 }
+
+int gw_check_payload_schema(struct gw_req *r, const json_t *body)
+{
+    json_t *schema = json_object_get(body, "schema");
+    if (!schema || json_is_null(schema))
+        return 0;
+    char why[512];
+    struct hl_schema *compiled = NULL;
+    if (hl_schema_compile(schema, &compiled, why, sizeof(why)) == HL_OK) {
+        hl_schema_free(compiled);
+        return 0;
+    }
+    struct gw_errors e;
+    gw_errors_init(&e);
+    gw_errors_add(&e, "/schema", "%s", why);
+    int st = gw_reply_unprocessable(r, &e, "the payload schema cannot be used");
+    gw_errors_release(&e);
+    return st;
+}
