@@ -131,11 +131,12 @@ int ctl_list(struct ctl_ctx *x, struct ctl_path *p, const struct ctl_col *cols, 
         } else {
             json_array_extend(rows, data);
         }
-        got += (long long)json_array_size(data);
+        size_t count = json_array_size(data);
+        got += (long long)count;
         free(cursor);
         cursor = next ? strdup(next) : NULL;
-        ctl_resp_release(&r);
-        if (!cursor || json_array_size(data) == 0 || (want >= 0 && got >= want))
+        ctl_resp_release(&r); /* data and next are gone from here on */
+        if (!cursor || count == 0 || (want >= 0 && got >= want))
             break;
     }
     if (rc == CTL_EXIT_OK && !x->json) {
