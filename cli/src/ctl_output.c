@@ -17,7 +17,8 @@ static char *xstrdup(const char *s)
 char *ctl_cell(const json_t *v)
 {
     char *s = NULL;
-    if (!v || json_is_null(v))
+    /* "-" for nothing, so that every cell of a table is a word (awk-friendly). */
+    if (!v || json_is_null(v) || (json_is_string(v) && !json_string_length(v)))
         return xstrdup("-");
     if (json_is_string(v))
         return xstrdup(json_string_value(v));

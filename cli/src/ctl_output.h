@@ -13,7 +13,7 @@ struct ctl_col {
     const char *field;
 };
 
-/* The text of one value (malloc'd): strings as they are, null as "-", arrays of strings
+/* The text of one value (malloc'd): strings as they are, null and "" as "-", arrays of strings
  * joined by ",", other arrays and objects as compact JSON. */
 char *ctl_cell(const json_t *v);
 /* The member at a dotted path, or NULL. */
