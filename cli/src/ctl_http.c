@@ -120,6 +120,7 @@ int ctl_http(const struct ctl_conn *c, const char *method, const char *path, con
         /* The URL, never the key: it is only in the Authorization header. */
         fprintf(stderr, "hooklinectl: cannot connect to '%s': %s\n", c->url,
                 *errbuf ? errbuf : curl_easy_strerror(cc));
+        ctl_resp_release(r); /* nothing to give back */
         goto out;
     }
     curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &r->status);
