@@ -9,8 +9,11 @@ import hashlib
 import hmac
 import json
 import os
+import pty
+import select
 import shutil
 import subprocess
+import time
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
@@ -260,6 +263,38 @@ def test_catalog_sources_tenants_and_keys(hookline, ctl):
     assert ctl.json("--tenant", hookline.tenant, "webhooks:list", **admin)["data"] == []
     p = ctl.run("webhooks:list", **admin)
     assert p.returncode == 1 and "X-Hookline-Tenant" in p.stderr, p.stderr
+
+
+def test_delete_asks_for_confirmation_on_a_terminal(hookline, ctl, receiver):
+    wid = hookline.create_webhook(receiver.url, ["*"])["id"]
+
+    def delete_on_a_terminal(answer: bytes) -> tuple[int, str, str]:
+        master, slave = pty.openpty()
+        p = subprocess.Popen([str(CTL), "webhooks:delete", wid], stdin=slave, stderr=slave,
+                             stdout=subprocess.PIPE, env=ctl.env())
+        os.close(slave)
+        seen = b""
+        try:
+            deadline = time.monotonic() + 30
+            while b"[y/N]" not in seen and time.monotonic() < deadline:
+                if select.select([master], [], [], 1)[0]:
+                    seen += os.read(master, 1024)
+            assert b"[y/N]" in seen, seen
+            os.write(master, answer + b"\n")
+            out = p.communicate(timeout=30)[0].decode()
+        finally:
+            os.close(master)
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        return p.returncode, seen.decode(), out
+
+    rc, prompt, out = delete_on_a_terminal(b"n")
+    assert rc == 2 and f"delete webhook {wid}?" in prompt and out == "", (rc, prompt, out)
+    assert hookline.api("GET", f"/api/v1/webhooks/{wid}").status_code == 200
+    rc, prompt, out = delete_on_a_terminal(b"y")
+    assert rc == 0 and out.strip() == f"deleted webhook {wid}", (rc, prompt, out)
+    assert hookline.api("GET", f"/api/v1/webhooks/{wid}").status_code == 404
 
 
 # --- exit codes, errors and the key ----------------------------------------------------
