@@ -77,10 +77,17 @@ void ctl_print_command_help(FILE *f, const struct ctl_command *c)
         for (const struct ctl_opt *o = c->opts; o->name; o++)
             print_opt(f, o);
     }
-    if (c->needs_api)
+    if (c->needs_api) {
         fputs("\nglobal options: --url, --api-key, --profile, --tenant, --format "
               "(hooklinectl --help)\n",
               f);
+        for (const struct ctl_opt *o = c->opts; o && o->name; o++)
+            for (const struct ctl_opt *g = ctl_global_opts; g->name; g++)
+                if (strcmp(o->name, g->name) == 0)
+                    fprintf(f, "(--%s after the command is this command's; the global --%s "
+                               "goes before it)\n",
+                            o->name, g->name);
+    }
 }
 
 int ctl_help(struct ctl_ctx *x)
