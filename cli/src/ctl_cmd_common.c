@@ -109,7 +109,7 @@ int ctl_list(struct ctl_ctx *x, struct ctl_path *p, const struct ctl_col *cols, 
             rc = CTL_EXIT_API;
             break;
         }
-        size_t i;
+        size_t i, counted = json_array_size(data);
         json_t *item;
         if (keep) {
             /* Filtered client-side: the JSON is the kept items, one page at a time. */
@@ -123,6 +123,7 @@ int ctl_list(struct ctl_ctx *x, struct ctl_path *p, const struct ctl_col *cols, 
                 json_decref(doc);
             }
             json_array_extend(rows, kept);
+            counted = json_array_size(kept); /* --limit counts what is shown */
             json_decref(kept);
         } else if (x->json) {
             fwrite(r.body, 1, r.len, stdout);
@@ -132,7 +133,7 @@ int ctl_list(struct ctl_ctx *x, struct ctl_path *p, const struct ctl_col *cols, 
             json_array_extend(rows, data);
         }
         size_t count = json_array_size(data);
-        got += (long long)count;
+        got += (long long)counted;
         free(cursor);
         cursor = next ? strdup(next) : NULL;
         ctl_resp_release(&r); /* data and next are gone from here on */

@@ -273,7 +273,8 @@ const struct ctl_command ctl_commands[] = {
     {"webhooks:test", G_WEBHOOKS, "<webhook-id>", false, NULL,
      "Send a test event and show the outcome",
      "Sends a system.webhook.test event to this webhook only, waits for its first attempt "
-     "and shows the delivery with its attempts.",
+     "and shows the delivery with its attempts. The exit code is 0 whatever the endpoint "
+     "answered: the delivery's status says how it went.",
      webhooks_test_opts, ctl_webhooks_test, true},
     {"webhooks:deliveries", G_WEBHOOKS, "<webhook-id>", false, NULL,
      "List a webhook's deliveries (newest first)", NULL, webhooks_deliveries_opts,

@@ -120,7 +120,14 @@ def test_webhook_commands_in_table_and_json(hookline, ctl, make_receiver):
     assert [w["id"] for w in ctl.json("webhooks:list", "--status", "active")["data"]] == [other]
     assert fields(ctl.ok("webhooks:resume", wid))["status"] == "active"
     assert ctl.json("webhooks:pause", wid)["status"] == "paused"
+    assert fields(ctl.ok("webhooks:pause", wid))["status"] == "paused"
     assert ctl.json("webhooks:resume", wid)["status"] == "active"
+    # --limit counts the webhooks shown when hooklinectl filters them itself: the first
+    # page (wid, active) shows nothing, so the second is fetched
+    ctl.ok("webhooks:pause", other)
+    out = ctl.ok("webhooks:list", "--status", "inactive", "--limit", "1", "--page-size", "1")
+    assert [r[0] for r in rows(out)] == [other], out
+    ctl.ok("webhooks:resume", other)
     assert fields(ctl.ok("webhooks:update", wid, "--timeout-ms", "5000"))["timeout_ms"] == "5000"
     hookline.settle()
 
@@ -200,6 +207,8 @@ def test_catalog_sources_tenants_and_keys(hookline, ctl):
     names = [r[0] for r in rows(ctl.ok("event-types:list"))]
     assert "order.created" in names and "system.webhook.test" in names
     assert fields(ctl.ok("event-types:info", "order.created"))["description"] == "placed"
+    assert ctl.json("event-types:info", "order.created") == hookline.api(
+        "GET", "/api/v1/event-types/order.created").json()
     assert ctl.json("event-types:update", "order.created", "--deprecated", "true")["deprecated"] is True
     assert fields(ctl.ok("event-types:update", "order.created", "--schema", "null"))["schema"] == "-"
     assert ctl.ok("event-types:delete", "order.paid").strip() == "deleted event type order.paid"
@@ -235,6 +244,7 @@ def test_catalog_sources_tenants_and_keys(hookline, ctl):
         "GET", "/api/v1/tenants?limit=50", headers=hookline.admin_headers()).json()
     assert {"acme", "beta", hookline.tenant} <= {r[0] for r in rows(ctl.ok("tenants:list", **admin))}
     assert fields(ctl.ok("tenants:info", hookline.tenant))["id"] == hookline.tenant
+    assert ctl.json("tenants:info", hookline.tenant)["id"] == hookline.tenant
     assert ctl.json("tenants:update", "acme", "--name", "Acme Inc", **admin)["name"] == "Acme Inc"
     assert fields(ctl.ok("tenants:info", "acme", **admin))["name"] == "Acme Inc"
     assert ctl.ok("tenants:delete", "beta", "--force", **admin).strip() == "deleted tenant beta"
