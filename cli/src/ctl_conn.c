@@ -5,7 +5,9 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "hl/banned.h"
 
@@ -154,11 +156,22 @@ static int apply_profile(struct ctl_conn *c, const char *name, int must_exist, c
         goto out;
     }
     char why[200];
+    char *key_before = c->api_key ? strdup(c->api_key) : NULL;
     int found = ctl_profile_parse(text, name, c, why, sizeof(why));
     if (found < 0) {
+        free(key_before);
         snprintf(err, errlen, "%s: %s", path, why);
         goto out;
     }
+    /* Like ssh with a private key: a key others can read is worth a warning (not an error:
+     * the key may be a viewer's on a single-user machine). */
+    struct stat st;
+    bool key_from_file = c->api_key && (!key_before || strcmp(key_before, c->api_key) != 0);
+    if (key_from_file && stat(path, &st) == 0 && (st.st_mode & 077))
+        fprintf(stderr, "hooklinectl: warning: '%s' holds an API key and other users may read "
+                        "it (chmod 600 '%s')\n",
+                path, path);
+    free(key_before);
     if (!found && must_exist) {
         snprintf(err, errlen, "profile '%s' is not in '%s'", name, path);
         goto out;

@@ -372,7 +372,12 @@ def test_profiles_file(hookline, ctl):
         f"[admin]\nurl = {hookline.base_url}\napi_key = {hookline.admin_key}\n"
         f"tenant = {hookline.tenant}\n")
     env = {k: v for k, v in ctl.env().items() if k not in ("HOOKLINE_URL", "HOOKLINE_API_KEY")}
-    assert ctl.run("webhooks:list", "--format", "json", env=env).returncode == 0
+    (cfg / "config").chmod(0o644)
+    p = ctl.run("webhooks:list", "--format", "json", env=env)
+    assert p.returncode == 0 and "other users may read it (chmod 600" in p.stderr, p.stderr
+    assert json.loads(p.stdout)["data"] == []
+    (cfg / "config").chmod(0o600)
+    assert ctl.run("webhooks:list", env=env).stderr == ""
     p = ctl.run("--profile", "admin", "tenants:list", env=env)
     assert p.returncode == 0 and hookline.tenant in p.stdout, p.stderr
     # the default profile's tenant key may not list tenants

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -55,6 +56,7 @@ static int setup(void **state)
         return -1;
     fputs(config, f);
     fclose(f);
+    chmod(path, 0600); /* else every resolve warns that others may read the key */
     setenv("HOOKLINE_CONFIG", path, 1);
     return 0;
 }
