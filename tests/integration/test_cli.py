@@ -520,4 +520,7 @@ def test_seed002_readme_script_runs_with_only_the_program_name_changed(hookline,
     d = hookline.api("GET", f"/api/v1/webhooks/{second}/deliveries").json()["data"]
     assert len(d) == 1 and d[0]["event_type"] == "system.webhook.test", d
     assert d[0]["last_error_class"] in ("dns", "connect_failed", "network"), d
+    # webhooks:test printed that outcome: the delivery and its first attempt
+    assert f"last_error_class  {d[0]['last_error_class']}" in p.stdout, p.stdout
+    assert "ATTEMPT" in p.stdout and "system.webhook.test" in p.stdout
     assert '"status":"accepted"' in p.stdout.replace(" ", "") or "accepted" in p.stdout
