@@ -466,9 +466,36 @@ def test_bash_completion_from_the_command_table():
     assert "--auth-credentials" in complete("hooklinectl webhooks:create --auth-c")
     assert complete("hooklinectl --format ") == ["table", "json"]
     assert complete("hooklinectl completion ") == ["bash", "zsh"]
-    if shutil.which("zsh"):
-        p = subprocess.run(["zsh", "-n", str(REPO / "cli" / "completion" / "_hooklinectl")])
-        assert p.returncode == 0
+
+
+# zsh's completion builtins stubbed: compadd and _describe print what they are offered.
+ZSH_HARNESS = r"""
+compadd() { [[ $1 == -- ]] && shift; print -rl -- "$@"; }
+_describe() { print -rl -- "${(@P)4}"; }
+words=(${=1}); [[ $1 == *" " ]] && words+=(""); CURRENT=${#words}; PREFIX=${words[CURRENT]}
+source "$2"
+"""
+
+
+def test_zsh_completion_from_the_command_table(tmp_path):
+    if not shutil.which("zsh"):
+        pytest.skip("zsh is not installed (scripts/install-deps installs it)")
+    script = REPO / "cli" / "completion" / "_hooklinectl"
+    harness = tmp_path / "harness.zsh"
+    harness.write_text(ZSH_HARNESS)
+
+    def complete(line: str) -> list[str]:
+        p = subprocess.run(["zsh", "-f", str(harness), line, str(script)], capture_output=True,
+                           text=True, timeout=10)
+        assert p.returncode == 0, p.stderr
+        return p.stdout.splitlines()
+
+    assert "webhooks\\:list:List webhooks" in complete("hooklinectl ")
+    assert complete("hooklinectl webhooks:list --status ") == ["active", "inactive", "paused", "disabled"]
+    assert complete("hooklinectl --format ") == ["table", "json"]
+    assert complete("hooklinectl completion ") == ["bash", "zsh"]
+    assert complete("hooklinectl webhooks:retry --")[:2] == ["--webhook", "--delivery"]
+    assert complete("hooklinectl --url http://x webhooks:create --method ") == ["POST", "PUT", "PATCH"]
 
 
 # --- seed 002's README script ------------------------------------------------------------
