@@ -271,9 +271,14 @@ int ctl_webhooks_test(struct ctl_ctx *x)
         rc = ctl_http(&x->conn, "GET", ctl_path_str(&p), NULL, &d);
         if (rc)
             break;
+        /* Done waiting once it is final (a paused webhook's test is skipped without an
+         * attempt) or its first attempt is logged. */
         const char *st = json_string_value(json_object_get(d.json, "status"));
-        if (d.status == 200 && json_array_size(json_object_get(d.json, "attempts")) > 0 && st &&
-            strcmp(st, "pending") != 0)
+        bool final = st && (strcmp(st, "succeeded") == 0 || strcmp(st, "failed") == 0 ||
+                            strcmp(st, "skipped") == 0);
+        bool tried = st && strcmp(st, "pending") != 0 &&
+                     json_array_size(json_object_get(d.json, "attempts")) > 0;
+        if (d.status == 200 && (final || tried))
             break;
         if (d.status != 200 && d.status != 404) {
             rc = ctl_problem(&d);

@@ -140,6 +140,15 @@ def test_webhook_commands_in_table_and_json(hookline, ctl, make_receiver):
     assert got and got[0].headers["Authorization"] == "Bearer t0ken-value-1"
     d = ctl.json("webhooks:test", wid)
     assert d["status"] == "succeeded" and d["attempts"][0]["http_status"] == 200, d
+    # a paused webhook's test is skipped, with no attempt to wait for
+    ctl.ok("webhooks:pause", other)
+    hookline.settle()
+    t0 = time.monotonic()
+    d = ctl.json("webhooks:test", other)
+    assert d["status"] == "skipped" and d["attempts"] == [], d
+    assert time.monotonic() - t0 < 20
+    ctl.ok("webhooks:resume", other)
+    hookline.settle()
 
     # trigger: publishes; both webhooks receive it
     ev = ctl.json("webhooks:trigger", "--event", "order.created", "--data", '{"n":1}',
