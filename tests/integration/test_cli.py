@@ -10,6 +10,7 @@ import hmac
 import json
 import os
 import pty
+import re
 import select
 import shutil
 import subprocess
@@ -80,7 +81,6 @@ def fields(table_out: str) -> dict[str, str]:
 
 def rows(table_out: str) -> list[list[str]]:
     """A table's data rows, split on runs of two or more spaces."""
-    import re
     lines = table_out.splitlines()
     return [re.split(r"\s{2,}", line.strip()) for line in lines[1:] if line.strip()]
 
