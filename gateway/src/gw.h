@@ -247,6 +247,8 @@ int gw_route_openapi(struct gw_req *r);
 void gw_source_aad(const char *id, char out[GW_SOURCE_AAD_LEN]);
 int gw_route_sources(struct gw_req *r, const char *rest);
 int gw_route_incoming(struct gw_req *r, const char *rest);
+/* Table sources (gw_routes_table_sources.c): /api/v1/table-sources. */
+int gw_route_table_sources(struct gw_req *r, const char *rest);
 /* Compiled payload schemas of sources (gw_source_schemas.c), cached per (id, version) in a
  * bounded table; version is the row's updated_at, so an update anywhere takes effect at the
  * next request. @locks its own mutex, held briefly; any thread.

@@ -443,6 +443,7 @@ static int route(struct gw_req *r)
         {"/api/v1/deliveries", gw_route_deliveries},
         {"/api/v1/extensions", gw_route_extensions},
         {"/api/v1/sources", gw_route_sources},
+        {"/api/v1/table-sources", gw_route_table_sources},
         {"/api/admin/developer/webhooks", gw_route_developer_webhooks},
     };
     for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
