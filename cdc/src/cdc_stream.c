@@ -32,7 +32,7 @@
 
 /* Session settings the value conversions rely on (cdc_types.h). */
 #define SESSION_OPTIONS                                                                            \
-    "-c datestyle=ISO -c timezone=UTC -c intervalstyle=iso_8601 -c extra_float_digits=3 "        \
+    "-c client_encoding=UTF8 -c datestyle=ISO -c timezone=UTC -c intervalstyle=iso_8601 -c extra_float_digits=3 "        \
     "-c bytea_output=hex"
 
 struct cdc_stream {

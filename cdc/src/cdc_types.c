@@ -1,31 +1,30 @@
-/* Text form of PostgreSQL values to JSON (see cdc_types.h). */
+/* Text form of PostgreSQL values to JSON text (see cdc_types.h). */
 #include "cdc_types.h"
 
-#include <ctype.h>
-#include <errno.h>
-#include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
 #include <openssl/evp.h>
 
-#include "hl/buf.h"
 #include "hl/mem.h"
 #include "hl/banned.h"
 
 /* Digits a double carries exactly through decimal -> binary -> decimal (DBL_DIG). */
 #define EXACT_DIGITS 15
+/* Array nesting PostgreSQL allows (MAXDIM). */
+#define MAX_DIMS 6
 
 static const struct {
     uint32_t array, elem;
 } arrays[] = {
-    {1000, CDC_OID_BOOL},    {1001, CDC_OID_BYTEA},       {1005, CDC_OID_INT2},
-    {1007, CDC_OID_INT4},    {1016, CDC_OID_INT8},        {1028, CDC_OID_OID},
-    {1009, CDC_OID_TEXT},    {1015, 1043 /* varchar */},  {1014, 1042 /* bpchar */},
-    {1021, CDC_OID_FLOAT4},  {1022, CDC_OID_FLOAT8},      {1231, CDC_OID_NUMERIC},
-    {1115, CDC_OID_TIMESTAMP}, {1185, CDC_OID_TIMESTAMPTZ}, {199, CDC_OID_JSON},
-    {3807, CDC_OID_JSONB},   {2951, 2950 /* uuid */},     {1182, 1082 /* date */},
+    {1000, CDC_OID_BOOL},      {1001, CDC_OID_BYTEA},         {1005, CDC_OID_INT2},
+    {1007, CDC_OID_INT4},      {1016, CDC_OID_INT8},          {1028, CDC_OID_OID},
+    {1009, CDC_OID_TEXT},      {1015, 1043 /* varchar */},    {1014, 1042 /* bpchar */},
+    {1021, CDC_OID_FLOAT4},    {1022, CDC_OID_FLOAT8},        {1231, CDC_OID_NUMERIC},
+    {1115, CDC_OID_TIMESTAMP}, {1185, CDC_OID_TIMESTAMPTZ},   {199, CDC_OID_JSON},
+    {3807, CDC_OID_JSONB},     {2951, 2950 /* uuid */},       {1182, 1082 /* date */},
 };
 
 uint32_t cdc_array_elem(uint32_t oid)
@@ -36,71 +35,102 @@ uint32_t cdc_array_elem(uint32_t oid)
     return 0;
 }
 
-static json_t *as_string(const char *s, size_t len)
+static bool utf8_valid(const unsigned char *s, size_t len)
 {
-    json_t *j = json_stringn(s, len);
-    /* Text from PostgreSQL is the database's encoding; a non-UTF-8 database could send
-     * bytes jansson refuses. Never drop the column: say what it was. */
-    return j ? j : json_string("(not UTF-8)");
-}
-
-static json_t *integer(const char *s)
-{
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (end == s || *end || errno)
-        return json_string(s);
-    return json_integer(v);
-}
-
-static json_t *floating(const char *s)
-{
-    char *end;
-    if (!isdigit((unsigned char)s[0]) && s[0] != '-' && s[0] != '.')
-        return json_string(s); /* NaN, Infinity */
-    double v = strtod(s, &end);
-    if (end == s || *end || !isfinite(v))
-        return json_string(s);
-    return json_real(v);
-}
-
-/* numeric: exact as a number only when a double round-trips it. */
-static json_t *numeric(const char *s)
-{
-    const char *p = s;
-    int digits = 0, lead = 1;
-    bool frac = false;
-    if (*p == '-')
-        p++;
-    if (!isdigit((unsigned char)*p))
-        return json_string(s); /* NaN, Infinity */
-    for (; *p; p++) {
-        if (*p == '.') {
-            if (frac)
-                return json_string(s);
-            frac = true;
+    size_t i = 0;
+    while (i < len) {
+        unsigned char c = s[i];
+        size_t n;
+        uint32_t cp;
+        if (c < 0x80) {
+            i++;
             continue;
+        } else if ((c & 0xe0) == 0xc0) {
+            n = 1, cp = c & 0x1f;
+        } else if ((c & 0xf0) == 0xe0) {
+            n = 2, cp = c & 0x0f;
+        } else if ((c & 0xf8) == 0xf0) {
+            n = 3, cp = c & 0x07;
+        } else {
+            return false;
         }
-        if (!isdigit((unsigned char)*p))
-            return json_string(s);
-        if (*p != '0')
-            lead = 0;
-        if (!lead)
-            digits++;
+        if (len - i <= n)
+            return false;
+        for (size_t k = 1; k <= n; k++) {
+            if ((s[i + k] & 0xc0) != 0x80)
+                return false;
+            cp = (cp << 6) | (s[i + k] & 0x3f);
+        }
+        /* overlong forms, surrogates, beyond Unicode */
+        if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+            (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+            return false;
+        i += n + 1;
     }
-    if (digits > EXACT_DIGITS)
-        return json_string(s);
-    if (!frac)
-        return integer(s);
-    return floating(s);
+    return true;
 }
 
-static json_t *base64_bytea(const char *s, size_t len)
+static void string(struct hl_buf *out, const char *s, size_t len)
 {
-    /* bytea_output 'hex' (the default): "\x" then two hex digits per byte. */
-    if (len < 2 || s[0] != '\\' || s[1] != 'x' || (len - 2) % 2)
-        return as_string(s, len);
+    if (utf8_valid((const unsigned char *)s, len))
+        hl_buf_add_json_str(out, s, len);
+    else
+        hl_buf_adds(out, "\"(not UTF-8)\"");
+}
+
+/* A JSON number (RFC 8259 grammar); *digits gets its count of significant digits. */
+static bool json_number(const char *s, size_t len, int *digits)
+{
+    size_t i = 0;
+    int sig = 0;
+    bool lead = true;
+    if (i < len && s[i] == '-')
+        i++;
+    if (i >= len || s[i] < '0' || s[i] > '9')
+        return false;
+    if (s[i] == '0' && i + 1 < len && s[i + 1] >= '0' && s[i + 1] <= '9')
+        return false;
+    for (; i < len && s[i] >= '0' && s[i] <= '9'; i++)
+        if (!(lead && s[i] == '0'))
+            lead = false, sig++;
+    if (i < len && s[i] == '.') {
+        i++;
+        if (i >= len || s[i] < '0' || s[i] > '9')
+            return false;
+        for (; i < len && s[i] >= '0' && s[i] <= '9'; i++)
+            if (!(lead && s[i] == '0'))
+                lead = false, sig++;
+    }
+    if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+        i++;
+        if (i < len && (s[i] == '+' || s[i] == '-'))
+            i++;
+        if (i >= len || s[i] < '0' || s[i] > '9')
+            return false;
+        while (i < len && s[i] >= '0' && s[i] <= '9')
+            i++;
+    }
+    if (digits)
+        *digits = sig;
+    return i == len;
+}
+
+static void number(struct hl_buf *out, const char *s, size_t len, bool exact_only)
+{
+    int digits;
+    if (json_number(s, len, &digits) && (!exact_only || digits <= EXACT_DIGITS))
+        hl_buf_add(out, s, len);
+    else
+        string(out, s, len); /* NaN, Infinity, or more digits than a double keeps */
+}
+
+static void bytea(struct hl_buf *out, const char *s, size_t len)
+{
+    /* bytea_output 'hex': "\x" then two hex digits per byte. */
+    if (len < 2 || s[0] != '\\' || s[1] != 'x' || (len - 2) % 2) {
+        string(out, s, len);
+        return;
+    }
     size_t n = (len - 2) / 2;
     unsigned char *raw = hl_xmalloc(n ? n : 1);
     for (size_t i = 0; i < n; i++) {
@@ -108,85 +138,127 @@ static json_t *base64_bytea(const char *s, size_t len)
         int lo = hl_hex_digit((unsigned char)s[3 + 2 * i]);
         if (hi < 0 || lo < 0) {
             free(raw);
-            return as_string(s, len);
+            string(out, s, len);
+            return;
         }
         raw[i] = (unsigned char)(hi << 4 | lo);
     }
     char *b64 = hl_xmalloc(4 * ((n + 2) / 3) + 1);
-    EVP_EncodeBlock((unsigned char *)b64, raw, (int)n);
-    json_t *j = json_string(b64);
+    int m = EVP_EncodeBlock((unsigned char *)b64, raw, (int)n);
+    hl_buf_add_json_str(out, b64, (size_t)m);
     free(raw);
     free(b64);
-    return j;
 }
 
-/* "2026-12-05 12:00:00.123+00" -> "2026-12-05T12:00:00.123Z"; without a zone (timestamp)
- * only the 'T'. Anything else (infinity, BC dates) stays as PostgreSQL wrote it. */
-static json_t *timestamp(const char *s, size_t len, bool tz)
+/* "2026-12-05 12:00:00.123+00" -> "2026-12-05T12:00:00.123Z"; "+05" -> "+05:00"; without
+ * a zone (timestamp) only the 'T'. Anything else (infinity, BC) stays as written. */
+static void timestamp(struct hl_buf *out, const char *s, size_t len, bool tz)
 {
-    struct hl_buf b = HL_BUF_INIT;
-    if (len < 19 || s[10] != ' ' || !isdigit((unsigned char)s[0]))
-        return as_string(s, len);
-    hl_buf_add(&b, s, len);
-    b.ptr[10] = 'T';
-    if (tz && b.len > 3 && strcmp(b.ptr + b.len - 3, "+00") == 0) {
-        b.len -= 3;
-        b.ptr[b.len] = '\0';
-        hl_buf_addch(&b, 'Z');
-    } else if (tz && b.len > 3 && (b.ptr[b.len - 3] == '+' || b.ptr[b.len - 3] == '-')) {
-        hl_buf_adds(&b, ":00"); /* "+05" -> "+05:00" (ISO 8601 extended) */
+    if (len < 19 || len > 64 || s[10] != ' ' || s[0] < '0' || s[0] > '9' || s[len - 1] == 'C') {
+        string(out, s, len);
+        return;
     }
-    json_t *j = json_string(b.ptr);
-    hl_buf_release(&b);
-    return j;
+    char t[72];
+    memcpy(t, s, len);
+    t[len] = '\0';
+    t[10] = 'T';
+    if (tz && len > 3 && strcmp(t + len - 3, "+00") == 0) {
+        memcpy(t + len - 3, "Z", 2);
+    } else if (tz && len > 3 && (t[len - 3] == '+' || t[len - 3] == '-')) {
+        memcpy(t + len, ":00", 4);
+    }
+    hl_buf_add_json_str(out, t, strlen(t));
 }
 
-static json_t *scalar(uint32_t oid, const char *s, size_t len);
+static void scalar(struct hl_buf *out, uint32_t oid, const char *s, size_t len)
+{
+    switch (oid) {
+    case CDC_OID_BOOL:
+        if (len == 1 && (s[0] == 't' || s[0] == 'f'))
+            hl_buf_adds(out, s[0] == 't' ? "true" : "false");
+        else
+            string(out, s, len);
+        return;
+    case CDC_OID_INT2:
+    case CDC_OID_INT4:
+    case CDC_OID_INT8:
+    case CDC_OID_OID:
+    case CDC_OID_FLOAT4:
+    case CDC_OID_FLOAT8:
+        number(out, s, len, false);
+        return;
+    case CDC_OID_NUMERIC:
+        number(out, s, len, true);
+        return;
+    case CDC_OID_JSON:
+    case CDC_OID_JSONB: {
+        /* PostgreSQL checked it; checked again so a bad byte cannot break the envelope. */
+        json_t *j = json_loadb(s, len, JSON_DECODE_ANY, NULL);
+        if (j && utf8_valid((const unsigned char *)s, len))
+            hl_buf_add(out, s, len);
+        else
+            string(out, s, len);
+        json_decref(j);
+        return;
+    }
+    case CDC_OID_BYTEA:
+        bytea(out, s, len);
+        return;
+    case CDC_OID_TIMESTAMP:
+    case CDC_OID_TIMESTAMPTZ:
+        timestamp(out, s, len, oid == CDC_OID_TIMESTAMPTZ);
+        return;
+    default:
+        string(out, s, len);
+    }
+}
 
-/* Array literal parser: "{1,2,{3,4}}", elements quoted with "..." and backslash escapes,
- * NULL unquoted. *pp walks s; returns NULL on a malformed literal. */
-static json_t *array_parse(uint32_t elem, const char **pp, const char *end)
+/* Array literal: "{1,2,{3,4}}", elements quoted with "..." and backslash escapes, NULL
+ * unquoted. Writes the JSON array; false on a malformed literal (out then holds garbage
+ * past its former length, which the caller cuts). */
+static bool array(struct hl_buf *out, uint32_t elem, const char **pp, const char *end,
+                  int depth)
 {
     const char *p = *pp;
-    if (p >= end || *p != '{')
-        return NULL;
+    if (p >= end || *p != '{' || depth > MAX_DIMS)
+        return false;
     p++;
-    json_t *arr = json_array();
+    hl_buf_addch(out, '[');
     struct hl_buf item = HL_BUF_INIT;
+    bool ok = false;
     if (p < end && *p == '}') {
-        *pp = p + 1;
-        return arr;
+        p++;
+        ok = true;
+        goto out;
     }
-    for (;;) {
+    for (bool first = true;; first = false) {
+        if (!first)
+            hl_buf_addch(out, ',');
         if (p >= end)
-            goto bad;
+            goto out;
         if (*p == '{') {
-            json_t *sub = array_parse(elem, &p, end);
-            if (!sub)
-                goto bad;
-            json_array_append_new(arr, sub);
+            if (!array(out, elem, &p, end, depth + 1))
+                goto out;
         } else {
             bool quoted = *p == '"';
             hl_buf_clear(&item);
-            hl_buf_adds(&item, "");
             if (quoted) {
-                p++;
-                while (p < end && *p != '"') {
+                for (p++; p < end && *p != '"'; p++) {
                     if (*p == '\\' && p + 1 < end)
                         p++;
-                    hl_buf_addch(&item, *p++);
+                    hl_buf_addch(&item, *p);
                 }
                 if (p >= end)
-                    goto bad;
+                    goto out;
                 p++;
             } else {
                 while (p < end && *p != ',' && *p != '}')
                     hl_buf_addch(&item, *p++);
             }
-            if (!quoted && strcmp(hl_buf_str(&item), "NULL") == 0)
-                json_array_append_new(arr, json_null());
+            if (!quoted && item.len == 4 && memcmp(item.ptr, "NULL", 4) == 0)
+                hl_buf_adds(out, "null");
             else
-                json_array_append_new(arr, scalar(elem, hl_buf_str(&item), item.len));
+                scalar(out, elem, item.ptr ? item.ptr : "", item.len);
         }
         if (p < end && *p == ',') {
             p++;
@@ -194,72 +266,36 @@ static json_t *array_parse(uint32_t elem, const char **pp, const char *end)
         }
         if (p < end && *p == '}') {
             p++;
-            break;
+            ok = true;
         }
-        goto bad;
+        goto out;
     }
+out:
     hl_buf_release(&item);
+    if (ok)
+        hl_buf_addch(out, ']');
     *pp = p;
-    return arr;
-bad:
-    hl_buf_release(&item);
-    json_decref(arr);
-    return NULL;
+    return ok;
 }
 
-static json_t *scalar(uint32_t oid, const char *s, size_t len)
+void cdc_value_write(struct hl_buf *out, uint32_t oid, const char *text, size_t len)
 {
-    /* s is NUL-terminated at len here. */
-    switch (oid) {
-    case CDC_OID_BOOL:
-        return len == 1 && (s[0] == 't' || s[0] == 'f') ? json_boolean(s[0] == 't')
-                                                         : as_string(s, len);
-    case CDC_OID_INT2:
-    case CDC_OID_INT4:
-    case CDC_OID_INT8:
-    case CDC_OID_OID:
-        return integer(s);
-    case CDC_OID_FLOAT4:
-    case CDC_OID_FLOAT8:
-        return floating(s);
-    case CDC_OID_NUMERIC:
-        return numeric(s);
-    case CDC_OID_JSON:
-    case CDC_OID_JSONB: {
-        json_t *j = json_loadb(s, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
-        return j ? j : as_string(s, len);
-    }
-    case CDC_OID_BYTEA:
-        return base64_bytea(s, len);
-    case CDC_OID_TIMESTAMP:
-        return timestamp(s, len, false);
-    case CDC_OID_TIMESTAMPTZ:
-        return timestamp(s, len, true);
-    default:
-        return as_string(s, len);
-    }
-}
-
-json_t *cdc_value_json(uint32_t oid, const char *text, size_t len)
-{
-    char *s = hl_xstrndup(text, len);
-    json_t *j;
     uint32_t elem = cdc_array_elem(oid);
-    if (elem) {
-        const char *p = s;
-        /* A literal with explicit bounds ("[0:1]={1,2}") starts after the '='. */
-        if (*p == '[') {
-            const char *eq = strchr(p, '=');
-            p = eq ? eq + 1 : p;
-        }
-        j = array_parse(elem, &p, s + len);
-        if (!j || p != s + len) {
-            json_decref(j);
-            j = as_string(s, len);
-        }
-    } else {
-        j = scalar(oid, s, strlen(s) == len ? len : strlen(s));
+    if (!elem) {
+        scalar(out, oid, text, len);
+        return;
     }
-    free(s);
-    return j;
+    size_t mark = out->len;
+    const char *p = text, *end = text + len;
+    /* A literal with explicit bounds ("[0:1]={1,2}") starts after the '='. */
+    if (len && *p == '[') {
+        const char *eq = memchr(p, '=', len);
+        p = eq ? eq + 1 : p;
+    }
+    if (!array(out, elem, &p, end, 1) || p != end) {
+        out->len = mark;
+        if (out->ptr)
+            out->ptr[mark] = '\0';
+        string(out, text, len);
+    }
 }

@@ -2,25 +2,31 @@
  *
  *   bool                          true / false
  *   int2, int4, int8, oid         numbers
- *   float4, float8                numbers; NaN and ±Infinity as strings
- *   numeric                       a number when a double holds it exactly (at most 15
- *                                 significant digits), else the exact decimal as a string
- *   json, jsonb                   the JSON value itself
+ *   float4, float8                numbers, exactly as PostgreSQL wrote them (shortest
+ *                                 round-trip form); NaN and ±Infinity as strings
+ *   numeric                       a number, as written ("12.50"), when a double holds it
+ *                                 exactly (at most 15 significant digits), else the exact
+ *                                 decimal as a string
+ *   json, jsonb                   the JSON value itself, as PostgreSQL wrote it
  *   bytea                         base64 (standard alphabet, padded)
  *   timestamp, timestamptz        ISO 8601 ("2026-12-05T12:00:00.123456", with "Z" for
  *                                 timestamptz: the stream's session runs in UTC)
  *   arrays of the above           JSON arrays (nested for more dimensions), NULL as null
  *   anything else                 the text form as a string (text, uuid, date, enums, ...)
  *
- * The replication session sets DateStyle ISO, TimeZone UTC, IntervalStyle iso_8601 and
+ * Numbers and JSON are copied as PostgreSQL wrote them rather than through a double, so
+ * nothing is rounded or re-spelled. Text that is not UTF-8 (a SQL_ASCII database) becomes
+ * the string "(not UTF-8)" rather than invalid JSON. The replication session sets
+ * client_encoding UTF8, DateStyle ISO, TimeZone UTC, IntervalStyle iso_8601 and
  * extra_float_digits 3, which these conversions rely on.
  * Pure: unit-tested in tests/unit/test_cdc_types.c. @locality any thread. */
 #ifndef CDC_TYPES_H
 #define CDC_TYPES_H
 
-#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "hl/buf.h"
 
 /* pg_type OIDs (fixed in PostgreSQL's catalog, src/include/catalog/pg_type.dat). */
 #define CDC_OID_BOOL 16
@@ -38,9 +44,9 @@
 #define CDC_OID_NUMERIC 1700
 #define CDC_OID_JSONB 3802
 
-/* A new JSON value for the text form (len bytes, not NUL-terminated) of a value of type
- * oid. Never NULL: a value that does not parse as its type claims becomes a string. */
-json_t *cdc_value_json(uint32_t oid, const char *text, size_t len);
+/* Appends the JSON text for the text form (len bytes, not NUL-terminated) of a value of
+ * type oid. A value that does not parse as its type claims becomes a string. */
+void cdc_value_write(struct hl_buf *out, uint32_t oid, const char *text, size_t len);
 /* The element type of an array type, 0 when oid is not a known array type. */
 uint32_t cdc_array_elem(uint32_t oid);
 
