@@ -10,15 +10,19 @@
 #include "hl/time.h"
 #include "hl/banned.h"
 
+/* 9999-12-31T23:59:59.999Z */
+#define MAX_MS INT64_C(253402300799999)
+
 void cdc_event_id(const char *source_id, uint64_t commit_lsn, uint32_t seq,
                   char out[CDC_EVENT_ID_MAX])
 {
     snprintf(out, CDC_EVENT_ID_MAX, "%s:%016" PRIX64 ":%" PRIu32, source_id, commit_lsn, seq);
 }
 
+/* Names come from the user's server too: never let one break the envelope. */
 static void str(struct hl_buf *b, const char *s)
 {
-    hl_buf_add_json_str(b, s, strlen(s));
+    cdc_json_string(b, s, strlen(s));
 }
 
 /* The kept columns of a tuple as an object. Unchanged TOAST values are left out and their
@@ -63,7 +67,11 @@ void cdc_event_build(const struct cdc_change *c, struct hl_buf *value, struct hl
     struct hl_buf table = HL_BUF_INIT, toast = HL_BUF_INIT;
     cdc_event_id(c->src->id, c->commit_lsn, c->seq, id);
     hl_iso8601_ms(c->now_ms, ts);
-    hl_iso8601_ms(c->commit_ts_us / 1000, occurred);
+    /* A commit time no clock gives (a hostile server) is clamped into what ISO 8601 with
+     * four-digit years can spell. */
+    int64_t occurred_ms = c->commit_ts_us / 1000;
+    occurred_ms = occurred_ms < 0 ? 0 : occurred_ms > MAX_MS ? MAX_MS : occurred_ms;
+    hl_iso8601_ms(occurred_ms, occurred);
     cdc_lsn_format(c->commit_lsn, lsn);
     hl_buf_addf(&table, "%s.%s", m->rel->schema, m->rel->name);
     char *type = cdc_event_name(c->src->event_name, m->rel->schema, m->rel->name, c->op);

@@ -108,6 +108,16 @@ const struct cdc_relation *cdc_parser_relation(const struct cdc_parser *p, uint3
     return NULL;
 }
 
+/* A PostgreSQL timestamp (microseconds since 2000) as Unix-epoch microseconds, saturating
+ * rather than overflowing on a value no clock gives. */
+static int64_t unix_us(uint64_t raw)
+{
+    int64_t v = (int64_t)raw;
+    if (v > INT64_MAX - CDC_PG_EPOCH_US)
+        return INT64_MAX;
+    return v + CDC_PG_EPOCH_US;
+}
+
 static hl_err fail(char *errbuf, size_t errlen, const char *what, char kind)
 {
     snprintf(errbuf, errlen, "malformed pgoutput %s message ('%c')", what,
@@ -250,7 +260,7 @@ hl_err cdc_pgoutput_parse(struct cdc_parser *p, const unsigned char *buf, size_t
     case 'B':
         m->kind = CDC_MSG_BEGIN;
         m->final_lsn = u64(&r);
-        m->commit_ts_us = (int64_t)u64(&r) + CDC_PG_EPOCH_US;
+        m->commit_ts_us = unix_us(u64(&r));
         m->xid = u32(&r);
         return r.bad ? fail(errbuf, errlen, "Begin", kind) : HL_OK;
     case 'C':
@@ -258,7 +268,7 @@ hl_err cdc_pgoutput_parse(struct cdc_parser *p, const unsigned char *buf, size_t
         (void)u8(&r); /* flags, unused */
         m->commit_lsn = u64(&r);
         m->end_lsn = u64(&r);
-        m->commit_ts_us = (int64_t)u64(&r) + CDC_PG_EPOCH_US;
+        m->commit_ts_us = unix_us(u64(&r));
         return r.bad ? fail(errbuf, errlen, "Commit", kind) : HL_OK;
     case 'R':
         m->kind = CDC_MSG_RELATION;

@@ -35,6 +35,8 @@ uint32_t cdc_array_elem(uint32_t oid)
     return 0;
 }
 
+/* Valid UTF-8 without NUL (which no PostgreSQL text holds, and which jansson and so the
+ * dispatchers refuse by default). */
 static bool utf8_valid(const unsigned char *s, size_t len)
 {
     size_t i = 0;
@@ -42,7 +44,9 @@ static bool utf8_valid(const unsigned char *s, size_t len)
         unsigned char c = s[i];
         size_t n;
         uint32_t cp;
-        if (c < 0x80) {
+        if (c == 0) {
+            return false;
+        } else if (c < 0x80) {
             i++;
             continue;
         } else if ((c & 0xe0) == 0xc0) {
@@ -70,7 +74,7 @@ static bool utf8_valid(const unsigned char *s, size_t len)
     return true;
 }
 
-static void string(struct hl_buf *out, const char *s, size_t len)
+void cdc_json_string(struct hl_buf *out, const char *s, size_t len)
 {
     if (utf8_valid((const unsigned char *)s, len))
         hl_buf_add_json_str(out, s, len);
@@ -121,14 +125,14 @@ static void number(struct hl_buf *out, const char *s, size_t len, bool exact_onl
     if (json_number(s, len, &digits) && (!exact_only || digits <= EXACT_DIGITS))
         hl_buf_add(out, s, len);
     else
-        string(out, s, len); /* NaN, Infinity, or more digits than a double keeps */
+        cdc_json_string(out, s, len); /* NaN, Infinity, or more digits than a double keeps */
 }
 
 static void bytea(struct hl_buf *out, const char *s, size_t len)
 {
     /* bytea_output 'hex': "\x" then two hex digits per byte. */
     if (len < 2 || s[0] != '\\' || s[1] != 'x' || (len - 2) % 2) {
-        string(out, s, len);
+        cdc_json_string(out, s, len);
         return;
     }
     size_t n = (len - 2) / 2;
@@ -138,7 +142,7 @@ static void bytea(struct hl_buf *out, const char *s, size_t len)
         int lo = hl_hex_digit((unsigned char)s[3 + 2 * i]);
         if (hi < 0 || lo < 0) {
             free(raw);
-            string(out, s, len);
+            cdc_json_string(out, s, len);
             return;
         }
         raw[i] = (unsigned char)(hi << 4 | lo);
@@ -155,7 +159,7 @@ static void bytea(struct hl_buf *out, const char *s, size_t len)
 static void timestamp(struct hl_buf *out, const char *s, size_t len, bool tz)
 {
     if (len < 19 || len > 64 || s[10] != ' ' || s[0] < '0' || s[0] > '9' || s[len - 1] == 'C') {
-        string(out, s, len);
+        cdc_json_string(out, s, len);
         return;
     }
     char t[72];
@@ -167,7 +171,7 @@ static void timestamp(struct hl_buf *out, const char *s, size_t len, bool tz)
     } else if (tz && len > 3 && (t[len - 3] == '+' || t[len - 3] == '-')) {
         memcpy(t + len, ":00", 4);
     }
-    hl_buf_add_json_str(out, t, strlen(t));
+    cdc_json_string(out, t, strlen(t));
 }
 
 static void scalar(struct hl_buf *out, uint32_t oid, const char *s, size_t len)
@@ -177,7 +181,7 @@ static void scalar(struct hl_buf *out, uint32_t oid, const char *s, size_t len)
         if (len == 1 && (s[0] == 't' || s[0] == 'f'))
             hl_buf_adds(out, s[0] == 't' ? "true" : "false");
         else
-            string(out, s, len);
+            cdc_json_string(out, s, len);
         return;
     case CDC_OID_INT2:
     case CDC_OID_INT4:
@@ -197,7 +201,7 @@ static void scalar(struct hl_buf *out, uint32_t oid, const char *s, size_t len)
         if (j && utf8_valid((const unsigned char *)s, len))
             hl_buf_add(out, s, len);
         else
-            string(out, s, len);
+            cdc_json_string(out, s, len);
         json_decref(j);
         return;
     }
@@ -209,7 +213,7 @@ static void scalar(struct hl_buf *out, uint32_t oid, const char *s, size_t len)
         timestamp(out, s, len, oid == CDC_OID_TIMESTAMPTZ);
         return;
     default:
-        string(out, s, len);
+        cdc_json_string(out, s, len);
     }
 }
 
@@ -296,6 +300,6 @@ void cdc_value_write(struct hl_buf *out, uint32_t oid, const char *text, size_t 
         out->len = mark;
         if (out->ptr)
             out->ptr[mark] = '\0';
-        string(out, text, len);
+        cdc_json_string(out, text, len);
     }
 }

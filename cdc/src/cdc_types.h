@@ -47,6 +47,8 @@
 /* Appends the JSON text for the text form (len bytes, not NUL-terminated) of a value of
  * type oid. A value that does not parse as its type claims becomes a string. */
 void cdc_value_write(struct hl_buf *out, uint32_t oid, const char *text, size_t len);
+/* Appends s as a JSON string, or "(not UTF-8)" when it is not valid UTF-8. */
+void cdc_json_string(struct hl_buf *out, const char *s, size_t len);
 /* The element type of an array type, 0 when oid is not a known array type. */
 uint32_t cdc_array_elem(uint32_t oid);
 
