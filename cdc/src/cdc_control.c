@@ -321,8 +321,13 @@ int cdc_control_run(const struct cdc_config *cfg, const struct hl_keyring *keyri
         PQfinish(c.conn);
         c.conn = NULL;
     }
-    if (c.conn)
+    if (c.conn) {
         flush_status(&c);
+        /* Say so rather than leave 'streaming' behind: another worker takes it from here. */
+        for (struct held *h = c.held; h; h = h->next)
+            if (h->stream)
+                report(&c, h->id, "pending", "its worker stopped", NULL);
+    }
     release_all(&c, c.conn != NULL);
     if (c.conn)
         PQfinish(c.conn);

@@ -264,6 +264,8 @@ def test_killed_worker_is_replaced_and_every_change_arrives_in_commit_order(
     hookline.settle()
     holder = wait_streaming(hookline, src["id"])["worker"]
     victim = int(holder.split("-")[1])
+    time.sleep(1.5)  # both workers have scanned a few times: only one may hold the source
+    assert sum("holding table source" in log.read_text() for log in cdc.logs) == 1
 
     # 5,000 changes: 2,500 rows per table, in 100 transactions of 50 rows (25 per table).
     with psycopg.connect(userdb.dsn, autocommit=False) as c:
