@@ -34,7 +34,7 @@
 
 #include "dp_consumer.h"
 #include "dp_deadletter.h"
-#include "dp_health.h"
+#include "dp_breaker.h"
 #include "dp_produce.h"
 #include "dp_retry.h"
 #include "dp_subs.h"
@@ -71,7 +71,7 @@ struct dp_delivery {
     struct hl_task task;
     struct dp_snapshot *snap; /* our reference: w points into it */
     const struct dp_webhook *w;
-    struct dp_health *h;
+    struct dp_breaker *h;
     struct hl_buf body;
     struct hl_event ev; /* read off task.event_text, which it borrows */
 
@@ -91,7 +91,7 @@ struct dp_deliver {
     const struct dp_config *cfg;
     struct dp_producer *prod;
     CURLM *multi;
-    struct dp_health_table *health;
+    struct dp_breaker_table *health;
     struct dp_delivery *live;
     size_t in_flight;
     size_t wait_cap; /* deliveries one webhook may park here before they are deferred */
@@ -359,7 +359,7 @@ static void add_str(struct hl_buf *b, const char *key, const char *v)
 }
 
 /* One record on <prefix>.attempts, keyed by delivery id (so a delivery's records stay in
- * order); dp_log.c writes it. */
+ * order); dp_attemptlog.c writes it. */
 static void emit_record(struct dp_producer *prod, const struct hl_task *t, const char *event_id,
                         const char *event_type, const struct outcome *o, struct dp_msg *msg)
 {
@@ -474,7 +474,7 @@ static const char *classify(CURLcode rc, long status, bool capped, bool ssrf)
     }
 }
 
-static void wake_waiters(struct dp_deliver *dl, struct dp_health *h);
+static void wake_waiters(struct dp_deliver *dl, struct dp_breaker *h);
 static void defer_open(struct dp_deliver *dl, struct dp_delivery *d, int64_t wait_ms);
 
 /* The excerpt travels as JSON into a jsonb column: no NUL, valid UTF-8. */
@@ -521,8 +521,8 @@ static void attempt_done(struct dp_deliver *dl, CURL *e, CURLcode rc)
     attempt_cleanup(d);
 
     sanitize(&d->excerpt);
-    dp_health_timed(d->h, d->started_wall_ms, finished);
-    bool recovered = dp_health_done(cfg, d->h, cls == NULL, hl_mono_ms(), finished);
+    dp_breaker_timed(d->h, d->started_wall_ms, finished);
+    bool recovered = dp_breaker_done(cfg, d->h, cls == NULL, hl_mono_ms(), finished);
     wake_waiters(dl, d->h);
     struct outcome o = {
         .attempt_no = t->attempt,
@@ -541,7 +541,7 @@ static void attempt_done(struct dp_deliver *dl, CURL *e, CURLcode rc)
                                   "delivered again", d->msg);
     } else {
         bool gone = strcmp(cls, "gone") == 0;
-        bool disable = gone || dp_health_should_disable(cfg, d->h, finished);
+        bool disable = gone || dp_breaker_should_disable(cfg, d->h, finished);
         if (disable) {
             d->h->disabled_sent = true;
             d->h->disabled_at_ms = finished;
@@ -576,12 +576,12 @@ static void attempt_done(struct dp_deliver *dl, CURL *e, CURLcode rc)
 }
 
 /* Starts waiting deliveries of h while it admits them. */
-static void start_waiting(struct dp_deliver *dl, struct dp_health *h)
+static void start_waiting(struct dp_deliver *dl, struct dp_breaker *h)
 {
     while (h->nwait) {
         struct dp_delivery *d = h->wait_head;
         int64_t wait;
-        dp_admit a = dp_health_admit(dl->cfg, h, d->w->max_concurrency, d->w->rate_limit_per_s,
+        dp_admit a = dp_breaker_admit(dl->cfg, h, d->w->max_concurrency, d->w->rate_limit_per_s,
                                      hl_mono_ms(), &wait);
         if (a == DP_ADMIT_WAIT)
             return;
@@ -599,9 +599,9 @@ static void start_waiting(struct dp_deliver *dl, struct dp_health *h)
     }
 }
 
-static void wake_waiters(struct dp_deliver *dl, struct dp_health *h)
+static void wake_waiters(struct dp_deliver *dl, struct dp_breaker *h)
 {
-    dp_health_mark_ready(dl->health, h);
+    dp_breaker_mark_ready(dl->health, h);
 }
 
 static void skip(struct dp_deliver *dl, struct dp_msg *msg, const struct hl_task *t,
@@ -631,7 +631,7 @@ static void defer_open(struct dp_deliver *dl, struct dp_delivery *d, int64_t wai
 }
 
 /* May a task that came back before its due time go on now? Only one never attempted: its
- * due time merely paced a backlog (dp_health_defer_due) at the pace measured when it was
+ * due time merely paced a backlog (dp_breaker_defer_due) at the pace measured when it was
  * deferred, often while the loop was busy with fan-out. When its webhook would now park it
  * within park_max_ms, a further hop would only keep the dispatcher idle. A retry's due time
  * is its backoff and always holds, and so does an open breaker's. */
@@ -642,10 +642,10 @@ static bool paced_early(struct dp_deliver *dl, struct dp_snapshot *snap, const s
     const struct dp_webhook *w = dp_snapshot_find(snap, t->tenant, t->webhook_id);
     if (!w)
         return false;
-    struct dp_health *h = dp_health_get(dl->health, t->webhook_id);
+    struct dp_breaker *h = dp_breaker_get(dl->health, t->webhook_id);
     int limit = w->max_concurrency > 0 ? w->max_concurrency : (int)dl->cfg->default_max_concurrency;
     return !h->open &&
-           dp_health_drain_ms(h, limit, w->rate_limit_per_s, hl_mono_ms()) < dl->park_max_ms;
+           dp_breaker_drain_ms(h, limit, w->rate_limit_per_s, hl_mono_ms()) < dl->park_max_ms;
 }
 
 /* The webhook's secrets do not open with this dispatcher's ring, so nothing can be signed:
@@ -699,7 +699,7 @@ void dp_deliver_task(struct dp_deliver *dl, struct dp_msg *msg, struct dp_snapsh
         return;
     }
     const struct dp_webhook *w = dp_snapshot_find(snap, task.tenant, task.webhook_id);
-    struct dp_health *h = dp_health_get(dl->health, task.webhook_id);
+    struct dp_breaker *h = dp_breaker_get(dl->health, task.webhook_id);
     /* Disabled here: skipped until PostgreSQL shows it (the log writer disables the row),
      * or shows a change made after it (resumed before any task came by to see it
      * disabled): then PostgreSQL's status rules again. */
@@ -742,13 +742,13 @@ void dp_deliver_task(struct dp_deliver *dl, struct dp_msg *msg, struct dp_snapsh
     int64_t wait = 0;
     int limit = w->max_concurrency > 0 ? w->max_concurrency : (int)dl->cfg->default_max_concurrency;
     dp_admit a = h->nwait ? DP_ADMIT_WAIT
-                          : dp_health_admit(dl->cfg, h, w->max_concurrency, w->rate_limit_per_s,
+                          : dp_breaker_admit(dl->cfg, h, w->max_concurrency, w->rate_limit_per_s,
                                             hl_mono_ms(), &wait);
     if (a == DP_ADMIT_GO) {
         attempt_start(d);
     } else if (a == DP_ADMIT_WAIT &&
                (h->nwait < dl->wait_cap ||
-                dp_health_drain_ms(h, limit, w->rate_limit_per_s, hl_mono_ms()) <
+                dp_breaker_drain_ms(h, limit, w->rate_limit_per_s, hl_mono_ms()) <
                     dl->park_max_ms)) {
         if (h->wait_tail)
             ((struct dp_delivery *)h->wait_tail)->wnext = d;
@@ -756,7 +756,7 @@ void dp_deliver_task(struct dp_deliver *dl, struct dp_msg *msg, struct dp_snapsh
             h->wait_head = d;
         h->wait_tail = d;
         h->nwait++;
-        dp_health_mark_ready(dl->health, h);
+        dp_breaker_mark_ready(dl->health, h);
     } else {
         /* breaker open, or too much parked here: wait in Kafka, not in memory */
         if (a == DP_ADMIT_OPEN) {
@@ -764,7 +764,7 @@ void dp_deliver_task(struct dp_deliver *dl, struct dp_msg *msg, struct dp_snapsh
         } else {
             int64_t now_wall = hl_now_ms();
             schedule(dl, &d->task,
-                     dp_health_defer_due(h, limit, w->rate_limit_per_s, now_wall) - now_wall,
+                     dp_breaker_defer_due(h, limit, w->rate_limit_per_s, now_wall) - now_wall,
                      msg);
         }
         delivery_finish(d);
@@ -787,9 +787,9 @@ static void perform(struct dp_deliver *dl)
  * token (the loop then polls again soon). */
 static bool admit_waiting(struct dp_deliver *dl)
 {
-    struct dp_health *still = NULL, *h;
+    struct dp_breaker *still = NULL, *h;
     bool waiting = false;
-    while ((h = dp_health_take_ready(dl->health)) != NULL) {
+    while ((h = dp_breaker_take_ready(dl->health)) != NULL) {
         start_waiting(dl, h);
         if (h->nwait) {
             h->ready_next = still;
@@ -799,7 +799,7 @@ static bool admit_waiting(struct dp_deliver *dl)
     }
     while ((h = still) != NULL) {
         still = h->ready_next;
-        dp_health_mark_ready(dl->health, h);
+        dp_breaker_mark_ready(dl->health, h);
     }
     return waiting;
 }
@@ -833,7 +833,7 @@ struct dp_deliver *dp_deliver_new(const struct dp_config *cfg, struct dp_produce
         free(dl);
         return NULL;
     }
-    dl->health = dp_health_table_new();
+    dl->health = dp_breaker_table_new();
     dl->wait_cap = (size_t)(cfg->max_in_flight / 8 > 16 ? cfg->max_in_flight / 8 : 16);
     dl->spare = hl_xcalloc((size_t)cfg->max_in_flight, sizeof(*dl->spare));
     dl->park_max_ms = cfg->ntiers && (double)cfg->tiers[0] / 4 > PARK_MIN_MS
@@ -850,7 +850,7 @@ void dp_deliver_free(struct dp_deliver *dl)
         return;
     while (dl->live)
         delivery_finish(dl->live);
-    dp_health_table_free(dl->health);
+    dp_breaker_table_free(dl->health);
     while (dl->nspare)
         curl_easy_cleanup(dl->spare[--dl->nspare]);
     free(dl->spare);

@@ -1,4 +1,4 @@
-/* The attempt-log writer (see dp_log.h).
+/* The attempt-log writer (see dp_attemptlog.h).
  *
  * One statement per table per batch: the batch goes to PostgreSQL as one JSON array and
  * jsonb_array_elements WITH ORDINALITY spreads it, so a batch of 500 records is three round
@@ -10,7 +10,7 @@
  * them once, and this thread never does (a parse and a re-serialization per record cost
  * more than the rest of the writer). A record that is not JSON fails the whole array with
  * a data exception; only then is each record parsed here and the bad ones dropped. */
-#include "dp_log.h"
+#include "dp_attemptlog.h"
 
 #include <jansson.h>
 #include <libpq-fe.h>
@@ -71,7 +71,7 @@ static const char *const BATCH_SQL[] = {
     " AND w.status = 'active'",
 };
 
-struct dp_log {
+struct dp_attemptlog {
     const struct dp_config *cfg;
     rd_kafka_t *rk;
     char topic[HL_TOPIC_MAX];
@@ -80,7 +80,7 @@ struct dp_log {
     PGconn *conn;
     struct hl_buf batch; /* JSON array under construction: '[' and the records' texts */
     size_t nbatch;
-    size_t *ends; /* where each record's text ends in batch, for dp_log_batch_sanitize */
+    size_t *ends; /* where each record's text ends in batch, for dp_attemptlog_batch_sanitize */
     size_t nends_alloc;
     rd_kafka_topic_partition_list_t *offsets; /* next offset per partition of the batch */
 };
@@ -99,7 +99,7 @@ static bool looks_like_object(const char *p, size_t n)
     return n >= 2 && p[0] == '{' && p[n - 1] == '}' && !memchr(p, '\0', n);
 }
 
-bool dp_log_batch_append(struct hl_buf *batch, size_t **ends, size_t *nalloc, size_t *n,
+bool dp_attemptlog_batch_append(struct hl_buf *batch, size_t **ends, size_t *nalloc, size_t *n,
                          const char *rec, size_t len)
 {
     if (!looks_like_object(rec, len))
@@ -114,7 +114,7 @@ bool dp_log_batch_append(struct hl_buf *batch, size_t **ends, size_t *nalloc, si
     return true;
 }
 
-size_t dp_log_batch_sanitize(struct hl_buf *batch, size_t *ends, size_t *n)
+size_t dp_attemptlog_batch_sanitize(struct hl_buf *batch, size_t *ends, size_t *n)
 {
     size_t kept = 0, dropped = 0, start = 1, w = 1;
     for (size_t i = 0; i < *n; i++) {
@@ -137,10 +137,10 @@ size_t dp_log_batch_sanitize(struct hl_buf *batch, size_t *ends, size_t *n)
     return dropped;
 }
 
-static void batch_add(struct dp_log *l, const rd_kafka_message_t *m)
+static void batch_add(struct dp_attemptlog *l, const rd_kafka_message_t *m)
 {
     if (!m->payload ||
-        !dp_log_batch_append(&l->batch, &l->ends, &l->nends_alloc, &l->nbatch, m->payload,
+        !dp_attemptlog_batch_append(&l->batch, &l->ends, &l->nends_alloc, &l->nbatch, m->payload,
                              m->len))
         hl_log(HL_LOG_WARN, "log", "attempt record at [%d] offset %lld is not JSON: skipped",
                (int)m->partition, (long long)m->offset);
@@ -153,7 +153,7 @@ static void batch_add(struct dp_log *l, const rd_kafka_message_t *m)
 
 /* HL_EINVAL when PostgreSQL refused the batch's data (SQLSTATE class 22: a record that is
  * not JSON, or a field of the wrong type), HL_EIO otherwise. */
-static hl_err batch_write(struct dp_log *l, char *errbuf, size_t errlen)
+static hl_err batch_write(struct dp_attemptlog *l, char *errbuf, size_t errlen)
 {
     if (!l->conn) {
         l->conn = hl_pg_connect(l->cfg->common.pg_dsn, errbuf, errlen);
@@ -198,7 +198,7 @@ static hl_err batch_write(struct dp_log *l, char *errbuf, size_t errlen)
     return rc;
 }
 
-static void pause_all(struct dp_log *l, bool pause)
+static void pause_all(struct dp_attemptlog *l, bool pause)
 {
     rd_kafka_topic_partition_list_t *a = NULL;
     if (rd_kafka_assignment(l->rk, &a) || !a)
@@ -211,7 +211,7 @@ static void pause_all(struct dp_log *l, bool pause)
 }
 
 /* Writes the batch until it succeeds (or stop is asked and final is set), then commits. */
-static void flush(struct dp_log *l, bool final)
+static void flush(struct dp_attemptlog *l, bool final)
 {
     char err[512];
     int64_t backoff = BACKOFF_MIN_MS;
@@ -223,7 +223,7 @@ static void flush(struct dp_log *l, bool final)
         if (rc == HL_EINVAL && !sanitized) {
             /* Some record is not JSON, or not the JSON of a record: drop what jansson
              * refuses and try again at once. */
-            size_t dropped = dp_log_batch_sanitize(&l->batch, l->ends, &l->nbatch);
+            size_t dropped = dp_attemptlog_batch_sanitize(&l->batch, l->ends, &l->nbatch);
             hl_log(HL_LOG_WARN, "log", "attempt records refused (%s): %zu not JSON, skipped",
                    err, dropped);
             sanitized = true;
@@ -265,7 +265,7 @@ out:
 
 static void *log_main(void *arg)
 {
-    struct dp_log *l = arg;
+    struct dp_attemptlog *l = arg;
     int64_t first = -1;
     while (!atomic_load(&l->stop)) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(l->rk, 50);
@@ -290,10 +290,10 @@ static void *log_main(void *arg)
     return NULL;
 }
 
-struct dp_log *dp_log_start(const struct dp_config *cfg, char *errbuf, size_t errlen)
+struct dp_attemptlog *dp_attemptlog_start(const struct dp_config *cfg, char *errbuf, size_t errlen)
 {
     char group[512], session_timeout[32];
-    struct dp_log *l = hl_xcalloc(1, sizeof(*l));
+    struct dp_attemptlog *l = hl_xcalloc(1, sizeof(*l));
     rd_kafka_topic_partition_list_t *topics = NULL;
     l->cfg = cfg;
     hl_topic_name(l->topic, cfg->common.topic_prefix, "attempts");
@@ -344,7 +344,7 @@ fail:
     return NULL;
 }
 
-void dp_log_stop(struct dp_log *l)
+void dp_attemptlog_stop(struct dp_attemptlog *l)
 {
     if (!l)
         return;

@@ -1,10 +1,10 @@
-/* Per-webhook admission and health (see dp_health.h).
+/* Per-webhook circuit breaker and admission (see dp_breaker.h).
  *
  * Breaker: counts attempts in a fixed window of breaker_window_ms; when at least
  * breaker_min_requests ended and breaker_failure_pct of them failed, it opens for
  * breaker_open_ms. Then exactly one attempt (the probe) is let through: success closes it,
  * failure opens it again. */
-#include "dp_health.h"
+#include "dp_breaker.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -13,13 +13,13 @@
 #include "hl/banned.h"
 
 #define NBUCKETS 4096
-/* No answer for this long with attempts in flight slows the pace down (dp_health_drain_ms).
+/* No answer for this long with attempts in flight slows the pace down (dp_breaker_drain_ms).
  * Shorter silences are the loop's own: an iteration busy with fan-out answers nobody. */
 #define SILENCE_MIN_MS 250
 
-struct dp_health_table {
-    struct dp_health *b[NBUCKETS];
-    struct dp_health *ready;
+struct dp_breaker_table {
+    struct dp_breaker *b[NBUCKETS];
+    struct dp_breaker *ready;
 };
 
 static unsigned hash(const char *s)
@@ -30,17 +30,17 @@ static unsigned hash(const char *s)
     return h % NBUCKETS;
 }
 
-struct dp_health_table *dp_health_table_new(void)
+struct dp_breaker_table *dp_breaker_table_new(void)
 {
-    return hl_xcalloc(1, sizeof(struct dp_health_table));
+    return hl_xcalloc(1, sizeof(struct dp_breaker_table));
 }
 
-void dp_health_table_free(struct dp_health_table *t)
+void dp_breaker_table_free(struct dp_breaker_table *t)
 {
     if (!t)
         return;
     for (size_t i = 0; i < NBUCKETS; i++) {
-        struct dp_health *h = t->b[i], *next;
+        struct dp_breaker *h = t->b[i], *next;
         for (; h; h = next) {
             next = h->hnext;
             free(h->webhook_id);
@@ -50,13 +50,13 @@ void dp_health_table_free(struct dp_health_table *t)
     free(t);
 }
 
-struct dp_health *dp_health_get(struct dp_health_table *t, const char *webhook_id)
+struct dp_breaker *dp_breaker_get(struct dp_breaker_table *t, const char *webhook_id)
 {
     unsigned k = hash(webhook_id);
-    for (struct dp_health *h = t->b[k]; h; h = h->hnext)
+    for (struct dp_breaker *h = t->b[k]; h; h = h->hnext)
         if (strcmp(h->webhook_id, webhook_id) == 0)
             return h;
-    struct dp_health *h = hl_xcalloc(1, sizeof(*h));
+    struct dp_breaker *h = hl_xcalloc(1, sizeof(*h));
     h->webhook_id = hl_xstrdup(webhook_id);
     h->tokens = -1; /* full on first use */
     h->hnext = t->b[k];
@@ -64,7 +64,7 @@ struct dp_health *dp_health_get(struct dp_health_table *t, const char *webhook_i
     return h;
 }
 
-dp_admit dp_health_admit(const struct dp_config *cfg, struct dp_health *h, int max_concurrency,
+dp_admit dp_breaker_admit(const struct dp_config *cfg, struct dp_breaker *h, int max_concurrency,
                          int rate_per_s, int64_t now_ms, int64_t *wait_ms)
 {
     *wait_ms = 0;
@@ -101,7 +101,7 @@ dp_admit dp_health_admit(const struct dp_config *cfg, struct dp_health *h, int m
     return DP_ADMIT_GO;
 }
 
-bool dp_health_done(const struct dp_config *cfg, struct dp_health *h, bool ok, int64_t now_ms,
+bool dp_breaker_done(const struct dp_config *cfg, struct dp_breaker *h, bool ok, int64_t now_ms,
                     int64_t wall_ms)
 {
     bool recovered = false;
@@ -140,7 +140,7 @@ bool dp_health_done(const struct dp_config *cfg, struct dp_health *h, bool ok, i
     return recovered;
 }
 
-void dp_health_timed(struct dp_health *h, int64_t started_wall_ms, int64_t wall_ms)
+void dp_breaker_timed(struct dp_breaker *h, int64_t started_wall_ms, int64_t wall_ms)
 {
     double d = (double)(wall_ms > started_wall_ms ? wall_ms - started_wall_ms : 0) + 1.0;
     h->avg_attempt_ms = h->avg_attempt_ms > 0 ? 0.7 * h->avg_attempt_ms + 0.3 * d : d;
@@ -148,7 +148,7 @@ void dp_health_timed(struct dp_health *h, int64_t started_wall_ms, int64_t wall_
 
 /* Milliseconds between two attempts' ends at the webhook's pace. Before the first answer, a
  * guess on the early side: too early costs one more hop. */
-static double pace_ms(const struct dp_health *h, int concurrency, int rate_per_s)
+static double pace_ms(const struct dp_breaker *h, int concurrency, int rate_per_s)
 {
     double per = (h->avg_attempt_ms > 0 ? h->avg_attempt_ms : 20.0) /
                  (concurrency > 0 ? concurrency : 1);
@@ -157,7 +157,7 @@ static double pace_ms(const struct dp_health *h, int concurrency, int rate_per_s
     return per;
 }
 
-double dp_health_drain_ms(const struct dp_health *h, int concurrency, int rate_per_s,
+double dp_breaker_drain_ms(const struct dp_breaker *h, int concurrency, int rate_per_s,
                           int64_t now_ms)
 {
     double per = pace_ms(h, concurrency, rate_per_s);
@@ -170,7 +170,7 @@ double dp_health_drain_ms(const struct dp_health *h, int concurrency, int rate_p
     return per * (double)(h->in_flight + (int)h->nwait);
 }
 
-int64_t dp_health_defer_due(struct dp_health *h, int concurrency, int rate_per_s,
+int64_t dp_breaker_defer_due(struct dp_breaker *h, int concurrency, int rate_per_s,
                             int64_t wall_ms)
 {
     double per = pace_ms(h, concurrency, rate_per_s);
@@ -180,7 +180,7 @@ int64_t dp_health_defer_due(struct dp_health *h, int concurrency, int rate_per_s
     return due;
 }
 
-bool dp_health_should_disable(const struct dp_config *cfg, struct dp_health *h, int64_t wall_ms)
+bool dp_breaker_should_disable(const struct dp_config *cfg, struct dp_breaker *h, int64_t wall_ms)
 {
     if (h->disabled_sent || h->failing_since_ms == 0 ||
         wall_ms - h->failing_since_ms < cfg->auto_disable_after_ms)
@@ -189,7 +189,7 @@ bool dp_health_should_disable(const struct dp_config *cfg, struct dp_health *h, 
     return true;
 }
 
-void dp_health_mark_ready(struct dp_health_table *t, struct dp_health *h)
+void dp_breaker_mark_ready(struct dp_breaker_table *t, struct dp_breaker *h)
 {
     if (h->in_ready || h->nwait == 0)
         return;
@@ -198,9 +198,9 @@ void dp_health_mark_ready(struct dp_health_table *t, struct dp_health *h)
     t->ready = h;
 }
 
-struct dp_health *dp_health_take_ready(struct dp_health_table *t)
+struct dp_breaker *dp_breaker_take_ready(struct dp_breaker_table *t)
 {
-    struct dp_health *h = t->ready;
+    struct dp_breaker *h = t->ready;
     if (h) {
         t->ready = h->ready_next;
         h->ready_next = NULL;

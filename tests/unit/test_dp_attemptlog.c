@@ -1,4 +1,4 @@
-/* dispatcher/src/dp_log.c: the attempt-log batch is the records' texts joined into one
+/* dispatcher/src/dp_attemptlog.c: the attempt-log batch is the records' texts joined into one
  * JSON array unparsed, and a batch PostgreSQL refused loses only the records that are not
  * JSON objects. */
 #include <setjmp.h>
@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "dp_log.h"
+#include "dp_attemptlog.h"
 
 struct batch {
     struct hl_buf buf;
@@ -19,7 +19,7 @@ struct batch {
 
 static bool add(struct batch *b, const char *rec)
 {
-    return dp_log_batch_append(&b->buf, &b->ends, &b->nalloc, &b->n, rec, strlen(rec));
+    return dp_attemptlog_batch_append(&b->buf, &b->ends, &b->nalloc, &b->n, rec, strlen(rec));
 }
 
 static void release(struct batch *b)
@@ -49,7 +49,7 @@ static void refuses_what_cannot_be_an_object(void **state)
     assert_false(add(&b, "42"));
     assert_false(add(&b, ""));
     assert_false(add(&b, "{"));
-    assert_false(dp_log_batch_append(&b.buf, &b.ends, &b.nalloc, &b.n, "{\0}", 3));
+    assert_false(dp_attemptlog_batch_append(&b.buf, &b.ends, &b.nalloc, &b.n, "{\0}", 3));
     assert_int_equal(b.n, 0);
     assert_int_equal(b.buf.len, 0);
     release(&b);
@@ -76,7 +76,7 @@ static void sanitize_drops_only_bad_records(void **state)
     assert_true(add(&b, "{\"b\":\"\xff\"}")); /* not UTF-8 */
     assert_true(add(&b, "{\"c\":[true]}"));
     assert_true(add(&b, "{\"d\":}"));
-    assert_int_equal(dp_log_batch_sanitize(&b.buf, b.ends, &b.n), 3);
+    assert_int_equal(dp_attemptlog_batch_sanitize(&b.buf, b.ends, &b.n), 3);
     assert_int_equal(b.n, 2);
     assert_int_equal(b.ends[0], strlen("[{\"a\":1}"));
     assert_int_equal(b.ends[1], b.buf.len);
@@ -92,7 +92,7 @@ static void sanitize_can_empty_the_batch(void **state)
     (void)state;
     struct batch b = {HL_BUF_INIT, NULL, 0, 0};
     assert_true(add(&b, "{x}"));
-    assert_int_equal(dp_log_batch_sanitize(&b.buf, b.ends, &b.n), 1);
+    assert_int_equal(dp_attemptlog_batch_sanitize(&b.buf, b.ends, &b.n), 1);
     assert_int_equal(b.n, 0);
     assert_int_equal(b.buf.len, 0);
     assert_true(add(&b, "{\"a\":1}"));
