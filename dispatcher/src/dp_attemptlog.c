@@ -21,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dp_autodisable.h"
 #include "hl/buf.h"
 #include "hl/kafka.h"
 #include "hl/log.h"
@@ -38,7 +39,7 @@
     " tenant text, webhook_id uuid, event_id text, event_type text, status text,"                 \
     " attempt_no int, started_ms bigint, finished_ms bigint, http_status int,"                    \
     " next_attempt_ms bigint, response_excerpt text, error_class text, error text,"               \
-    " disable_reason text, event jsonb)) "
+    " disable_reason text, disable_version_ms bigint, event jsonb)) "
 
 static const char *const BATCH_SQL[] = {
     RECORDSET
@@ -65,10 +66,8 @@ static const char *const BATCH_SQL[] = {
     " AND error_class IS DISTINCT FROM 'circuit_open'"
     " ON CONFLICT DO NOTHING",
 
-    RECORDSET
-    "UPDATE webhooks w SET status = 'disabled', disabled_reason = r.disable_reason,"
-    " updated_at = now() FROM r WHERE w.id = r.webhook_id AND r.disable_reason IS NOT NULL"
-    " AND w.status = 'active'",
+    /* a disable decided by a dispatcher, unless the webhook changed since (dp_autodisable.h) */
+    RECORDSET DP_AUTODISABLE_SQL,
 };
 
 struct dp_attemptlog {

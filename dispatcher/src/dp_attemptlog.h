@@ -1,8 +1,9 @@
 /* The attempt-log writer: consumes <prefix>.attempts in its own consumer group
  * (<group_id>-log) on its own thread, and writes each batch to PostgreSQL in one
- * transaction (deliveries upserted, delivery_attempts inserted, webhooks disabled when a
- * record asks for it), then commits the batch's offsets. Idempotent, so a replay after a
- * crash or a failed commit changes nothing.
+ * transaction (deliveries upserted, delivery_attempts inserted, and the disables that
+ * records carry applied unless the webhook changed since: dp_autodisable.h), then
+ * commits the batch's offsets. Idempotent, so a replay after a crash or a failed commit
+ * changes nothing.
  *
  * A PostgreSQL outage stops only this thread: the batch is kept, its partitions paused,
  * and the write retried with backoff; deliveries go on, their records wait in Kafka, and

@@ -180,15 +180,6 @@ int64_t dp_breaker_defer_due(struct dp_breaker *h, int concurrency, int rate_per
     return due;
 }
 
-bool dp_breaker_should_disable(const struct dp_config *cfg, struct dp_breaker *h, int64_t wall_ms)
-{
-    if (h->disabled_sent || h->failing_since_ms == 0 ||
-        wall_ms - h->failing_since_ms < cfg->auto_disable_after_ms)
-        return false;
-    h->disabled_sent = true;
-    return true;
-}
-
 void dp_breaker_mark_ready(struct dp_breaker_table *t, struct dp_breaker *h)
 {
     if (h->in_ready || h->nwait == 0)

@@ -38,10 +38,10 @@ struct dp_breaker {
     int64_t answered_ms;   /* monotonic: the last attempt's end */
     int64_t busy_from_ms;  /* monotonic: when attempts were last started from none in flight */
     int64_t defer_next_ms; /* wall clock: the due time given to the last one deferred */
-    /* auto-disable */
-    int64_t failing_since_ms; /* wall clock; 0 after a success */
-    bool disabled_sent;     /* disabled here, until PostgreSQL's status rules again */
-    int64_t disabled_at_ms; /* wall clock of that */
+    /* auto-disable (decided by dp_retry_decide, carried out by dp_autodisable) */
+    int64_t failing_since_ms;    /* wall clock; 0 after a success */
+    bool disabled_sent;          /* disabled here, until PostgreSQL's status rules again */
+    int64_t disabled_version_ms; /* the webhook's updated_ms the disable was decided on */
     /* deliveries waiting here for a slot or a token (struct dp_delivery list) */
     void *wait_head, *wait_tail;
     size_t nwait;
@@ -82,9 +82,6 @@ double dp_breaker_drain_ms(const struct dp_breaker *h, int concurrency, int rate
  * every uncommitted round delivered again. */
 int64_t dp_breaker_defer_due(struct dp_breaker *h, int concurrency, int rate_per_s,
                             int64_t wall_ms);
-/* True once the webhook has failed without a success for auto_disable_after_ms (once). */
-bool dp_breaker_should_disable(const struct dp_config *cfg, struct dp_breaker *h,
-                              int64_t wall_ms);
 
 /* Entries with waiters, for the loop to retry admission. */
 void dp_breaker_mark_ready(struct dp_breaker_table *t, struct dp_breaker *h);

@@ -34,9 +34,6 @@ size_t dp_deliver_in_flight(const struct dp_deliver *dl);
  * the extra fds, and handles what finished. */
 void dp_deliver_run(struct dp_deliver *dl, struct curl_waitfd *extra, unsigned nextra,
                     int max_wait_ms);
-/* Produces a system event (webhook.disabled / webhook.recovered) to <prefix>.events. */
-void dp_emit_webhook_event(struct dp_producer *prod, const char *type, const char *tenant,
-                           const char *webhook_id, const char *reason, struct dp_msg *msg);
 /* Aborts whatever is left (each delivery's dp_msg_done is called) and frees everything. */
 void dp_deliver_free(struct dp_deliver *dl);
 
