@@ -1,8 +1,7 @@
 /* Attempt records: what the dispatcher tells the attempt log about a delivery, one JSON
  * object per attempt (or per skip, or per deferral while the breaker is open) on
  * <prefix>.attempts, keyed by delivery id so that a delivery's records stay in order. The
- * attempt-log writer (dp_attemptlog.c) writes them to PostgreSQL; schemas/kafka.md
- * documents the fields:
+ * attempt-log writer (dp_attemptlog.c) writes them to PostgreSQL. The fields:
  *
  *   {"delivery_id", "tenant", "webhook_id", "event_id", "event_type", "status",
  *    "attempt_no", "started_ms", "finished_ms", "http_status", "next_attempt_ms",

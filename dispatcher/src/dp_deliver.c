@@ -70,6 +70,8 @@ struct dp_delivery {
     struct dp_deliver *dl;
     struct dp_delivery *prev, *next; /* every live delivery, for shutdown */
     struct dp_delivery *wnext;       /* in its health entry's wait list */
+    struct dp_delivery *hnext;       /* in the held list, by due time */
+    int64_t due_mono_ms;             /* held: when the next attempt is due (monotonic) */
     struct dp_msg *msg;
     struct hl_task task;
     struct dp_snapshot *snap; /* our reference: w points into it */
@@ -93,6 +95,11 @@ struct dp_delivery {
 struct dp_deliver {
     const struct dp_config *cfg;
     struct dp_producer *prod;
+    struct dp_subs *subs;
+    /* Retries due sooner than the shortest tier, held here until due (see hold()). */
+    struct dp_delivery *held;
+    size_t nheld, held_cap;
+    bool holding; /* false once shutdown began: retries go to Kafka */
     CURLM *multi;
     struct dp_breaker_table *health;
     struct dp_delivery *live;
@@ -286,12 +293,38 @@ static void schedule(struct dp_deliver *dl, const struct hl_task *t, int64_t wai
     hl_buf_release(&b);
 }
 
+/* A retry due sooner than the shortest tier would wait for the tier: with tiers of 5 s, a
+ * 1 s policy would wait 5 s. Such a retry (and what is left of a longer one's wait once
+ * its tiers are done) waits here instead, in memory, with the delivery kept alive: its
+ * source message keeps its pending unit, so the message's offset is not stored until the
+ * retry has been attempted (or, at shutdown, handed to a tier and acknowledged). A crash
+ * loses the held retry but not the work: the message is consumed again and the delivery
+ * retried from there (at-least-once). At most held_cap retries wait here (they count as
+ * in flight); beyond that they take the tier and are late. */
+static bool can_hold(const struct dp_deliver *dl, int64_t wait_ms)
+{
+    return dl->holding && wait_ms < dl->cfg->tiers[0] && dl->nheld < dl->held_cap;
+}
+
+static void hold(struct dp_deliver *dl, struct dp_delivery *d, int64_t wait_ms)
+{
+    struct dp_delivery **pp = &dl->held;
+    d->due_mono_ms = hl_mono_ms() + wait_ms;
+    while (*pp && (*pp)->due_mono_ms <= d->due_mono_ms)
+        pp = &(*pp)->hnext;
+    d->hnext = *pp;
+    *pp = d;
+    dl->nheld++;
+}
+
 /* Carries out what dp_retry_decide decided for task t (after an attempt of webhook w that
  * ended at wall-clock now_ms): a disable, then the retry or the dead letter. rec is the
- * attempt's record, still to be emitted: a retry's time and a disable go into it. */
-static void carry_out(struct dp_deliver *dl, const struct dp_retry_decision *dec,
+ * attempt's record, still to be emitted: a retry's time and a disable go into it. True
+ * when delivery d (NULL: none to keep) was held for its retry and is not finished. */
+static bool carry_out(struct dp_deliver *dl, const struct dp_retry_decision *dec,
                       struct dp_breaker *h, const struct dp_webhook *w, struct hl_task *t,
-                      struct dp_attempt_record *rec, int64_t now_ms, struct dp_msg *msg)
+                      struct dp_attempt_record *rec, int64_t now_ms, struct dp_msg *msg,
+                      struct dp_delivery *d)
 {
     if (dec->disable_reason)
         dp_autodisable(dl->prod, h, w, t->tenant, dec->disable_reason, rec, msg);
@@ -300,12 +333,17 @@ static void carry_out(struct dp_deliver *dl, const struct dp_retry_decision *dec
         break;
     case DP_NEXT_RETRY:
         rec->next_attempt_ms = now_ms + dec->wait_ms;
+        if (d && can_hold(dl, dec->wait_ms)) {
+            hold(dl, d, dec->wait_ms);
+            return true;
+        }
         schedule(dl, t, dec->wait_ms, msg);
         break;
     case DP_NEXT_DEAD_LETTER:
         dp_dead_letter_delivery(dl->prod, t, dec->dead_letter_reason, msg);
         break;
     }
+    return false;
 }
 
 /* --- attempts ------------------------------------------------------------------------ */
@@ -372,9 +410,10 @@ static void attempt_done(struct dp_deliver *dl, CURL *e, CURLcode rc)
         dp_emit_webhook_event(dl->prod, "webhook.recovered", t->tenant, t->webhook_id,
                               "delivered again", d->msg);
     }
-    carry_out(dl, &dec, d->h, w, t, &rec, finished, d->msg);
+    bool held = carry_out(dl, &dec, d->h, w, t, &rec, finished, d->msg, d);
     dp_attempt_record_emit(dl->prod, t, d->ev.id, d->ev.type, &rec, d->msg);
-    delivery_finish(d);
+    if (!held)
+        delivery_finish(d);
 }
 
 /* Starts waiting deliveries of h while it admits them. */
@@ -479,76 +518,43 @@ static void fail_unsigned(struct dp_deliver *dl, struct dp_msg *msg, struct hl_t
                                     .error_class = "secret_unavailable", .error = w->secret_error};
     free(t->last_error);
     t->last_error = hl_xstrdup(w->secret_error);
-    carry_out(dl, &dec, h, w, t, &rec, now, msg);
+    carry_out(dl, &dec, h, w, t, &rec, now, msg, NULL);
     dp_attempt_record_emit(dl->prod, t, event_id, event_type, &rec, msg);
 }
 
-void dp_deliver_task(struct dp_deliver *dl, struct dp_msg *msg, struct dp_snapshot *snap)
+/* Skips (paused, disabled, deleted) or fails unsigned (secret unavailable) a task whose
+ * webhook w cannot be attempted now; false when it can. */
+static bool cannot_attempt(struct dp_deliver *dl, struct dp_msg *msg, struct hl_task *t,
+                           const struct hl_event *ev, const struct dp_webhook *w,
+                           struct dp_breaker *h)
 {
-    char err[512];
-    struct hl_task task;
-    struct hl_event ev;
-
-    if (!msg->payload ||
-        hl_task_decode(msg->payload, msg->len, &task, err, sizeof(err)) != HL_OK) {
-        dp_dead_letter(dl->prod, msg, msg->payload ? err : "empty message");
-        return;
-    }
-    int64_t now = hl_now_ms();
-    if (task.due_ms > now && !paced_early(dl, snap, &task)) {
-        /* not yet: another hop through the tiers */
-        schedule(dl, &task, task.due_ms - now, msg);
-        hl_task_release(&task);
-        return;
-    }
-    if (hl_event_read(task.event_text, task.event_len, &ev, err, sizeof(err)) != HL_OK) {
-        dp_dead_letter(dl->prod, msg, err);
-        hl_task_release(&task);
-        return;
-    }
-    const struct dp_webhook *w = dp_snapshot_find(snap, task.tenant, task.webhook_id);
-    struct dp_breaker *h = dp_breaker_get(dl->health, task.webhook_id);
     /* Disabled here (dp_autodisable): skipped until the snapshot shows a newer version of
      * the webhook; then PostgreSQL's status rules again. */
     if (!w || w->status != DP_WH_ACTIVE || dp_autodisable_blocks(h, w)) {
         const char *cls = !w                             ? "deleted"
                           : w->status == DP_WH_PAUSED    ? "paused"
                                                          : "disabled";
-        skip(dl, msg, &task, ev.id, ev.type, cls);
-        hl_event_release(&ev);
-        hl_task_release(&task);
-        return;
+        skip(dl, msg, t, ev->id, ev->type, cls);
+        return true;
     }
-
     if (w->secret_error) {
-        fail_unsigned(dl, msg, &task, w, h, ev.id, ev.type);
-        hl_event_release(&ev);
-        hl_task_release(&task);
-        return;
+        fail_unsigned(dl, msg, t, w, h, ev->id, ev->type);
+        return true;
     }
+    return false;
+}
 
-    struct dp_delivery *d = hl_xcalloc(1, sizeof(*d));
-    d->dl = dl;
-    d->msg = msg;
-    msg->pending++;
-    d->task = task;
-    d->snap = snap;
-    atomic_fetch_add(&snap->refs, 1);
-    d->w = w;
-    d->h = h;
-    d->ev = ev; /* its text is task.event_text, now d->task's */
-    hl_envelope_body(&d->ev, w->id, &d->body);
-    d->next = dl->live;
-    if (dl->live)
-        dl->live->prev = d;
-    dl->live = d;
-    dl->in_flight++;
-
+/* Starts d's attempt when its webhook admits it, parks it here when the webhook is busy
+ * and will soon be free, and hands it to a retry tier otherwise. */
+static void admit(struct dp_deliver *dl, struct dp_delivery *d)
+{
+    const struct dp_webhook *w = d->w;
+    struct dp_breaker *h = d->h;
     int64_t wait = 0;
     int limit = w->max_concurrency > 0 ? w->max_concurrency : (int)dl->cfg->default_max_concurrency;
     dp_admit a = h->nwait ? DP_ADMIT_WAIT
                           : dp_breaker_admit(dl->cfg, h, w->max_concurrency, w->rate_limit_per_s,
-                                            hl_mono_ms(), &wait);
+                                             hl_mono_ms(), &wait);
     if (a == DP_ADMIT_GO) {
         attempt_start(d);
     } else if (a == DP_ADMIT_WAIT &&
@@ -570,8 +576,108 @@ void dp_deliver_task(struct dp_deliver *dl, struct dp_msg *msg, struct dp_snapsh
             int64_t now_wall = hl_now_ms();
             schedule(dl, &d->task,
                      dp_breaker_defer_due(h, limit, w->rate_limit_per_s, now_wall) - now_wall,
-                     msg);
+                     d->msg);
         }
+        delivery_finish(d);
+    }
+}
+
+void dp_deliver_task(struct dp_deliver *dl, struct dp_msg *msg, struct dp_snapshot *snap)
+{
+    char err[512];
+    struct hl_task task;
+    struct hl_event ev;
+
+    if (!msg->payload ||
+        hl_task_decode(msg->payload, msg->len, &task, err, sizeof(err)) != HL_OK) {
+        dp_dead_letter(dl->prod, msg, msg->payload ? err : "empty message");
+        return;
+    }
+    int64_t early = task.due_ms - hl_now_ms();
+    bool hold_it = false;
+    if (early > 0 && !paced_early(dl, snap, &task)) {
+        /* Not yet. A delivery already attempted waits out a remainder shorter than the
+         * shortest tier here; anything else takes another hop through the tiers. */
+        if (task.attempt > 0 && can_hold(dl, early)) {
+            hold_it = true;
+        } else {
+            schedule(dl, &task, early, msg);
+            hl_task_release(&task);
+            return;
+        }
+    }
+    if (hl_event_read(task.event_text, task.event_len, &ev, err, sizeof(err)) != HL_OK) {
+        dp_dead_letter(dl->prod, msg, err);
+        hl_task_release(&task);
+        return;
+    }
+    const struct dp_webhook *w = dp_snapshot_find(snap, task.tenant, task.webhook_id);
+    struct dp_breaker *h = dp_breaker_get(dl->health, task.webhook_id);
+    if (cannot_attempt(dl, msg, &task, &ev, w, h)) {
+        hl_event_release(&ev);
+        hl_task_release(&task);
+        return;
+    }
+
+    struct dp_delivery *d = hl_xcalloc(1, sizeof(*d));
+    d->dl = dl;
+    d->msg = msg;
+    msg->pending++;
+    d->task = task;
+    d->snap = snap;
+    atomic_fetch_add(&snap->refs, 1);
+    d->w = w;
+    d->h = h;
+    d->ev = ev; /* its text is task.event_text, now d->task's */
+    hl_envelope_body(&d->ev, w->id, &d->body);
+    d->next = dl->live;
+    if (dl->live)
+        dl->live->prev = d;
+    dl->live = d;
+    dl->in_flight++;
+    if (hold_it)
+        hold(dl, d, early);
+    else
+        admit(dl, d);
+}
+
+/* Held retries that are due go on: against the current snapshot (the webhook may have been
+ * paused, edited or deleted meanwhile), through admission like any delivery. */
+static void wake_held(struct dp_deliver *dl)
+{
+    struct dp_snapshot *snap = NULL;
+    int64_t now = hl_mono_ms();
+    while (dl->held && dl->held->due_mono_ms <= now) {
+        struct dp_delivery *d = dl->held;
+        dl->held = d->hnext;
+        d->hnext = NULL;
+        dl->nheld--;
+        if (!snap)
+            snap = dp_subs_acquire(dl->subs);
+        if (snap && snap != d->snap) {
+            d->w = dp_snapshot_find(snap, d->task.tenant, d->task.webhook_id);
+            dp_snapshot_release(d->snap);
+            d->snap = snap;
+            atomic_fetch_add(&snap->refs, 1);
+        }
+        if (cannot_attempt(dl, d->msg, &d->task, &d->ev, d->w, d->h))
+            delivery_finish(d);
+        else
+            admit(dl, d);
+    }
+    dp_snapshot_release(snap);
+}
+
+void dp_deliver_stop_holding(struct dp_deliver *dl)
+{
+    int64_t now = hl_mono_ms();
+    dl->holding = false;
+    while (dl->held) {
+        struct dp_delivery *d = dl->held;
+        dl->held = d->hnext;
+        d->hnext = NULL;
+        dl->nheld--;
+        schedule(dl, &d->task, d->due_mono_ms > now ? d->due_mono_ms - now : 0, d->msg);
         delivery_finish(d);
     }
 }
@@ -612,9 +718,15 @@ static bool admit_waiting(struct dp_deliver *dl)
 void dp_deliver_run(struct dp_deliver *dl, struct curl_waitfd *extra, unsigned nextra,
                     int max_wait_ms)
 {
+    wake_held(dl);
     bool waiting = admit_waiting(dl);
     perform(dl);
     int wait = waiting && max_wait_ms > 10 ? 10 : max_wait_ms;
+    if (dl->held) {
+        int64_t until = dl->held->due_mono_ms - hl_mono_ms();
+        if (until < wait)
+            wait = until > 0 ? (int)until : 0;
+    }
     CURLMcode mc = curl_multi_poll(dl->multi, extra, nextra, wait, NULL);
     if (mc != CURLM_OK)
         hl_log(HL_LOG_ERROR, "deliver", "curl_multi_poll: %s", curl_multi_strerror(mc));
@@ -627,11 +739,14 @@ size_t dp_deliver_in_flight(const struct dp_deliver *dl)
 }
 
 struct dp_deliver *dp_deliver_new(const struct dp_config *cfg, struct dp_producer *prod,
-                                  char *errbuf, size_t errlen)
+                                  struct dp_subs *subs, char *errbuf, size_t errlen)
 {
     struct dp_deliver *dl = hl_xcalloc(1, sizeof(*dl));
     dl->cfg = cfg;
     dl->prod = prod;
+    dl->subs = subs;
+    dl->holding = true;
+    dl->held_cap = cfg->max_in_flight / 4 > 1 ? (size_t)cfg->max_in_flight / 4 : 1;
     dl->multi = curl_multi_init();
     if (!dl->multi) {
         snprintf(errbuf, errlen, "curl_multi_init failed");

@@ -173,7 +173,7 @@ int main(int argc, char **argv)
         hl_log(HL_LOG_ERROR, "main", "cannot start the attempt log: %s", err);
         goto out_curl;
     }
-    dl = dp_deliver_new(&cfg, prod, err, sizeof(err));
+    dl = dp_deliver_new(&cfg, prod, subs, err, sizeof(err));
     if (!dl) {
         hl_log(HL_LOG_ERROR, "main", "%s", err);
         goto out_curl;

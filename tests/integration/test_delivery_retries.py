@@ -167,3 +167,39 @@ def test_webhook_method_headers_auth_and_signature_options_are_honoured(hookline
     signed = f"{req.headers['webhook-id']}.{req.headers['webhook-timestamp']}.".encode() + req.body
     want_old = base64.b64encode(hmac.new(b"o" * 32, signed, hashlib.sha256).digest()).decode()
     assert sigs[1] == "v1," + want_old
+
+
+def test_late_auto_disable_does_not_undo_a_resume_made_after_it(hookline, make_receiver):
+    """The disable a dispatcher decided reaches PostgreSQL through its attempt record, which
+    may be written long after (here: the dispatcher runs without the attempt-log writer, so
+    the record waits in Kafka until a second dispatcher's writer picks it up). A resume
+    committed after the decision wins: the late record must not disable the webhook again."""
+    hookline.kill_dispatcher(0, sig=15)
+    hookline.start_dispatcher(HOOKLINE_ATTEMPT_LOG="false", **FAST)
+    rcv = make_receiver(status=410)
+    wh = hookline.create_webhook(rcv.url, ["order.created"])
+    hookline.settle()
+    hookline.post_event("order.created", {"n": 1})
+    rcv.wait_for(1, timeout=10)
+    time.sleep(1.0)
+    r = hookline.api("GET", f"/api/v1/webhooks/{wh['id']}")
+    assert r.json()["status"] == "active", "the disable must still be waiting in Kafka"
+
+    # The endpoint is fixed and the operator resumes the webhook, after the decision.
+    rcv.status = 200
+    r = hookline.api("POST", f"/api/v1/webhooks/{wh['id']}/resume")
+    assert r.status_code == 200, r.text
+
+    # Now the attempt record (410, disable) is written, late.
+    hookline.start_dispatcher(**FAST)
+    wait_sql(hookline, "SELECT status, last_status_code FROM deliveries",
+             want=lambda rows: rows == [("failed", 410)])
+    time.sleep(0.5)  # same transaction, but leave no doubt
+    r = hookline.api("GET", f"/api/v1/webhooks/{wh['id']}")
+    assert (r.json()["status"], r.json().get("disabled_reason")) == ("active", None), r.json()
+
+    # And deliveries flow: the dispatcher that disabled it sees the newer version too.
+    hookline.settle()
+    hookline.post_event("order.created", {"n": 2})
+    reqs = rcv.wait_for(2, timeout=15)
+    assert reqs[1].json()["data"] == {"n": 2}
