@@ -203,3 +203,28 @@ def test_late_auto_disable_does_not_undo_a_resume_made_after_it(hookline, make_r
     hookline.post_event("order.created", {"n": 2})
     reqs = rcv.wait_for(2, timeout=15)
     assert reqs[1].json()["data"] == {"n": 2}
+
+
+def test_short_retry_delays_are_kept_at_the_receiver(hookline, make_receiver):
+    """Retries of 1 s and 2 s policies arrive 1 s and 2 s apart (within 10 %, jitter off),
+    with the default retry tiers, whose shortest is 5 s: a delay below it is not rounded up
+    to the tier."""
+    # the default tiers (5 s and longer); no jitter, so the spacing is the policy's
+    hookline.kill_dispatcher(0, sig=15)
+    hookline.start_dispatcher(HOOKLINE_RETRY_JITTER_PCT="0")
+    one, two = make_receiver(status=500), make_receiver(status=500)
+    policies = {1000: one, 2000: two}
+    for delay, rcv in policies.items():
+        hookline.create_webhook(rcv.url, ["order.created"], retry_policy={
+            "strategy": "fixed", "max_attempts": 4, "initial_delay_ms": delay,
+            "max_delay_ms": delay})
+    hookline.settle()
+    hookline.post_event("order.created", {"n": 1})
+    for delay, rcv in policies.items():
+        reqs = rcv.wait_for(4, timeout=30)
+        gaps = [b.arrived - a.arrived for a, b in zip(reqs, reqs[1:])]
+        print(f"{delay} ms policy: gaps {[round(g, 3) for g in gaps]}")
+        want = delay / 1000
+        assert all(want <= g <= want * 1.1 for g in gaps), (delay, gaps)
+    wait_sql(hookline, "SELECT count(*) FROM deliveries WHERE status = 'failed'",
+             want=lambda r: r[0][0] == 2)
