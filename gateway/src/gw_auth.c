@@ -21,6 +21,7 @@
 #include <strings.h>
 
 #include "gw.h"
+#include "gw_fence.h"
 #include "hl/log.h"
 #include "hl/mem.h"
 #include "hl/pg.h"
@@ -94,7 +95,8 @@ static void *listen_main(void *arg)
         if (!conn) {
             conn = hl_pg_connect(a->dsn, err, sizeof(err));
             PGresult *r = conn ? PQexec(conn, "LISTEN hl_api_keys_changed;"
-                                              " LISTEN hl_event_types_changed")
+                                              " LISTEN hl_event_types_changed;"
+                                              " LISTEN " GW_FENCE_CHANNEL)
                                : NULL;
             bool ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
             PQclear(r);
@@ -106,6 +108,8 @@ static void *listen_main(void *arg)
                 continue;
             }
             /* Anything may have changed while nobody listened. */
+            if (gw_fence_listen(conn, err, sizeof(err)))
+                hl_log(HL_LOG_WARN, "auth", "cannot read the subscription version: %s", err);
             cache_clear(a);
             gw_event_schemas_clear();
             atomic_store(&a->cache_trusted, true);
@@ -125,6 +129,8 @@ static void *listen_main(void *arg)
         while ((n = PQnotifies(conn)) != NULL) {
             if (strcmp(n->relname, "hl_event_types_changed") == 0)
                 types = true;
+            else if (strcmp(n->relname, GW_FENCE_CHANNEL) == 0)
+                gw_fence_note_payload(n->extra); /* other gateways' and dispatchers' changes */
             else
                 keys = true;
             PQfreemem(n);

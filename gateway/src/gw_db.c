@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "gw.h"
+#include "gw_fence.h"
 #include "hl/log.h"
 #include "hl/mem.h"
 #include "hl/pg.h"
@@ -50,11 +51,17 @@ PGconn *gw_db_acquire(struct gw_db *db, char *errbuf, size_t errlen)
     if (db->nidle > 0)
         c = db->idle[--db->nidle];
     pthread_mutex_unlock(&db->mu);
-    if (c)
-        return c;
-    c = hl_pg_connect(db->dsn, errbuf, errlen);
-    if (!c)
-        hl_log(HL_LOG_WARN, "db", "cannot connect to postgresql: %s", errbuf);
+    if (!c) {
+        c = hl_pg_connect(db->dsn, errbuf, errlen);
+        if (!c) {
+            hl_log(HL_LOG_WARN, "db", "cannot connect to postgresql: %s", errbuf);
+            return NULL;
+        }
+        char why[256];
+        if (gw_fence_listen(c, why, sizeof(why)))
+            hl_log(HL_LOG_WARN, "db", "cannot follow the subscription version: %s", why);
+    }
+    gw_fence_hold(c);
     return c;
 }
 
@@ -62,6 +69,7 @@ void gw_db_release(struct gw_db *db, PGconn *conn)
 {
     if (!conn)
         return;
+    gw_fence_unhold(conn);
     if (PQstatus(conn) != CONNECTION_OK || PQtransactionStatus(conn) != PQTRANS_IDLE) {
         PQfinish(conn);
         return;

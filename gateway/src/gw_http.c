@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "gw.h"
+#include "gw_fence.h"
 #include "hl/json.h"
 #include "hl/log.h"
 #include "hl/mem.h"
@@ -91,6 +92,7 @@ static int reply_raw(struct gw_req *r, int status, const char *ctype, const char
                      size_t len, const char *extra_headers)
 {
     char clen[32];
+    gw_fence_drain_held(); /* a change's version is known before it is answered */
     snprintf(clen, sizeof(clen), "%zu", len);
     bool head = strcmp(r->info->request_method, "HEAD") == 0;
     const char *conn_hdr = connection_header(r, status);
@@ -268,6 +270,7 @@ bool gw_uuid_like(const char *s)
 
 int gw_reply_no_content(struct gw_req *r)
 {
+    gw_fence_drain_held();
     mg_response_header_start(r->conn, 204);
     mg_response_header_add(r->conn, "Content-Length", "0", -1);
     mg_response_header_send(r->conn);
