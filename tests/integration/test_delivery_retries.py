@@ -12,6 +12,7 @@ import base64
 import hashlib
 import hmac
 import json
+import signal
 import time
 
 FAST = {"HOOKLINE_RETRY_TIERS_MS": "200,1000,3000", "HOOKLINE_THROTTLE_MIN_DELAY_MS": "500",
@@ -228,3 +229,26 @@ def test_short_retry_delays_are_kept_at_the_receiver(hookline, make_receiver):
         assert all(want <= g <= want * 1.1 for g in gaps), (delay, gaps)
     wait_sql(hookline, "SELECT count(*) FROM deliveries WHERE status = 'failed'",
              want=lambda r: r[0][0] == 2)
+
+
+def test_a_retry_held_in_memory_survives_a_dispatcher_crash(hookline, make_receiver):
+    """A retry due sooner than the shortest tier (here 4 s, tier 5 s) waits in the
+    dispatcher's memory; its source message stays unfinished, so its offset is not
+    committed. SIGKILLed while holding it, the dispatcher loses nothing: the partition's
+    next owner consumes the task again and the delivery still happens."""
+    hookline.kill_dispatcher(0, sig=15)
+    first = hookline.start_dispatcher(HOOKLINE_RETRY_JITTER_PCT="0")
+    rcv = make_receiver(status=500)
+    hookline.create_webhook(rcv.url, ["order.created"], retry_policy={
+        "strategy": "fixed", "max_attempts": 3, "initial_delay_ms": 4000,
+        "max_delay_ms": 4000})
+    hookline.settle()
+    event_id = hookline.post_event("order.created", {"n": 1})
+    rcv.wait_for(1, timeout=10)
+    time.sleep(2.0)  # offsets are committed every second: past a commit, before the retry
+    hookline.kill_dispatcher(first, sig=signal.SIGKILL)
+    rcv.status = 200
+    hookline.start_dispatcher(HOOKLINE_RETRY_JITTER_PCT="0")
+    reqs = rcv.wait_for(2, timeout=40)
+    assert reqs[-1].json()["id"] == event_id
+    wait_sql(hookline, "SELECT status FROM deliveries", want=lambda r: r == [("succeeded",)])
