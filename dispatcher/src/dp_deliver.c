@@ -1,11 +1,12 @@
 /* Delivery attempts over curl multi (see dp_deliver.h).
  *
- * Success is a 2xx answer. Redirects are not followed (3xx is a failure, per Standard
+ * This file carries deliveries out; it decides nothing about their outcome. Each attempt's
+ * answer is classified (dp_classify.c), counted by the breaker (dp_breaker.c), and what
+ * follows (done, retry at, dead letter, disable) is dp_retry_decide's (dp_retry.c);
+ * carry_out() does it. Redirects are not followed (3xx is a failure, per Standard
  * Webhooks). The response body is read so the connection can be reused, but only up to
  * RESPONSE_CAP: a receiver that streams more gets its connection closed, and its 2xx still
- * counts; the first EXCERPT_CAP bytes go to the attempt log. 410 Gone disables the webhook
- * at once; 429 and timeouts back off harder; Retry-After is honoured up to
- * retry_after_max_ms.
+ * counts; the first EXCERPT_CAP bytes go to the attempt log.
  *
  * SSRF protection happens in open_socket(), libcurl's CURLOPT_OPENSOCKETFUNCTION: it sees
  * each address libcurl is about to connect to, after DNS, and refuses the blocked ones
@@ -14,8 +15,8 @@
  * between check and connect (rebinding), through. Proxies are off (a proxy would be the
  * address checked, not the endpoint), redirects are not followed, and a connection is only
  * reused for the host and port it was opened (and checked) for. An attempt whose every
- * address was refused is recorded as ssrf_blocked and not retried: only a new URL (or an
- * operator's ssrf_allowlist) can change the outcome, so it is dead-lettered at once.
+ * address was refused is classified ssrf_blocked, which dp_retry_decide dead-letters at
+ * once: only a new URL (or an operator's ssrf_allowlist) can change the outcome.
  *
  * TLS peers are always verified (CURLOPT_SSL_VERIFYPEER and VERIFYHOST), against the
  * system store or the ca_bundle option; there is deliberately no switch to turn that off. */
