@@ -245,7 +245,7 @@ def test_a_retry_held_in_memory_survives_a_dispatcher_crash(hookline, make_recei
     hookline.settle()
     event_id = hookline.post_event("order.created", {"n": 1})
     rcv.wait_for(1, timeout=10)
-    time.sleep(2.0)  # offsets are committed every second: past a commit, before the retry
+    time.sleep(2.0)  # past an offset commit (they come every 100 ms), before the retry
     hookline.kill_dispatcher(first, sig=signal.SIGKILL)
     rcv.status = 200
     hookline.start_dispatcher(HOOKLINE_RETRY_JITTER_PCT="0")
