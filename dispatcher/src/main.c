@@ -18,7 +18,7 @@
 #include "dp_consumer.h"
 #include "dp_deliver.h"
 #include "dp_fanout.h"
-#include "dp_log.h"
+#include "dp_attemptlog.h"
 #include "dp_loop.h"
 #include "dp_produce.h"
 #include "dp_subs.h"
@@ -93,7 +93,7 @@ int main(int argc, char **argv)
     struct dp_consumer *consumer = NULL;
     struct dp_deliver *dl = NULL;
     struct dp_producer *prod = NULL;
-    struct dp_log *log = NULL;
+    struct dp_attemptlog *log = NULL;
     struct hl_keyring keyring = {0};
 
     hl_log_set_service("dispatcher");
@@ -170,11 +170,11 @@ int main(int argc, char **argv)
         hl_log(HL_LOG_ERROR, "main", "cannot create the Kafka producer: %s", err);
         goto out_curl;
     }
-    if (cfg.attempt_log && !(log = dp_log_start(&cfg, err, sizeof(err)))) {
+    if (cfg.attempt_log && !(log = dp_attemptlog_start(&cfg, err, sizeof(err)))) {
         hl_log(HL_LOG_ERROR, "main", "cannot start the attempt log: %s", err);
         goto out_curl;
     }
-    dl = dp_deliver_new(&cfg, prod, err, sizeof(err));
+    dl = dp_deliver_new(&cfg, prod, subs, err, sizeof(err));
     if (!dl) {
         hl_log(HL_LOG_ERROR, "main", "%s", err);
         goto out_curl;
@@ -201,7 +201,7 @@ out_curl:
     dp_deliver_free(dl);
     dp_producer_free(prod, 2000);
     dp_consumer_close(consumer);
-    dp_log_stop(log);
+    dp_attemptlog_stop(log);
     dp_subs_free(subs);
     hl_keyring_release(&keyring);
     curl_global_cleanup();
