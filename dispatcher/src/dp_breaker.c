@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "hl/mem.h"
+#include "hl/time.h"
 #include "hl/banned.h"
 
 #define NBUCKETS 4096
@@ -20,6 +21,7 @@
 struct dp_breaker_table {
     struct dp_breaker *b[NBUCKETS];
     struct dp_breaker *ready;
+    struct dp_healthstore *store; /* NULL: state lives and dies with this dispatcher */
 };
 
 static unsigned hash(const char *s)
@@ -60,8 +62,34 @@ struct dp_breaker *dp_breaker_get(struct dp_breaker_table *t, const char *webhoo
     h->webhook_id = hl_xstrdup(webhook_id);
     h->tokens = -1; /* full on first use */
     h->hnext = t->b[k];
+    h->store = t->store;
     t->b[k] = h;
+    struct dp_health_saved v;
+    if (t->store && dp_healthstore_get(t->store, webhook_id, &v)) {
+        /* where the previous owner (or this dispatcher before a restart) left it */
+        int64_t wait = v.open_until_ms - hl_now_ms();
+        h->open = v.open;
+        h->open_until_ms = hl_mono_ms() + (wait > 0 ? wait : 0);
+        h->tripped = v.tripped;
+        h->failing_since_ms = v.failing_since_ms;
+    }
     return h;
+}
+
+void dp_breaker_table_set_store(struct dp_breaker_table *t, struct dp_healthstore *store)
+{
+    t->store = store;
+}
+
+/* The part of h that outlives the dispatcher, at monotonic now_ms / wall_ms. */
+static struct dp_health_saved saved_of(const struct dp_breaker *h, int64_t now_ms, int64_t wall_ms)
+{
+    return (struct dp_health_saved){
+        .open = h->open,
+        .open_until_ms = h->open ? wall_ms + (h->open_until_ms - now_ms) : 0,
+        .tripped = h->tripped,
+        .failing_since_ms = h->failing_since_ms,
+    };
 }
 
 dp_admit dp_breaker_admit(const struct dp_config *cfg, struct dp_breaker *h, int max_concurrency,
@@ -104,6 +132,8 @@ dp_admit dp_breaker_admit(const struct dp_config *cfg, struct dp_breaker *h, int
 bool dp_breaker_done(const struct dp_config *cfg, struct dp_breaker *h, bool ok, int64_t now_ms,
                     int64_t wall_ms)
 {
+    bool was_open = h->open, was_tripped = h->tripped;
+    int64_t was_failing = h->failing_since_ms, was_until = h->open_until_ms;
     bool recovered = false;
     h->in_flight--;
     h->answered_ms = now_ms;
@@ -136,6 +166,11 @@ bool dp_breaker_done(const struct dp_config *cfg, struct dp_breaker *h, bool ok,
         h->open = true;
         h->tripped = true;
         h->open_until_ms = now_ms + cfg->breaker_open_ms;
+    }
+    if (h->store && (h->open != was_open || h->tripped != was_tripped ||
+                     h->failing_since_ms != was_failing || h->open_until_ms != was_until)) {
+        struct dp_health_saved v = saved_of(h, now_ms, wall_ms);
+        dp_healthstore_put(h->store, h->webhook_id, &v, wall_ms);
     }
     return recovered;
 }

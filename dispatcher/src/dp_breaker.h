@@ -3,10 +3,12 @@
  * defers a backlog, and the continuous-failure clock behind auto-disable. Whether a failure
  * disables the webhook is dp_retry_decide's (dp_retry.h); this module only keeps the clock.
  *
- * The state is local to one dispatcher: tasks are keyed by webhook id, so one webhook's
- * work shares a partition of each task topic and usually one dispatcher, but with N
- * dispatchers a limit may be reached up to N times over. State is forgotten on restart
- * (the breaker closes, the failure clock restarts).
+ * Admission state is local to one dispatcher: tasks are keyed by webhook id, so one
+ * webhook's work shares a partition of each task topic and usually one dispatcher, but
+ * with N dispatchers a limit may be reached up to N times over. The breaker and the
+ * failure clock outlive the dispatcher when the table has a health store
+ * (dp_healthstore.h): an entry starts from the stored state, and each change of it is
+ * stored.
  *
  * @locality loop thread */
 #ifndef DP_BREAKER_H
@@ -17,6 +19,7 @@
 #include <stdint.h>
 
 #include "dp_config.h"
+#include "dp_healthstore.h"
 
 typedef enum { DP_ADMIT_GO, DP_ADMIT_WAIT, DP_ADMIT_OPEN } dp_admit;
 
@@ -47,11 +50,14 @@ struct dp_breaker {
     size_t nwait;
     struct dp_breaker *ready_next; /* in the table's list of entries with waiters */
     bool in_ready;
+    struct dp_healthstore *store; /* the table's, or NULL */
 };
 
 struct dp_breaker_table;
 
 struct dp_breaker_table *dp_breaker_table_new(void);
+/* From now on new entries start from, and changes go to, store (which must outlive t). */
+void dp_breaker_table_set_store(struct dp_breaker_table *t, struct dp_healthstore *store);
 void dp_breaker_table_free(struct dp_breaker_table *t);
 struct dp_breaker *dp_breaker_get(struct dp_breaker_table *t, const char *webhook_id);
 

@@ -765,6 +765,11 @@ struct dp_deliver *dp_deliver_new(const struct dp_config *cfg, struct dp_produce
     return dl;
 }
 
+void dp_deliver_set_healthstore(struct dp_deliver *dl, struct dp_healthstore *store)
+{
+    dp_breaker_table_set_store(dl->health, store);
+}
+
 void dp_deliver_free(struct dp_deliver *dl)
 {
     if (!dl)

@@ -28,6 +28,9 @@ struct dp_producer;
 struct dp_subs;
 
 /* subs gives held retries the current snapshot when they are due. */
+/* Breakers and failure clocks outlive this dispatcher in store (see dp_healthstore.h). */
+struct dp_healthstore;
+void dp_deliver_set_healthstore(struct dp_deliver *dl, struct dp_healthstore *store);
 struct dp_deliver *dp_deliver_new(const struct dp_config *cfg, struct dp_producer *prod,
                                   struct dp_subs *subs, char *errbuf, size_t errlen);
 /* Takes on the task in msg (one pending unit per piece of work, released as each is
