@@ -151,19 +151,55 @@ static PGconn *connect_user_db(struct cdc_stream *s, char *errbuf, size_t errlen
     return conn;
 }
 
+/* Sends sql and waits for its first result, giving up when the stream is asked to stop:
+ * CREATE_REPLICATION_SLOT waits for every transaction open on the server to end, which can
+ * take as long as the tenant's longest transaction. NULL when stopped or the connection
+ * failed (the caller closes it). */
+static PGresult *exec(struct cdc_stream *s, PGconn *conn, const char *sql)
+{
+    if (!PQsendQuery(conn, sql))
+        return NULL;
+    for (;;) {
+        if (!PQconsumeInput(conn))
+            return NULL;
+        if (!PQisBusy(conn))
+            break;
+        if (atomic_load(&s->stop)) {
+            char ignore[64];
+            PGcancel *c = PQgetCancel(conn);
+            if (c)
+                PQcancel(c, ignore, sizeof(ignore));
+            PQfreeCancel(c);
+            return NULL;
+        }
+        struct pollfd pfd = {.fd = PQsocket(conn), .events = POLLIN};
+        poll(&pfd, 1, 100);
+    }
+    PGresult *r = PQgetResult(conn);
+    if (PQresultStatus(r) != PGRES_COPY_BOTH) {
+        PGresult *rest;
+        while ((rest = PQgetResult(conn)))
+            PQclear(rest);
+    }
+    return r;
+}
+
 /* Runs a command; true when it gave want. On failure errbuf gets the server's message and
  * *sqlstate (when asked) its SQLSTATE. */
-static bool run(PGconn *conn, const char *sql, ExecStatusType want, PGresult **out,
-                char sqlstate[6], char *errbuf, size_t errlen)
+static bool run(struct cdc_stream *s, PGconn *conn, const char *sql, ExecStatusType want,
+                PGresult **out, char sqlstate[6], char *errbuf, size_t errlen)
 {
-    PGresult *r = PQexec(conn, sql);
-    bool ok = PQresultStatus(r) == want;
+    PGresult *r = exec(s, conn, sql);
+    bool ok = r && PQresultStatus(r) == want;
     if (!ok) {
-        const char *st = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+        const char *st = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
         if (sqlstate)
             snprintf(sqlstate, 6, "%s", st ? st : "");
         char msg[256];
-        snprintf(msg, sizeof(msg), "%s", r ? PQresultErrorMessage(r) : PQerrorMessage(conn));
+        if (!r && atomic_load(&s->stop))
+            snprintf(msg, sizeof(msg), "stopped");
+        else
+            snprintf(msg, sizeof(msg), "%s", r ? PQresultErrorMessage(r) : PQerrorMessage(conn));
         msg[strcspn(msg, "\n")] = '\0';
         snprintf(errbuf, errlen, "%s", msg);
     }
@@ -181,7 +217,7 @@ static bool ensure_publication(struct cdc_stream *s, PGconn *conn, char *errbuf,
     PGresult *r = NULL;
     bool ok = false;
     hl_buf_addf(&sql, "SELECT 1 FROM pg_publication WHERE pubname = '%s'", s->src.slot);
-    if (!run(conn, hl_buf_str(&sql), PGRES_TUPLES_OK, &r, NULL, errbuf, errlen))
+    if (!run(s, conn, hl_buf_str(&sql), PGRES_TUPLES_OK, &r, NULL, errbuf, errlen))
         goto out;
     bool exists = PQntuples(r) > 0;
     PQclear(r);
@@ -197,7 +233,7 @@ static bool ensure_publication(struct cdc_stream *s, PGconn *conn, char *errbuf,
         PQfreemem(schema);
         PQfreemem(table);
     }
-    ok = run(conn, hl_buf_str(&sql), PGRES_COMMAND_OK, NULL, NULL, errbuf, errlen);
+    ok = run(s, conn, hl_buf_str(&sql), PGRES_COMMAND_OK, NULL, NULL, errbuf, errlen);
 out:
     hl_buf_release(&sql);
     return ok;
@@ -212,7 +248,7 @@ static bool ensure_slot(struct cdc_stream *s, PGconn *conn, uint64_t *confirmed,
     snprintf(sql, sizeof(sql),
              "SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = '%s'",
              s->src.slot);
-    if (!run(conn, sql, PGRES_TUPLES_OK, &r, NULL, errbuf, errlen))
+    if (!run(s, conn, sql, PGRES_TUPLES_OK, &r, NULL, errbuf, errlen))
         return false;
     if (PQntuples(r) > 0) {
         bool ok = cdc_lsn_parse(PQgetvalue(r, 0, 0), confirmed);
@@ -224,7 +260,7 @@ static bool ensure_slot(struct cdc_stream *s, PGconn *conn, uint64_t *confirmed,
     PQclear(r);
     snprintf(sql, sizeof(sql), "CREATE_REPLICATION_SLOT %s LOGICAL pgoutput NOEXPORT_SNAPSHOT",
              s->src.slot);
-    if (!run(conn, sql, PGRES_TUPLES_OK, &r, NULL, errbuf, errlen))
+    if (!run(s, conn, sql, PGRES_TUPLES_OK, &r, NULL, errbuf, errlen))
         return false;
     /* columns: slot_name, consistent_point, snapshot_name, output_plugin */
     if (!cdc_lsn_parse(PQgetvalue(r, 0, 1), confirmed))
@@ -423,11 +459,11 @@ static bool drop_all(struct cdc_stream *s, PGconn *conn, char *errbuf, size_t er
 {
     char sql[256], state[6] = "";
     snprintf(sql, sizeof(sql), "DROP_REPLICATION_SLOT %s", s->src.slot);
-    if (!run(conn, sql, PGRES_COMMAND_OK, NULL, state, errbuf, errlen) &&
+    if (!run(s, conn, sql, PGRES_COMMAND_OK, NULL, state, errbuf, errlen) &&
         strcmp(state, "42704") != 0) /* undefined_object: already gone */
         return false;
     snprintf(sql, sizeof(sql), "DROP PUBLICATION IF EXISTS %s", s->src.slot);
-    return run(conn, sql, PGRES_COMMAND_OK, NULL, NULL, errbuf, errlen);
+    return run(s, conn, sql, PGRES_COMMAND_OK, NULL, NULL, errbuf, errlen);
 }
 
 static void *stream_main(void *arg)
@@ -458,7 +494,7 @@ static void *stream_main(void *arg)
                          "START_REPLICATION SLOT %s LOGICAL 0/0 (proto_version '1', "
                          "publication_names '%s')",
                          s->src.slot, s->src.slot);
-                if (run(conn, start, PGRES_COPY_BOTH, NULL, NULL, err, sizeof(err))) {
+                if (run(s, conn, start, PGRES_COPY_BOTH, NULL, NULL, err, sizeof(err))) {
                     cdc_lsn_format(confirmed, lsn);
                     hl_log(HL_LOG_INFO, "stream", "table source '%s' streaming from %s",
                            s->src.id, lsn);

@@ -404,3 +404,21 @@ def test_invalid_table_sources_are_refused_with_pointers(hookline, userdb):
         "connection": "postgresql://u:p@10.1.2.3/x", "tables": [{"name": "public.t"}]})
     assert r.status_code == 422 and r.json()["errors"][0]["pointer"] == "/connection", r.text
     assert hookline.api("GET", "/api/v1/table-sources").json()["data"] == []
+
+
+def test_worker_stops_promptly_while_slot_creation_waits_for_a_long_transaction(
+        hookline, userdb, cdc):
+    """CREATE_REPLICATION_SLOT waits for every transaction open on the server; a worker in
+    that wait still stops on SIGTERM within the fixture's 10 s (it cancels the command)."""
+    userdb.run("CREATE TABLE public.t (id int PRIMARY KEY)")
+    with psycopg.connect(userdb.dsn) as open_tx:
+        open_tx.execute("INSERT INTO t VALUES (1)")  # a transaction with an xid, left open
+        src = create_source(hookline, userdb, [{"name": "public.t"}])
+        i = cdc.start()
+        time.sleep(3)
+        assert status(hookline, src["id"])["state"] == "connecting"  # the slot is not ready
+        t0 = time.monotonic()
+        cdc.procs[i].send_signal(signal.SIGTERM)
+        assert cdc.procs[i].wait(timeout=SHUTDOWN_TIMEOUT_S) == 0
+        assert time.monotonic() - t0 < 5
+        open_tx.rollback()
