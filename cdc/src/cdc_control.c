@@ -91,6 +91,9 @@ static void release(struct control *c, struct held *h, bool unlock)
 
 static void release_all(struct control *c, bool unlock)
 {
+    /* All at once: a stream in a 5 s connection attempt must not delay the others. */
+    for (struct held *h = c->held; h; h = h->next)
+        cdc_stream_signal(h->stream);
     while (c->held) {
         struct held *h = c->held;
         c->held = h->next;

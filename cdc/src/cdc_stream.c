@@ -538,6 +538,12 @@ struct cdc_stream *cdc_stream_start(const struct cdc_config *cfg, struct cdc_pro
     return s;
 }
 
+void cdc_stream_signal(struct cdc_stream *s)
+{
+    if (s)
+        atomic_store(&s->stop, 1);
+}
+
 void cdc_stream_stop(struct cdc_stream *s)
 {
     if (!s)

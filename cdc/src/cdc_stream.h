@@ -35,6 +35,8 @@ struct cdc_stream;
 /* Starts the thread. src and dsn move into the stream (dsn is wiped when freed). */
 struct cdc_stream *cdc_stream_start(const struct cdc_config *cfg, struct cdc_producer *prod,
                                     struct cdc_source *src, char *dsn, bool drop);
+/* Asks the thread to stop without waiting (so that many streams stop in parallel). */
+void cdc_stream_signal(struct cdc_stream *s);
 /* Asks the thread to stop, waits for it and frees the stream. */
 void cdc_stream_stop(struct cdc_stream *s);
 /* A copy of the status; *changed says whether it moved since the last call. */
