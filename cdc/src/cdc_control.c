@@ -12,6 +12,7 @@
 #include <libpq-fe.h>
 #include <openssl/crypto.h>
 
+#include "cdc_fence.h"
 #include "cdc_pgoutput.h"
 #include "cdc_source.h"
 #include "cdc_stream.h"
@@ -243,9 +244,17 @@ static bool connect_control(struct control *c)
         hl_log(HL_LOG_WARN, "control", "cannot connect to PostgreSQL: %s", err);
         return false;
     }
-    PGresult *r = PQexec(c->conn, "LISTEN hl_table_sources_changed");
+    PGresult *r = PQexec(c->conn, "LISTEN hl_table_sources_changed; LISTEN " CDC_FENCE_CHANNEL);
     bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
     PQclear(r);
+    if (ok) {
+        /* After LISTEN: no change can fall between the two. */
+        r = PQexec(c->conn, "SELECT version FROM subscription_version");
+        ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+        if (ok && PQntuples(r) == 1)
+            cdc_fence_note_text(PQgetvalue(r, 0, 0));
+        PQclear(r);
+    }
     if (!ok) {
         hl_pg_errmsg(c->conn, err, sizeof(err));
         hl_log(HL_LOG_WARN, "control", "LISTEN failed: %s", err);
@@ -255,7 +264,8 @@ static bool connect_control(struct control *c)
     return ok;
 }
 
-/* Waits up to ms for a NOTIFY; true when one came (or the connection needs attention). */
+/* Waits up to ms for a NOTIFY; true when a table source changed (or the connection needs
+ * attention). Subscription versions are noted for the fence. */
 static bool wait_notify(struct control *c, int ms)
 {
     struct pollfd pfd = {.fd = PQsocket(c->conn), .events = POLLIN};
@@ -266,7 +276,10 @@ static bool wait_notify(struct control *c, int ms)
     bool any = false;
     PGnotify *n;
     while ((n = PQnotifies(c->conn))) {
-        any = true;
+        if (strcmp(n->relname, CDC_FENCE_CHANNEL) == 0)
+            cdc_fence_note_text(n->extra);
+        else
+            any = true;
         PQfreemem(n);
     }
     return any;

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cdc_fence.h"
 #include "hl/log.h"
 #include "hl/mem.h"
 #include "hl/banned.h"
@@ -106,10 +107,13 @@ hl_err cdc_produce(struct cdc_producer *p, const char *key, size_t keylen, const
                    size_t len, struct cdc_acks *acks, struct cdc_txn *txn,
                    atomic_int *stop, char *errbuf, size_t errlen)
 {
+    char fence[24];
+    int flen = snprintf(fence, sizeof(fence), "%lld", (long long)cdc_fence_version());
     cdc_acks_produced(acks, txn);
     for (;;) {
         rd_kafka_resp_err_t err = rd_kafka_producev(
             p->rk, RD_KAFKA_V_TOPIC(p->topic), RD_KAFKA_V_KEY(key, keylen),
+            RD_KAFKA_V_HEADER(CDC_FENCE_HEADER, fence, (ssize_t)flen),
             RD_KAFKA_V_VALUE((void *)value, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
             RD_KAFKA_V_OPAQUE(txn), RD_KAFKA_V_END);
         if (err == RD_KAFKA_RESP_ERR_NO_ERROR)

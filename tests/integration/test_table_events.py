@@ -158,7 +158,8 @@ ORDERS = """CREATE TABLE public.orders (
 
 
 def test_changes_reach_the_webhook_within_5s_with_names_and_rows(hookline, userdb, cdc,
-                                                                 receiver):
+                                                                 receiver,
+                                                                 kafka_consumer_factory):
     userdb.run(ORDERS, "CREATE TABLE public.customers (id int PRIMARY KEY, email text)",
                "CREATE TABLE public.audit (id int PRIMARY KEY, note text)")
     src = create_source(hookline, userdb, [
@@ -168,6 +169,7 @@ def test_changes_reach_the_webhook_within_5s_with_names_and_rows(hookline, userd
     assert "connection" in src and "password" not in json.dumps(src)
     assert src["event_name"] == "{table}.{action}"
     hookline.create_webhook(receiver.url, ["*"])
+    version = hookline.sql("SELECT version FROM subscription_version")[0][0]
     cdc.start()
     hookline.settle()
     wait_streaming(hookline, src["id"])
@@ -208,6 +210,14 @@ def test_changes_reach_the_webhook_within_5s_with_names_and_rows(hookline, userd
 
     s = status(hookline, src["id"])
     assert s["worker"] == "cdc-0" and s["confirmed_lsn"] and s["lag_bytes"] is not None
+
+    # The read-your-writes fence: each event carries the subscription version the worker
+    # had heard of, at least that of the webhook made before the changes.
+    msgs = kafka_consumer_factory(hookline.topic("events")).messages(duration=2)
+    assert len(msgs) == 4
+    for m in msgs:
+        fence = dict(m.headers() or [])["hookline-subs-version"]
+        assert int(fence) >= version, (fence, version)
 
 
 def test_update_carries_old_row_and_toast_marker(hookline, userdb, cdc, receiver):
