@@ -127,7 +127,7 @@ hl_err hl_event_parse(const void *data, size_t len, struct hl_event *ev, char *e
 {
     json_error_t jerr;
     memset(ev, 0, sizeof(*ev));
-    json_t *root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *root = json_loadb(data, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
     if (!root) {
         snprintf(errbuf, errlen, "not JSON: %s at offset %d", jerr.text, jerr.position);
         return HL_EINVAL;
@@ -261,7 +261,7 @@ hl_err hl_event_read(const char *text, size_t len, struct hl_event *ev, char *er
     memset(ev, 0, sizeof(*ev));
     if (read_text(text, len, ev))
         return HL_OK;
-    json_t *root = json_loadb(text, len, 0, &jerr);
+    json_t *root = json_loadb(text, len, JSON_ALLOW_NUL, &jerr);
     if (!root) {
         snprintf(errbuf, errlen, "not JSON: %s at offset %d", jerr.text, jerr.position);
         return HL_EINVAL;

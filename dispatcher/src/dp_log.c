@@ -99,6 +99,22 @@ static bool looks_like_object(const char *p, size_t n)
     return n >= 2 && p[0] == '{' && p[n - 1] == '}' && !memchr(p, '\0', n);
 }
 
+/* PostgreSQL's jsonb cannot hold U+0000, and one \u0000 anywhere would fail the whole
+ * array: the escape becomes \uFFFD (same length, in place) in the log's copy only. A
+ * backslash appears in JSON text only inside strings and always starts an escape, so
+ * stepping over escapes finds every \u0000 and nothing else ("\\u0000" is a backslash
+ * and five letters). */
+static void replace_nul_escapes(char *p, size_t n)
+{
+    for (size_t i = 0; i + 1 < n; i++) {
+        if (p[i] != '\\')
+            continue;
+        if (p[i + 1] == 'u' && i + 6 <= n && memcmp(p + i + 2, "0000", 4) == 0)
+            memcpy(p + i + 2, "FFFD", 4);
+        i++; /* the escaped character (or the 'u') is not a backslash to look at */
+    }
+}
+
 bool dp_log_batch_append(struct hl_buf *batch, size_t **ends, size_t *nalloc, size_t *n,
                          const char *rec, size_t len)
 {
@@ -109,7 +125,10 @@ bool dp_log_batch_append(struct hl_buf *batch, size_t **ends, size_t *nalloc, si
         *ends = hl_xrealloc(*ends, *nalloc * sizeof(**ends));
     }
     hl_buf_addch(batch, *n ? ',' : '[');
+    size_t start = batch->len;
     hl_buf_add(batch, rec, len);
+    if (memchr(rec, '\\', len))
+        replace_nul_escapes(batch->ptr + start, len);
     (*ends)[(*n)++] = batch->len;
     return true;
 }

@@ -229,17 +229,13 @@ json_t *gw_body_object(struct gw_req *r)
     /* The fast parser answers for the usual body; jansson for anything else, and for
      * every error message. read_body has bounded the nesting. */
     json_t *root = hl_json_parse(r->body, r->body_len);
-    if (!root)
-        root = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root) /* \u0000 is valid JSON: strings keep their length in the tree */
+        root = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
     if (!root) {
-        /* jansson quotes the token it stopped at ("... near '<token>'"), which may be a
-         * secret: the position says enough. */
-        char *near = strstr(jerr.text, " near '");
-        if (near)
-            *near = '\0';
+        char why[JSON_ERROR_TEXT_LENGTH];
         gw_reply_problem(r, 400, "invalid-json", "Invalid JSON",
-                         "the body is not valid JSON: %s (line %d, column %d)", jerr.text,
-                         jerr.line, jerr.column);
+                         "the body is not valid JSON: %s (line %d, column %d)",
+                         hl_json_error_text(&jerr, why, sizeof(why)), jerr.line, jerr.column);
         return NULL;
     }
     if (!json_is_object(root)) {

@@ -297,6 +297,39 @@ static void test_valid_limits_depth(void **state)
     }
 }
 
+/* An API answer explains a refused body in Hookline's words: no jansson flag, no token. */
+static void test_error_text_names_no_library_detail(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text, *want;
+    } cases[] = {
+        {"{\"a\":\"\\u0000\"}", NULL}, /* accepted: valid JSON */
+        {"{\"a\\u0000\":1}", "a member name containing \\u0000 is not accepted"},
+        {"{\"a\":1,\"a\":2}", "duplicate member name"},
+        {"{\"a\":\"secret-token", "unexpected end of input"},
+        {"{\"a\":1} x", "unexpected text after the value"},
+        {"{\"a\":tru}", "invalid token"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        json_error_t jerr;
+        char why[JSON_ERROR_TEXT_LENGTH];
+        json_t *v = json_loads(cases[i].text, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
+        if (!cases[i].want) {
+            assert_non_null(v);
+            json_decref(v);
+            continue;
+        }
+        assert_null(v);
+        const char *got = hl_json_error_text(&jerr, why, sizeof(why));
+        if (strcmp(got, cases[i].want) != 0)
+            fail_msg("%s: '%s', want '%s' (jansson: '%s')", cases[i].text, got, cases[i].want,
+                     jerr.text);
+        assert_null(strstr(got, "JSON_"));
+        assert_null(strstr(got, "near"));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -314,6 +347,7 @@ int main(void)
         cmocka_unit_test(test_valid_agrees_with_jansson),
         cmocka_unit_test(test_valid_limits_depth),
         cmocka_unit_test(test_member_span_last_duplicate_and_escaped_names),
+        cmocka_unit_test(test_error_text_names_no_library_detail),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
