@@ -797,15 +797,33 @@ static bool name_is(const char *p, size_t n, const char *name)
     return strlen(name) == n && memcmp(p, name, n) == 0;
 }
 
-/* Appends src to out with each Unicode property escape (\p{...}, \P{...}) spelled the
- * way PCRE2 reads it: General_Category=X and gc=X become X, a long category name its
- * short alias, and Assigned the complement of Cn. Escapes are stepped over whole, so
- * "\\p{Letter}" (a backslash, then text) stays as it is. */
+/* ECMA-262's \s: WhiteSpace and LineTerminator, Unicode's space separators included.
+ * PCRE2's \s is ASCII only; PCRE2_UCP would widen it, but \d and \w too, which ECMA-262
+ * keeps ASCII. Written with \\u, as PCRE2_ALT_BSUX reads it. */
+#define ECMA_SPACE                                                                                 \
+    "\\t\\n\\x0b\\f\\r \\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff"
+
+/* Appends src to out in PCRE2's spelling of ECMA-262: in each Unicode property escape
+ * (\p{...}, \P{...}) General_Category=X and gc=X become X, a long category name its
+ * short alias, and Assigned the complement of Cn; \s and \S become ECMA-262's sets (\S
+ * inside a character class stays PCRE2's, the one difference left). Escapes are stepped
+ * over whole, so "\\p{Letter}" (a backslash, then text) stays as it is. */
 static void regex_from_ecma(const char *src, struct hl_buf *out)
 {
+    bool in_class = false;
     for (const char *p = src; *p; p++) {
         if (*p != '\\' || !p[1]) {
+            if (*p == '[')
+                in_class = true;
+            else if (*p == ']')
+                in_class = false;
             hl_buf_addch(out, *p);
+            continue;
+        }
+        if (p[1] == 's' || (p[1] == 'S' && !in_class)) {
+            hl_buf_adds(out, in_class ? ECMA_SPACE : p[1] == 's' ? "[" ECMA_SPACE "]"
+                                                                 : "[^" ECMA_SPACE "]");
+            p++;
             continue;
         }
         const char *end = (p[1] == 'p' || p[1] == 'P') && p[2] == '{' ? strchr(p + 3, '}')

@@ -266,6 +266,11 @@ static void test_unicode_property_escapes_as_ecma_262_spells_them(void **state)
     pattern_case("^\\p{White_Space}$", " ", "x");
     pattern_case("^\\p{ASCII}+$", "abc", "\xc3\xa9");
     pattern_case("^\\p{Assigned}$", "a", "\xcd\xb8" /* U+0378, unassigned */);
+    /* \s is ECMA-262's: Unicode spaces and U+FEFF too; \d stays ASCII */
+    pattern_case("^\\s$", "\xc2\xa0", "x");
+    pattern_case("^[\\s\\d]+$", "\xef\xbb\xbf" "1\xe2\x80\x83", "\xd9\xa3");
+    pattern_case("^\\S+$", "ab", "a\xe2\x80\xa9");
+    pattern_case("^[\\s]\\s\\\\s$", "\t\xe3\x80\x80\\s", "\t \\ ");
     /* an escaped backslash before "p{": text, not a property */
     pattern_case("^\\\\p\\{Letter\\}$", "\\p{Letter}", "a");
 }
