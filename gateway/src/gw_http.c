@@ -392,11 +392,18 @@ static int route(struct gw_req *r)
         char err[256];
         PGconn *c = gw_db_acquire(r->ctx->db, err, sizeof(err));
         bool kafka_ok = gw_producer_healthy(r->ctx->producer);
-        if (c)
+        bool pg_ok = false;
+        if (c) {
+            /* A pooled connection looks fine until used: a server that went away since
+             * shows only on a round trip (and the broken connection leaves the pool). */
+            PGresult *res = PQexec(c, "SELECT 1");
+            pg_ok = PQresultStatus(res) == PGRES_TUPLES_OK;
+            PQclear(res);
             gw_db_release(r->ctx->db, c);
-        if (!c || !kafka_ok)
+        }
+        if (!pg_ok || !kafka_ok)
             return gw_reply_problem(r, 503, "not-ready", "Not ready", "%s%s",
-                                    c ? "" : "postgresql unreachable ",
+                                    pg_ok ? "" : "postgresql unreachable ",
                                     kafka_ok ? "" : "kafka unreachable");
         return gw_reply_json(r, 200, json_pack("{s:s}", "status", "ready"));
     }
