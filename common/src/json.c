@@ -478,3 +478,15 @@ const char *hl_json_error_text(const json_error_t *e, char *buf, size_t len)
     snprintf(buf, len, "%s", why);
     return buf;
 }
+
+size_t hl_json_find_nul_escape(const char *text, size_t len)
+{
+    /* A backslash appears in JSON text only inside strings and always starts an escape. */
+    const char *p = text, *end = text + len;
+    while ((p = memchr(p, '\\', (size_t)(end - p))) && end - p >= 2) {
+        if (p[1] == 'u' && end - p >= 6 && memcmp(p + 2, "0000", 4) == 0)
+            return (size_t)(p - text);
+        p += 2; /* the escaped character is not a backslash to look at */
+    }
+    return len;
+}

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "hl/buf.h"
+#include "hl/json.h"
 #include "hl/kafka.h"
 #include "hl/log.h"
 #include "hl/mem.h"
@@ -100,18 +101,13 @@ static bool looks_like_object(const char *p, size_t n)
 }
 
 /* PostgreSQL's jsonb cannot hold U+0000, and one \u0000 anywhere would fail the whole
- * array: the escape becomes \uFFFD (same length, in place) in the log's copy only. A
- * backslash appears in JSON text only inside strings and always starts an escape, so
- * stepping over escapes finds every \u0000 and nothing else ("\\u0000" is a backslash
- * and five letters). */
+ * array: the escape becomes \uFFFD (same length, in place) in the log's copy only. */
 static void replace_nul_escapes(char *p, size_t n)
 {
-    for (size_t i = 0; i + 1 < n; i++) {
-        if (p[i] != '\\')
-            continue;
-        if (p[i + 1] == 'u' && i + 6 <= n && memcmp(p + i + 2, "0000", 4) == 0)
-            memcpy(p + i + 2, "FFFD", 4);
-        i++; /* the escaped character (or the 'u') is not a backslash to look at */
+    size_t i = 0;
+    while ((i += hl_json_find_nul_escape(p + i, n - i)) < n) {
+        memcpy(p + i + 2, "FFFD", 4);
+        i += 6;
     }
 }
 
@@ -127,8 +123,7 @@ bool dp_log_batch_append(struct hl_buf *batch, size_t **ends, size_t *nalloc, si
     hl_buf_addch(batch, *n ? ',' : '[');
     size_t start = batch->len;
     hl_buf_add(batch, rec, len);
-    if (memchr(rec, '\\', len))
-        replace_nul_escapes(batch->ptr + start, len);
+    replace_nul_escapes(batch->ptr + start, len);
     (*ends)[(*n)++] = batch->len;
     return true;
 }

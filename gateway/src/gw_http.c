@@ -219,7 +219,7 @@ int gw_reply_unprocessable(struct gw_req *r, struct gw_errors *e, const char *de
     return reply_problem_obj(r, 422, p);
 }
 
-json_t *gw_body_object(struct gw_req *r)
+static json_t *body_object(struct gw_req *r, bool allow_nul)
 {
     json_error_t jerr;
     if (!r->body || r->body_len == 0) {
@@ -244,7 +244,25 @@ json_t *gw_body_object(struct gw_req *r)
                          "the body must be a JSON object");
         return NULL;
     }
+    size_t nul = allow_nul ? r->body_len : hl_json_find_nul_escape(r->body, r->body_len);
+    if (nul < r->body_len) {
+        json_decref(root);
+        gw_reply_problem(r, 400, "invalid-request", "Invalid request",
+                         "\\u0000 at byte %zu: U+0000 cannot be stored (only event data may "
+                         "hold it)", nul);
+        return NULL;
+    }
     return root;
+}
+
+json_t *gw_body_object(struct gw_req *r)
+{
+    return body_object(r, false);
+}
+
+json_t *gw_body_event(struct gw_req *r)
+{
+    return body_object(r, true);
 }
 
 bool gw_uuid_like(const char *s)

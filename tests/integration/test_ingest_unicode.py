@@ -51,6 +51,24 @@ def test_refused_json_is_explained_without_library_details(hookline):
         assert not any(w in detail for w in LIBRARY_WORDS), detail
 
 
+def test_nul_where_it_would_be_stored_is_a_clear_400(hookline):
+    # webhooks, event types, tenants ... live in PostgreSQL, which has no U+0000
+    body = b'{"url":"http://127.0.0.1:18080/w","events":["*"],"metadata":{"k":"a\\u0000"}}'
+    r = hookline.api("POST", "/api/v1/webhooks", data=body,
+                     headers={"Content-Type": "application/json"})
+    assert r.status_code == 400, r.text
+    assert r.headers["Content-Type"].startswith("application/problem+json")
+    assert "U+0000" in r.json()["detail"], r.text
+    assert not any(w in r.text for w in LIBRARY_WORDS), r.text
+    assert hookline.api("GET", "/api/v1/webhooks").json()["data"] == []
+    # an escaped backslash before "u0000" is just text
+    body = b'{"url":"http://127.0.0.1:18080/w","events":["*"],"metadata":{"k":"a\\\\u0000"}}'
+    r = hookline.api("POST", "/api/v1/webhooks", data=body,
+                     headers={"Content-Type": "application/json"})
+    assert r.status_code == 201, r.text
+    assert r.json()["metadata"] == {"k": "a\\u0000"}
+
+
 def test_event_type_pattern_with_unicode_property_escapes(hookline, receiver):
     schema = {"type": "object", "required": ["name", "greek"],
               "properties": {"name": {"type": "string", "pattern": "^\\p{Letter}+$"},

@@ -330,6 +330,30 @@ static void test_error_text_names_no_library_detail(void **state)
     }
 }
 
+static void test_find_nul_escape_steps_over_escapes(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        size_t want; /* SIZE_MAX: none (the length) */
+    } cases[] = {
+        {"{\"a\":\"\\u0000\"}", 6},
+        {"{\"a\":\"\\\\u0000\"}", SIZE_MAX},   /* an escaped backslash, then letters */
+        {"{\"a\":\"\\\\\\u0000\"}", 8},        /* escaped backslash, then the escape */
+        {"{\"a\":\"\\u00001\"}", 6},
+        {"{\"a\":\"\\u0001\\u000\"}", SIZE_MAX}, /* too short at the end */
+        {"\\", SIZE_MAX},
+        {"", SIZE_MAX},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        size_t len = strlen(cases[i].text);
+        size_t want = cases[i].want == SIZE_MAX ? len : cases[i].want;
+        size_t got = hl_json_find_nul_escape(cases[i].text, len);
+        if (got != want)
+            fail_msg("%s: %zu, want %zu", cases[i].text, got, want);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -348,6 +372,7 @@ int main(void)
         cmocka_unit_test(test_valid_limits_depth),
         cmocka_unit_test(test_member_span_last_duplicate_and_escaped_names),
         cmocka_unit_test(test_error_text_names_no_library_detail),
+        cmocka_unit_test(test_find_nul_escape_steps_over_escapes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
