@@ -108,6 +108,7 @@ def test_readyz_is_503_while_kafka_or_postgresql_is_gone(private_hookline):
     assert r.headers["Content-Type"].startswith("application/problem+json"), r.headers
     assert "kafka" in r.json()["detail"].lower(), r.text
     assert "postgres" not in r.json()["detail"].lower(), r.text
+    assert r.json()["checks"] == {"kafka": "unreachable", "postgresql": "ok"}, r.text
     infra.run("infra-up")
     wait_readyz(hl, 200, timeout=120)
 
@@ -117,6 +118,8 @@ def test_readyz_is_503_while_kafka_or_postgresql_is_gone(private_hookline):
     assert r.headers["Content-Type"].startswith("application/problem+json"), r.headers
     assert "postgres" in r.json()["detail"].lower(), r.text
     assert "kafka" not in r.json()["detail"].lower(), r.text
+    assert r.json()["checks"] == {"kafka": "ok", "postgresql": "unreachable"}, r.text
     infra.run("infra-up")
-    wait_readyz(hl, 200, timeout=60)
+    r = wait_readyz(hl, 200, timeout=60)
+    assert r.json()["checks"] == {"kafka": "ok", "postgresql": "ok"}, r.text
     assert hl.gateway.proc.poll() is None, "the gateway lived through both outages"

@@ -2,11 +2,11 @@
  *
  * Usage: jsonschema_suite <draft2020-12 tests dir>. Every top-level keyword file runs, plus
  * optional/format/ for the formats Hookline asserts and the optional files on ECMA-262
- * regular expressions (event-type schemas promise ECMA-262 patterns). A test group whose schema is refused
- * as unsupported (HL_SCHEMA_EUNSUPPORTED: a refused keyword, a remote $ref, another
- * draft's $schema) counts as skipped; anything else that does not give the suite's
- * expected verdict is a failure, and one failure fails the run. Each instance is validated
- * twice, on the fast yes/no path and collecting errors, and both must agree. */
+ * regular expressions (event-type schemas promise ECMA-262 patterns). A test group whose
+ * schema is refused as unsupported (HL_SCHEMA_EUNSUPPORTED: a refused keyword, a remote
+ * $ref, another draft's $schema) counts as skipped; anything else that does not give the
+ * suite's expected verdict is a failure, and one failure fails the run. Each instance is
+ * validated twice, on the fast yes/no path and collecting errors, and both must agree. */
 #include <dirent.h>
 #include <jansson.h>
 #include <stdio.h>
