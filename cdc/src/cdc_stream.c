@@ -35,6 +35,9 @@
     "-c client_encoding=UTF8 -c datestyle=ISO -c timezone=UTC -c intervalstyle=iso_8601 -c extra_float_digits=3 "        \
     "-c bytea_output=hex"
 
+/* A path that does not exist, for the file options of a tenant's connection. */
+#define NO_FILE "/nonexistent/hookline-cdc"
+
 struct cdc_stream {
     const struct cdc_config *cfg;
     struct cdc_producer *prod;
@@ -130,11 +133,13 @@ static PGconn *connect_user_db(struct cdc_stream *s, char *errbuf, size_t errlen
     char timeout[16];
     snprintf(timeout, sizeof(timeout), "%lld", (long long)s->cfg->connect_timeout_s);
     /* Later entries override the DSN's own (expand_dbname), except connect_timeout, which
-     * comes first so that the DSN may set its own. */
+     * comes first so that the DSN may set its own. No file of this machine may serve the
+     * tenant's server: no password file, no client certificate (a path that does not
+     * exist is skipped by libpq). Root certificates (sslmode verify-*) are the worker's. */
     const char *const keys[] = {"connect_timeout", "dbname", "replication", "options",
-                                "application_name", NULL};
+                                "application_name", "passfile", "sslcert", "sslkey", NULL};
     const char *const vals[] = {timeout, s->dsn, "database", SESSION_OPTIONS, "hookline-cdc",
-                                NULL};
+                                NO_FILE, NO_FILE, NO_FILE, NULL};
     PGconn *conn = PQconnectdbParams(keys, vals, 1);
     if (PQstatus(conn) != CONNECTION_OK) {
         char msg[256];

@@ -79,6 +79,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "hookline-cdc: reconnect_max_ms is below reconnect_min_ms\n");
         goto out;
     }
+    /* libpq falls back on these for a connection string that does not say: they must not
+     * send this machine's password or certificate to a tenant's server. hookline-cdc's own
+     * database takes everything from pg_dsn. Before any thread starts. */
+    static const char *const pg_env[] = {"PGPASSWORD", "PGPASSFILE", "PGSERVICE",
+                                         "PGSERVICEFILE", "PGSSLCERT", "PGSSLKEY",
+                                         "PGSSLROOTCERT", "PGSSLCRL", "PGHOST", "PGHOSTADDR"};
+    for (size_t i = 0; i < sizeof(pg_env) / sizeof(pg_env[0]); i++)
+        unsetenv(pg_env[i]);
     install_signals();
     hl_log(HL_LOG_INFO, "main", "hookline-cdc %s starting", HL_VERSION);
     /* Connection strings are stored sealed; without the ring none can be opened. */

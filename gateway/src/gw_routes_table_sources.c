@@ -56,6 +56,23 @@ static int not_found(struct gw_req *r, const char *id)
     return gw_reply_problem(r, 404, "not-found", "Not found", "no table source '%s'", id);
 }
 
+/* The connection-string keywords a tenant may set. The others name files on the worker's
+ * machine (passfile, sslcert, sslkey, sslrootcert, sslcrl, service...) that libpq would
+ * read, and a client certificate or a password from them would go to the tenant's server. */
+static bool keyword_allowed(const char *k)
+{
+    static const char *const ok[] = {
+        "host", "hostaddr", "port", "dbname", "user", "password", "connect_timeout",
+        "sslmode", "sslsni", "sslcompression", "channel_binding", "application_name",
+        "keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count",
+        "tcp_user_timeout", "target_session_attrs", "options", "client_encoding",
+    };
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+        if (strcmp(k, ok[i]) == 0)
+            return true;
+    return false;
+}
+
 /* Parses the connection string into its non-secret parts (*info, a new object, or NULL),
  * adding to e what makes it invalid (400) and to e422 a host that is not allowed. */
 static void check_connection(const char *dsn, json_t **info, struct gw_errors *e,
@@ -75,6 +92,12 @@ static void check_connection(const char *dsn, json_t **info, struct gw_errors *e
     for (PQconninfoOption *o = opts; o->keyword; o++) {
         if (!o->val || !*o->val)
             continue;
+        if (!keyword_allowed(o->keyword)) {
+            gw_errors_add(e, "/connection", "'%s' is not allowed in a table source's connection "
+                          "string (nothing that names a file on the worker's machine)",
+                          o->keyword);
+            continue;
+        }
         if (strcmp(o->keyword, "host") == 0 || strcmp(o->keyword, "hostaddr") == 0 ||
             strcmp(o->keyword, "port") == 0 || strcmp(o->keyword, "dbname") == 0 ||
             strcmp(o->keyword, "user") == 0)

@@ -403,6 +403,10 @@ def test_invalid_table_sources_are_refused_with_pointers(hookline, userdb):
         ({"connection": "host=/var/run/postgresql dbname=x", "tables": [{"name": "public.t"}]},
          "/connection"),
         ({"connection": "postgresql://[bad", "tables": [{"name": "public.t"}]}, "/connection"),
+        ({"connection": userdb.dsn + "?passfile=/root/.pgpass", "tables": [{"name": "public.t"}]},
+         "/connection"),
+        ({"connection": f"{userdb.dsn}?sslkey=/etc/ssl/private/k.pem",
+          "tables": [{"name": "public.t"}]}, "/connection"),
     ]
     for body, pointer in cases:
         r = hookline.api("POST", "/api/v1/table-sources", json=body)
