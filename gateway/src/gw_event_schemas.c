@@ -3,7 +3,7 @@
  * An event whose type has a JSON Schema in the tenant's catalog must match it (422 with
  * pointers otherwise). Schemas are compiled on first use and cached per (tenant, type),
  * including "this type has no schema". The cache is emptied whenever the catalog changes
- * (the change listener in gw_auth.c hears NOTIFY hl_event_types_changed) and bypassed while
+ * (the change listener, gw_listen.c, hears NOTIFY hl_event_types_changed) and bypassed while
  * that listener is disconnected, so a schema change applies to the very next event.
  *
  * @locks cache_lock: readers validate under the read lock, so a schema is never freed
@@ -13,7 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gw.h"
+#include "gw_db.h"
+#include "gw_event_schemas.h"
+#include "gw_listen.h"
+#include "gw_reply.h"
+#include "gw_req.h"
 #include "hl/jsonschema.h"
 #include "hl/log.h"
 #include "hl/mem.h"
@@ -37,8 +41,9 @@ static size_t hash(const char *s)
     return h & (SLOTS - 1);
 }
 
-void gw_event_schemas_clear(void)
+void gw_event_schemas_clear(void *unused)
 {
+    (void)unused;
     pthread_rwlock_wrlock(&cache_lock);
     for (size_t i = 0; i < SLOTS; i++) {
         free(slots[i].key);
@@ -103,7 +108,7 @@ int gw_event_schema_check(struct gw_req *r, const char *type, const json_t *data
     char key[256];
     snprintf(key, sizeof(key), "%s\n%s", r->who.tenant, type);
     struct slot *s = &slots[hash(key)];
-    bool trusted = gw_caches_trusted(r->ctx->auth);
+    bool trusted = gw_listener_trusted(r->ctx->listener);
 
     if (trusted) {
         pthread_rwlock_rdlock(&cache_lock);

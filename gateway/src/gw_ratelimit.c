@@ -17,7 +17,7 @@
 #include <pthread.h>
 #include <string.h>
 
-#include "gw.h"
+#include "gw_ratelimit.h"
 #include "hl/time.h"
 #include "hl/banned.h"
 

@@ -7,7 +7,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gw.h"
+#include <civetweb.h>
+
+#include "gw_auth.h"
+#include "gw_body.h"
+#include "gw_db.h"
+#include "gw_event_schemas.h"
+#include "gw_reply.h"
+#include "gw_req.h"
+#include "gw_role.h"
+#include "gw_route.h"
+#include "gw_routes_event_types.h"
+#include "gw_schemas.h"
+#include "gw_sql.h"
 #include "hl/jsonschema.h"
 #include "hl/log.h"
 #include "hl/match.h"
@@ -23,8 +35,9 @@ static char *dump_or_null(json_t *v)
     return v && !json_is_null(v) ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
 }
 
-static int create(struct gw_req *r)
+static int create(struct gw_req *r, const char *unused)
 {
+    (void)unused;
     int status;
     PGconn *conn = NULL;
     json_t *body = gw_body_object(r);
@@ -34,11 +47,7 @@ static int create(struct gw_req *r)
         goto out;
     json_t *name = json_object_get(body, "name");
     if (!name) {
-        struct gw_errors e;
-        gw_errors_init(&e);
-        gw_errors_add(&e, "/name", "is required");
-        status = gw_reply_invalid(r, &e, "the event type is not valid");
-        gw_errors_release(&e);
+        status = gw_reply_invalid1(r, "/name", "is required", "the event type is not valid");
         goto out;
     }
     if ((status = gw_check_payload_schema(r, body)))
@@ -66,7 +75,7 @@ static int create(struct gw_req *r)
         status = gw_reply_problem(r, 409, "conflict", "Conflict", "event type '%s' exists already",
                                   json_string_value(name));
     else {
-        gw_event_schemas_clear(); /* this gateway must not wait for its own NOTIFY */
+        gw_event_schemas_clear(NULL); /* this gateway must not wait for its own NOTIFY */
         status = gw_reply_json(r, 201, gw_row_json(res, 0));
     }
     PQclear(res);
@@ -76,8 +85,9 @@ out:
     return status;
 }
 
-static int list(struct gw_req *r)
+static int list(struct gw_req *r, const char *unused)
 {
+    (void)unused;
     PGconn *conn = NULL;
     const char *params[] = {r->who.tenant};
     PGresult *res = gw_query_json(r, &conn,
@@ -138,22 +148,20 @@ static int one(struct gw_req *r, const char *name)
             " deprecated = coalesce($5::boolean, deprecated), updated_at = now()"
             " WHERE tenant_id = $1 AND name = $2 RETURNING " EVENT_TYPE_JSON,
             6, p6);
-    } else if (strcmp(m, "DELETE") == 0) {
+    } else { /* DELETE */
         if ((status = gw_require(r, GW_PERM_WRITE)))
             return status;
         res = gw_query_json(r, &conn,
                             "DELETE FROM event_types WHERE tenant_id = $1 AND name = $2"
                             " RETURNING name",
                             2, params);
-    } else {
-        return gw_method_not_allowed(r, "GET, PATCH, DELETE");
     }
     if (!res) {
         status = 503;
         goto out;
     }
     if (PQntuples(res) > 0 && strcmp(m, "GET") != 0)
-        gw_event_schemas_clear(); /* this gateway must not wait for its own NOTIFY */
+        gw_event_schemas_clear(NULL); /* this gateway must not wait for its own NOTIFY */
     if (PQntuples(res) == 0)
         status = gw_reply_problem(r, 404, "not-found", "Not found",
                                   "no event type '%s' of yours", name);
@@ -169,31 +177,37 @@ out:
     return status;
 }
 
-int gw_route_event_types(struct gw_req *r, const char *rest)
+static bool name_ok(const char *name)
 {
-    const char *m = r->info->request_method;
-    int st = gw_require(r, strcmp(m, "GET") == 0 ? GW_PERM_READ : GW_PERM_WRITE);
-    if (st)
-        return st;
-    if (rest[0] == '\0' || strcmp(rest, "/") == 0) {
-        if (strcmp(m, "GET") == 0)
-            return list(r);
-        if (strcmp(m, "POST") == 0)
-            return create(r);
-        return gw_method_not_allowed(r, "GET, POST");
-    }
-    const char *name = rest + 1;
-    if (!hl_event_type_valid(name))
-        return gw_reply_problem(r, 404, "not-found", "Not found", "no such event type");
-    return one(r, name);
+    return hl_event_type_valid(name);
 }
 
-int gw_event_types_available(struct gw_req *r)
-{
-    if (strcmp(r->info->request_method, "GET") != 0)
-        return gw_method_not_allowed(r, "GET");
-    int st = gw_require(r, GW_PERM_READ);
-    if (st)
-        return st;
-    return list(r);
-}
+static const struct gw_route routes[] = {
+    {"GET", "", GW_PERM_NONE, GW_ROUTE_DB, list},
+    {"POST", "", GW_PERM_NONE, GW_ROUTE_DB, create},
+    {"GET", "/{name}", GW_PERM_NONE, GW_ROUTE_DB, one},
+    {"PATCH", "/{name}", GW_PERM_NONE, GW_ROUTE_DB, one},
+    {"DELETE", "/{name}", GW_PERM_NONE, GW_ROUTE_DB, one},
+};
+
+const struct gw_resource gw_res_event_types = {
+    .prefix = "/api/v1/event-types",
+    .read_perm = GW_PERM_READ,
+    .write_perm = GW_PERM_WRITE,
+    .param_ok = name_ok,
+    .not_found = "no such event type",
+    .routes = routes,
+    .nroutes = GW_NROUTES(routes),
+};
+
+/* GET /api/v1/webhooks/events/available: the catalog, as seed 003 names it. The method is
+ * checked before the role, as everywhere else under /webhooks it is not. */
+static const struct gw_route available_routes[] = {
+    {"GET", "", GW_PERM_READ, GW_ROUTE_DB, list},
+};
+
+const struct gw_resource gw_res_event_types_available = {
+    .prefix = "/api/v1/webhooks/events/available",
+    .routes = available_routes,
+    .nroutes = GW_NROUTES(available_routes),
+};

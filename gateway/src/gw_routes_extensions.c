@@ -6,7 +6,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gw.h"
+#include <civetweb.h>
+
+#include "gw_body.h"
+#include "gw_db.h"
+#include "gw_page.h"
+#include "gw_reply.h"
+#include "gw_req.h"
+#include "gw_role.h"
+#include "gw_route.h"
+#include "gw_routes_extensions.h"
+#include "gw_schemas.h"
+#include "gw_sql.h"
 #include "hl/id.h"
 #include "hl/log.h"
 #include "hl/banned.h"
@@ -40,8 +51,9 @@ static int unknown_webhook(struct gw_req *r)
     return st;
 }
 
-static int create(struct gw_req *r)
+static int create(struct gw_req *r, const char *unused)
 {
+    (void)unused;
     int status;
     char err[256], id[HL_UUID_LEN];
     PGconn *conn = NULL;
@@ -52,8 +64,7 @@ static int create(struct gw_req *r)
     if ((status = gw_validate(r, "extension", body, "the extension is not valid")))
         goto out;
     if (!(conn = gw_db_acquire(r->ctx->db, err, sizeof(err)))) {
-        status = gw_reply_problem(r, 503, "database-unavailable", "Database unavailable",
-                                  "the store cannot be reached; retry later");
+        status = gw_reply_db_unreachable(r, "store");
         goto out;
     }
     hl_uuid_v7(id);
@@ -68,8 +79,7 @@ static int create(struct gw_req *r)
                        " ON CONFLICT (tenant_id, extension_key) DO NOTHING",
                        5, NULL, ins, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-        status = gw_reply_problem(r, 503, "database-unavailable", "Database unavailable",
-                                  "the store failed the request; retry later");
+        status = gw_reply_db_error(r, "extensions", "store", res);
         goto rollback;
     }
     if (strcmp(PQcmdTuples(res), "0") == 0) {
@@ -83,8 +93,7 @@ static int create(struct gw_req *r)
     res = PQexecParams(conn, WRITE_SQL, 3, NULL, upd, NULL, NULL, 0);
     free(b);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        status = gw_reply_problem(r, 503, "database-unavailable", "Database unavailable",
-                                  "the store failed the request; retry later");
+        status = gw_reply_db_error(r, "extensions", "store", res);
         goto rollback;
     }
     if (PQntuples(res) == 0) {
@@ -105,8 +114,9 @@ out:
     return status;
 }
 
-static int list(struct gw_req *r)
+static int list(struct gw_req *r, const char *unused)
 {
+    (void)unused;
     return gw_reply_page(r,
                          "SELECT " EXTENSION_JSON " FROM extensions WHERE tenant_id = $1"
                          " AND ($3::uuid IS NULL OR id > $3::uuid) ORDER BY id LIMIT $2",
@@ -136,12 +146,10 @@ static int one(struct gw_req *r, const char *id)
         }
         params[2] = b = json_dumps(body, JSON_COMPACT);
         res = gw_query_json(r, &conn, WRITE_SQL, 3, params);
-    } else if (strcmp(m, "DELETE") == 0) {
+    } else { /* DELETE */
         res = gw_query_json(r, &conn,
                             "DELETE FROM extensions WHERE tenant_id = $1 AND id = $2 RETURNING id",
                             2, params);
-    } else {
-        return gw_method_not_allowed(r, "GET, PATCH, DELETE");
     }
     free(b);
     if (!res) {
@@ -155,31 +163,29 @@ static int one(struct gw_req *r, const char *id)
              !json_is_null(json_object_get(body, "webhook_id")))
         /* Either the extension or the webhook is not there; say which. */
         status = gw_query_exists(r, "extensions", id) ? unknown_webhook(r)
-                                                      : gw_reply_problem(r, 404, "not-found",
-                                                                         "Not found",
-                                                                         "no extension '%s'", id);
+                                                      : gw_reply_not_found(r, "no extension '%s'", id);
     else
-        status = gw_reply_problem(r, 404, "not-found", "Not found", "no extension '%s'", id);
+        status = gw_reply_not_found(r, "no extension '%s'", id);
     PQclear(res);
     gw_db_release(r->ctx->db, conn);
     json_decref(body);
     return status;
 }
 
-int gw_route_extensions(struct gw_req *r, const char *rest)
-{
-    const char *m = r->info->request_method;
-    int st = gw_require(r, strcmp(m, "GET") == 0 ? GW_PERM_READ : GW_PERM_WRITE);
-    if (st)
-        return st;
-    if (rest[0] == '\0' || strcmp(rest, "/") == 0) {
-        if (strcmp(m, "GET") == 0)
-            return list(r);
-        if (strcmp(m, "POST") == 0)
-            return create(r);
-        return gw_method_not_allowed(r, "GET, POST");
-    }
-    if (!gw_uuid_like(rest + 1))
-        return gw_reply_problem(r, 404, "not-found", "Not found", "no such extension");
-    return one(r, rest + 1);
-}
+static const struct gw_route routes[] = {
+    {"GET", "", GW_PERM_NONE, GW_ROUTE_DB, list},
+    {"POST", "", GW_PERM_NONE, GW_ROUTE_DB, create},
+    {"GET", "/{id}", GW_PERM_NONE, GW_ROUTE_DB, one},
+    {"PATCH", "/{id}", GW_PERM_NONE, GW_ROUTE_DB, one},
+    {"DELETE", "/{id}", GW_PERM_NONE, GW_ROUTE_DB, one},
+};
+
+const struct gw_resource gw_res_extensions = {
+    .prefix = "/api/v1/extensions",
+    .read_perm = GW_PERM_READ,
+    .write_perm = GW_PERM_WRITE,
+    .param_ok = gw_uuid_like,
+    .not_found = "no such extension",
+    .routes = routes,
+    .nroutes = GW_NROUTES(routes),
+};

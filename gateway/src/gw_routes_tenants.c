@@ -3,7 +3,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gw.h"
+#include <civetweb.h>
+
+#include "gw_auth.h"
+#include "gw_body.h"
+#include "gw_db.h"
+#include "gw_page.h"
+#include "gw_reply.h"
+#include "gw_req.h"
+#include "gw_role.h"
+#include "gw_route.h"
+#include "gw_routes_tenants.h"
+#include "gw_schemas.h"
+#include "gw_sql.h"
 #include "hl/id.h"
 #include "hl/log.h"
 #include "hl/banned.h"
@@ -12,8 +24,9 @@
     "json_build_object('id', id, 'name', name, 'metadata', metadata, 'created_at', "             \
     GW_TS("created_at") ", 'updated_at', " GW_TS("updated_at") ")"
 
-static int create(struct gw_req *r)
+static int create(struct gw_req *r, const char *unused)
 {
+    (void)unused;
     PGconn *conn = NULL;
     int status;
     char idbuf[HL_UUID_LEN];
@@ -53,8 +66,9 @@ out:
     return status;
 }
 
-static int list(struct gw_req *r)
+static int list(struct gw_req *r, const char *unused)
 {
+    (void)unused;
     PGconn *conn = NULL;
     char cursor[80] = "", limit_s[24];
     long limit;
@@ -78,8 +92,9 @@ static int list(struct gw_req *r)
     return gw_reply_json(r, 200, page);
 }
 
-static int one(struct gw_req *r, const char *id, const char *method)
+static int one(struct gw_req *r, const char *id)
 {
+    const char *method = r->info->request_method;
     PGconn *conn = NULL;
     json_t *body = NULL;
     PGresult *res = NULL;
@@ -106,20 +121,17 @@ static int one(struct gw_req *r, const char *id, const char *method)
                             " WHERE id = $1 RETURNING " TENANT_JSON,
                             3, params);
         free(meta_s);
-    } else if (strcmp(method, "DELETE") == 0) {
+    } else { /* DELETE */
         const char *params[] = {id};
         res = gw_query_json(r, &conn, "DELETE FROM tenants WHERE id = $1 RETURNING id", 1,
                             params);
-    } else {
-        status = gw_method_not_allowed(r, "GET, PATCH, DELETE");
-        goto out;
     }
     if (!res) {
         status = 503;
         goto out;
     }
     if (PQntuples(res) == 0)
-        status = gw_reply_problem(r, 404, "not-found", "Not found", "no tenant '%s'", id);
+        status = gw_reply_not_found(r, "no tenant '%s'", id);
     else if (strcmp(method, "DELETE") == 0) {
         gw_auth_forget(r->ctx->auth); /* its keys went with it */
         status = gw_reply_no_content(r);
@@ -133,26 +145,32 @@ out:
     return status;
 }
 
-int gw_route_tenants(struct gw_req *r, const char *rest)
+/* The collection is for admins. A tenant's own readers may see their tenant; anyone else
+ * gets 404 for another tenant, not 403. */
+static int gate(struct gw_req *r, const char *rest)
 {
-    const char *m = r->info->request_method;
-    if (rest[0] == '\0' || strcmp(rest, "/") == 0) {
-        if (!gw_allowed(r, GW_PERM_ADMIN))
-            return gw_require(r, GW_PERM_ADMIN);
-        if (strcmp(m, "GET") == 0)
-            return list(r);
-        if (strcmp(m, "POST") == 0)
-            return create(r);
-        return gw_method_not_allowed(r, "GET, POST");
-    }
+    if (gw_allowed(r, GW_PERM_ADMIN))
+        return 0;
+    if (rest[0] == '\0' || strcmp(rest, "/") == 0)
+        return gw_require(r, GW_PERM_ADMIN);
     const char *id = rest + 1;
-    /* A tenant's own readers may see their tenant; anyone else gets 404, not 403. */
-    if (!gw_allowed(r, GW_PERM_ADMIN)) {
-        if (strcmp(m, "GET") != 0 || strcmp(id, r->who.tenant) != 0 ||
-            !gw_allowed(r, GW_PERM_READ))
-            return strcmp(id, r->who.tenant) == 0
-                       ? gw_require(r, GW_PERM_ADMIN)
-                       : gw_reply_problem(r, 404, "not-found", "Not found", "no tenant '%s'", id);
-    }
-    return one(r, id, m);
+    bool own = strcmp(id, r->who.tenant) == 0;
+    if (strcmp(r->info->request_method, "GET") != 0 || !own || !gw_allowed(r, GW_PERM_READ))
+        return own ? gw_require(r, GW_PERM_ADMIN) : gw_reply_not_found(r, "no tenant '%s'", id);
+    return 0;
 }
+
+static const struct gw_route routes[] = {
+    {"GET", "", GW_PERM_NONE, GW_ROUTE_DB, list},
+    {"POST", "", GW_PERM_NONE, GW_ROUTE_DB, create},
+    {"GET", "/{id}", GW_PERM_NONE, GW_ROUTE_DB, one},
+    {"PATCH", "/{id}", GW_PERM_NONE, GW_ROUTE_DB, one},
+    {"DELETE", "/{id}", GW_PERM_NONE, GW_ROUTE_DB, one},
+};
+
+const struct gw_resource gw_res_tenants = {
+    .prefix = "/api/v1/tenants",
+    .gate = gate,
+    .routes = routes,
+    .nroutes = GW_NROUTES(routes),
+};

@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gw.h"
+#include "gw_reply.h"
+#include "gw_req.h"
+#include "gw_schemas.h"
 #include "hl/jsonschema.h"
 #include "hl/log.h"
 #include "hl/mem.h"

@@ -12,7 +12,7 @@
 
 #include <openssl/crypto.h>
 
-#include "gw.h"
+#include "gw_secrets.h"
 #include "hl/log.h"
 #include "hl/banned.h"
 
@@ -198,6 +198,11 @@ typedef void (*reseal_row_fn)(struct reseal_pass *p, PGresult *res, int row, boo
 static void webhook_row(struct reseal_pass *p, PGresult *res, int row, bool *failed)
 {
     reseal_row(p->conn, p->kr, res, row, p->plaintext_only, p->c, p->errbuf, p->errlen, failed);
+}
+
+void gw_source_aad(const char *id, char out[GW_SOURCE_AAD_LEN])
+{
+    snprintf(out, GW_SOURCE_AAD_LEN, "source.secret:%s", id);
 }
 
 /* A source's credential: one sealed column with AAD gw_source_aad(id). */

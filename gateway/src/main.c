@@ -9,7 +9,20 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "gw.h"
+#include "gw_auth.h"
+#include "gw_config.h"
+#include "gw_db.h"
+#include "gw_event_schemas.h"
+#include "gw_listen.h"
+#include "gw_producer.h"
+#include "gw_req.h"
+#include "gw_routes_events.h"
+#include "gw_schemas.h"
+#include "gw_secrets.h"
+#include "gw_server.h"
+#include "gw_source_schemas.h"
+#include "hl/kafka.h"
+#include "hl/keyring.h"
 #include "hl/log.h"
 #include "hl/pg.h"
 #include "hl/banned.h"
@@ -181,7 +194,13 @@ static int cmd_serve(const struct gw_config *cfg)
         return 1;
     }
     ctx.db = gw_db_new(cfg->common.pg_dsn, (int)cfg->pg_pool_size);
+    /* The caches the change listener empties: API keys, then event-type schemas. */
     ctx.auth = gw_auth_new(cfg);
+    const struct gw_listen_channel channels[] = {
+        {"hl_api_keys_changed", gw_auth_forget, ctx.auth},
+        {"hl_event_types_changed", gw_event_schemas_clear, NULL},
+    };
+    ctx.listener = gw_listener_start(cfg->common.pg_dsn, channels, 2);
     ctx.producer = gw_producer_new(cfg, err, sizeof(err));
     if (!ctx.producer) {
         hl_log(HL_LOG_ERROR, "main", "cannot create the kafka producer: %s", err);
@@ -219,6 +238,7 @@ out:
      * acknowledgements; then the producer flushes whatever is left. */
     gw_server_stop(server);
     gw_producer_free(ctx.producer);
+    gw_listener_stop(ctx.listener);
     gw_auth_free(ctx.auth);
     gw_db_free(ctx.db);
     hl_keyring_release(&ctx.keyring);

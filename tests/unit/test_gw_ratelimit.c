@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "gw.h"
+#include "gw_ratelimit.h"
 
 static void test_burst_then_refused_with_retry_after(void **state)
 {

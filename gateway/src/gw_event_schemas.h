@@ -1,0 +1,20 @@
+/* Typed events (gw_event_schemas.c): the compiled payload schemas of the event-type
+ * catalog, cached while the change listener is trusted (gw_listen.h). */
+#ifndef GW_EVENT_SCHEMAS_H
+#define GW_EVENT_SCHEMAS_H
+
+#include <jansson.h>
+
+struct gw_errors;
+struct gw_req;
+
+/* Checks data against the catalog schema of the event type, if it has one. 0 valid (or
+ * untyped), 1 invalid (errors appended to e with pointers "<prefix>/data/..."), -1 the
+ * catalog could not be read. */
+int gw_event_schema_check(struct gw_req *r, const char *type, const json_t *data,
+                          const char *prefix, struct gw_errors *e);
+/* Empties the cache; also the listener's callback for 'hl_event_types_changed' (arg
+ * unused). */
+void gw_event_schemas_clear(void *unused);
+
+#endif
