@@ -58,7 +58,7 @@ struct dp_health *dp_health_get(struct dp_health_table *t, const char *webhook_i
             return h;
     struct dp_health *h = hl_xcalloc(1, sizeof(*h));
     h->webhook_id = hl_xstrdup(webhook_id);
-    h->tokens = -1; /* full on first use */
+    h->rate = (struct hl_bucket)HL_BUCKET_INIT; /* full on first use */
     h->hnext = t->b[k];
     t->b[k] = h;
     return h;
@@ -79,20 +79,10 @@ dp_admit dp_health_admit(const struct dp_config *cfg, struct dp_health *h, int m
         limit = 1; /* half-open: one probe */
     if (h->in_flight >= limit)
         return DP_ADMIT_WAIT;
-    if (rate_per_s > 0) {
-        if (h->tokens < 0) {
-            h->tokens = rate_per_s;
-            h->refill_ms = now_ms;
-        }
-        h->tokens += (double)(now_ms - h->refill_ms) * rate_per_s / 1000.0;
-        h->refill_ms = now_ms;
-        if (h->tokens > rate_per_s)
-            h->tokens = rate_per_s;
-        if (h->tokens < 1.0) {
-            *wait_ms = (int64_t)((1.0 - h->tokens) * 1000.0 / rate_per_s) + 1;
-            return DP_ADMIT_WAIT;
-        }
-        h->tokens -= 1.0;
+    double wait_s;
+    if (rate_per_s > 0 && !hl_bucket_take(&h->rate, rate_per_s, rate_per_s, now_ms, &wait_s)) {
+        *wait_ms = (int64_t)(wait_s * 1000.0) + 1;
+        return DP_ADMIT_WAIT;
     }
     if (h->open)
         h->probing = true;

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "dp_config.h"
+#include "hl/bucket.h"
 
 typedef enum { DP_ADMIT_GO, DP_ADMIT_WAIT, DP_ADMIT_OPEN } dp_admit;
 
@@ -23,8 +24,7 @@ struct dp_health {
     char *webhook_id;
     struct dp_health *hnext; /* hash chain */
     int in_flight;
-    double tokens;
-    int64_t refill_ms; /* monotonic time of the last refill */
+    struct hl_bucket rate; /* rate_limit_per_s, bursts of one second's worth */
     /* breaker */
     int64_t window_start_ms;
     int window_total, window_failed;

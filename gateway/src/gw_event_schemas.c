@@ -91,13 +91,9 @@ static bool check(const struct hl_schema *schema, const json_t *data, const char
     struct hl_schema_result res;
     hl_schema_result_init(&res, 0);
     bool ok = hl_schema_validate(schema, data, &res);
-    for (size_t i = 0; i < res.nerrors; i++) {
-        char ptr[1024];
-        snprintf(ptr, sizeof(ptr), "%s/data%s", prefix, res.errors[i].pointer);
-        json_array_append_new(e->list, json_pack("{s:s, s:s, s:s}", "pointer", ptr, "keyword",
-                                                 res.errors[i].keyword, "detail",
-                                                 res.errors[i].detail));
-    }
+    char data_prefix[256];
+    snprintf(data_prefix, sizeof(data_prefix), "%s/data", prefix);
+    hl_schema_errors_append(e->list, &res, data_prefix);
     hl_schema_result_release(&res);
     return ok;
 }

@@ -29,7 +29,7 @@
 struct slot {
     uint64_t hash;
     bool used;
-    struct gw_bucket b;
+    struct hl_bucket b;
 };
 
 struct shard {
@@ -46,23 +46,14 @@ static void shards_init(void)
         pthread_mutex_init(&shards[i].mu, NULL);
 }
 
-bool gw_bucket_take(struct gw_bucket *b, double rate_per_s, double burst, int64_t now_ms,
+bool gw_bucket_take(struct hl_bucket *b, double rate_per_s, double burst, int64_t now_ms,
                     int *retry_after_s)
 {
-    if (burst < 1)
-        burst = 1;
-    if (now_ms > b->last_ms) {
-        b->tokens += (double)(now_ms - b->last_ms) * rate_per_s / 1000.0;
-        b->last_ms = now_ms;
-    }
-    if (b->tokens > burst)
-        b->tokens = burst;
-    if (b->tokens >= 1.0) {
-        b->tokens -= 1.0;
+    double wait_s;
+    if (hl_bucket_take(b, rate_per_s, burst, now_ms, &wait_s))
         return true;
-    }
     /* A refused request takes nothing, so a client that honours Retry-After succeeds. */
-    double wait_s = ceil((1.0 - b->tokens) / rate_per_s);
+    wait_s = ceil(wait_s);
     *retry_after_s = wait_s < 1 ? 1 : wait_s > RETRY_AFTER_MAX_S ? RETRY_AFTER_MAX_S : (int)wait_s;
     return false;
 }
@@ -106,8 +97,7 @@ bool gw_rate_allow(const char *bucket_key, double rate_per_s, double burst, int 
         s = free_slot ? free_slot : oldest;
         s->used = true;
         s->hash = h;
-        s->b.tokens = burst < 1 ? 1 : burst; /* a new bucket starts full */
-        s->b.last_ms = now;
+        s->b = (struct hl_bucket)HL_BUCKET_INIT; /* a new bucket starts full */
     }
     bool ok = gw_bucket_take(&s->b, rate_per_s, burst, now, retry_after_s);
     pthread_mutex_unlock(&sh->mu);

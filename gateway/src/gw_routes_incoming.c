@@ -210,9 +210,7 @@ static int authenticate(struct gw_req *r, const struct source *s)
         status = gw_reply_problem(r, 401, "verification-failed", "Unauthorized",
                                   "the request does not verify for this source: %s", why);
     }
-    if (cred.ptr)
-        OPENSSL_cleanse(cred.ptr, cred.cap);
-    hl_buf_release(&cred);
+    hl_buf_wipe(&cred);
     return status;
 }
 

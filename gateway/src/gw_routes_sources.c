@@ -158,9 +158,7 @@ static int stored_is_whsec(struct gw_req *r, const char *id)
             rc = hl_whsec_decode(hl_buf_str(&plain), &s, err, sizeof(err)) == HL_OK;
         }
         OPENSSL_cleanse(&s, sizeof(s));
-        if (plain.ptr)
-            OPENSSL_cleanse(plain.ptr, plain.cap);
-        hl_buf_release(&plain);
+        hl_buf_wipe(&plain);
     }
     PQclear(res);
     gw_db_release(r->ctx->db, conn);

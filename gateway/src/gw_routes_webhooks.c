@@ -49,7 +49,7 @@
     "json_build_object('id', id, 'name', name, 'description', description, 'url', url,"          \
     " 'events', events, 'status', status, 'disabled_reason', disabled_reason,"                     \
     " 'method', method, 'headers', headers,"                                                       \
-    " 'auth', auth - 'password' - 'token' - 'value' - 'secret',"                                   \
+    " 'auth', " HL_AUTH_SHOWN_SQL("auth") ","                                   \
     " 'signature', signature, 'retry_policy', retry_policy, 'timeout_ms', timeout_ms,"             \
     " 'rate_limit_per_s', rate_limit_per_s, 'max_concurrency', max_concurrency,"                   \
     " 'metadata', metadata,"                                                                       \
@@ -531,13 +531,6 @@ static int read_current(struct gw_req *r, PGconn *conn, const char *id, bool nee
     return status;
 }
 
-static void wipe(struct hl_buf *b)
-{
-    if (b->ptr)
-        OPENSSL_cleanse(b->ptr, b->cap);
-    hl_buf_release(b);
-}
-
 int gw_webhook_rotate(struct gw_req *r, const char *id, const char *secret, long long overlap_s,
                       bool unless_same, json_t **out)
 {
@@ -606,8 +599,8 @@ out:
     gw_db_release(r->ctx->db, conn);
     for (int i = 0; i < 4; i++)
         free(sealed[i]);
-    wipe(&cur);
-    wipe(&cur_sk);
+    hl_buf_wipe(&cur);
+    hl_buf_wipe(&cur_sk);
     OPENSSL_cleanse(fresh, sizeof(fresh));
     return status;
 }

@@ -1,7 +1,6 @@
 /* hookline-gateway: the REST API. Wires configuration, the PostgreSQL pool, the Kafka
  * producer and the HTTP server, and carries the operational subcommands (migrate,
  * create-topics, gen-master-key, rotate-master-key, config-doc). */
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,14 +24,8 @@
 #include "hl/keyring.h"
 #include "hl/log.h"
 #include "hl/pg.h"
+#include "hl/signals.h"
 #include "hl/banned.h"
-
-static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig)
-{
-    stop_requested = sig;
-}
 
 static void usage(FILE *out)
 {
@@ -209,13 +202,7 @@ static int cmd_serve(const struct gw_config *cfg)
     /* Before the server starts (so before /healthz answers): the events topic's leaders. */
     gw_producer_warm(ctx.producer, ctx.events_topic, 5000);
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    hl_signals_install();
 
     server = gw_server_start(&ctx, err, sizeof(err));
     if (!server) {
@@ -226,12 +213,12 @@ static int cmd_serve(const struct gw_config *cfg)
     hl_log(HL_LOG_INFO, "main", "listening on %s:%lld, events to '%s'", cfg->http_host,
            (long long)cfg->http_port, ctx.events_topic);
     /* The main thread's only job while serving: housekeeping once a minute. */
-    for (int ticks = 0; !stop_requested; ticks++) {
+    for (int ticks = 0; !hl_stop_signal; ticks++) {
         sleep(1);
         if (ticks % 60 == 0)
             gw_events_expire_ids(&ctx);
     }
-    hl_log(HL_LOG_INFO, "main", "shutting down on signal %d", (int)stop_requested);
+    hl_log(HL_LOG_INFO, "main", "shutting down on signal %d", (int)hl_stop_signal);
     rc = 0;
 out:
     /* Stopping the server waits for requests in progress, each of which waits for its
