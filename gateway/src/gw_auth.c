@@ -23,7 +23,6 @@
 #include "gw_config.h"
 #include "gw_db.h"
 #include "gw_listen.h"
-#include "gw_ratelimit.h"
 #include "gw_reply.h"
 #include "gw_req.h"
 #include "gw_role.h"
@@ -201,25 +200,6 @@ int gw_authenticate(struct gw_req *r)
     if (r->who.role == GW_ROLE_ADMIN)
         return admin_tenant(r);
     return 0;
-}
-
-/* Per-key rate limits: the key's own rate_limit_per_s, else the gateway's default; one
- * bucket per key id (so all of a key's requests share it, whichever route they take). */
-int gw_rate_limit_key(struct gw_req *r)
-{
-    const struct gw_config *cfg = r->ctx->cfg;
-    double rate = r->who.rate_limit_per_s >= 0 ? (double)r->who.rate_limit_per_s
-                                               : (double)cfg->api_key_rate_limit_per_s;
-    char key[64];
-    int retry_after;
-    snprintf(key, sizeof(key), "api-key:%s", r->who.key_id);
-    if (gw_rate_allow(key, rate, (double)cfg->api_key_rate_burst, &retry_after))
-        return 0;
-    hl_log(HL_LOG_DEBUG, "ratelimit", "key '%s' over %g requests/s", r->who.key_id, rate);
-    return gw_reply_rate_limited(r, retry_after,
-                                 "this API key may make %g requests per second (bursts of %lld);"
-                                 " retry in %d s",
-                                 rate, (long long)cfg->api_key_rate_burst, retry_after);
 }
 
 void gw_auth_forget(void *a)

@@ -27,7 +27,5 @@ int gw_authenticate(struct gw_req *r);
 bool gw_allowed(const struct gw_req *r, gw_perm perm);
 /* 0 when the caller may; else replies 403 (role) or 400 (admin without a tenant). */
 int gw_require(struct gw_req *r, gw_perm perm);
-/* Applies the authenticated key's limit: 0, or 429 after replying. */
-int gw_rate_limit_key(struct gw_req *r);
 
 #endif

@@ -8,6 +8,7 @@
 #include <civetweb.h>
 
 #include "gw_auth.h"
+#include "gw_ratelimit.h"
 #include "gw_reply.h"
 #include "gw_req.h"
 #include "gw_role.h"
