@@ -43,7 +43,6 @@ static size_t hash(const char *s)
 
 void gw_event_schemas_clear(void *unused)
 {
-    (void)unused;
     pthread_rwlock_wrlock(&cache_lock);
     for (size_t i = 0; i < SLOTS; i++) {
         free(slots[i].key);

@@ -13,13 +13,11 @@
 
 static int healthz(struct gw_req *r, const char *unused)
 {
-    (void)unused;
     return gw_reply_json(r, 200, json_pack("{s:s}", "status", "ok"));
 }
 
 static int readyz(struct gw_req *r, const char *unused)
 {
-    (void)unused;
     char err[256];
     PGconn *c = gw_db_acquire(r->ctx->db, err, sizeof(err));
     bool kafka_ok = gw_producer_healthy(r->ctx->producer);

@@ -22,7 +22,6 @@ extern const size_t gw_openapi_doc_len;
 
 static int get_document(struct gw_req *r, const char *unused)
 {
-    (void)unused;
     bool head = strcmp(r->info->request_method, "HEAD") == 0;
     char clen[32];
     snprintf(clen, sizeof(clen), "%zu", gw_openapi_doc_len);

@@ -61,7 +61,6 @@ static void hex32(const unsigned char h[32], char out[65])
 
 static int create(struct gw_req *r, const char *unused)
 {
-    (void)unused;
     struct gw_errors e;
     PGconn *conn = NULL;
     int status;
@@ -150,7 +149,6 @@ static const char *scope(struct gw_req *r)
 
 static int list(struct gw_req *r, const char *unused)
 {
-    (void)unused;
     return gw_reply_page(r,
                          "SELECT " KEY_JSON " FROM api_keys WHERE ($1::text IS NULL OR"
                          " tenant_id = $1) AND ($3::uuid IS NULL OR id > $3::uuid)"
@@ -158,34 +156,44 @@ static int list(struct gw_req *r, const char *unused)
                          scope(r), NULL, 0);
 }
 
-static int one(struct gw_req *r, const char *id)
+static int get_one(struct gw_req *r, const char *id)
 {
     PGconn *conn = NULL;
-    const char *m = r->info->request_method;
     const char *params[] = {scope(r), id};
-    PGresult *res;
-    if (strcmp(m, "GET") == 0)
-        res = gw_query_json(r, &conn,
-                            "SELECT " KEY_JSON " FROM api_keys WHERE ($1::text IS NULL OR"
-                            " tenant_id = $1) AND id = $2",
-                            2, params);
-    else /* DELETE */
-        res = gw_query_json(r, &conn,
-                            "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())"
-                            " WHERE ($1::text IS NULL OR tenant_id = $1) AND id = $2"
-                            " RETURNING id",
-                            2, params);
+    PGresult *res = gw_query_json(r, &conn,
+                                  "SELECT " KEY_JSON " FROM api_keys WHERE ($1::text IS NULL OR"
+                                  " tenant_id = $1) AND id = $2",
+                                  2, params);
+    if (!res)
+        return 503;
+    int status = PQntuples(res) ? gw_reply_json(r, 200, gw_row_json(res, 0))
+                                : gw_reply_not_found(r, "no API key '%s'", id);
+    PQclear(res);
+    gw_db_release(r->ctx->db, conn);
+    return status;
+}
+
+/* Revocation: every gateway's cache forgets the key (this one at once, the others on the
+ * NOTIFY the api_keys trigger sends). */
+static int revoke(struct gw_req *r, const char *id)
+{
+    PGconn *conn = NULL;
+    const char *params[] = {scope(r), id};
+    PGresult *res = gw_query_json(r, &conn,
+                                  "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())"
+                                  " WHERE ($1::text IS NULL OR tenant_id = $1) AND id = $2"
+                                  " RETURNING id",
+                                  2, params);
     if (!res)
         return 503;
     int status;
-    if (PQntuples(res) == 0)
+    if (PQntuples(res) == 0) {
         status = gw_reply_not_found(r, "no API key '%s'", id);
-    else if (strcmp(m, "DELETE") == 0) {
+    } else {
         gw_auth_forget(r->ctx->auth);
         hl_log(HL_LOG_INFO, "api-keys", "revoked key '%s'", id);
         status = gw_reply_no_content(r);
-    } else
-        status = gw_reply_json(r, 200, gw_row_json(res, 0));
+    }
     PQclear(res);
     gw_db_release(r->ctx->db, conn);
     return status;
@@ -204,8 +212,8 @@ static int gate(struct gw_req *r, const char *rest)
 static const struct gw_route routes[] = {
     {"GET", "", GW_PERM_NONE, GW_ROUTE_DB, list},
     {"POST", "", GW_PERM_NONE, GW_ROUTE_DB, create},
-    {"GET", "/{id}", GW_PERM_NONE, GW_ROUTE_DB, one},
-    {"DELETE", "/{id}", GW_PERM_NONE, GW_ROUTE_DB, one},
+    {"GET", "/{id}", GW_PERM_NONE, GW_ROUTE_DB, get_one},
+    {"DELETE", "/{id}", GW_PERM_NONE, GW_ROUTE_DB, revoke},
 };
 
 const struct gw_resource gw_res_api_keys = {

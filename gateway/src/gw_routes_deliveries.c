@@ -462,7 +462,6 @@ static int stats(struct gw_req *r, const char *webhook_id)
 
 static int list_all(struct gw_req *r, const char *unused)
 {
-    (void)unused;
     return list(r, NULL);
 }
 

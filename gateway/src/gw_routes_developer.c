@@ -38,7 +38,6 @@ static void set_body(struct gw_req *r, json_t *body)
 
 static int overview(struct gw_req *r, const char *unused)
 {
-    (void)unused;
     PGconn *conn = NULL;
     const char *params[] = {r->who.tenant};
     PGresult *res = gw_query_json(
@@ -92,7 +91,6 @@ static bool translate(json_t *b)
 
 static int post(struct gw_req *r, const char *unused)
 {
-    (void)unused;
     json_t *body = gw_body_object(r);
     if (!body)
         return 400;
@@ -123,7 +121,6 @@ static int post(struct gw_req *r, const char *unused)
 
 static int put(struct gw_req *r, const char *unused)
 {
-    (void)unused;
     json_t *body = gw_body_object(r);
     if (!body)
         return 400;
@@ -170,7 +167,6 @@ out:
 
 static int del(struct gw_req *r, const char *unused)
 {
-    (void)unused;
     char id[64] = "";
     if (!gw_query(r, "id", id, sizeof(id)) && r->body) {
         json_t *body = json_loadb(r->body, r->body_len, 0, NULL);

@@ -250,7 +250,6 @@ static void items_release(struct item *items, size_t n)
 
 static int post_event(struct gw_req *r, const char *unused)
 {
-    (void)unused;
     json_t *body = gw_body_object(r);
     if (!body)
         return 400;
@@ -291,7 +290,6 @@ static int post_event(struct gw_req *r, const char *unused)
  * when it is not a batch at all. */
 static int post_batch(struct gw_req *r, const char *unused)
 {
-    (void)unused;
     json_t *body = gw_body_object(r);
     if (!body)
         return 400;

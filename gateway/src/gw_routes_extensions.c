@@ -53,7 +53,6 @@ static int unknown_webhook(struct gw_req *r)
 
 static int create(struct gw_req *r, const char *unused)
 {
-    (void)unused;
     int status;
     char err[256], id[HL_UUID_LEN];
     PGconn *conn = NULL;
@@ -116,68 +115,79 @@ out:
 
 static int list(struct gw_req *r, const char *unused)
 {
-    (void)unused;
     return gw_reply_page(r,
                          "SELECT " EXTENSION_JSON " FROM extensions WHERE tenant_id = $1"
                          " AND ($3::uuid IS NULL OR id > $3::uuid) ORDER BY id LIMIT $2",
                          r->who.tenant, NULL, 0);
 }
 
-static int one(struct gw_req *r, const char *id)
+/* The answer to a statement on one extension (res NULL: gw_query_json replied 503): the
+ * extension (204 for a delete), or 404. A PATCH that links a webhook and touched nothing
+ * says which of the two is missing. */
+static int answer(struct gw_req *r, PGconn *conn, PGresult *res, const char *id,
+                  const json_t *patch, bool deleted)
 {
-    const char *m = r->info->request_method;
-    PGconn *conn = NULL;
-    PGresult *res;
-    json_t *body = NULL;
-    char *b = NULL;
     int status;
-    const char *params[3] = {r->who.tenant, id, NULL};
-    if (strcmp(m, "GET") == 0) {
-        res = gw_query_json(r, &conn,
-                            "SELECT " EXTENSION_JSON " FROM extensions WHERE tenant_id = $1"
-                            " AND id = $2",
-                            2, params);
-    } else if (strcmp(m, "PATCH") == 0) {
-        if (!(body = gw_body_object(r)))
-            return 400;
-        if ((status = gw_validate(r, "extension-patch", body, "the update is not valid"))) {
-            json_decref(body);
-            return status;
-        }
-        params[2] = b = json_dumps(body, JSON_COMPACT);
-        res = gw_query_json(r, &conn, WRITE_SQL, 3, params);
-    } else { /* DELETE */
-        res = gw_query_json(r, &conn,
-                            "DELETE FROM extensions WHERE tenant_id = $1 AND id = $2 RETURNING id",
-                            2, params);
-    }
-    free(b);
-    if (!res) {
-        json_decref(body);
+    if (!res)
         return 503;
-    }
+    const json_t *wh = patch ? json_object_get(patch, "webhook_id") : NULL;
     if (PQntuples(res) == 1)
-        status = strcmp(m, "DELETE") == 0 ? gw_reply_no_content(r)
-                                          : gw_reply_json(r, 200, gw_row_json(res, 0));
-    else if (body && json_object_get(body, "webhook_id") &&
-             !json_is_null(json_object_get(body, "webhook_id")))
-        /* Either the extension or the webhook is not there; say which. */
-        status = gw_query_exists(r, "extensions", id) ? unknown_webhook(r)
-                                                      : gw_reply_not_found(r, "no extension '%s'", id);
+        status = deleted ? gw_reply_no_content(r) : gw_reply_json(r, 200, gw_row_json(res, 0));
+    else if (wh && !json_is_null(wh) && gw_query_exists(r, "extensions", id))
+        status = unknown_webhook(r);
     else
         status = gw_reply_not_found(r, "no extension '%s'", id);
     PQclear(res);
     gw_db_release(r->ctx->db, conn);
+    return status;
+}
+
+static int get_one(struct gw_req *r, const char *id)
+{
+    PGconn *conn = NULL;
+    const char *params[] = {r->who.tenant, id};
+    PGresult *res = gw_query_json(r, &conn,
+                                  "SELECT " EXTENSION_JSON " FROM extensions WHERE tenant_id = $1"
+                                  " AND id = $2",
+                                  2, params);
+    return answer(r, conn, res, id, NULL, false);
+}
+
+static int patch_one(struct gw_req *r, const char *id)
+{
+    int status;
+    json_t *body = gw_body_object(r);
+    if (!body)
+        return 400;
+    if (!(status = gw_validate(r, "extension-patch", body, "the update is not valid"))) {
+        char *b = json_dumps(body, JSON_COMPACT);
+        const char *params[] = {r->who.tenant, id, b};
+        PGconn *conn = NULL;
+        PGresult *res = gw_query_json(r, &conn, WRITE_SQL, 3, params);
+        free(b);
+        status = answer(r, conn, res, id, body, false);
+    }
     json_decref(body);
     return status;
+}
+
+static int delete_one(struct gw_req *r, const char *id)
+{
+    PGconn *conn = NULL;
+    const char *params[] = {r->who.tenant, id};
+    PGresult *res = gw_query_json(r, &conn,
+                                  "DELETE FROM extensions WHERE tenant_id = $1 AND id = $2"
+                                  " RETURNING id",
+                                  2, params);
+    return answer(r, conn, res, id, NULL, true);
 }
 
 static const struct gw_route routes[] = {
     {"GET", "", GW_PERM_NONE, GW_ROUTE_DB, list},
     {"POST", "", GW_PERM_NONE, GW_ROUTE_DB, create},
-    {"GET", "/{id}", GW_PERM_NONE, GW_ROUTE_DB, one},
-    {"PATCH", "/{id}", GW_PERM_NONE, GW_ROUTE_DB, one},
-    {"DELETE", "/{id}", GW_PERM_NONE, GW_ROUTE_DB, one},
+    {"GET", "/{id}", GW_PERM_NONE, GW_ROUTE_DB, get_one},
+    {"PATCH", "/{id}", GW_PERM_NONE, GW_ROUTE_DB, patch_one},
+    {"DELETE", "/{id}", GW_PERM_NONE, GW_ROUTE_DB, delete_one},
 };
 
 const struct gw_resource gw_res_extensions = {

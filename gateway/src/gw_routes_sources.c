@@ -224,7 +224,6 @@ out:
 
 static int create(struct gw_req *r, const char *unused)
 {
-    (void)unused;
     char id[HL_UUID_LEN], aad[GW_SOURCE_AAD_LEN], generated[HL_WHSEC_MAX_LEN] = "";
     char *cred = NULL, *sealed = NULL, *b = NULL;
     json_t *body = NULL;
@@ -345,7 +344,6 @@ static int delete_one(struct gw_req *r, const char *id)
 
 static int list(struct gw_req *r, const char *unused)
 {
-    (void)unused;
     char status_f[16] = "";
     bool has_status = gw_query(r, "status", status_f, sizeof(status_f)) && status_f[0];
     if (has_status && strcmp(status_f, "active") && strcmp(status_f, "disabled"))

@@ -26,7 +26,6 @@
 
 static int create(struct gw_req *r, const char *unused)
 {
-    (void)unused;
     PGconn *conn = NULL;
     int status;
     char idbuf[HL_UUID_LEN];
@@ -68,7 +67,6 @@ out:
 
 static int list(struct gw_req *r, const char *unused)
 {
-    (void)unused;
     PGconn *conn = NULL;
     char cursor[80] = "", limit_s[24];
     long limit;
@@ -92,57 +90,65 @@ static int list(struct gw_req *r, const char *unused)
     return gw_reply_json(r, 200, page);
 }
 
-static int one(struct gw_req *r, const char *id)
+/* The answer to a statement on one tenant (res NULL: gw_query_json replied 503). */
+static int answer(struct gw_req *r, PGconn *conn, PGresult *res, const char *id, bool deleted)
 {
-    const char *method = r->info->request_method;
-    PGconn *conn = NULL;
-    json_t *body = NULL;
-    PGresult *res = NULL;
     int status;
+    if (!res)
+        return 503;
+    if (PQntuples(res) == 0) {
+        status = gw_reply_not_found(r, "no tenant '%s'", id);
+    } else if (deleted) {
+        gw_auth_forget(r->ctx->auth); /* its keys went with it */
+        status = gw_reply_no_content(r);
+    } else {
+        status = gw_reply_json(r, 200, gw_row_json(res, 0));
+    }
+    PQclear(res);
+    gw_db_release(r->ctx->db, conn);
+    return status;
+}
 
-    if (strcmp(method, "GET") == 0) {
-        const char *params[] = {id};
-        res = gw_query_json(r, &conn, "SELECT " TENANT_JSON " FROM tenants WHERE id = $1", 1,
-                            params);
-    } else if (strcmp(method, "PATCH") == 0) {
-        if (!(body = gw_body_object(r))) {
-            status = 400;
-            goto out;
-        }
-        if ((status = gw_validate(r, "tenant-patch", body, "the tenant update is not valid")))
-            goto out;
+static int get_one(struct gw_req *r, const char *id)
+{
+    PGconn *conn = NULL;
+    const char *params[] = {id};
+    PGresult *res = gw_query_json(r, &conn, "SELECT " TENANT_JSON " FROM tenants WHERE id = $1",
+                                  1, params);
+    return answer(r, conn, res, id, false);
+}
+
+static int patch_one(struct gw_req *r, const char *id)
+{
+    int status;
+    json_t *body = gw_body_object(r);
+    if (!body)
+        return 400;
+    if (!(status = gw_validate(r, "tenant-patch", body, "the tenant update is not valid"))) {
         json_t *name = json_object_get(body, "name");
         json_t *meta = json_object_get(body, "metadata");
         char *meta_s = meta ? json_dumps(meta, JSON_COMPACT) : NULL;
         const char *params[] = {id, name ? json_string_value(name) : NULL, meta_s};
-        res = gw_query_json(r, &conn,
-                            "UPDATE tenants SET name = coalesce($2, name),"
-                            " metadata = coalesce($3::jsonb, metadata), updated_at = now()"
-                            " WHERE id = $1 RETURNING " TENANT_JSON,
-                            3, params);
+        PGconn *conn = NULL;
+        PGresult *res = gw_query_json(r, &conn,
+                                      "UPDATE tenants SET name = coalesce($2, name),"
+                                      " metadata = coalesce($3::jsonb, metadata),"
+                                      " updated_at = now() WHERE id = $1 RETURNING " TENANT_JSON,
+                                      3, params);
         free(meta_s);
-    } else { /* DELETE */
-        const char *params[] = {id};
-        res = gw_query_json(r, &conn, "DELETE FROM tenants WHERE id = $1 RETURNING id", 1,
-                            params);
+        status = answer(r, conn, res, id, false);
     }
-    if (!res) {
-        status = 503;
-        goto out;
-    }
-    if (PQntuples(res) == 0)
-        status = gw_reply_not_found(r, "no tenant '%s'", id);
-    else if (strcmp(method, "DELETE") == 0) {
-        gw_auth_forget(r->ctx->auth); /* its keys went with it */
-        status = gw_reply_no_content(r);
-    }
-    else
-        status = gw_reply_json(r, 200, gw_row_json(res, 0));
-    PQclear(res);
-out:
-    gw_db_release(r->ctx->db, conn);
     json_decref(body);
     return status;
+}
+
+static int delete_one(struct gw_req *r, const char *id)
+{
+    PGconn *conn = NULL;
+    const char *params[] = {id};
+    PGresult *res = gw_query_json(r, &conn, "DELETE FROM tenants WHERE id = $1 RETURNING id", 1,
+                                  params);
+    return answer(r, conn, res, id, true);
 }
 
 /* The collection is for admins. A tenant's own readers may see their tenant; anyone else
@@ -163,9 +169,9 @@ static int gate(struct gw_req *r, const char *rest)
 static const struct gw_route routes[] = {
     {"GET", "", GW_PERM_NONE, GW_ROUTE_DB, list},
     {"POST", "", GW_PERM_NONE, GW_ROUTE_DB, create},
-    {"GET", "/{id}", GW_PERM_NONE, GW_ROUTE_DB, one},
-    {"PATCH", "/{id}", GW_PERM_NONE, GW_ROUTE_DB, one},
-    {"DELETE", "/{id}", GW_PERM_NONE, GW_ROUTE_DB, one},
+    {"GET", "/{id}", GW_PERM_NONE, GW_ROUTE_DB, get_one},
+    {"PATCH", "/{id}", GW_PERM_NONE, GW_ROUTE_DB, patch_one},
+    {"DELETE", "/{id}", GW_PERM_NONE, GW_ROUTE_DB, delete_one},
 };
 
 const struct gw_resource gw_res_tenants = {

@@ -436,7 +436,6 @@ static int reply_one(struct gw_req *r, const char *sql, int nparams, const char 
 
 static int list(struct gw_req *r, const char *unused)
 {
-    (void)unused;
     char status_f[16] = "", event_f[HL_EVENT_TYPE_MAX + 1] = "";
     bool has_status = gw_query(r, "status", status_f, sizeof(status_f)) && status_f[0];
     bool has_event = gw_query(r, "event", event_f, sizeof(event_f)) && event_f[0];
@@ -671,7 +670,6 @@ int gw_webhook_delete(struct gw_req *r, const char *id)
 
 static int create(struct gw_req *r, const char *unused)
 {
-    (void)unused;
     return create_or_replace(r, NULL);
 }
 
