@@ -83,8 +83,14 @@ int gw_reply_page(struct gw_req *r, const char *sql, const char *scope,
     const char *params[8] = {scope, fetch, has_cursor ? cursor : NULL};
     for (int i = 0; i < nextra && i < 5; i++)
         params[3 + i] = extra[i];
+    return gw_reply_page_query(r, sql, 3 + nextra, params, limit);
+}
+
+int gw_reply_page_query(struct gw_req *r, const char *sql, int nparams,
+                        const char *const *params, long limit)
+{
     PGconn *conn = NULL;
-    PGresult *res = gw_query_json(r, &conn, sql, 3 + nextra, params);
+    PGresult *res = gw_query_json(r, &conn, sql, nparams, params);
     if (!res)
         return 503;
     json_t *page = gw_page_json(res, limit);

@@ -23,5 +23,9 @@ json_t *gw_page_json(PGresult *res, long limit);
  * $3 = the cursor id (or NULL), then $4.. = extra[0..nextra) (at most 5). */
 int gw_reply_page(struct gw_req *r, const char *sql, const char *scope,
                   const char *const *extra, int nextra);
+/* The same for a query the caller parameterized itself: runs sql (at most limit+1 JSON rows)
+ * and replies with the page. */
+int gw_reply_page_query(struct gw_req *r, const char *sql, int nparams,
+                        const char *const *params, long limit);
 
 #endif

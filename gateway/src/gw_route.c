@@ -33,9 +33,11 @@ bool gw_uuid_like(const char *s)
     return true;
 }
 
+/* As the hand-written routers had it: only GET reads (HEAD on a route that does not
+ * answer it is a write that gets 405). */
 static bool is_read(const char *method)
 {
-    return strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+    return strcmp(method, "GET") == 0;
 }
 
 /* Matches rest against pattern; on a match copies the placeholder's value into param
@@ -118,7 +120,8 @@ static int serve(struct gw_req *r, const struct gw_resource *res, const char *re
     hl_buf_release(&allow);
     bool has_param = strchr(found->path, '{') != NULL;
     if (has_param && res->param_ok && !res->param_ok(param))
-        return gw_reply_not_found(r, res->not_found, param);
+        return gw_reply_not_found(r, res->not_found ? res->not_found : "no such resource '%s'",
+                                  param);
     if (found->perm != GW_PERM_NONE && (st = gw_require(r, found->perm)))
         return st;
     r->route = found;

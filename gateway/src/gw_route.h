@@ -8,8 +8,8 @@
  * Order of checks, for every resource alike (the order the hand-written routers had):
  *   1. the first resource whose prefix is the path or a parent of it claims the request;
  *   2. unless it is GW_RES_PUBLIC: the API key (401, 503), then its rate limit (429);
- *   3. the resource's gate: its own function, or the role for reads (GET, HEAD) or for
- *      writes (anything else), before the path is looked at;
+ *   3. the resource's gate: its own function, or the role for reads (GET) or for writes
+ *      (anything else), before the path is looked at;
  *   4. the routes whose pattern matches the path: none is 404, none with the method is 405;
  *   5. the placeholder's value must pass the resource's check (404 otherwise);
  *   6. the route's own role, then its handler. */

@@ -486,34 +486,32 @@ const struct gw_resource gw_res_deliveries = {
     .nroutes = GW_NROUTES(routes),
 };
 
-/* Someone else's webhook, or none, is 404 whatever the action. */
-static int no_webhook(struct gw_req *r, const char *webhook_id)
+/* Runs fn for the caller's webhook webhook_id; someone else's webhook, or none, is 404
+ * whatever the action. */
+static int for_webhook(struct gw_req *r, const char *webhook_id,
+                       int (*fn)(struct gw_req *r, const char *webhook_id))
 {
-    if (gw_query_exists(r, "webhooks", webhook_id))
-        return 0;
-    return gw_reply_not_found(r, "no webhook '%s'", webhook_id);
+    if (!gw_query_exists(r, "webhooks", webhook_id))
+        return gw_reply_not_found(r, "no webhook '%s'", webhook_id);
+    return fn(r, webhook_id);
 }
 
 int gw_webhook_deliveries(struct gw_req *r, const char *webhook_id)
 {
-    int st = no_webhook(r, webhook_id);
-    return st ? st : list(r, webhook_id);
+    return for_webhook(r, webhook_id, list);
 }
 
 int gw_webhook_stats(struct gw_req *r, const char *webhook_id)
 {
-    int st = no_webhook(r, webhook_id);
-    return st ? st : stats(r, webhook_id);
+    return for_webhook(r, webhook_id, stats);
 }
 
 int gw_webhook_replay(struct gw_req *r, const char *webhook_id)
 {
-    int st = no_webhook(r, webhook_id);
-    return st ? st : replay(r, webhook_id);
+    return for_webhook(r, webhook_id, replay);
 }
 
 int gw_webhook_test(struct gw_req *r, const char *webhook_id)
 {
-    int st = no_webhook(r, webhook_id);
-    return st ? st : test_send(r, webhook_id);
+    return for_webhook(r, webhook_id, test_send);
 }

@@ -67,7 +67,6 @@ out:
 
 static int list(struct gw_req *r, const char *unused)
 {
-    PGconn *conn = NULL;
     char cursor[80] = "", limit_s[24];
     long limit;
     bool has_cursor;
@@ -78,16 +77,10 @@ static int list(struct gw_req *r, const char *unused)
     has_cursor = gw_query(r, "cursor", cursor, sizeof(cursor)) && cursor[0];
     snprintf(limit_s, sizeof(limit_s), "%ld", limit + 1);
     const char *params[] = {limit_s, has_cursor ? cursor : NULL};
-    PGresult *res = gw_query_json(r, &conn,
-                                  "SELECT " TENANT_JSON " FROM tenants WHERE ($2::text IS NULL"
-                                  " OR id > $2) ORDER BY id LIMIT $1",
-                                  2, params);
-    if (!res)
-        return 503;
-    json_t *page = gw_page_json(res, limit);
-    PQclear(res);
-    gw_db_release(r->ctx->db, conn);
-    return gw_reply_json(r, 200, page);
+    return gw_reply_page_query(r,
+                               "SELECT " TENANT_JSON " FROM tenants WHERE ($2::text IS NULL"
+                               " OR id > $2) ORDER BY id LIMIT $1",
+                               2, params, limit);
 }
 
 /* The answer to a statement on one tenant (res NULL: gw_query_json replied 503). */
