@@ -7,6 +7,11 @@
  * gw_auth_forget (so a revocation on any gateway takes effect on all of them within
  * milliseconds), and while the listener is disconnected the cache is bypassed entirely.
  *
+ * PostgreSQL outages: the listener also has this module keep the whole set of unrevoked
+ * keys as last seen (gw_auth_keys_changed); when a key cannot be looked up it is checked
+ * against that set, so ingest goes on. A key revoked during the outage stays valid on this
+ * gateway until PostgreSQL answers again (docs/operations.md).
+ *
  * Roles, from most to least powerful: admin (all tenants, tenants and keys), tenant_admin
  * (everything inside its tenant), publisher (may only post events), viewer (read-only). */
 #include <openssl/crypto.h>
@@ -43,8 +48,22 @@ struct cache_slot {
     struct gw_principal who;
 };
 
+/* The last key set seen: every unrevoked key, loaded by the listener when it connects and
+ * whenever keys change. It answers only when PostgreSQL cannot be asked, so that ingest
+ * goes on through an outage (a key cannot be revoked while the database is down). */
+struct key_rec {
+    unsigned char hash[32];
+    struct gw_principal who;
+};
+
+struct key_set {
+    size_t n;
+    struct key_rec *v; /* sorted by hash */
+};
+
 struct gw_auth {
     pthread_mutex_t mu;
+    struct key_set *keys; /* @locks mu; NULL until the first load */
     struct cache_slot slots[CACHE_SLOTS];
     unsigned char admin_hash[32];
     bool has_admin;
@@ -70,6 +89,85 @@ static struct cache_slot *slot_for(struct gw_auth *a, const unsigned char hash[3
     return &a->slots[h & (CACHE_SLOTS - 1)];
 }
 
+static int key_rec_cmp(const void *a, const void *b)
+{
+    return memcmp(((const struct key_rec *)a)->hash, ((const struct key_rec *)b)->hash, 32);
+}
+
+static void key_set_free(struct key_set *k)
+{
+    if (!k)
+        return;
+    OPENSSL_cleanse(k->v, k->n * sizeof(*k->v));
+    free(k->v);
+    free(k);
+}
+
+/* Loads every unrevoked key into the last key set. @locality the listener thread */
+static void key_set_load(struct gw_auth *a, PGconn *conn)
+{
+    PGresult *res = PQexec(conn, "SELECT encode(key_hash, 'hex'), id, coalesce(tenant_id, ''),"
+                                 " role, coalesce(rate_limit_per_s, -1) FROM api_keys"
+                                 " WHERE revoked_at IS NULL");
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        hl_log(HL_LOG_WARN, "auth", "cannot load the key set: %s", PQresultErrorMessage(res));
+        PQclear(res);
+        return;
+    }
+    struct key_set *k = hl_xcalloc(1, sizeof(*k));
+    k->v = hl_xcalloc((size_t)PQntuples(res) + 1, sizeof(*k->v));
+    for (int i = 0; i < PQntuples(res); i++) {
+        struct key_rec *rec = &k->v[k->n];
+        const char *hex = PQgetvalue(res, i, 0);
+        long len = 0;
+        unsigned char *raw = OPENSSL_hexstr2buf(hex, &len);
+        if (!raw || len != 32) {
+            OPENSSL_free(raw);
+            continue;
+        }
+        memcpy(rec->hash, raw, 32);
+        OPENSSL_free(raw);
+        snprintf(rec->who.key_id, sizeof(rec->who.key_id), "%s", PQgetvalue(res, i, 1));
+        snprintf(rec->who.tenant, sizeof(rec->who.tenant), "%s", PQgetvalue(res, i, 2));
+        rec->who.role = gw_role_parse(PQgetvalue(res, i, 3));
+        rec->who.rate_limit_per_s = strtoll(PQgetvalue(res, i, 4), NULL, 10);
+        k->n++;
+    }
+    PQclear(res);
+    qsort(k->v, k->n, sizeof(*k->v), key_rec_cmp);
+    pthread_mutex_lock(&a->mu);
+    struct key_set *old = a->keys;
+    a->keys = k;
+    pthread_mutex_unlock(&a->mu);
+    key_set_free(old);
+    hl_log(HL_LOG_DEBUG, "auth", "key set of %zu keys loaded", k->n);
+}
+
+/* The key in the last key set: 1 found, 0 not in it, -1 no key set was ever loaded. */
+static int key_set_find(struct gw_auth *a, const unsigned char hash[32], struct gw_principal *who)
+{
+    struct key_rec probe;
+    memcpy(probe.hash, hash, 32);
+    pthread_mutex_lock(&a->mu);
+    int found = -1;
+    if (a->keys) {
+        const struct key_rec *rec = bsearch(&probe, a->keys->v, a->keys->n, sizeof(probe),
+                                            key_rec_cmp);
+        found = rec != NULL;
+        if (rec)
+            *who = rec->who;
+    }
+    pthread_mutex_unlock(&a->mu);
+    return found;
+}
+
+void gw_auth_keys_changed(void *arg, PGconn *conn, const char *payload)
+{
+    struct gw_auth *a = arg;
+    cache_clear(a);
+    key_set_load(a, conn);
+}
+
 struct gw_auth *gw_auth_new(const struct gw_config *cfg)
 {
     struct gw_auth *a = hl_xcalloc(1, sizeof(*a));
@@ -85,6 +183,7 @@ void gw_auth_free(struct gw_auth *a)
 {
     if (!a)
         return;
+    key_set_free(a->keys);
     pthread_mutex_destroy(&a->mu);
     free(a);
 }
@@ -181,6 +280,9 @@ int gw_authenticate(struct gw_req *r)
     }
     if (!cached) {
         int found = lookup(r, hash, &r->who);
+        if (found < 0 && (found = key_set_find(a, hash, &r->who)) >= 0)
+            hl_log(HL_LOG_DEBUG, "auth", "PostgreSQL unreachable: key checked against the last "
+                                         "key set");
         if (found < 0)
             return gw_reply_problem(r, 503, "database-unavailable", "Database unavailable",
                                     "API keys cannot be checked right now; retry later");
@@ -202,7 +304,7 @@ int gw_authenticate(struct gw_req *r)
     return 0;
 }
 
-void gw_auth_forget(void *a)
+void gw_auth_forget(struct gw_auth *a)
 {
     cache_clear(a);
 }

@@ -4,6 +4,7 @@
 #define GW_EVENT_SCHEMAS_H
 
 #include <jansson.h>
+#include <libpq-fe.h>
 
 struct gw_errors;
 struct gw_req;
@@ -13,8 +14,12 @@ struct gw_req;
  * catalog could not be read. */
 int gw_event_schema_check(struct gw_req *r, const char *type, const json_t *data,
                           const char *prefix, struct gw_errors *e);
-/* Empties the cache; also the listener's callback for 'hl_event_types_changed' (arg
- * unused). */
-void gw_event_schemas_clear(void *unused);
+/* Empties the cache (after a change made through this gateway, which must not wait for
+ * its own NOTIFY). */
+void gw_event_schemas_clear(void);
+/* The change listener's callback for 'hl_event_types_changed': empties the cache and keeps
+ * every schema of the catalog as last seen (from conn), for when PostgreSQL cannot be
+ * asked. @locality the change listener thread */
+void gw_event_schemas_changed(void *unused, PGconn *conn, const char *payload);
 
 #endif

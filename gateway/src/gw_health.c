@@ -1,5 +1,6 @@
 /* GET /healthz (the process serves) and GET /readyz (it can do its work: PostgreSQL and
- * Kafka are reachable). No key is needed: orchestrators probe them. */
+ * Kafka answer; `checks` names each one's state). No key is needed: orchestrators probe
+ * them. */
 #include <stdbool.h>
 
 #include "gw_db.h"
@@ -16,18 +17,28 @@ static int healthz(struct gw_req *r, const char *unused)
     return gw_reply_json(r, 200, json_pack("{s:s}", "status", "ok"));
 }
 
+/* Each dependency asked for real: a pooled connection may be to a server gone since. */
 static int readyz(struct gw_req *r, const char *unused)
 {
     char err[256];
     PGconn *c = gw_db_acquire(r->ctx->db, err, sizeof(err));
-    bool kafka_ok = gw_producer_healthy(r->ctx->producer);
-    if (c)
+    bool pg_ok = false;
+    if (c) {
+        PGresult *res = PQexec(c, "SELECT 1");
+        pg_ok = PQresultStatus(res) == PGRES_TUPLES_OK;
+        PQclear(res);
         gw_db_release(r->ctx->db, c);
-    if (!c || !kafka_ok)
-        return gw_reply_problem(r, 503, "not-ready", "Not ready", "%s%s",
-                                c ? "" : "postgresql unreachable ",
-                                kafka_ok ? "" : "kafka unreachable");
-    return gw_reply_json(r, 200, json_pack("{s:s}", "status", "ready"));
+    }
+    bool kafka_ok = gw_producer_healthy(r->ctx->producer);
+    json_t *checks = json_pack("{s:s, s:s}", "kafka", kafka_ok ? "ok" : "unreachable",
+                               "postgresql", pg_ok ? "ok" : "unreachable");
+    if (!pg_ok || !kafka_ok)
+        return gw_reply_problem_with(r, 503, "not-ready", "Not ready",
+                                     json_pack("{s:o}", "checks", checks), "%s%s%s",
+                                     pg_ok ? "" : "postgresql unreachable",
+                                     !pg_ok && !kafka_ok ? ", " : "",
+                                     kafka_ok ? "" : "kafka unreachable");
+    return gw_reply_json(r, 200, json_pack("{s:s, s:o}", "status", "ready", "checks", checks));
 }
 
 static const struct gw_route healthz_routes[] = {

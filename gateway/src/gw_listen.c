@@ -1,7 +1,7 @@
 /* The change listener: keeps one connection LISTENing and turns NOTIFYs into calls of the
- * invalidation callbacks it was handed (gw_listen.h). It knows nothing of what the caches
- * hold: main.c wires the API-key cache (gw_auth.c) and the event-schema cache
- * (gw_event_schemas.c) to their channels.
+ * callbacks it was handed (gw_listen.h). It knows nothing of what the caches hold: main.c
+ * wires the API-key cache (gw_auth.c), the event-schema cache (gw_event_schemas.c) and the
+ * subscription-version fence (gw_fence.c) to their channels.
  *
  * The trust flag is the invariant the caches rely on: it is true only after LISTEN
  * succeeded and every callback ran, and false as soon as the connection is lost, so a
@@ -11,8 +11,6 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <libpq-fe.h>
 
 #include "gw_listen.h"
 #include "hl/buf.h"
@@ -33,10 +31,10 @@ struct gw_listener {
     pthread_t thread;
 };
 
-static void invalidate_all(struct gw_listener *l)
+static void changed_all(struct gw_listener *l, PGconn *conn)
 {
     for (size_t i = 0; i < l->nchannels; i++)
-        l->channels[i].invalidate(l->channels[i].arg);
+        l->channels[i].changed(l->channels[i].arg, conn, NULL);
 }
 
 /* Connects and LISTENs on every channel; NULL when either fails. */
@@ -75,7 +73,7 @@ static void *listen_main(void *arg)
                 continue;
             }
             /* Anything may have changed while nobody listened. */
-            invalidate_all(l);
+            changed_all(l, conn);
             atomic_store(&l->trusted, true);
         }
         struct pollfd pfd = {.fd = PQsocket(conn), .events = POLLIN};
@@ -91,14 +89,20 @@ static void *listen_main(void *arg)
         bool hit[MAX_CHANNELS] = {false};
         PGnotify *n;
         while ((n = PQnotifies(conn)) != NULL) {
-            for (size_t i = 0; i < l->nchannels; i++)
-                if (strcmp(n->relname, l->channels[i].name) == 0)
+            for (size_t i = 0; i < l->nchannels; i++) {
+                const struct gw_listen_channel *ch = &l->channels[i];
+                if (strcmp(n->relname, ch->name) != 0)
+                    continue;
+                if (ch->each)
+                    ch->changed(ch->arg, conn, n->extra);
+                else
                     hit[i] = true;
+            }
             PQfreemem(n);
         }
         for (size_t i = 0; i < l->nchannels; i++)
             if (hit[i])
-                l->channels[i].invalidate(l->channels[i].arg);
+                l->channels[i].changed(l->channels[i].arg, conn, NULL);
     }
     PQfinish(conn);
     return NULL;

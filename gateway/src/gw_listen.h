@@ -1,21 +1,26 @@
 /* The change listener (gw_listen.c): one PostgreSQL connection LISTENing on the channels it
- * is handed, calling each channel's invalidation callback when a NOTIFY arrives on it, and
- * calling every callback whenever it (re)connects, since anything may have changed while
- * nobody listened. Caches that depend on it (API keys, event-type schemas) are to be used
- * only while gw_listener_trusted is true.
+ * is handed, calling each channel's callback when a NOTIFY arrives on it, and calling every
+ * callback whenever it (re)connects, since anything may have changed while nobody
+ * listened. Caches that depend on it (API keys, event-type schemas) are to be used only
+ * while gw_listener_trusted is true.
  * @locality its own thread calls the callbacks; any thread may call gw_listener_trusted. */
 #ifndef GW_LISTEN_H
 #define GW_LISTEN_H
 
+#include <libpq-fe.h>
 #include <stdbool.h>
 #include <stddef.h>
 
-typedef void (*gw_invalidate_cb)(void *arg);
+/* conn: the listener's own connection, to reload from (it must be left idle). payload:
+ * NULL on (re)connect and for a batch of notifications, the notification's payload for a
+ * channel with `each`. */
+typedef void (*gw_listen_cb)(void *arg, PGconn *conn, const char *payload);
 
 struct gw_listen_channel {
     const char *name; /* a channel name, an SQL identifier (a literal of the caller's) */
-    gw_invalidate_cb invalidate;
+    gw_listen_cb changed;
     void *arg;
+    bool each; /* called once per notification with its payload, not once per batch */
 };
 
 struct gw_listener;

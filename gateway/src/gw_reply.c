@@ -10,6 +10,7 @@
 
 #include <civetweb.h>
 
+#include "gw_fence.h"
 #include "gw_reply.h"
 #include "gw_req.h"
 #include "hl/buf.h"
@@ -81,6 +82,7 @@ static int reply_raw(struct gw_req *r, int status, const char *ctype, const char
                      size_t len, const char *extra_headers)
 {
     char clen[32];
+    gw_fence_drain_held(); /* a change's version is known before it is answered */
     snprintf(clen, sizeof(clen), "%zu", len);
     bool head = strcmp(r->info->request_method, "HEAD") == 0;
     const char *conn_hdr = connection_header(r, status);
@@ -158,9 +160,13 @@ static int reply_problem_hdr(struct gw_req *r, int status, json_t *problem,
     return status;
 }
 
+/* Seconds a client is asked to wait after a 503: a dependency (PostgreSQL, Kafka) is away,
+ * and the gateway tries it again within a second (gw_db.c). */
+#define UNAVAILABLE_RETRY_AFTER "Retry-After: 2\r\n"
+
 static int reply_problem_obj(struct gw_req *r, int status, json_t *problem)
 {
-    return reply_problem_hdr(r, status, problem, NULL);
+    return reply_problem_hdr(r, status, problem, status == 503 ? UNAVAILABLE_RETRY_AFTER : NULL);
 }
 
 static json_t *problem_new(struct gw_req *r, int status, const char *slug, const char *title,
@@ -181,6 +187,20 @@ int gw_reply_problem(struct gw_req *r, int status, const char *slug, const char 
     vsnprintf(detail, sizeof(detail), fmt, ap);
     va_end(ap);
     return reply_problem_obj(r, status, problem_new(r, status, slug, title, detail));
+}
+
+int gw_reply_problem_with(struct gw_req *r, int status, const char *slug, const char *title,
+                          json_t *members, const char *fmt, ...)
+{
+    char detail[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof(detail), fmt, ap);
+    va_end(ap);
+    json_t *p = problem_new(r, status, slug, title, detail);
+    json_object_update(p, members);
+    json_decref(members);
+    return reply_problem_obj(r, status, p);
 }
 
 int gw_reply_rate_limited(struct gw_req *r, int retry_after_s, const char *fmt, ...)
@@ -211,6 +231,7 @@ int gw_reply_unprocessable(struct gw_req *r, struct gw_errors *e, const char *de
 
 int gw_reply_no_content(struct gw_req *r)
 {
+    gw_fence_drain_held();
     mg_response_header_start(r->conn, 204);
     mg_response_header_add(r->conn, "Content-Length", "0", -1);
     mg_response_header_send(r->conn);

@@ -28,7 +28,12 @@ int gw_reply_no_content(struct gw_req *r);
 /* RFC 9457 problem+json; slug names the problem type. */
 int gw_reply_problem(struct gw_req *r, int status, const char *slug, const char *title,
                      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-/* 429 with `Retry-After: <retry_after_s>` (problem type "rate-limited"). */
+/* The same with the members of `members` (stolen) added to the problem object. */
+int gw_reply_problem_with(struct gw_req *r, int status, const char *slug, const char *title,
+                          json_t *members, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+/* Every 503 carries `Retry-After: 2`: a dependency is away, and is tried again within a
+ * second. 429 with `Retry-After: <retry_after_s>` (problem type "rate-limited"). */
 int gw_reply_rate_limited(struct gw_req *r, int retry_after_s, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* 400 with e's errors[]. */

@@ -74,7 +74,7 @@ static int create(struct gw_req *r, const char *unused)
         status = gw_reply_problem(r, 409, "conflict", "Conflict", "event type '%s' exists already",
                                   json_string_value(name));
     else {
-        gw_event_schemas_clear(NULL); /* this gateway must not wait for its own NOTIFY */
+        gw_event_schemas_clear(); /* this gateway must not wait for its own NOTIFY */
         status = gw_reply_json(r, 201, gw_row_json(res, 0));
     }
     PQclear(res);
@@ -115,7 +115,7 @@ static int answer(struct gw_req *r, PGconn *conn, PGresult *res, const char *nam
         status = gw_reply_not_found(r, "no event type '%s' of yours", name);
     } else {
         if (change)
-            gw_event_schemas_clear(NULL);
+            gw_event_schemas_clear();
         status = deleted ? gw_reply_no_content(r) : gw_reply_json(r, 200, gw_row_json(res, 0));
     }
     PQclear(res);

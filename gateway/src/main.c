@@ -12,6 +12,7 @@
 #include "gw_config.h"
 #include "gw_db.h"
 #include "gw_event_schemas.h"
+#include "gw_fence.h"
 #include "gw_listen.h"
 #include "gw_producer.h"
 #include "gw_req.h"
@@ -187,13 +188,16 @@ static int cmd_serve(const struct gw_config *cfg)
         return 1;
     }
     ctx.db = gw_db_new(cfg->common.pg_dsn, (int)cfg->pg_pool_size);
-    /* The caches the change listener empties: API keys, then event-type schemas. */
+    /* What the change listener keeps current: the API keys, the event-type schemas and the
+     * subscription version. */
     ctx.auth = gw_auth_new(cfg);
     const struct gw_listen_channel channels[] = {
-        {"hl_api_keys_changed", gw_auth_forget, ctx.auth},
-        {"hl_event_types_changed", gw_event_schemas_clear, NULL},
+        {"hl_api_keys_changed", gw_auth_keys_changed, ctx.auth, false},
+        {"hl_event_types_changed", gw_event_schemas_changed, NULL, false},
+        {GW_FENCE_CHANNEL, gw_fence_changed, NULL, true},
     };
-    ctx.listener = gw_listener_start(cfg->common.pg_dsn, channels, 2);
+    ctx.listener = gw_listener_start(cfg->common.pg_dsn, channels,
+                                     sizeof(channels) / sizeof(channels[0]));
     ctx.producer = gw_producer_new(cfg, err, sizeof(err));
     if (!ctx.producer) {
         hl_log(HL_LOG_ERROR, "main", "cannot create the kafka producer: %s", err);
@@ -215,6 +219,7 @@ static int cmd_serve(const struct gw_config *cfg)
     /* The main thread's only job while serving: housekeeping once a minute. */
     for (int ticks = 0; !hl_stop_signal; ticks++) {
         sleep(1);
+        gw_events_remember_ids(&ctx);
         if (ticks % 60 == 0)
             gw_events_expire_ids(&ctx);
     }
