@@ -9,7 +9,6 @@
 
 #include <civetweb.h>
 
-#include "gw_auth.h"
 #include "gw_body.h"
 #include "gw_db.h"
 #include "gw_event_schemas.h"
