@@ -4,7 +4,7 @@
 #include "hl/banned.h"
 
 bool hl_bucket_take(struct hl_bucket *b, double rate_per_s, double burst, int64_t now_ms,
-                    double *wait_s)
+                    double *missing)
 {
     if (burst < 1)
         burst = 1;
@@ -22,6 +22,6 @@ bool hl_bucket_take(struct hl_bucket *b, double rate_per_s, double burst, int64_
         b->tokens -= 1.0;
         return true;
     }
-    *wait_s = (1.0 - b->tokens) / rate_per_s;
+    *missing = 1.0 - b->tokens;
     return false;
 }

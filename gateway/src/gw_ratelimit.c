@@ -55,11 +55,11 @@ static void shards_init(void)
 bool gw_bucket_take(struct hl_bucket *b, double rate_per_s, double burst, int64_t now_ms,
                     int *retry_after_s)
 {
-    double wait_s;
-    if (hl_bucket_take(b, rate_per_s, burst, now_ms, &wait_s))
+    double missing;
+    if (hl_bucket_take(b, rate_per_s, burst, now_ms, &missing))
         return true;
     /* A refused request takes nothing, so a client that honours Retry-After succeeds. */
-    wait_s = ceil(wait_s);
+    double wait_s = ceil(missing / rate_per_s);
     *retry_after_s = wait_s < 1 ? 1 : wait_s > RETRY_AFTER_MAX_S ? RETRY_AFTER_MAX_S : (int)wait_s;
     return false;
 }

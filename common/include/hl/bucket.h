@@ -17,9 +17,10 @@ struct hl_bucket {
 
 /* Refills b for the time since its last refill (a clock that went back adds nothing),
  * caps it at burst (at least 1), then takes a token if there is one: true. Otherwise
- * false, taking nothing (so a caller that waits *wait_s succeeds), with *wait_s the
- * seconds until a token is there (> 0). rate_per_s must be > 0. */
+ * false, taking nothing, with *missing the part of a token not there yet (in (0, 1]): a
+ * caller that waits *missing / rate_per_s seconds succeeds (each caller rounds that wait
+ * as its answer needs). rate_per_s must be > 0. */
 bool hl_bucket_take(struct hl_bucket *b, double rate_per_s, double burst, int64_t now_ms,
-                    double *wait_s);
+                    double *missing);
 
 #endif
