@@ -18,7 +18,16 @@
 
 #include <libpq-fe.h>
 
-#include "gw.h"
+#include "gw_body.h"
+#include "gw_db.h"
+#include "gw_page.h"
+#include "gw_reply.h"
+#include "gw_req.h"
+#include "gw_role.h"
+#include "gw_route.h"
+#include "gw_routes_table_sources.h"
+#include "gw_schemas.h"
+#include "gw_sql.h"
 #include "hl/buf.h"
 #include "hl/id.h"
 #include "hl/log.h"
@@ -193,7 +202,7 @@ static void check_tables(const json_t *body, struct gw_errors *e)
     }
 }
 
-static int create(struct gw_req *r)
+static int create(struct gw_req *r, const char *unused)
 {
     char id[HL_UUID_LEN], aad[HL_AAD_MAX];
     char *sealed = NULL, *b = NULL, *info_s = NULL;
@@ -324,19 +333,14 @@ static int delete_one(struct gw_req *r, const char *id)
                      202);
 }
 
-static int list(struct gw_req *r)
+static int list(struct gw_req *r, const char *unused)
 {
     char status_f[16] = "";
     bool has_status = gw_query(r, "status", status_f, sizeof(status_f)) && status_f[0];
     if (has_status && strcmp(status_f, "active") && strcmp(status_f, "paused") &&
-        strcmp(status_f, "deleting")) {
-        struct gw_errors e;
-        gw_errors_init(&e);
-        gw_errors_add(&e, "", "query parameter 'status' must be active, paused or deleting");
-        int st = gw_reply_invalid(r, &e, "invalid query parameter");
-        gw_errors_release(&e);
-        return st;
-    }
+        strcmp(status_f, "deleting"))
+        return gw_reply_invalid1(r, "", "query parameter 'status' must be active, paused or "
+                                 "deleting", "invalid query parameter");
     const char *filters[] = {has_status ? status_f : NULL};
     return gw_reply_page(r,
                          "SELECT " TABLE_SOURCE_JSON " FROM table_sources WHERE tenant_id = $1"
@@ -345,40 +349,32 @@ static int list(struct gw_req *r)
                          r->who.tenant, filters, 1);
 }
 
-int gw_route_table_sources(struct gw_req *r, const char *rest)
+static int pause(struct gw_req *r, const char *id)
 {
-    const char *m = r->info->request_method;
-    bool read = strcmp(m, "GET") == 0;
-    int st;
-    if ((st = gw_require(r, read ? GW_PERM_READ : GW_PERM_WRITE)))
-        return st;
-    if (rest[0] == '\0' || strcmp(rest, "/") == 0) {
-        if (read)
-            return list(r);
-        if (strcmp(m, "POST") == 0)
-            return create(r);
-        return gw_method_not_allowed(r, "GET, POST");
-    }
-    char id[64];
-    const char *slash = strchr(rest + 1, '/');
-    size_t idlen = slash ? (size_t)(slash - rest - 1) : strlen(rest + 1);
-    snprintf(id, sizeof(id), "%.*s", (int)(idlen < sizeof(id) ? idlen : sizeof(id) - 1), rest + 1);
-    const char *action = slash ? slash + 1 : NULL;
-    if (action && strcmp(action, "status") && strcmp(action, "pause") && strcmp(action, "resume"))
-        return gw_reply_problem(r, 404, "not-found", "Not found", "no route for '%s'",
-                                r->info->local_uri);
-    if (!gw_uuid_like(id))
-        return not_found(r, id);
-    if (!action) {
-        if (read)
-            return get_one(r, id);
-        if (strcmp(m, "DELETE") == 0)
-            return delete_one(r, id);
-        return gw_method_not_allowed(r, "GET, DELETE");
-    }
-    if (strcmp(action, "status") == 0)
-        return read ? get_status(r, id) : gw_method_not_allowed(r, "GET");
-    if (strcmp(m, "POST") != 0)
-        return gw_method_not_allowed(r, "POST");
-    return set_status(r, id, strcmp(action, "pause") == 0 ? "paused" : "active");
+    return set_status(r, id, "paused");
 }
+
+static int resume(struct gw_req *r, const char *id)
+{
+    return set_status(r, id, "active");
+}
+
+static const struct gw_route routes[] = {
+    {"GET", "", GW_PERM_NONE, GW_ROUTE_DB, list},
+    {"POST", "", GW_PERM_NONE, GW_ROUTE_DB, create},
+    {"GET", "/{id}", GW_PERM_NONE, GW_ROUTE_DB, get_one},
+    {"DELETE", "/{id}", GW_PERM_NONE, GW_ROUTE_DB, delete_one},
+    {"GET", "/{id}/status", GW_PERM_NONE, GW_ROUTE_DB, get_status},
+    {"POST", "/{id}/pause", GW_PERM_NONE, GW_ROUTE_DB, pause},
+    {"POST", "/{id}/resume", GW_PERM_NONE, GW_ROUTE_DB, resume},
+};
+
+const struct gw_resource gw_res_table_sources = {
+    .prefix = "/api/v1/table-sources",
+    .read_perm = GW_PERM_READ,
+    .write_perm = GW_PERM_WRITE,
+    .param_ok = gw_uuid_like,
+    .not_found = "no table source '%s'",
+    .routes = routes,
+    .nroutes = GW_NROUTES(routes),
+};
