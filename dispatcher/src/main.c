@@ -40,6 +40,7 @@ static void on_signal(int sig)
 {
     int saved = errno;
     stop_requested = 1;
+    dp_metrics_shutting_down(); /* a lock-free atomic store: async-signal-safe */
     if (wake_write_fd >= 0) {
         ssize_t n = write(wake_write_fd, "s", 1);
         (void)n;
