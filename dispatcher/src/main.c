@@ -27,6 +27,7 @@
 #include "hl/config.h"
 #include "hl/keyring.h"
 #include "hl/log.h"
+#include "hl/retention.h"
 #include "hl/banned.h"
 
 /* How often the startup wait for the first webhook load says it is still waiting. */
@@ -98,6 +99,7 @@ int main(int argc, char **argv)
     struct dp_producer *prod = NULL;
     struct dp_log *log = NULL;
     struct dp_http *http = NULL;
+    struct hl_retention *retention = NULL;
     struct hl_keyring keyring = {0};
 
     hl_log_set_service("dispatcher");
@@ -160,6 +162,7 @@ int main(int argc, char **argv)
         hl_log(HL_LOG_ERROR, "main", "%s", err);
         goto out_curl;
     }
+    retention = hl_retention_start(&cfg.common);
     /* Webhook secrets are stored sealed; without the ring nothing could be signed. */
     if (hl_keyring_load(&keyring, cfg.common.master_key, cfg.common.master_key_file, err,
                         sizeof(err))) {
@@ -215,6 +218,7 @@ out_curl:
     dp_consumer_close(consumer);
     dp_log_stop(log);
     dp_subs_free(subs);
+    hl_retention_stop(retention);
     dp_http_stop(http);
     hl_keyring_release(&keyring);
     curl_global_cleanup();
