@@ -240,3 +240,4 @@ def test_dashboard_and_alerts_name_only_exported_metrics(hookline):
     families = {n for n in exported if n.startswith("hookline_") and not
                 re.search(r"_(bucket|sum|count)$", n)}
     assert not families - documented, f"undocumented: {sorted(families - documented)}"
+    assert not documented - exported, f"documented, not exported: {sorted(documented - exported)}"
