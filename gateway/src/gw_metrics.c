@@ -206,25 +206,85 @@ void gw_metrics_acked(void)
         hl_histogram_observe(acked, (double)(hl_mono_us() - t.began_us) / 1e6);
 }
 
-int gw_route_metrics(struct gw_req *r)
+static struct mg_context *metrics_mg; /* the metrics_port listener, when set */
+
+static int send_metrics(struct mg_connection *conn, const char *method)
 {
-    const char *m = r->info->request_method;
-    if (strcmp(m, "GET") != 0 && strcmp(m, "HEAD") != 0)
-        return gw_method_not_allowed(r, "GET");
     struct hl_buf b = HL_BUF_INIT;
     hl_buf_grow(&b, 32768);
     hl_metrics_render(&b);
     char clen[32];
     snprintf(clen, sizeof(clen), "%zu", b.len);
-    mg_response_header_start(r->conn, 200);
-    mg_response_header_add(r->conn, "Content-Type", HL_METRICS_CONTENT_TYPE, -1);
-    mg_response_header_add(r->conn, "Content-Length", clen, -1);
-    mg_response_header_add(r->conn, "Cache-Control", "no-store", -1);
-    mg_response_header_send(r->conn);
-    if (strcmp(m, "HEAD") != 0)
-        mg_write(r->conn, b.ptr, b.len);
+    mg_response_header_start(conn, 200);
+    mg_response_header_add(conn, "Content-Type", HL_METRICS_CONTENT_TYPE, -1);
+    mg_response_header_add(conn, "Content-Length", clen, -1);
+    mg_response_header_add(conn, "Cache-Control", "no-store", -1);
+    mg_response_header_send(conn);
+    if (strcmp(method, "HEAD") != 0)
+        mg_write(conn, b.ptr, b.len);
     hl_buf_release(&b);
     return 200;
+}
+
+int gw_route_metrics(struct gw_req *r)
+{
+    const char *m = r->info->request_method;
+    if (r->ctx->cfg->metrics_port)
+        return gw_reply_problem(r, 404, "not-found", "Not found",
+                                "metrics are served on port %lld",
+                                (long long)r->ctx->cfg->metrics_port);
+    if (strcmp(m, "GET") != 0 && strcmp(m, "HEAD") != 0)
+        return gw_method_not_allowed(r, "GET");
+    return send_metrics(r->conn, m);
+}
+
+/* The metrics_port listener: /metrics and nothing else. */
+static int handle_metrics_port(struct mg_connection *conn, void *cbdata)
+{
+    const struct mg_request_info *ri = mg_get_request_info(conn);
+    static const char nf[] = "{\"type\":\"https://hookline.dev/problems/not-found\","
+                             "\"title\":\"Not found\",\"status\":404,"
+                             "\"detail\":\"this listener serves GET /metrics only\"}";
+    if (!ri->local_uri || strcmp(ri->local_uri, "/metrics") != 0 ||
+        (strcmp(ri->request_method, "GET") != 0 && strcmp(ri->request_method, "HEAD") != 0)) {
+        char clen[16];
+        snprintf(clen, sizeof(clen), "%zu", sizeof(nf) - 1);
+        mg_response_header_start(conn, 404);
+        mg_response_header_add(conn, "Content-Type", "application/problem+json", -1);
+        mg_response_header_add(conn, "Content-Length", clen, -1);
+        mg_response_header_send(conn);
+        mg_write(conn, nf, sizeof(nf) - 1);
+        return 404;
+    }
+    return send_metrics(conn, ri->request_method);
+}
+
+bool gw_metrics_listen(const struct gw_config *cfg, char *errbuf, size_t errlen)
+{
+    if (!cfg->metrics_port)
+        return true;
+    char port[300];
+    snprintf(port, sizeof(port), "%s:%lld", cfg->http_host, (long long)cfg->metrics_port);
+    const char *options[] = {"listening_ports", port, "num_threads", "1", NULL};
+    struct mg_callbacks cb;
+    memset(&cb, 0, sizeof(cb));
+    struct mg_init_data init = {.callbacks = &cb, .configuration_options = options};
+    char err[256] = "";
+    struct mg_error_data ed = {.text = err, .text_buffer_size = sizeof(err)};
+    metrics_mg = mg_start2(&init, &ed);
+    if (!metrics_mg) {
+        snprintf(errbuf, errlen, "cannot listen on '%s' (metrics_port): %s", port, err);
+        return false;
+    }
+    mg_set_request_handler(metrics_mg, "/", handle_metrics_port, NULL);
+    return true;
+}
+
+void gw_metrics_stop(void)
+{
+    if (metrics_mg)
+        mg_stop(metrics_mg);
+    metrics_mg = NULL;
 }
 
 static void collect(struct hl_buf *out, void *arg)

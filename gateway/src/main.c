@@ -210,6 +210,10 @@ static int cmd_serve(const struct gw_config *cfg)
     }
     hl_log(HL_LOG_INFO, "main", "listening on %s:%lld, events to '%s'", cfg->http_host,
            (long long)cfg->http_port, ctx.events_topic);
+    if (!gw_metrics_listen(cfg, err, sizeof(err))) {
+        hl_log(HL_LOG_ERROR, "main", "%s", err);
+        goto out;
+    }
     retention = hl_retention_start(&cfg->common);
     /* The main thread's only job while serving: housekeeping once a minute. */
     for (int ticks = 0; !stop_requested; ticks++) {
@@ -223,6 +227,7 @@ out:
     /* Stopping the server waits for requests in progress, each of which waits for its
      * acknowledgements; then the producer flushes whatever is left. */
     hl_retention_stop(retention);
+    gw_metrics_stop();
     gw_server_stop(server);
     gw_producer_free(ctx.producer);
     gw_auth_free(ctx.auth);

@@ -241,3 +241,13 @@ def test_dashboard_and_alerts_name_only_exported_metrics(hookline):
                 re.search(r"_(bucket|sum|count)$", n)}
     assert not families - documented, f"undocumented: {sorted(families - documented)}"
     assert not documented - exported, f"documented, not exported: {sorted(documented - exported)}"
+
+
+def test_metrics_port_moves_gateway_metrics_off_the_api_listener(hookline):
+    port = free_port()
+    hookline.restart_gateway(extra_env={"HOOKLINE_METRICS_PORT": str(port)})
+    assert "hookline_gateway_requests_total" in scrape(f"http://127.0.0.1:{port}/metrics")
+    r = requests.get(hookline.base_url + "/metrics", timeout=5)
+    assert r.status_code == 404 and r.headers["Content-Type"] == "application/problem+json"
+    r = requests.get(f"http://127.0.0.1:{port}/api/v1/webhooks", timeout=5)
+    assert r.status_code == 404
