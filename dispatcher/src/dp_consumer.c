@@ -339,6 +339,26 @@ out:
     return ret;
 }
 
+int64_t dp_fence_header(rd_kafka_message_t *rkm)
+{
+    rd_kafka_headers_t *hdrs;
+    const void *val;
+    size_t size;
+    if (rd_kafka_message_headers(rkm, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+        rd_kafka_header_get_last(hdrs, DP_FENCE_HEADER, &val, &size) !=
+            RD_KAFKA_RESP_ERR_NO_ERROR ||
+        !val || size == 0 || size > 18)
+        return 0;
+    int64_t v = 0;
+    for (size_t i = 0; i < size; i++) {
+        char ch = ((const char *)val)[i];
+        if (ch < '0' || ch > '9')
+            return 0;
+        v = v * 10 + (ch - '0');
+    }
+    return v;
+}
+
 /* Tracks one message; NULL when it is not one to hand out (consumed here). */
 static struct dp_msg *take(struct dp_consumer *c, rd_kafka_message_t *rkm)
 {
@@ -365,6 +385,7 @@ static struct dp_msg *take(struct dp_consumer *c, rd_kafka_message_t *rkm)
     m->offset = rkm->offset;
     m->timestamp_ms = rd_kafka_message_timestamp(rkm, NULL);
     m->pending = 1;
+    m->fence = dp_fence_header(rkm);
     if (rkm->payload) {
         m->payload = hl_xmalloc(rkm->len + 1);
         memcpy(m->payload, rkm->payload, rkm->len);
