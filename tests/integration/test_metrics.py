@@ -146,7 +146,7 @@ def test_prometheus_finds_the_counts_a_scripted_load_produced(hookline, make_rec
         prom.wait_value('hookline_gateway_produce_ack_seconds_count', 8)
         prom.wait_value('sum(hookline_dispatcher_webhooks{status="active"})', 4)  # 2 each
         prom.wait_value('count(hookline_dispatcher_ready == 1)', 2)
-        # consumer lag arrives with librdkafka's statistics (every 5 s) and drains to 0
+        # consumer lag arrives with librdkafka's statistics (every 10 s) and drains to 0
         prom.wait_value('count(hookline_dispatcher_consumer_lag) > bool 0', 1)
         prom.wait_value('sum(hookline_dispatcher_consumer_lag)', 0)
         prom.wait_value('hookline_build_info{job="gateway",service="gateway"}', 1)
