@@ -219,7 +219,7 @@ void dp_metrics_snapshot_checked(void)
  * high watermark minus the offset stored: what this consumer has not finished yet), or
  * consumer_lag (minus the committed offset) before anything was stored. Only partitions
  * assigned to this consumer ("desired") count. */
-static void stats_parse(dp_metrics_client which, const char *json, size_t len)
+void dp_metrics_kafka_stats(dp_metrics_client which, const char *json, size_t len)
 {
     /* Only the top-level "topics" object is read (the brokers' latency windows are most
      * of the document): no nested object has a key of that name, so the first one is it,
@@ -268,13 +268,13 @@ static void stats_parse(dp_metrics_client which, const char *json, size_t len)
 
 static int stats_consumer(rd_kafka_t *rk, char *json, size_t len, void *opaque)
 {
-    stats_parse(DP_METRICS_CONSUMER, json, len);
+    dp_metrics_kafka_stats(DP_METRICS_CONSUMER, json, len);
     return 0; /* librdkafka frees json */
 }
 
 static int stats_log(rd_kafka_t *rk, char *json, size_t len, void *opaque)
 {
-    stats_parse(DP_METRICS_LOG_CONSUMER, json, len);
+    dp_metrics_kafka_stats(DP_METRICS_LOG_CONSUMER, json, len);
     return 0;
 }
 
