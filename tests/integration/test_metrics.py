@@ -14,6 +14,7 @@ import re
 import shutil
 import signal
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -212,18 +213,34 @@ def test_dispatcher_without_postgresql_is_alive_but_not_ready(hookline):
 
 
 def test_dispatcher_is_not_ready_while_shutting_down(hookline, make_receiver):
-    slow = make_receiver(responder=lambda req: (time.sleep(4), 200)[1])
+    arrived, release = threading.Event(), threading.Event()
+
+    def hold(req):  # the attempt stays in flight until the test releases it
+        arrived.set()
+        release.wait(20)
+        return 200
+
+    slow = make_receiver(responder=hold)
     hookline.create_webhook(slow.url, ["s.low"])
     hookline.settle()
     hookline.post_event("s.low", {})
-    slow.wait_for(1, timeout=20)  # an attempt is in flight for 4 s
+    assert arrived.wait(20), "the attempt did not arrive"
+    assert requests.get(dp_url(hookline, 0, "/readyz"), timeout=5).status_code == 200
     hookline.dispatchers[0].signalled = True
     hookline.dispatchers[0].proc.send_signal(signal.SIGTERM)
-    time.sleep(0.5)
-    r = requests.get(dp_url(hookline, 0, "/readyz"), timeout=5)
-    assert r.status_code == 503 and "shutting down" in r.json()["detail"], r.text
-    assert requests.get(dp_url(hookline, 0, "/healthz"), timeout=5).status_code == 200
+    try:
+        deadline = time.monotonic() + 5
+        while True:  # the signal handler's flag, seen by the listener's thread
+            r = requests.get(dp_url(hookline, 0, "/readyz"), timeout=5)
+            if r.status_code != 200 or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        assert r.status_code == 503 and "shutting down" in r.json()["detail"], r.text
+        assert requests.get(dp_url(hookline, 0, "/healthz"), timeout=5).status_code == 200
+    finally:
+        release.set()
     hookline.dispatchers[0].proc.wait(timeout=15)
+    slow.wait_for(1, timeout=5)
 
 
 def test_dashboard_and_alerts_name_only_exported_metrics(hookline):
