@@ -268,3 +268,42 @@ def test_metrics_port_moves_gateway_metrics_off_the_api_listener(hookline):
     assert r.status_code == 404 and r.headers["Content-Type"] == "application/problem+json"
     r = requests.get(f"http://127.0.0.1:{port}/api/v1/webhooks", timeout=5)
     assert r.status_code == 404
+
+
+def dp_metric(hookline, i: int, series: str) -> float | None:
+    m = re.search(rf"^{re.escape(series)} (\S+)$", scrape(dp_url(hookline, i, "/metrics")), re.M)
+    return float(m.group(1)) if m else None
+
+
+def wait_metric(hookline, series: str, want: float, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    got = None
+    while time.monotonic() < deadline:
+        got = dp_metric(hookline, 0, series)
+        if got == want:
+            return
+        time.sleep(0.3)
+    raise AssertionError(f"{series}: {got}, want {want}")
+
+
+@pytest.mark.dispatchers(0)
+def test_breaker_gauge_and_auto_disable_counter_follow_the_endpoints(hookline, make_receiver):
+    hookline.start_dispatcher(HOOKLINE_BREAKER_MIN_REQUESTS="2", HOOKLINE_BREAKER_FAILURE_PCT="50",
+                              HOOKLINE_BREAKER_OPEN_MS="60000", **FAST)
+    failing = make_receiver(status=500)
+    gone = make_receiver(status=410)
+    hookline.create_webhook(failing.url, ["b.fail"])
+    hookline.create_webhook(gone.url, ["b.gone"])
+    hookline.settle()
+    wait_metric(hookline, "hookline_dispatcher_breakers_open", 0)
+    for n in range(3):
+        hookline.post_event("b.fail", {"n": n})
+    failing.wait_for(2, timeout=30)
+    wait_metric(hookline, "hookline_dispatcher_breakers_open", 1)
+    hookline.post_event("b.gone", {})
+    gone.wait_for(1, timeout=30)
+    wait_metric(hookline, "hookline_dispatcher_webhooks_auto_disabled_total", 1)
+    wait_metric(hookline, 'hookline_dispatcher_deliveries_total{outcome="dead_lettered",'
+                          'error_class="gone"}', 1)
+    # the log writer disables the row; the next snapshot counts it
+    wait_metric(hookline, 'hookline_dispatcher_webhooks{status="disabled"}', 1)
