@@ -115,7 +115,7 @@ def test_prometheus_finds_the_counts_a_scripted_load_produced(hookline, make_rec
                  json.dumps({"max_attempts": 2, "initial_delay_ms": 200, "max_delay_ms": 200}),
                  wh_bad["id"])
     assert wh_ok["id"] != wh_bad["id"]
-    hookline.settle()
+    hookline.settle(sql_change=True)
 
     gw = f"127.0.0.1:{hookline.http_port}"
     dps = [f"127.0.0.1:{p}" for p in hookline.dispatcher_ports]

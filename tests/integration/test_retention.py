@@ -55,7 +55,7 @@ def test_old_deliveries_go_recent_stay_and_a_retry_across_the_boundary_survives(
     hookline.sql("UPDATE webhooks SET retry_policy = retry_policy || "
                  "'{\"strategy\": \"fixed\", \"initial_delay_ms\": 12000, \"max_delay_ms\": 12000}'"
                  "::jsonb WHERE id = %s", wh["id"])
-    hookline.settle()
+    hookline.settle(sql_change=True)
 
     old = hookline.post_event("r.ok", {"age": "old"})
     retried = hookline.post_event("r.flaky", {})
