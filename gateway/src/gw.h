@@ -21,6 +21,7 @@ struct gw_config {
     char *http_host;
     int64_t http_port;
     int64_t http_threads;
+    int64_t metrics_port; /* 0: /metrics on the API listener */
     int64_t max_body_bytes;
     int64_t max_event_bytes;
     int64_t max_json_depth;
@@ -76,6 +77,8 @@ bool gw_producer_healthy(struct gw_producer *p);
  * it do not wait for it; a failure is logged, not fatal (librdkafka keeps trying).
  * @locality the main thread, before serving. */
 void gw_producer_warm(struct gw_producer *p, const char *topic, int timeout_ms);
+/* Messages in the producer's queue, not yet acknowledged (for /metrics). */
+int gw_producer_queue_len(struct gw_producer *p);
 
 /* Roles in increasing power; see gw_auth.c. */
 typedef enum {
