@@ -38,6 +38,7 @@
 #include "dp_produce.h"
 #include "dp_retry.h"
 #include "dp_subs.h"
+#include "dp_metrics.h"
 #include "hl/buf.h"
 #include "hl/envelope.h"
 #include "hl/id.h"
@@ -292,12 +293,14 @@ static void attempt_start(struct dp_delivery *d)
     CURLMcode mc = curl_multi_add_handle(d->dl->multi, e);
     assert(mc == CURLM_OK);
     (void)mc;
+    dp_metrics_attempts_in_flight(1);
 }
 
 static void attempt_cleanup(struct dp_delivery *d)
 {
     struct dp_deliver *dl = d->dl;
     curl_multi_remove_handle(dl->multi, d->easy);
+    dp_metrics_attempts_in_flight(-1);
     if (dl->nspare < (size_t)dl->cfg->max_in_flight) {
         curl_easy_reset(d->easy); /* every option is set again by attempt_start */
         dl->spare[dl->nspare++] = d->easy;
@@ -396,6 +399,7 @@ static void emit_record(struct dp_producer *prod, const struct hl_task *t, const
         free(ev);
     }
     hl_buf_addch(&b, '}');
+    dp_metrics_outcome(o->status, o->error_class, o->disable_reason != NULL);
     dp_produce(prod, "attempts", t->delivery_id, b.ptr, b.len, msg);
     hl_buf_release(&b);
 }
@@ -519,6 +523,7 @@ static void attempt_done(struct dp_deliver *dl, CURL *e, CURLcode rc)
            t->attempt, t->delivery_id, t->webhook_id, why,
            (long long)(finished - d->started_wall_ms));
     attempt_cleanup(d);
+    dp_metrics_attempt(finished - d->started_wall_ms, cls);
 
     sanitize(&d->excerpt);
     dp_health_timed(d->h, d->started_wall_ms, finished);
@@ -536,6 +541,7 @@ static void attempt_done(struct dp_deliver *dl, CURL *e, CURLcode rc)
     };
     if (!cls) {
         o.status = "succeeded";
+        dp_metrics_delivered(d->ev.timestamp, finished);
         if (recovered)
             dp_emit_webhook_event(dl->prod, "webhook.recovered", t->tenant, t->webhook_id,
                                   "delivered again", d->msg);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dp_metrics.h"
 #include "hl/mem.h"
 #include "hl/banned.h"
 
@@ -121,6 +122,7 @@ bool dp_health_done(const struct dp_config *cfg, struct dp_health *h, bool ok, i
         h->tripped = false;
         if (h->open) {
             h->open = false;
+            dp_metrics_breakers_open(-1);
             h->window_start_ms = now_ms;
             h->window_total = h->window_failed = 0;
         }
@@ -134,6 +136,7 @@ bool dp_health_done(const struct dp_config *cfg, struct dp_health *h, bool ok, i
     } else if (!ok && !h->open && h->window_total >= cfg->breaker_min_requests &&
                h->window_failed * 100 >= cfg->breaker_failure_pct * h->window_total) {
         h->open = true;
+        dp_metrics_breakers_open(1);
         h->tripped = true;
         h->open_until_ms = now_ms + cfg->breaker_open_ms;
     }

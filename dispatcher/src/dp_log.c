@@ -21,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dp_metrics.h"
 #include "hl/buf.h"
 #include "hl/kafka.h"
 #include "hl/log.h"
@@ -312,6 +313,7 @@ struct dp_log *dp_log_start(const struct dp_config *cfg, char *errbuf, size_t er
         hl_kafka_conf_set(conf, "partition.assignment.strategy", "cooperative-sticky", errbuf,
                           errlen))
         goto fail;
+    dp_metrics_kafka_conf(conf, DP_METRICS_LOG_CONSUMER);
     l->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errbuf, errlen);
     if (!l->rk)
         goto fail;

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dp_metrics.h"
 #include "hl/log.h"
 #include "hl/mem.h"
 #include "hl/pg.h"
@@ -441,6 +442,7 @@ static void publish(struct dp_subs *s, struct dp_snapshot *snap)
     pthread_mutex_lock(&s->lock);
     struct dp_snapshot *old = s->current;
     s->current = snap;
+    dp_metrics_snapshot_loaded(snap);
     pthread_cond_broadcast(&s->loaded);
     pthread_mutex_unlock(&s->lock);
     dp_snapshot_release(old);
@@ -504,6 +506,7 @@ static hl_err reload(struct dp_subs *s, PGconn *conn, bool only_if_changed, char
     char fp[sizeof(s->fingerprint)];
     if (!fingerprint(conn, fp, sizeof(fp), errbuf, errlen))
         return HL_EIO;
+    dp_metrics_snapshot_checked();
     if (only_if_changed && strcmp(fp, s->fingerprint) == 0)
         return HL_OK;
 

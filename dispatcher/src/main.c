@@ -18,8 +18,10 @@
 #include "dp_consumer.h"
 #include "dp_deliver.h"
 #include "dp_fanout.h"
+#include "dp_http.h"
 #include "dp_log.h"
 #include "dp_loop.h"
+#include "dp_metrics.h"
 #include "dp_produce.h"
 #include "dp_subs.h"
 #include "hl/config.h"
@@ -38,6 +40,7 @@ static void on_signal(int sig)
 {
     int saved = errno;
     stop_requested = 1;
+    dp_metrics_shutting_down(); /* a lock-free atomic store: async-signal-safe */
     if (wake_write_fd >= 0) {
         ssize_t n = write(wake_write_fd, "s", 1);
         (void)n;
@@ -94,6 +97,7 @@ int main(int argc, char **argv)
     struct dp_deliver *dl = NULL;
     struct dp_producer *prod = NULL;
     struct dp_log *log = NULL;
+    struct dp_http *http = NULL;
     struct hl_keyring keyring = {0};
 
     hl_log_set_service("dispatcher");
@@ -149,6 +153,13 @@ int main(int argc, char **argv)
     install_signals();
 
     hl_log(HL_LOG_INFO, "main", "hookline-dispatcher %s starting", HL_VERSION);
+    /* First, so that /healthz answers while the webhooks load and /readyz says why not. */
+    dp_metrics_init(&cfg);
+    http = dp_http_start(&cfg, err, sizeof(err));
+    if (!http && err[0]) {
+        hl_log(HL_LOG_ERROR, "main", "%s", err);
+        goto out_curl;
+    }
     /* Webhook secrets are stored sealed; without the ring nothing could be signed. */
     if (hl_keyring_load(&keyring, cfg.common.master_key, cfg.common.master_key_file, err,
                         sizeof(err))) {
@@ -185,6 +196,7 @@ int main(int argc, char **argv)
     }
 
     dp_loop_run(&cfg, subs, consumer, dl, prod, wake[0], &stop_requested);
+    dp_metrics_shutting_down();
 
     /* Abandoned deliveries must not advance offsets: their events are redelivered. */
     dp_consumer_freeze(consumer);
@@ -197,11 +209,13 @@ int main(int argc, char **argv)
     hl_log(HL_LOG_INFO, "main", "stopped");
     rc = 0;
 out_curl:
+    dp_metrics_shutting_down();
     dp_deliver_free(dl);
     dp_producer_free(prod, 2000);
     dp_consumer_close(consumer);
     dp_log_stop(log);
     dp_subs_free(subs);
+    dp_http_stop(http);
     hl_keyring_release(&keyring);
     curl_global_cleanup();
 out:

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "gw.h"
+#include "gw_metrics.h"
 #include "hl/json.h"
 #include "hl/log.h"
 #include "hl/mem.h"
@@ -177,6 +178,7 @@ static json_t *problem_new(struct gw_req *r, int status, const char *slug, const
                            const char *detail)
 {
     char type[128];
+    gw_metrics_problem(slug);
     snprintf(type, sizeof(type), PROBLEM_BASE "%s", slug);
     return json_pack("{s:s, s:s, s:i, s:s, s:s}", "type", type, "title", title, "status", status,
                      "detail", detail, "instance", r->info->local_uri ? r->info->local_uri : "");
@@ -404,6 +406,8 @@ static int route(struct gw_req *r)
                                     kafka_ok ? "" : "kafka unreachable");
         return gw_reply_json(r, 200, json_pack("{s:s}", "status", "ready"));
     }
+    if (strcmp(uri, "/metrics") == 0)
+        return gw_route_metrics(r);
     if (strcmp(uri, "/api/v1/openapi.json") == 0) /* before the table: no key needed */
         return gw_route_openapi(r);
 
@@ -446,9 +450,11 @@ static int handle(struct mg_connection *conn, void *cbdata)
         .info = mg_get_request_info(conn),
         .ctx = cbdata,
     };
+    int64_t began = gw_metrics_begin();
     int status = read_body(&r);
     if (status == 0)
         status = route(&r);
+    gw_metrics_end(&r, status, began);
     free(r.body);
     return status;
 }

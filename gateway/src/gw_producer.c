@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "gw.h"
+#include "gw_metrics.h"
 #include "hl/log.h"
 #include "hl/mem.h"
 #include "hl/banned.h"
@@ -152,6 +153,11 @@ void gw_producer_warm(struct gw_producer *p, const char *topic, int timeout_ms)
     rd_kafka_metadata_destroy(md);
 }
 
+int gw_producer_queue_len(struct gw_producer *p)
+{
+    return rd_kafka_outq_len(p->rk);
+}
+
 bool gw_producer_healthy(struct gw_producer *p)
 {
     return atomic_load(&p->broker_up) != 0;
@@ -190,6 +196,7 @@ hl_err gw_produce_wait(struct gw_producer *p, struct gw_kmsg *msgs, size_t n)
     while (w.pending > 0)
         pthread_cond_wait(&w.cv, &w.mu);
     pthread_mutex_unlock(&w.mu);
+    gw_metrics_acked();
     pthread_cond_destroy(&w.cv);
     pthread_mutex_destroy(&w.mu);
     for (size_t i = 0; i < n; i++)

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "gw.h"
+#include "gw_metrics.h"
 #include "hl/envelope.h"
 #include "hl/id.h"
 #include "hl/json.h"
@@ -231,6 +232,7 @@ static void item_result(struct hl_buf *b, struct item *it, const size_t *index)
 static void items_release(struct item *items, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
+        gw_metrics_event(items[i].status, items[i].duplicate);
         free(items[i].value);
         gw_errors_release(&items[i].errors);
     }

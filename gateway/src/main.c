@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "gw.h"
+#include "gw_metrics.h"
 #include "hl/log.h"
 #include "hl/pg.h"
 #include "hl/banned.h"
@@ -198,6 +199,7 @@ static int cmd_serve(const struct gw_config *cfg)
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    gw_metrics_init(&ctx);
     server = gw_server_start(&ctx, err, sizeof(err));
     if (!server) {
         hl_log(HL_LOG_ERROR, "main", "cannot start the http server on %s:%lld: %s",
