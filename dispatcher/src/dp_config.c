@@ -18,8 +18,12 @@ const struct hl_cfg_opt dp_config_opts[] = {
      "Kafka consumer group shared by all dispatchers"},
     {"refresh_interval_ms", HL_CFG_INT, offsetof(struct dp_config, refresh_interval_ms), "1000",
      100, DAY_MS,
-     "period of the fallback check for webhook and tenant changes (a cheap fingerprint; a "
-     "full reload only when it moved); NOTIFY makes webhook changes effective at once"},
+     "period of the fallback check for webhook and tenant changes (the subscription version; "
+     "a full reload only when it moved); NOTIFY makes changes effective at once"},
+    {"fence_wait_ms", HL_CFG_INT, offsetof(struct dp_config, fence_wait_ms), "30000", 0, DAY_MS,
+     "how long an event accepted after a webhook or tenant change waits for a snapshot that "
+     "holds the change while PostgreSQL cannot be reached; then it is matched against the "
+     "last snapshot (events of a tenant the snapshot does not know wait for PostgreSQL)"},
     {"max_in_flight", HL_CFG_INT, offsetof(struct dp_config, max_in_flight), "1000", 1, 1000000,
      "deliveries in progress or waiting for a retry at which no new event is taken"},
     {"request_timeout_ms", HL_CFG_INT, offsetof(struct dp_config, request_timeout_ms), "30000",

@@ -13,6 +13,7 @@ struct dp_config {
     struct hl_common_cfg common;
     char *group_id;
     int64_t refresh_interval_ms;
+    int64_t fence_wait_ms;
     int64_t max_in_flight;
     int64_t request_timeout_ms;
     int64_t connect_timeout_ms;

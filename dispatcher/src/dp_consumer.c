@@ -1,9 +1,17 @@
 /* Kafka consumer and offset tracking (see dp_consumer.h for the invariant).
  *
- * Revoked partitions are forgotten at once: their in-flight messages are orphaned (their
- * deliveries run to the end, but finishing them stores nothing), because the partition's
- * new owner starts from the committed offset and delivers them again, which
- * at-least-once allows and the stable webhook-id lets receivers dedupe. */
+ * A revoked partition waits in limbo until the next assignment. Eager rebalances (the
+ * default range assignor), and every rebalance after a broker restart, revoke all
+ * partitions and assign them again at once, mostly to the same members: a partition that
+ * comes back to us carries on with its in-flight messages and offsets, and fetching
+ * resumes after the last message we took, instead of starting again from the committed
+ * offset and delivering everything in flight twice. That is safe whoever held the
+ * partition meanwhile: we skip only messages we took ourselves, and store offsets only
+ * for messages we finished. A partition that does not come back is forgotten: its
+ * in-flight messages are orphaned (their deliveries run to the end, but finishing them
+ * stores nothing), because its new owner starts from the committed offset and delivers
+ * them again, which at-least-once allows and the stable webhook-id lets receivers
+ * dedupe. */
 #include "dp_consumer.h"
 
 #include <assert.h>
@@ -33,6 +41,7 @@ struct dp_partition {
     rd_kafka_queue_t *queue;    /* this partition's messages, not forwarded */
     struct dp_msg *head, *tail; /* in-flight messages in offset order */
     int64_t next_offset;        /* offset after the last finished head; -1 before any */
+    int64_t read_offset;        /* offset after the last message taken; -1 before any */
     bool dirty;                 /* next_offset not yet handed to librdkafka */
 };
 
@@ -49,6 +58,9 @@ struct dp_consumer {
     /* Messages that reached the consumer queue anyway, handed out before any other. */
     rd_kafka_message_t **strays;
     size_t nstrays;
+    /* Revoked partitions until the next assignment (see the top of this file). */
+    struct dp_partition **limbo;
+    size_t nlimbo;
     bool frozen;
 };
 
@@ -65,7 +77,21 @@ static struct dp_partition *part_get(struct dp_topic *t, int32_t id)
     return t && id >= 0 && (size_t)id < t->nparts ? t->parts[id] : NULL;
 }
 
-static void part_add(struct dp_consumer *c, struct dp_topic *t, int32_t id)
+/* The partition (t, id) out of limbo, or NULL when it is not there. */
+static struct dp_partition *limbo_take(struct dp_consumer *c, struct dp_topic *t, int32_t id)
+{
+    for (size_t i = 0; i < c->nlimbo; i++) {
+        struct dp_partition *p = c->limbo[i];
+        if (p->t == t && p->id == id) {
+            c->limbo[i] = c->limbo[--c->nlimbo];
+            return p;
+        }
+    }
+    return NULL;
+}
+
+/* Assigns (t, id), out of limbo when it was there; returns it. */
+static struct dp_partition *part_add(struct dp_consumer *c, struct dp_topic *t, int32_t id)
 {
     if ((size_t)id >= t->nparts) {
         size_t n = (size_t)id + 1;
@@ -74,12 +100,16 @@ static void part_add(struct dp_consumer *c, struct dp_topic *t, int32_t id)
         t->nparts = n;
     }
     if (t->parts[id])
-        return;
-    struct dp_partition *p = hl_xcalloc(1, sizeof(*p));
-    p->c = c;
-    p->t = t;
-    p->id = id;
-    p->next_offset = -1;
+        return t->parts[id];
+    struct dp_partition *p = limbo_take(c, t, id);
+    if (!p) {
+        p = hl_xcalloc(1, sizeof(*p));
+        p->c = c;
+        p->t = t;
+        p->id = id;
+        p->next_offset = -1;
+        p->read_offset = -1;
+    }
     /* Before the partition is assigned, so that no message of it reaches the consumer
      * queue (librdkafka keeps a forwarding the application set). */
     p->queue = rd_kafka_queue_get_partition(c->rk, t->name, id);
@@ -92,6 +122,7 @@ static void part_add(struct dp_consumer *c, struct dp_topic *t, int32_t id)
     t->parts[id] = p;
     c->all = hl_xrealloc(c->all, (c->nall + 1) * sizeof(*c->all));
     c->all[c->nall++] = p;
+    return p;
 }
 
 static void msg_free(struct dp_msg *m)
@@ -101,19 +132,43 @@ static void msg_free(struct dp_msg *m)
     free(m);
 }
 
-/* Forgets a partition; its unfinished messages become orphans that their deliveries free. */
-static void part_drop(struct dp_consumer *c, struct dp_topic *t, int32_t id)
+/* Detaches a partition from the assignment: out of the round-robin, its queue and held
+ * message given back (what it fetched is fetched again from where it resumes). */
+static void part_detach(struct dp_consumer *c, struct dp_partition *p)
 {
-    struct dp_partition *p = part_get(t, id);
-    if (!p)
-        return;
     for (size_t i = 0; i < c->nall; i++)
         if (c->all[i] == p) {
             c->all[i] = c->all[--c->nall];
             break;
         }
-    if (p->held)
+    if (p->held) {
         rd_kafka_message_destroy(p->held);
+        p->held = NULL;
+    }
+    /* librdkafka cannot close while the application holds a partition queue. */
+    if (p->queue) {
+        rd_kafka_queue_io_event_enable(p->queue, -1, NULL, 0);
+        rd_kafka_queue_destroy(p->queue);
+        p->queue = NULL;
+    }
+    p->t->parts[p->id] = NULL;
+}
+
+/* A revoked partition goes to limbo until the next assignment. */
+static void part_park(struct dp_consumer *c, struct dp_topic *t, int32_t id)
+{
+    struct dp_partition *p = part_get(t, id);
+    if (!p)
+        return;
+    part_detach(c, p);
+    c->limbo = hl_xrealloc(c->limbo, (c->nlimbo + 1) * sizeof(*c->limbo));
+    c->limbo[c->nlimbo++] = p;
+}
+
+/* Forgets a detached partition; its unfinished messages become orphans that their
+ * deliveries free. */
+static void part_forget(struct dp_partition *p)
+{
     struct dp_msg *m = p->head, *next;
     for (; m; m = next) {
         next = m->next;
@@ -122,13 +177,26 @@ static void part_drop(struct dp_consumer *c, struct dp_topic *t, int32_t id)
         if (m->pending == 0)
             msg_free(m);
     }
-    /* librdkafka cannot close while the application holds a partition queue. */
-    if (p->queue) {
-        rd_kafka_queue_io_event_enable(p->queue, -1, NULL, 0);
-        rd_kafka_queue_destroy(p->queue);
-    }
-    t->parts[id] = NULL;
     free(p);
+}
+
+static void part_drop(struct dp_consumer *c, struct dp_topic *t, int32_t id)
+{
+    struct dp_partition *p = part_get(t, id);
+    if (!p)
+        return;
+    part_detach(c, p);
+    part_forget(p);
+}
+
+/* Forgets what stayed in limbo: those partitions went to other members. */
+static void limbo_clear(struct dp_consumer *c)
+{
+    if (c->nlimbo)
+        hl_log(HL_LOG_DEBUG, "consumer", "%zu revoked partitions went elsewhere", c->nlimbo);
+    for (size_t i = 0; i < c->nlimbo; i++)
+        part_forget(c->limbo[i]);
+    c->nlimbo = 0;
 }
 
 void dp_msg_done(struct dp_msg *msg)
@@ -203,8 +271,22 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         log_partitions("assigned", parts);
         dp_metrics_group_joined();
-        for (int i = 0; i < parts->cnt; i++)
-            part_add(c, topic_get(c, parts->elems[i].topic), parts->elems[i].partition);
+        size_t resumed = 0;
+        for (int i = 0; i < parts->cnt; i++) {
+            struct dp_topic *t = topic_get(c, parts->elems[i].topic);
+            if (!t)
+                continue;
+            struct dp_partition *p = part_add(c, t, parts->elems[i].partition);
+            /* back from limbo: on from the first message not taken yet */
+            if (p->read_offset >= 0) {
+                parts->elems[i].offset = p->read_offset;
+                resumed++;
+            }
+        }
+        if (resumed)
+            hl_log(HL_LOG_INFO, "consumer", "%zu partitions resumed where this dispatcher left "
+                                            "them", resumed);
+        limbo_clear(c);
         if (eager) {
             rd_kafka_resp_err_t aerr = rd_kafka_assign(rk, parts);
             if (aerr)
@@ -223,13 +305,14 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                        rd_kafka_err2str(cerr));
         }
         for (int i = 0; i < parts->cnt; i++)
-            part_drop(c, topic_get(c, parts->elems[i].topic), parts->elems[i].partition);
+            part_park(c, topic_get(c, parts->elems[i].topic), parts->elems[i].partition);
         if (eager)
             rd_kafka_assign(rk, NULL);
         else
             error = rd_kafka_incremental_unassign(rk, parts);
     } else {
         hl_log(HL_LOG_ERROR, "consumer", "rebalance failed: %s", rd_kafka_err2str(err));
+        limbo_clear(c);
         if (eager)
             rd_kafka_assign(rk, NULL);
         else
@@ -254,8 +337,9 @@ struct dp_consumer *dp_consumer_new(const struct dp_config *cfg, const struct dp
     static const char *const props[][2] = {
         {"enable.auto.offset.store", "false"},
         {"enable.auto.commit", "true"},
-        /* what a new owner redoes after a crash: stored offsets at most 1 s old */
-        {"auto.commit.interval.ms", "1000"},
+        /* what a new owner redoes after a crash: stored offsets at most 100 ms old (a
+         * commit costs the broker little; a redelivery costs a receiver a request) */
+        {"auto.commit.interval.ms", "100"},
         {"auto.offset.reset", "earliest"},
         /* a delivery task waits for no batch: it is the next hop of a live event */
         {"fetch.wait.max.ms", "50"},
@@ -339,6 +423,26 @@ out:
     return ret;
 }
 
+int64_t dp_fence_header(rd_kafka_message_t *rkm)
+{
+    rd_kafka_headers_t *hdrs;
+    const void *val;
+    size_t size;
+    if (rd_kafka_message_headers(rkm, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+        rd_kafka_header_get_last(hdrs, DP_FENCE_HEADER, &val, &size) !=
+            RD_KAFKA_RESP_ERR_NO_ERROR ||
+        !val || size == 0 || size > 18)
+        return 0;
+    int64_t v = 0;
+    for (size_t i = 0; i < size; i++) {
+        char ch = ((const char *)val)[i];
+        if (ch < '0' || ch > '9')
+            return 0;
+        v = v * 10 + (ch - '0');
+    }
+    return v;
+}
+
 /* Tracks one message; NULL when it is not one to hand out (consumed here). */
 static struct dp_msg *take(struct dp_consumer *c, rd_kafka_message_t *rkm)
 {
@@ -365,6 +469,8 @@ static struct dp_msg *take(struct dp_consumer *c, rd_kafka_message_t *rkm)
     m->offset = rkm->offset;
     m->timestamp_ms = rd_kafka_message_timestamp(rkm, NULL);
     m->pending = 1;
+    m->fence = dp_fence_header(rkm);
+    p->read_offset = rkm->offset + 1;
     if (rkm->payload) {
         m->payload = hl_xmalloc(rkm->len + 1);
         memcpy(m->payload, rkm->payload, rkm->len);
@@ -478,8 +584,11 @@ void dp_consumer_close(struct dp_consumer *c)
         struct dp_topic *t = &c->topics[i];
         for (size_t k = 0; k < t->nparts; k++)
             part_drop(c, t, (int32_t)k);
-        free(t->parts);
     }
+    limbo_clear(c);
+    free(c->limbo);
+    for (size_t i = 0; i < c->ntopics; i++)
+        free(c->topics[i].parts);
     free(c->topics);
     free(c->all);
     for (size_t i = 0; i < c->nstrays; i++)

@@ -32,9 +32,14 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <librdkafka/rdkafka.h>
+
 #include "dp_config.h"
 #include "hl/envelope.h"
 #include "hl/err.h"
+
+/* The Kafka header that carries a message's fence (see struct dp_msg). */
+#define DP_FENCE_HEADER "hookline-subs-version"
 
 struct dp_partition;
 
@@ -59,6 +64,10 @@ struct dp_msg {
     int64_t offset;
     int64_t timestamp_ms;
     int pending; /* unfinished work, plus one for the caller while it handles it */
+    /* The read-your-writes fence: the subscription version this message must be handled
+     * with at least (Kafka header hookline-subs-version; 0 when absent). Tasks produced on
+     * its behalf carry it on (dp_produce). */
+    int64_t fence;
     char *payload; /* owned copy, NUL-terminated; NULL when the message had none */
     size_t len;
     struct hl_event ev; /* events: filled by the caller once parsed */
@@ -81,6 +90,9 @@ void dp_consumer_serve(struct dp_consumer *c);
 struct dp_msg *dp_consumer_poll(struct dp_consumer *c);
 /* Monotonic ms at which the earliest held message of a delay topic is released, or -1. */
 int64_t dp_consumer_next_release(const struct dp_consumer *c);
+/* The fence header (DP_FENCE_HEADER) of a Kafka message as a number; 0 when absent or not
+ * a plain decimal. */
+int64_t dp_fence_header(rd_kafka_message_t *rkm);
 /* One unit of msg's pending work is finished; frees msg when it was the last one. */
 void dp_msg_done(struct dp_msg *msg);
 /* Hands the offsets of partitions whose head advanced to librdkafka (committed by

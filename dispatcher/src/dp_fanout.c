@@ -72,7 +72,8 @@ static bool invalid(struct dp_msg *msg, json_t *root, const char *parse_error,
     return true;
 }
 
-size_t dp_fanout(struct dp_msg *msg, const struct dp_snapshot *snap, struct dp_producer *prod)
+size_t dp_fanout(struct dp_msg *msg, const struct dp_snapshot *snap, struct dp_producer *prod,
+                 bool fresh)
 {
     char err[512];
     size_t count, n = 0;
@@ -92,10 +93,17 @@ size_t dp_fanout(struct dp_msg *msg, const struct dp_snapshot *snap, struct dp_p
     if (invalid(msg, msg->ev.root, NULL, prod))
         return 0;
     if (!dp_snapshot_has_tenant(snap, msg->ev.tenant)) {
+        if (!fresh) {
+            /* perhaps created a moment ago: ask PostgreSQL before calling it poison */
+            hl_event_release(&msg->ev);
+            return DP_FANOUT_STALE;
+        }
         snprintf(err, sizeof(err), "unknown tenant '%s'", msg->ev.tenant);
         dp_dead_letter(prod, msg, err);
         return 0;
     }
+    if (snap->version > msg->fence)
+        msg->fence = snap->version; /* the tasks' fence (dp_produce) */
     struct hl_buf b = HL_BUF_INIT;
     int64_t now = hl_now_ms();
     size_t first = dp_snapshot_tenant(snap, msg->ev.tenant, &count);

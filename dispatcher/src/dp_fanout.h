@@ -6,6 +6,7 @@
 #ifndef DP_FANOUT_H
 #define DP_FANOUT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "hl/err.h"
@@ -20,10 +21,19 @@ struct dp_producer;
 hl_err dp_fanout_init(const char *event_schema_path, char *errbuf, size_t errlen);
 void dp_fanout_release(void);
 
+/* dp_fanout()'s answer for an event whose tenant the snapshot does not know while fresh
+ * is false: nothing was produced and msg is as it came. The caller holds it until the
+ * loader has checked PostgreSQL (dp_subs_request) and calls again with fresh set; only a
+ * snapshot that new may call the event poison. */
+#define DP_FANOUT_STALE ((size_t)-1)
+
 /* Parses msg as an event and validates it against the envelope schema (poison messages,
  * invalid envelopes with the validator's errors, and unknown tenants go to the dead-letter
- * topic) and produces one task per matching webhook; returns how many.
+ * topic) and produces one task per matching webhook; returns how many, or
+ * DP_FANOUT_STALE (above). fresh: snap was checked against PostgreSQL after msg was
+ * taken. The tasks carry max(msg->fence, snap->version) as their fence.
  * @locality loop thread */
-size_t dp_fanout(struct dp_msg *msg, const struct dp_snapshot *snap, struct dp_producer *prod);
+size_t dp_fanout(struct dp_msg *msg, const struct dp_snapshot *snap, struct dp_producer *prod,
+                 bool fresh);
 
 #endif

@@ -9,11 +9,21 @@
  *
  * Back-pressure: at max_in_flight deliveries the loop stops taking messages but keeps
  * serving the consumer queue, so rebalances go on and the group keeps us (see
- * dp_consumer.h); the next finished delivery makes room for the next message. */
+ * dp_consumer.h); the next finished delivery makes room for the next message.
+ *
+ * The read-your-writes fence: a message whose fence (dp_consumer.h) is newer than the
+ * snapshot, or an event whose tenant the snapshot does not know, is held here, in the
+ * order it came, while the loader checks PostgreSQL (dp_subs_request). A held message
+ * keeps its place in its partition's FIFO, so its offset is not stored before it is
+ * handled; the messages behind it go on. It is handled once the snapshot is new enough,
+ * or once a check that began after it was held has finished (whatever the snapshot then
+ * says is the truth: a fence from the future, or a tenant that really does not exist), or,
+ * for a known tenant, after fence_wait_ms without PostgreSQL. */
 #include "dp_loop.h"
 
 #include <errno.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "dp_consumer.h"
@@ -22,6 +32,7 @@
 #include "dp_produce.h"
 #include "dp_subs.h"
 #include "hl/log.h"
+#include "hl/mem.h"
 #include "hl/time.h"
 #include "hl/banned.h"
 
@@ -32,6 +43,20 @@
  * decide what is parked and what deferred (dp_deliver.c). */
 #define INTAKE_BATCH 100
 
+/* A message held by the fence. */
+struct held {
+    struct dp_msg *msg;
+    uint64_t ticket;     /* dp_subs_request()'s */
+    int64_t since_ms;    /* monotonic */
+    bool unknown_tenant; /* fan-out found no such tenant: only a fresh check decides */
+    bool warned;
+};
+
+struct hold_list {
+    struct held *v;
+    size_t n, cap;
+};
+
 static void drain_pipe(int fd)
 {
     char buf[256];
@@ -39,29 +64,100 @@ static void drain_pipe(int fd)
         ;
 }
 
+static void hold(struct hold_list *h, struct dp_subs *subs, struct dp_msg *msg,
+                 bool unknown_tenant)
+{
+    if (h->n == h->cap) {
+        h->cap = h->cap ? h->cap * 2 : 16;
+        h->v = hl_xrealloc(h->v, h->cap * sizeof(*h->v));
+    }
+    h->v[h->n++] = (struct held){.msg = msg,
+                                 .ticket = dp_subs_request(subs),
+                                 .since_ms = hl_mono_ms(),
+                                 .unknown_tenant = unknown_tenant};
+    hl_log(HL_LOG_DEBUG, "loop", "[%d] offset %lld held for a newer snapshot (fence %lld%s)",
+           (int)msg->partition, (long long)msg->offset, (long long)msg->fence,
+           unknown_tenant ? ", unknown tenant" : "");
+}
+
+/* Handles msg with snap; false when fan-out wants a fresher snapshot (nothing done). */
+static bool handle(struct dp_msg *msg, struct dp_snapshot *snap, bool fresh,
+                   struct dp_deliver *dl, struct dp_producer *prod)
+{
+    if (msg->kind == DP_TOPIC_EVENTS) {
+        if (dp_fanout(msg, snap, prod, fresh) == DP_FANOUT_STALE)
+            return false;
+    } else {
+        dp_deliver_task(dl, msg, snap);
+    }
+    dp_msg_done(msg);
+    return true;
+}
+
+/* Handles the held messages that may go now, in the order they were held. */
+static void release_held(const struct dp_config *cfg, struct hold_list *h, struct dp_subs *subs,
+                         struct dp_deliver *dl, struct dp_producer *prod)
+{
+    if (!h->n)
+        return;
+    struct dp_snapshot *snap = dp_subs_acquire(subs);
+    int64_t now = hl_mono_ms();
+    size_t kept = 0;
+    for (size_t i = 0; i < h->n; i++) {
+        struct held *x = &h->v[i];
+        bool fresh = dp_subs_served(subs, x->ticket);
+        bool ready = fresh || (!x->unknown_tenant && snap->version >= x->msg->fence);
+        if (!ready && !x->unknown_tenant && now - x->since_ms >= cfg->fence_wait_ms) {
+            hl_log(HL_LOG_WARN, "loop",
+                   "[%d] offset %lld: no snapshot of version %lld after %lld ms (PostgreSQL "
+                   "unreachable?); matching it against version %lld",
+                   (int)x->msg->partition, (long long)x->msg->offset,
+                   (long long)x->msg->fence, (long long)(now - x->since_ms),
+                   (long long)snap->version);
+            ready = true;
+        }
+        if (ready && handle(x->msg, snap, fresh, dl, prod))
+            continue;
+        if (ready) { /* the fence is met, but the tenant is unknown: ask PostgreSQL */
+            x->unknown_tenant = true;
+            x->ticket = dp_subs_request(subs);
+        } else if (!x->warned && x->unknown_tenant && now - x->since_ms >= cfg->fence_wait_ms) {
+            x->warned = true;
+            hl_log(HL_LOG_WARN, "loop",
+                   "[%d] offset %lld names a tenant this dispatcher does not know; waiting for "
+                   "PostgreSQL to say whether it exists",
+                   (int)x->msg->partition, (long long)x->msg->offset);
+        }
+        h->v[kept++] = *x;
+    }
+    h->n = kept;
+    dp_snapshot_release(snap);
+}
+
 /* Serves the consumer and takes events while there is room for their deliveries; false
  * when the batch limit stopped it with room and events possibly left. */
 static bool intake(const struct dp_config *cfg, struct dp_subs *subs, struct dp_consumer *c,
-                   struct dp_deliver *dl, struct dp_producer *prod)
+                   struct dp_deliver *dl, struct dp_producer *prod, struct hold_list *h)
 {
     struct dp_snapshot *snap = NULL;
     bool done = false;
 
     dp_consumer_serve(c);
+    release_held(cfg, h, subs, dl, prod);
     for (int i = 0; i < INTAKE_BATCH && !done; i++) {
         struct dp_msg *msg = NULL;
         if (dp_deliver_in_flight(dl) >= (size_t)cfg->max_in_flight ||
+            h->n >= (size_t)cfg->max_in_flight ||
             dp_producer_outstanding(prod) >= cfg->max_unacked || (msg = dp_consumer_poll(c)) == NULL) {
             done = true;
             break;
         }
         if (!snap)
             snap = dp_subs_acquire(subs); /* never NULL once the first load is done */
-        if (msg->kind == DP_TOPIC_EVENTS)
-            dp_fanout(msg, snap, prod);
-        else
-            dp_deliver_task(dl, msg, snap);
-        dp_msg_done(msg);
+        if (msg->fence > snap->version)
+            hold(h, subs, msg, false);
+        else if (!handle(msg, snap, false, dl, prod))
+            hold(h, subs, msg, true);
     }
     dp_snapshot_release(snap);
     return done;
@@ -84,9 +180,10 @@ void dp_loop_run(const struct dp_config *cfg, struct dp_subs *subs, struct dp_co
                  volatile sig_atomic_t *stop)
 {
     struct curl_waitfd wake = {.fd = wake_fd, .events = CURL_WAIT_POLLIN};
+    struct hold_list held = {0};
     while (!*stop) {
         dp_producer_serve(prod);
-        bool drained = intake(cfg, subs, c, dl, prod);
+        bool drained = intake(cfg, subs, c, dl, prod, &held);
         dp_consumer_store(c);
         wake.revents = 0;
         dp_deliver_run(dl, &wake, 1, wait_ms(c, drained));
@@ -118,4 +215,10 @@ void dp_loop_run(const struct dp_config *cfg, struct dp_subs *subs, struct dp_co
         hl_log(HL_LOG_WARN, "loop",
                "%zu deliveries unfinished at shutdown; their events will be delivered again",
                left);
+    /* Held messages were never handled: freeze first, so releasing them stores nothing
+     * and the group's next owner handles them. */
+    dp_consumer_freeze(c);
+    for (size_t i = 0; i < held.n; i++)
+        dp_msg_done(held.v[i].msg);
+    free(held.v);
 }

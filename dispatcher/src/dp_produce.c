@@ -17,14 +17,24 @@ struct dp_producer {
     char prefix[HL_TOPIC_MAX];
 };
 
+/* fence > 0 travels as the DP_FENCE_HEADER header (tasks only). */
 static void produce_raw(rd_kafka_t *rk, const char *topic, const void *key, size_t klen,
-                        const void *value, size_t len, void *opaque)
+                        const void *value, size_t len, int64_t fence, void *opaque)
 {
+    char fv[24];
+    int fl = fence > 0 ? snprintf(fv, sizeof(fv), "%lld", (long long)fence) : 0;
     for (;;) {
+        rd_kafka_headers_t *hdrs = NULL;
+        if (fl > 0) {
+            hdrs = rd_kafka_headers_new(1);
+            rd_kafka_header_add(hdrs, DP_FENCE_HEADER, -1, fv, fl);
+        }
         rd_kafka_resp_err_t err = rd_kafka_producev(
             rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
             RD_KAFKA_V_KEY(key, klen), RD_KAFKA_V_VALUE((void *)value, len),
-            RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
+            RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
+        if (err && hdrs)
+            rd_kafka_headers_destroy(hdrs); /* owned by librdkafka only on success */
         if (!err)
             return;
         if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
@@ -43,7 +53,7 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
         hl_log(HL_LOG_WARN, "produce", "record to '%s' failed: %s; producing it again",
                rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err));
         produce_raw(rk, rd_kafka_topic_name(m->rkt), m->key, m->key_len, m->payload, m->len,
-                    m->_private);
+                    dp_fence_header((rd_kafka_message_t *)m), m->_private);
         return;
     }
     if (m->_private)
@@ -94,9 +104,14 @@ void dp_produce(struct dp_producer *p, const char *suffix, const char *key, cons
 {
     char topic[HL_TOPIC_MAX];
     hl_topic_name(topic, p->prefix, suffix);
-    if (msg)
+    int64_t fence = 0;
+    if (msg) {
         msg->pending++;
-    produce_raw(p->rk, topic, key, key ? strlen(key) : 0, value, len, msg);
+        /* a task is delivered with a snapshot at least as new as the one that made it */
+        if (strcmp(suffix, "deliveries") == 0 || strncmp(suffix, "retry.", 6) == 0)
+            fence = msg->fence;
+    }
+    produce_raw(p->rk, topic, key, key ? strlen(key) : 0, value, len, fence, msg);
 }
 
 void dp_producer_serve(struct dp_producer *p)

@@ -39,13 +39,13 @@
     " (extract(epoch FROM updated_at) * 1000)::bigint, signing_key, previous_signing_key"         \
     " FROM webhooks"
 #define TENANTS_SQL "SELECT id FROM tenants ORDER BY id"
-/* What the periodic reload compares before it loads everything: every change to webhooks
- * also NOTIFYs (a statement trigger), so the timer is a safety net, and with 100,000
- * webhooks a full load every second kept a core 10-50 % busy decoding rows that had not
- * changed. Tenants have no trigger; their ids are few and hashed here. */
-#define FINGERPRINT_SQL                                                                            \
-    "SELECT count(*)::text || '/' || coalesce(max(updated_at)::text, '') || '/' ||"               \
-    " (SELECT md5(coalesce(string_agg(id, ',' ORDER BY id), '')) FROM tenants) FROM webhooks"
+/* What a reload compares before it loads everything: every statement that changes tenants
+ * or webhooks advances this counter (migration 0011) and NOTIFYs, so the timer is a safety
+ * net, and with 100,000 webhooks a full load every second kept a core 10-50 % busy
+ * decoding rows that had not changed. */
+#define VERSION_SQL "SELECT version FROM subscription_version"
+/* One consistent read: the version, the webhooks and the tenants of the same instant. */
+#define BEGIN_SQL "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
 #define NCOLS DP_WEBHOOK_NCOLS
 
 struct dp_subs {
@@ -59,7 +59,14 @@ struct dp_subs {
     pthread_mutex_t lock;
     pthread_cond_t loaded;
     struct dp_snapshot *current; /* @locks lock; NULL until the first load */
-    char fingerprint[128];       /* FINGERPRINT_SQL before the last full load; thread only */
+    int64_t version;             /* of the last full load, -1 before it; thread only */
+
+    /* The fence (dp_subs_request): tickets handed out, and the last one a finished check
+     * served. A check serves every ticket handed out before it began. */
+    atomic_uint_fast64_t requested;
+    atomic_uint_fast64_t served;
+    int req_pipe[2]; /* dp_subs_request() wakes the thread through it */
+    int wake_fd;     /* the loop's wake pipe, -1 when none */
 };
 
 void dp_webhook_release(struct dp_webhook *w)
@@ -437,6 +444,13 @@ static bool webhook_from_row(PGresult *r, int row, const struct hl_keyring *kr,
     return true;
 }
 
+static void wake_loop(struct dp_subs *s)
+{
+    if (s->wake_fd >= 0)
+        while (write(s->wake_fd, "f", 1) < 0 && errno == EINTR)
+            ;
+}
+
 static void publish(struct dp_subs *s, struct dp_snapshot *snap)
 {
     pthread_mutex_lock(&s->lock);
@@ -446,20 +460,32 @@ static void publish(struct dp_subs *s, struct dp_snapshot *snap)
     pthread_cond_broadcast(&s->loaded);
     pthread_mutex_unlock(&s->lock);
     dp_snapshot_release(old);
+    wake_loop(s);
 }
 
-/* The webhooks' fingerprint into out; false when PostgreSQL did not answer. */
-static bool fingerprint(PGconn *conn, char *out, size_t outlen, char *errbuf, size_t errlen)
+/* The current subscription version into *out; false when PostgreSQL did not answer. */
+static bool read_version(PGconn *conn, int64_t *out, char *errbuf, size_t errlen)
 {
-    PGresult *r = PQexec(conn, FINGERPRINT_SQL);
+    PGresult *r = PQexec(conn, VERSION_SQL);
     bool ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
     if (ok)
-        snprintf(out, outlen, "%s", PQgetvalue(r, 0, 0));
+        *out = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
     else
         hl_pg_errmsg(conn, errbuf, errlen);
     PQclear(r);
     return ok;
 }
+
+static bool exec_ok(PGconn *conn, const char *sql, char *errbuf, size_t errlen)
+{
+    PGresult *r = PQexec(conn, sql);
+    bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    if (!ok)
+        hl_pg_errmsg(conn, errbuf, errlen);
+    PQclear(r);
+    return ok;
+}
+
 
 /* Every webhook row, decoded as it arrives (single-row mode: the whole result of 100,000
  * rows is never held next to the snapshot being built). */
@@ -499,20 +525,25 @@ static hl_err load_hooks(struct dp_subs *s, PGconn *conn, struct dp_snapshot *sn
 }
 
 /* Loads every webhook and tenant and publishes them; when only_if_changed, nothing happens
- * unless the fingerprint moved since the last load. */
+ * unless the subscription version moved since the last load. */
 static hl_err reload(struct dp_subs *s, PGconn *conn, bool only_if_changed, char *errbuf,
                      size_t errlen)
 {
-    char fp[sizeof(s->fingerprint)];
-    if (!fingerprint(conn, fp, sizeof(fp), errbuf, errlen))
-        return HL_EIO;
-    dp_metrics_snapshot_checked();
-    if (only_if_changed && strcmp(fp, s->fingerprint) == 0)
-        return HL_OK;
+    int64_t version;
+    if (only_if_changed) {
+        if (!read_version(conn, &version, errbuf, errlen))
+            return HL_EIO;
+        dp_metrics_snapshot_checked();
+        if (version == s->version)
+            return HL_OK;
+    }
 
     struct dp_snapshot *snap = hl_xcalloc(1, sizeof(*snap));
     atomic_init(&snap->refs, 1);
-    if (load_hooks(s, conn, snap, errbuf, errlen)) {
+    if (!exec_ok(conn, BEGIN_SQL, errbuf, errlen) ||
+        !read_version(conn, &snap->version, errbuf, errlen) ||
+        load_hooks(s, conn, snap, errbuf, errlen)) {
+        PQclear(PQexec(conn, "ROLLBACK"));
         snapshot_free(snap);
         return HL_EIO;
     }
@@ -523,6 +554,7 @@ static hl_err reload(struct dp_subs *s, PGconn *conn, bool only_if_changed, char
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         hl_pg_errmsg(conn, errbuf, errlen);
         PQclear(r);
+        PQclear(PQexec(conn, "ROLLBACK"));
         snapshot_free(snap);
         return HL_EIO;
     }
@@ -531,6 +563,10 @@ static hl_err reload(struct dp_subs *s, PGconn *conn, bool only_if_changed, char
     for (size_t i = 0; i < snap->ntenants; i++)
         snap->tenants[i] = hl_xstrdup(PQgetvalue(r, (int)i, 0));
     PQclear(r);
+    if (!exec_ok(conn, "COMMIT", errbuf, errlen)) {
+        snapshot_free(snap);
+        return HL_EIO;
+    }
 
     pthread_mutex_lock(&s->lock);
     bool first = s->current == NULL;
@@ -547,9 +583,9 @@ static hl_err reload(struct dp_subs *s, PGconn *conn, bool only_if_changed, char
     }
     pthread_mutex_unlock(&s->lock);
     hl_log(first || before != snap->n ? HL_LOG_INFO : HL_LOG_DEBUG, "subs",
-           "loaded %zu webhooks", snap->n);
+           "loaded %zu webhooks (version %lld)", snap->n, (long long)snap->version);
+    s->version = snap->version;
     publish(s, snap);
-    snprintf(s->fingerprint, sizeof(s->fingerprint), "%s", fp);
 #ifdef __GLIBC__
     /* The previous snapshot and the load's rows were freed on this thread's arena; hand
      * the pages back, or the RSS keeps the high-water mark of every reload. */
@@ -580,6 +616,16 @@ static bool wait_stop(struct dp_subs *s, int64_t ms)
 {
     struct pollfd p = {.fd = s->stop_pipe[0], .events = POLLIN};
     return poll(&p, 1, (int)ms) > 0;
+}
+
+/* Empties the request pipe; true if a request was in it. */
+static bool drain_requests(struct dp_subs *s)
+{
+    char buf[64];
+    bool any = false;
+    while (read(s->req_pipe[0], buf, sizeof(buf)) > 0)
+        any = true;
+    return any;
 }
 
 /* Drains buffered notifications; true if there was one. */
@@ -626,10 +672,15 @@ static void *subs_main(void *arg)
         int64_t now = hl_mono_ms();
         if (drain_notifies(conn) && dirty_since < 0)
             dirty_since = now;
+        drain_requests(s);
+        /* Read before the check begins: the check serves every ticket handed out so far. */
+        uint_fast64_t asked = atomic_load(&s->requested);
+        bool requested = asked > atomic_load(&s->served);
         bool notified = dirty_since >= 0 && now >= dirty_since + DEBOUNCE_MS;
-        if (now >= next_reload || notified) {
-            /* after a (re)connect everything, since notifications may have been missed */
-            bool only_if_changed = !notified && loaded_here;
+        if (now >= next_reload || notified || requested) {
+            /* after a (re)connect everything, since notifications may have been missed;
+             * otherwise only when the version moved */
+            bool only_if_changed = loaded_here;
             dirty_since = -1;
             if (reload(s, conn, only_if_changed, err, sizeof(err))) {
                 /* e.g. the schema is not migrated yet: back off as for a dead server */
@@ -644,6 +695,10 @@ static void *subs_main(void *arg)
                 continue;
             }
             loaded_here = true;
+            if (requested) {
+                atomic_store(&s->served, asked);
+                wake_loop(s);
+            }
             if (down)
                 hl_log(HL_LOG_INFO, "subs", "webhooks loaded from PostgreSQL again");
             down = false;
@@ -655,9 +710,10 @@ static void *subs_main(void *arg)
         int64_t due = next_reload;
         if (dirty_since >= 0 && dirty_since + DEBOUNCE_MS < due)
             due = dirty_since + DEBOUNCE_MS;
-        struct pollfd p[2] = {{.fd = s->stop_pipe[0], .events = POLLIN},
-                              {.fd = PQsocket(conn), .events = POLLIN}};
-        int n = poll(p, 2, (int)(due - now));
+        struct pollfd p[3] = {{.fd = s->stop_pipe[0], .events = POLLIN},
+                              {.fd = PQsocket(conn), .events = POLLIN},
+                              {.fd = s->req_pipe[0], .events = POLLIN}};
+        int n = poll(p, 3, (int)(due - now));
         if (n < 0 && errno != EINTR) {
             hl_log(HL_LOG_ERROR, "subs", "poll: %s", strerror(errno));
             wait_stop(s, BACKOFF_MIN_MS);
@@ -684,6 +740,9 @@ struct dp_subs *dp_subs_new(const char *pg_dsn, int64_t refresh_interval_ms,
     s->kr = kr;
     s->refresh_ms = refresh_interval_ms;
     s->stop_pipe[0] = s->stop_pipe[1] = -1;
+    s->req_pipe[0] = s->req_pipe[1] = -1;
+    s->wake_fd = -1;
+    s->version = -1;
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->loaded, NULL);
     return s;
@@ -691,7 +750,8 @@ struct dp_subs *dp_subs_new(const char *pg_dsn, int64_t refresh_interval_ms,
 
 hl_err dp_subs_start(struct dp_subs *s, char *errbuf, size_t errlen)
 {
-    if (pipe2(s->stop_pipe, O_CLOEXEC) != 0) {
+    if (pipe2(s->stop_pipe, O_CLOEXEC) != 0 ||
+        pipe2(s->req_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
         snprintf(errbuf, errlen, "pipe: %s", strerror(errno));
         return HL_EIO;
     }
@@ -743,12 +803,34 @@ void dp_subs_free(struct dp_subs *s)
             ;
         pthread_join(s->thread, NULL);
     }
-    for (int i = 0; i < 2; i++)
+    for (int i = 0; i < 2; i++) {
         if (s->stop_pipe[i] >= 0)
             close(s->stop_pipe[i]);
+        if (s->req_pipe[i] >= 0)
+            close(s->req_pipe[i]);
+    }
     dp_snapshot_release(s->current);
     pthread_cond_destroy(&s->loaded);
     pthread_mutex_destroy(&s->lock);
     free(s->dsn);
     free(s);
+}
+
+void dp_subs_set_wake_fd(struct dp_subs *s, int fd)
+{
+    s->wake_fd = fd;
+}
+
+uint64_t dp_subs_request(struct dp_subs *s)
+{
+    uint64_t ticket = atomic_fetch_add(&s->requested, 1) + 1;
+    if (s->req_pipe[1] >= 0)
+        while (write(s->req_pipe[1], "r", 1) < 0 && errno == EINTR)
+            ;
+    return ticket;
+}
+
+bool dp_subs_served(struct dp_subs *s, uint64_t ticket)
+{
+    return atomic_load(&s->served) >= ticket;
 }

@@ -2,11 +2,12 @@
  * skipped deliveries), held in memory so that matching an event
  * never waits for PostgreSQL, and so that a PostgreSQL outage does not stop delivery.
  *
- * A background thread LISTENs on 'hl_webhooks_changed' (the trigger in
- * schemas/migrations/0001_webhooks.sql notifies at commit), reloads the whole set ~50 ms
- * after a notification and, as a fallback, every refresh interval when a cheap fingerprint
- * (webhook count, latest updated_at, tenant ids) moved, and publishes each load as an
- * immutable, reference-counted snapshot. Readers take a reference and never lock
+ * A background thread LISTENs on 'hl_webhooks_changed' (the triggers of
+ * schemas/migrations/0011_subscription_version.sql notify at commit), reloads the whole set
+ * ~50 ms after a notification, at once when the loop asks (dp_subs_request) and, as a
+ * fallback, every refresh interval when the subscription version moved, and publishes each
+ * load, read in one transaction with its version, as an immutable, reference-counted
+ * snapshot. Readers take a reference and never lock
  * while they use it; a snapshot lives until its last reader releases it. */
 #ifndef DP_SUBS_H
 #define DP_SUBS_H
@@ -68,6 +69,9 @@ struct dp_webhook {
 /* Immutable once published. hooks are sorted by tenant, then id; tenants sorted. */
 struct dp_snapshot {
     atomic_int refs;
+    /* subscription_version when it was read (migration 0011): the snapshot holds every
+     * change to tenants and webhooks numbered up to it, in one consistent read */
+    int64_t version;
     size_t n;
     struct dp_webhook *hooks;
     char **tenants; /* every known tenant id: events of any other are poison */
@@ -105,6 +109,19 @@ bool dp_snapshot_has_tenant(const struct dp_snapshot *snap, const char *tenant);
 bool dp_webhook_from_columns(const char *const col[DP_WEBHOOK_NCOLS], const struct hl_keyring *kr,
                              struct dp_webhook *w, char *errbuf, size_t errlen);
 void dp_webhook_release(struct dp_webhook *w);
+/* The read-your-writes fence (docs/architecture.md). The loop calls dp_subs_request()
+ * when a message needs a snapshot it does not have (its fence is newer than the
+ * snapshot's version, or it names a tenant the snapshot does not know). The loader then
+ * checks PostgreSQL at once, skipping the notification debounce, and reloads if anything
+ * changed. The returned ticket is served once a check that began after the request has
+ * finished: from then on the published snapshot holds every change committed before the
+ * request. While PostgreSQL is unreachable tickets stay unserved.
+ * @locality any thread */
+uint64_t dp_subs_request(struct dp_subs *s);
+bool dp_subs_served(struct dp_subs *s, uint64_t ticket);
+/* fd (the loop's wake pipe) gets a byte whenever a check finishes or a snapshot is
+ * published. Call before dp_subs_start(). */
+void dp_subs_set_wake_fd(struct dp_subs *s, int fd);
 /* Stops and joins the thread, then frees everything. */
 void dp_subs_free(struct dp_subs *s);
 

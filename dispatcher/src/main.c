@@ -167,6 +167,7 @@ int main(int argc, char **argv)
         goto out_curl;
     }
     subs = dp_subs_new(cfg.common.pg_dsn, cfg.refresh_interval_ms, &keyring);
+    dp_subs_set_wake_fd(subs, wake[1]);
     if (dp_subs_start(subs, err, sizeof(err))) {
         hl_log(HL_LOG_ERROR, "main", "%s", err);
         goto out_curl;

@@ -120,6 +120,9 @@ bool gw_caches_trusted(struct gw_auth *a);
 int gw_event_schema_check(struct gw_req *r, const char *type, const json_t *data,
                           const char *prefix, struct gw_errors *e);
 void gw_event_schemas_clear(void);
+/* Keeps every schema of the catalog as last seen (conn: the change listener's), for when
+ * PostgreSQL cannot be asked. @locality the change listener thread */
+void gw_event_schemas_load_catalog(PGconn *conn);
 
 /* Deadlines on reading request bodies (gw_deadline.c): a watchdog thread cuts off the
  * reading side of a client that is still sending its body when the deadline passes.
@@ -229,6 +232,7 @@ int gw_check_payload_schema(struct gw_req *r, const json_t *body);
 int gw_route_webhooks(struct gw_req *r, const char *rest);
 int gw_route_events(struct gw_req *r, const char *rest);
 /* Drops client event ids older than the 24 h dedupe window (called periodically). */
+void gw_events_remember_ids(struct gw_ctx *ctx);
 void gw_events_expire_ids(struct gw_ctx *ctx);
 int gw_route_tenants(struct gw_req *r, const char *rest);
 int gw_route_api_keys(struct gw_req *r, const char *rest);

@@ -8,6 +8,11 @@
  * disconnected the cache is bypassed entirely. The same listener serves the cache of event
  * payload schemas (gw_event_schemas.c), which follows the same rule.
  *
+ * PostgreSQL outages: the listener also keeps the whole set of unrevoked keys (and the
+ * catalog's schemas, gw_event_schemas.c) as last seen; when a key cannot be looked up it is
+ * checked against that set, so ingest goes on. A key revoked during the outage stays valid
+ * on this gateway until PostgreSQL answers again (docs/operations.md).
+ *
  * Roles, from most to least powerful: admin (all tenants, tenants and keys), tenant_admin
  * (everything inside its tenant), publisher (may only post events), viewer (read-only). */
 #include <openssl/crypto.h>
@@ -21,6 +26,7 @@
 #include <strings.h>
 
 #include "gw.h"
+#include "gw_fence.h"
 #include "hl/log.h"
 #include "hl/mem.h"
 #include "hl/pg.h"
@@ -38,8 +44,22 @@ struct cache_slot {
     struct gw_principal who;
 };
 
+/* The last key set seen: every unrevoked key, loaded by the listener when it connects and
+ * whenever keys change. It answers only when PostgreSQL cannot be asked, so that ingest
+ * goes on through an outage (a key cannot be revoked while the database is down). */
+struct key_rec {
+    unsigned char hash[32];
+    struct gw_principal who;
+};
+
+struct key_set {
+    size_t n;
+    struct key_rec *v; /* sorted by hash */
+};
+
 struct gw_auth {
     pthread_mutex_t mu;
+    struct key_set *keys; /* @locks mu; NULL until the first load */
     struct cache_slot slots[CACHE_SLOTS];
     atomic_bool cache_trusted; /* the listener is connected and LISTENing */
     atomic_bool stop;
@@ -84,6 +104,78 @@ static struct cache_slot *slot_for(struct gw_auth *a, const unsigned char hash[3
     return &a->slots[h & (CACHE_SLOTS - 1)];
 }
 
+static int key_rec_cmp(const void *a, const void *b)
+{
+    return memcmp(((const struct key_rec *)a)->hash, ((const struct key_rec *)b)->hash, 32);
+}
+
+static void key_set_free(struct key_set *k)
+{
+    if (!k)
+        return;
+    OPENSSL_cleanse(k->v, k->n * sizeof(*k->v));
+    free(k->v);
+    free(k);
+}
+
+/* Loads every unrevoked key into the last key set. @locality the listener thread */
+static void key_set_load(struct gw_auth *a, PGconn *conn)
+{
+    PGresult *res = PQexec(conn, "SELECT encode(key_hash, 'hex'), id, coalesce(tenant_id, ''),"
+                                 " role, coalesce(rate_limit_per_s, -1) FROM api_keys"
+                                 " WHERE revoked_at IS NULL");
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        hl_log(HL_LOG_WARN, "auth", "cannot load the key set: %s", PQresultErrorMessage(res));
+        PQclear(res);
+        return;
+    }
+    struct key_set *k = hl_xcalloc(1, sizeof(*k));
+    k->v = hl_xcalloc((size_t)PQntuples(res) + 1, sizeof(*k->v));
+    for (int i = 0; i < PQntuples(res); i++) {
+        struct key_rec *rec = &k->v[k->n];
+        const char *hex = PQgetvalue(res, i, 0);
+        long len = 0;
+        unsigned char *raw = OPENSSL_hexstr2buf(hex, &len);
+        if (!raw || len != 32) {
+            OPENSSL_free(raw);
+            continue;
+        }
+        memcpy(rec->hash, raw, 32);
+        OPENSSL_free(raw);
+        snprintf(rec->who.key_id, sizeof(rec->who.key_id), "%s", PQgetvalue(res, i, 1));
+        snprintf(rec->who.tenant, sizeof(rec->who.tenant), "%s", PQgetvalue(res, i, 2));
+        rec->who.role = gw_role_parse(PQgetvalue(res, i, 3));
+        rec->who.rate_limit_per_s = strtoll(PQgetvalue(res, i, 4), NULL, 10);
+        k->n++;
+    }
+    PQclear(res);
+    qsort(k->v, k->n, sizeof(*k->v), key_rec_cmp);
+    pthread_mutex_lock(&a->mu);
+    struct key_set *old = a->keys;
+    a->keys = k;
+    pthread_mutex_unlock(&a->mu);
+    key_set_free(old);
+    hl_log(HL_LOG_DEBUG, "auth", "key set of %zu keys loaded", k->n);
+}
+
+/* The key in the last key set: 1 found, 0 not in it, -1 no key set was ever loaded. */
+static int key_set_find(struct gw_auth *a, const unsigned char hash[32], struct gw_principal *who)
+{
+    struct key_rec probe;
+    memcpy(probe.hash, hash, 32);
+    pthread_mutex_lock(&a->mu);
+    int found = -1;
+    if (a->keys) {
+        const struct key_rec *rec = bsearch(&probe, a->keys->v, a->keys->n, sizeof(probe),
+                                            key_rec_cmp);
+        found = rec != NULL;
+        if (rec)
+            *who = rec->who;
+    }
+    pthread_mutex_unlock(&a->mu);
+    return found;
+}
+
 /* Keeps a connection LISTENing and empties the cache on every notification. */
 static void *listen_main(void *arg)
 {
@@ -94,7 +186,8 @@ static void *listen_main(void *arg)
         if (!conn) {
             conn = hl_pg_connect(a->dsn, err, sizeof(err));
             PGresult *r = conn ? PQexec(conn, "LISTEN hl_api_keys_changed;"
-                                              " LISTEN hl_event_types_changed")
+                                              " LISTEN hl_event_types_changed;"
+                                              " LISTEN " GW_FENCE_CHANNEL)
                                : NULL;
             bool ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
             PQclear(r);
@@ -106,8 +199,12 @@ static void *listen_main(void *arg)
                 continue;
             }
             /* Anything may have changed while nobody listened. */
+            if (gw_fence_listen(conn, err, sizeof(err)))
+                hl_log(HL_LOG_WARN, "auth", "cannot read the subscription version: %s", err);
             cache_clear(a);
             gw_event_schemas_clear();
+            key_set_load(a, conn);
+            gw_event_schemas_load_catalog(conn);
             atomic_store(&a->cache_trusted, true);
         }
         struct pollfd pfd = {.fd = PQsocket(conn), .events = POLLIN};
@@ -125,14 +222,20 @@ static void *listen_main(void *arg)
         while ((n = PQnotifies(conn)) != NULL) {
             if (strcmp(n->relname, "hl_event_types_changed") == 0)
                 types = true;
+            else if (strcmp(n->relname, GW_FENCE_CHANNEL) == 0)
+                gw_fence_note_payload(n->extra); /* other gateways' and dispatchers' changes */
             else
                 keys = true;
             PQfreemem(n);
         }
-        if (keys)
+        if (keys) {
             cache_clear(a);
-        if (types)
+            key_set_load(a, conn);
+        }
+        if (types) {
             gw_event_schemas_clear();
+            gw_event_schemas_load_catalog(conn);
+        }
     }
     PQfinish(conn);
     return NULL;
@@ -158,6 +261,7 @@ void gw_auth_free(struct gw_auth *a)
         return;
     atomic_store(&a->stop, true);
     pthread_join(a->listener, NULL);
+    key_set_free(a->keys);
     pthread_mutex_destroy(&a->mu);
     free(a->dsn);
     free(a);
@@ -256,6 +360,9 @@ int gw_authenticate(struct gw_req *r)
     }
     if (!cached) {
         int found = lookup(r, hash, &r->who);
+        if (found < 0 && (found = key_set_find(a, hash, &r->who)) >= 0)
+            hl_log(HL_LOG_DEBUG, "auth", "PostgreSQL unreachable: key checked against the last "
+                                         "key set");
         if (found < 0)
             return gw_reply_problem(r, 503, "database-unavailable", "Database unavailable",
                                     "API keys cannot be checked right now; retry later");

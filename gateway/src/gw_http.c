@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "gw.h"
+#include "gw_fence.h"
 #include "gw_metrics.h"
 #include "hl/json.h"
 #include "hl/log.h"
@@ -92,6 +93,7 @@ static int reply_raw(struct gw_req *r, int status, const char *ctype, const char
                      size_t len, const char *extra_headers)
 {
     char clen[32];
+    gw_fence_drain_held(); /* a change's version is known before it is answered */
     snprintf(clen, sizeof(clen), "%zu", len);
     bool head = strcmp(r->info->request_method, "HEAD") == 0;
     const char *conn_hdr = connection_header(r, status);
@@ -169,9 +171,13 @@ static int reply_problem_hdr(struct gw_req *r, int status, json_t *problem,
     return status;
 }
 
+/* Seconds a client is asked to wait after a 503: a dependency (PostgreSQL, Kafka) is away,
+ * and the gateway tries it again within a second (gw_db.c). */
+#define UNAVAILABLE_RETRY_AFTER "Retry-After: 2\r\n"
+
 static int reply_problem_obj(struct gw_req *r, int status, json_t *problem)
 {
-    return reply_problem_hdr(r, status, problem, NULL);
+    return reply_problem_hdr(r, status, problem, status == 503 ? UNAVAILABLE_RETRY_AFTER : NULL);
 }
 
 static json_t *problem_new(struct gw_req *r, int status, const char *slug, const char *title,
@@ -270,6 +276,7 @@ bool gw_uuid_like(const char *s)
 
 int gw_reply_no_content(struct gw_req *r)
 {
+    gw_fence_drain_held();
     mg_response_header_start(r->conn, 204);
     mg_response_header_add(r->conn, "Content-Length", "0", -1);
     mg_response_header_send(r->conn);
@@ -395,16 +402,29 @@ static int route(struct gw_req *r)
     if (strcmp(uri, "/healthz") == 0)
         return gw_reply_json(r, 200, json_pack("{s:s}", "status", "ok"));
     if (strcmp(uri, "/readyz") == 0) {
+        /* Each dependency asked for real: a pooled connection may be to a server gone since. */
         char err[256];
         PGconn *c = gw_db_acquire(r->ctx->db, err, sizeof(err));
-        bool kafka_ok = gw_producer_healthy(r->ctx->producer);
-        if (c)
+        bool pg_ok = false;
+        if (c) {
+            PGresult *res = PQexec(c, "SELECT 1");
+            pg_ok = PQresultStatus(res) == PGRES_TUPLES_OK;
+            PQclear(res);
             gw_db_release(r->ctx->db, c);
-        if (!c || !kafka_ok)
-            return gw_reply_problem(r, 503, "not-ready", "Not ready", "%s%s",
-                                    c ? "" : "postgresql unreachable ",
-                                    kafka_ok ? "" : "kafka unreachable");
-        return gw_reply_json(r, 200, json_pack("{s:s}", "status", "ready"));
+        }
+        bool kafka_ok = gw_producer_healthy(r->ctx->producer);
+        json_t *checks = json_pack("{s:s, s:s}", "kafka", kafka_ok ? "ok" : "unreachable",
+                                   "postgresql", pg_ok ? "ok" : "unreachable");
+        if (!pg_ok || !kafka_ok) {
+            json_t *p = problem_new(r, 503, "not-ready", "Not ready", "");
+            json_object_set_new(p, "detail",
+                                json_sprintf("%s%s%s", pg_ok ? "" : "postgresql unreachable",
+                                             !pg_ok && !kafka_ok ? ", " : "",
+                                             kafka_ok ? "" : "kafka unreachable"));
+            json_object_set_new(p, "checks", checks);
+            return reply_problem_obj(r, 503, p);
+        }
+        return gw_reply_json(r, 200, json_pack("{s:s, s:o}", "status", "ready", "checks", checks));
     }
     if (strcmp(uri, "/metrics") == 0)
         return gw_route_metrics(r);

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "gw.h"
+#include "gw_fence.h"
 #include "gw_metrics.h"
 #include "hl/log.h"
 #include "hl/mem.h"
@@ -171,6 +172,10 @@ hl_err gw_produce_wait(struct gw_producer *p, struct gw_kmsg *msgs, size_t n)
 
     pthread_mutex_init(&w.mu, NULL);
     pthread_cond_init(&w.cv, NULL);
+    /* the read-your-writes fence (gw_fence.h): read once, after every change this request
+     * could have been told of */
+    char fence[24];
+    int fence_len = snprintf(fence, sizeof(fence), "%lld", (long long)gw_fence_version());
     for (size_t i = 0; i < n; i++) {
         refs[i].w = &w;
         refs[i].m = &msgs[i];
@@ -182,7 +187,7 @@ hl_err gw_produce_wait(struct gw_producer *p, struct gw_kmsg *msgs, size_t n)
             RD_KAFKA_V_KEY(msgs[i].key, msgs[i].key ? strlen(msgs[i].key) : 0),
             RD_KAFKA_V_VALUE((void *)msgs[i].value, msgs[i].value_len),
             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(&refs[i]),
-            RD_KAFKA_V_END);
+            RD_KAFKA_V_HEADER(GW_FENCE_HEADER, fence, fence_len), RD_KAFKA_V_END);
         if (e) {
             /* Never queued, so no report will come for it. */
             msgs[i].err = e;

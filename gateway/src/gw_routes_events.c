@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "gw.h"
+#include "gw_idmem.h"
 #include "gw_metrics.h"
 #include "hl/envelope.h"
 #include "hl/id.h"
@@ -33,6 +34,7 @@ struct item {
     char ts[HL_ISO8601_LEN];
     bool client_id;
     bool claimed; /* we own an event_ids row for it */
+    bool mem_claimed; /* PostgreSQL down: we own this gateway's memory of it (gw_idmem.h) */
     char *value;  /* the Kafka message */
     size_t value_len;
     int status; /* 0 while still going through the pipeline */
@@ -161,15 +163,31 @@ static void accept_items(struct gw_req *r, struct item *items, size_t n)
     bool need_db = false;
     for (size_t i = 0; i < n; i++)
         need_db |= items[i].status == 0 && items[i].client_id;
-    if (need_db && !(conn = gw_db_acquire(r->ctx->db, err, sizeof(err)))) {
-        for (size_t i = 0; i < n; i++)
-            if (items[i].status == 0 && items[i].client_id)
-                item_fail(&items[i], 503,
-                          "event ids cannot be checked for duplicates right now; retry later");
+    if (need_db)
+        conn = gw_db_acquire(r->ctx->db, err, sizeof(err));
+    for (size_t i = 0; i < n; i++) {
+        struct item *it = &items[i];
+        if (it->status != 0 || !it->client_id)
+            continue;
+        const char *type = json_string_value(json_object_get(it->body, "event"));
+        if (conn) {
+            /* accepted during an outage and not yet in event_ids: this gateway knows it */
+            if (gw_idmem_find(r->who.tenant, it->id, it->ts, it->dup_type, sizeof(it->dup_type)))
+                it->duplicate = true, it->status = 202;
+            else
+                claim(r, conn, it);
+            continue;
+        }
+        /* PostgreSQL cannot be asked: ingest goes on, deduped against this gateway's memory */
+        switch (gw_idmem_claim(r->who.tenant, it->id, type, it->ts, it->dup_type,
+                               sizeof(it->dup_type))) {
+        case GW_IDMEM_NEW: it->mem_claimed = true; break;
+        case GW_IDMEM_ACCEPTED: it->duplicate = true, it->status = 202; break;
+        case GW_IDMEM_IN_FLIGHT:
+            item_fail(it, 409, "an event with this id is being accepted by another request; retry");
+            break;
+        }
     }
-    for (size_t i = 0; conn && i < n; i++)
-        if (items[i].status == 0 && items[i].client_id)
-            claim(r, conn, &items[i]);
 
     struct gw_kmsg *msgs = hl_xcalloc(n, sizeof(*msgs));
     size_t *which = hl_xcalloc(n, sizeof(*which));
@@ -197,6 +215,9 @@ static void accept_items(struct gw_req *r, struct item *items, size_t n)
     for (size_t i = 0; conn && i < n; i++)
         if (items[i].claimed)
             settle_claim(conn, r, &items[i]);
+    for (size_t i = 0; i < n; i++)
+        if (items[i].mem_claimed)
+            gw_idmem_settle(r->who.tenant, items[i].id, items[i].status == 202, items[i].ts);
     gw_db_release(r->ctx->db, conn);
     free(msgs);
     free(which);
@@ -337,6 +358,20 @@ int gw_route_events(struct gw_req *r, const char *rest)
         return post ? post_batch(r) : gw_method_not_allowed(r, "POST");
     return gw_reply_problem(r, 404, "not-found", "Not found", "no route for '%s'",
                             r->info->local_uri);
+}
+
+/* Writes the client event ids accepted while PostgreSQL was down to event_ids, once it
+ * answers again (gw_idmem.h); nothing to do, and no connection taken, otherwise. */
+void gw_events_remember_ids(struct gw_ctx *ctx)
+{
+    char err[256];
+    if (!gw_idmem_pending())
+        return;
+    PGconn *c = gw_db_acquire(ctx->db, err, sizeof(err));
+    if (!c)
+        return;
+    gw_idmem_flush(c);
+    gw_db_release(ctx->db, c);
 }
 
 /* Forgets client event ids after the dedupe window. Any gateway may run it; it is cheap

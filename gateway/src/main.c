@@ -211,6 +211,7 @@ static int cmd_serve(const struct gw_config *cfg)
     /* The main thread's only job while serving: housekeeping once a minute. */
     for (int ticks = 0; !stop_requested; ticks++) {
         sleep(1);
+        gw_events_remember_ids(&ctx);
         if (ticks % 60 == 0)
             gw_events_expire_ids(&ctx);
     }

@@ -165,8 +165,8 @@ def test_postgres_outage_does_not_stop_delivery_and_log_catches_up(hookline, rec
     port = urllib.parse.urlsplit(hookline.infra.pg_admin_dsn).port
     hookline.create_webhook(receiver.url, ["outage.*"])
     hookline.settle()
-    # Ingest needs PostgreSQL (API keys, 24 h event ids); during the outage events are
-    # produced straight to <prefix>.events, as services may (schemas/event.schema.json).
+    # During the outage events are produced straight to <prefix>.events, as services may
+    # (schemas/event.schema.json); test_ingest_pg_outage.py covers the gateway's ingest.
     before = [hookline.post_event("outage.before", {"i": i}) for i in range(20)]
     receiver.wait_for(len(before), timeout=15)
 
