@@ -42,6 +42,9 @@ typedef enum { DP_METRICS_CONSUMER, DP_METRICS_LOG_CONSUMER } dp_metrics_client;
 /* Turns on librdkafka's statistics (statistics.interval.ms) with a callback that keeps the
  * consumer's lag per topic and partition. The conf's opaque is left alone. */
 void dp_metrics_kafka_conf(rd_kafka_conf_t *conf, dp_metrics_client which);
+/* Takes the lag of the assigned partitions out of one librdkafka statistics document (what
+ * the callback does; exposed for unit tests). */
+void dp_metrics_kafka_stats(dp_metrics_client which, const char *json, size_t len);
 
 /* Readiness: the consumer group assigned us (even an empty share), a snapshot is loaded,
  * and no shutdown has begun. */

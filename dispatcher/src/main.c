@@ -18,8 +18,9 @@
 #include "dp_consumer.h"
 #include "dp_deliver.h"
 #include "dp_fanout.h"
+#include "dp_attemptlog.h"
+#include "dp_healthstore.h"
 #include "dp_http.h"
-#include "dp_log.h"
 #include "dp_loop.h"
 #include "dp_metrics.h"
 #include "dp_produce.h"
@@ -27,6 +28,7 @@
 #include "hl/config.h"
 #include "hl/keyring.h"
 #include "hl/log.h"
+#include "hl/retention.h"
 #include "hl/banned.h"
 
 /* How often the startup wait for the first webhook load says it is still waiting. */
@@ -96,8 +98,10 @@ int main(int argc, char **argv)
     struct dp_consumer *consumer = NULL;
     struct dp_deliver *dl = NULL;
     struct dp_producer *prod = NULL;
-    struct dp_log *log = NULL;
+    struct dp_healthstore *health = NULL;
+    struct dp_attemptlog *log = NULL;
     struct dp_http *http = NULL;
+    struct hl_retention *retention = NULL;
     struct hl_keyring keyring = {0};
 
     hl_log_set_service("dispatcher");
@@ -160,6 +164,7 @@ int main(int argc, char **argv)
         hl_log(HL_LOG_ERROR, "main", "%s", err);
         goto out_curl;
     }
+    retention = hl_retention_start(&cfg.common);
     /* Webhook secrets are stored sealed; without the ring nothing could be signed. */
     if (hl_keyring_load(&keyring, cfg.common.master_key, cfg.common.master_key_file, err,
                         sizeof(err))) {
@@ -181,15 +186,22 @@ int main(int argc, char **argv)
         hl_log(HL_LOG_ERROR, "main", "cannot create the Kafka producer: %s", err);
         goto out_curl;
     }
-    if (cfg.attempt_log && !(log = dp_log_start(&cfg, err, sizeof(err)))) {
+    if (cfg.attempt_log && !(log = dp_attemptlog_start(&cfg, err, sizeof(err)))) {
         hl_log(HL_LOG_ERROR, "main", "cannot start the attempt log: %s", err);
         goto out_curl;
     }
-    dl = dp_deliver_new(&cfg, prod, err, sizeof(err));
+    dl = dp_deliver_new(&cfg, prod, subs, err, sizeof(err));
     if (!dl) {
         hl_log(HL_LOG_ERROR, "main", "%s", err);
         goto out_curl;
     }
+    /* Breakers and failure clocks as the last owner of each webhook left them. */
+    health = dp_healthstore_new(cfg.common.pg_dsn);
+    if (dp_healthstore_start(health, 3000, err, sizeof(err))) {
+        hl_log(HL_LOG_ERROR, "main", "%s", err);
+        goto out_curl;
+    }
+    dp_deliver_set_healthstore(dl, health);
     consumer = dp_consumer_new(&cfg, topics, ntopics, wake[1], err, sizeof(err));
     if (!consumer) {
         hl_log(HL_LOG_ERROR, "main", "cannot create the Kafka consumer: %s", err);
@@ -203,6 +215,8 @@ int main(int argc, char **argv)
     dp_consumer_freeze(consumer);
     dp_deliver_free(dl);
     dl = NULL;
+    dp_healthstore_free(health);
+    health = NULL;
     dp_producer_free(prod, 2000);
     prod = NULL;
     dp_consumer_close(consumer);
@@ -212,10 +226,12 @@ int main(int argc, char **argv)
 out_curl:
     dp_metrics_shutting_down();
     dp_deliver_free(dl);
+    dp_healthstore_free(health);
     dp_producer_free(prod, 2000);
     dp_consumer_close(consumer);
-    dp_log_stop(log);
+    dp_attemptlog_stop(log);
     dp_subs_free(subs);
+    hl_retention_stop(retention);
     dp_http_stop(http);
     hl_keyring_release(&keyring);
     curl_global_cleanup();

@@ -20,16 +20,38 @@
 #define CACHE_SIZE 32
 
 /* Every literal path segment of the API; anything else in a path is an identifier. */
-static const char *const words[] = {
-    "api",       "v1",          "admin",      "developer",     "webhooks",   "events",
-    "batch",     "tenants",     "api-keys",   "event-types",   "deliveries", "extensions",
-    "sources",   "incoming",    "openapi.json", "available",   "retry",      "attempts",
-    "pause",     "resume",      "rotate-secret", "test",       "replay",     "stats",
-    "verification", "secret",   "data",       "healthz",       "readyz",     "metrics",
+#define W(s) {s, sizeof(s) - 1}
+static const struct {
+    const char *s;
+    size_t n;
+} words[] = {
+    W("api"),     W("v1"),         W("admin"),        W("developer"), W("webhooks"),
+    W("events"),  W("batch"),      W("tenants"),      W("api-keys"),  W("event-types"),
+    W("deliveries"), W("extensions"), W("sources"),   W("incoming"),  W("openapi.json"),
+    W("available"), W("retry"),    W("attempts"),     W("pause"),     W("resume"),
+    W("rotate-secret"), W("test"), W("replay"),       W("stats"),     W("verification"),
+    W("secret"),  W("data"),       W("healthz"),      W("readyz"),    W("metrics"),
 };
+#undef W
+
+/* Events by outcome and reason, created at start: counting one is an atomic add. */
+enum { EV_NEW, EV_DUPLICATE, EV_INVALID, EV_CONFLICT, EV_TOO_LARGE, EV_UNPROCESSABLE,
+       EV_UNAVAILABLE, EV_OTHER, EV_N };
+static const char *const event_labels[EV_N] = {
+    "outcome=\"accepted\",reason=\"new\"",
+    "outcome=\"accepted\",reason=\"duplicate\"",
+    "outcome=\"refused\",reason=\"invalid-request\"",
+    "outcome=\"refused\",reason=\"conflict\"",
+    "outcome=\"refused\",reason=\"payload-too-large\"",
+    "outcome=\"refused\",reason=\"unprocessable\"",
+    "outcome=\"refused\",reason=\"unavailable\"",
+    "outcome=\"refused\",reason=\"other\"",
+};
+static struct hl_counter *events[EV_N];
 
 struct route_series {
-    char key[TEMPLATE_MAX + 16]; /* "METHOD route" */
+    const char *method; /* one of method_label()'s static strings */
+    char tmpl[TEMPLATE_MAX];
     struct hl_counter *by_class[6]; /* 1xx..5xx, [0]: other */
     struct hl_histogram *duration;
 };
@@ -48,7 +70,7 @@ static struct hl_histogram *acked;
 static bool is_word(const char *s, size_t len)
 {
     for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
-        if (strlen(words[i]) == len && memcmp(words[i], s, len) == 0)
+        if (words[i].n == len && memcmp(words[i].s, s, len) == 0)
             return true;
     return false;
 }
@@ -96,10 +118,8 @@ static const char *method_label(const char *m)
 
 static struct route_series *series_for(const char *method, const char *tmpl)
 {
-    char key[TEMPLATE_MAX + 16];
-    snprintf(key, sizeof(key), "%s %s", method, tmpl);
     for (size_t i = 0; i < t.n; i++)
-        if (strcmp(t.cache[i].key, key) == 0)
+        if (t.cache[i].method == method && strcmp(t.cache[i].tmpl, tmpl) == 0)
             return &t.cache[i];
     /* Not cached on this thread: find or create the series (registry mutex). */
     struct route_series *rs;
@@ -109,7 +129,8 @@ static struct route_series *series_for(const char *method, const char *tmpl)
         rs = &t.cache[t.next];
         t.next = (t.next + 1) % CACHE_SIZE;
     }
-    snprintf(rs->key, sizeof(rs->key), "%s", key);
+    rs->method = method;
+    snprintf(rs->tmpl, sizeof(rs->tmpl), "%s", tmpl);
     memset(rs->by_class, 0, sizeof(rs->by_class)); /* on first use: no idle series */
     char labels[TEMPLATE_MAX + 64];
     snprintf(labels, sizeof(labels), "method=\"%s\",route=\"%s\"", method, tmpl);
@@ -186,18 +207,17 @@ void gw_metrics_event(int status, bool duplicate)
     if (!in_flight)
         return;
     t.events++;
-    const char *reason;
+    int k;
     switch (status) {
-    case 202: reason = duplicate ? "duplicate" : "new"; break;
-    case 400: reason = "invalid-request"; break;
-    case 409: reason = "conflict"; break;
-    case 413: reason = "payload-too-large"; break;
-    case 422: reason = "unprocessable"; break;
-    case 503: reason = "unavailable"; break;
-    default: reason = "other"; break;
+    case 202: k = duplicate ? EV_DUPLICATE : EV_NEW; break;
+    case 400: k = EV_INVALID; break;
+    case 409: k = EV_CONFLICT; break;
+    case 413: k = EV_TOO_LARGE; break;
+    case 422: k = EV_UNPROCESSABLE; break;
+    case 503: k = EV_UNAVAILABLE; break;
+    default: k = EV_OTHER; break;
     }
-    count_labeled("hookline_gateway_events_total", "outcome", status == 202 ? "accepted" : "refused",
-                  "reason", reason);
+    hl_counter_inc(events[k]);
 }
 
 void gw_metrics_acked(void)
@@ -206,25 +226,85 @@ void gw_metrics_acked(void)
         hl_histogram_observe(acked, (double)(hl_mono_us() - t.began_us) / 1e6);
 }
 
-int gw_route_metrics(struct gw_req *r)
+static struct mg_context *metrics_mg; /* the metrics_port listener, when set */
+
+static int send_metrics(struct mg_connection *conn, const char *method)
 {
-    const char *m = r->info->request_method;
-    if (strcmp(m, "GET") != 0 && strcmp(m, "HEAD") != 0)
-        return gw_method_not_allowed(r, "GET");
     struct hl_buf b = HL_BUF_INIT;
     hl_buf_grow(&b, 32768);
     hl_metrics_render(&b);
     char clen[32];
     snprintf(clen, sizeof(clen), "%zu", b.len);
-    mg_response_header_start(r->conn, 200);
-    mg_response_header_add(r->conn, "Content-Type", HL_METRICS_CONTENT_TYPE, -1);
-    mg_response_header_add(r->conn, "Content-Length", clen, -1);
-    mg_response_header_add(r->conn, "Cache-Control", "no-store", -1);
-    mg_response_header_send(r->conn);
-    if (strcmp(m, "HEAD") != 0)
-        mg_write(r->conn, b.ptr, b.len);
+    mg_response_header_start(conn, 200);
+    mg_response_header_add(conn, "Content-Type", HL_METRICS_CONTENT_TYPE, -1);
+    mg_response_header_add(conn, "Content-Length", clen, -1);
+    mg_response_header_add(conn, "Cache-Control", "no-store", -1);
+    mg_response_header_send(conn);
+    if (strcmp(method, "HEAD") != 0)
+        mg_write(conn, b.ptr, b.len);
     hl_buf_release(&b);
     return 200;
+}
+
+int gw_route_metrics(struct gw_req *r)
+{
+    const char *m = r->info->request_method;
+    if (r->ctx->cfg->metrics_port)
+        return gw_reply_problem(r, 404, "not-found", "Not found",
+                                "metrics are served on port %lld",
+                                (long long)r->ctx->cfg->metrics_port);
+    if (strcmp(m, "GET") != 0 && strcmp(m, "HEAD") != 0)
+        return gw_method_not_allowed(r, "GET");
+    return send_metrics(r->conn, m);
+}
+
+/* The metrics_port listener: /metrics and nothing else. */
+static int handle_metrics_port(struct mg_connection *conn, void *cbdata)
+{
+    const struct mg_request_info *ri = mg_get_request_info(conn);
+    static const char nf[] = "{\"type\":\"https://hookline.dev/problems/not-found\","
+                             "\"title\":\"Not found\",\"status\":404,"
+                             "\"detail\":\"this listener serves GET /metrics only\"}";
+    if (!ri->local_uri || strcmp(ri->local_uri, "/metrics") != 0 ||
+        (strcmp(ri->request_method, "GET") != 0 && strcmp(ri->request_method, "HEAD") != 0)) {
+        char clen[16];
+        snprintf(clen, sizeof(clen), "%zu", sizeof(nf) - 1);
+        mg_response_header_start(conn, 404);
+        mg_response_header_add(conn, "Content-Type", "application/problem+json", -1);
+        mg_response_header_add(conn, "Content-Length", clen, -1);
+        mg_response_header_send(conn);
+        mg_write(conn, nf, sizeof(nf) - 1);
+        return 404;
+    }
+    return send_metrics(conn, ri->request_method);
+}
+
+bool gw_metrics_listen(const struct gw_config *cfg, char *errbuf, size_t errlen)
+{
+    if (!cfg->metrics_port)
+        return true;
+    char port[300];
+    snprintf(port, sizeof(port), "%s:%lld", cfg->http_host, (long long)cfg->metrics_port);
+    const char *options[] = {"listening_ports", port, "num_threads", "1", NULL};
+    struct mg_callbacks cb;
+    memset(&cb, 0, sizeof(cb));
+    struct mg_init_data init = {.callbacks = &cb, .configuration_options = options};
+    char err[256] = "";
+    struct mg_error_data ed = {.text = err, .text_buffer_size = sizeof(err)};
+    metrics_mg = mg_start2(&init, &ed);
+    if (!metrics_mg) {
+        snprintf(errbuf, errlen, "cannot listen on '%s' (metrics_port): %s", port, err);
+        return false;
+    }
+    mg_set_request_handler(metrics_mg, "/", handle_metrics_port, NULL);
+    return true;
+}
+
+void gw_metrics_stop(void)
+{
+    if (metrics_mg)
+        mg_stop(metrics_mg);
+    metrics_mg = NULL;
 }
 
 static void collect(struct hl_buf *out, void *arg)
@@ -251,6 +331,8 @@ void gw_metrics_init(struct gw_ctx *ctx)
     hl_metrics_family("hookline_gateway_events_total", HL_METRIC_COUNTER,
                       "Events (single or in batches) by outcome (accepted, refused) and "
                       "reason (new, duplicate, or the refusal's problem type)");
+    for (int i = 0; i < EV_N; i++)
+        events[i] = hl_metrics_counter("hookline_gateway_events_total", event_labels[i]);
     hl_metrics_family("hookline_gateway_produce_ack_seconds", HL_METRIC_HISTOGRAM,
                       "Time from the request's arrival to Kafka's acknowledgement of what it "
                       "produced (acks=all)");

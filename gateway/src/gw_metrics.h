@@ -11,14 +11,21 @@
 #define GW_METRICS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
+struct gw_config;
 struct gw_ctx;
 struct gw_req;
 
 void gw_metrics_init(struct gw_ctx *ctx);
-/* GET /metrics: the Prometheus text exposition, without an API key. */
+/* GET /metrics: the Prometheus text exposition, without an API key (404 when
+ * metrics_port moved it to a listener of its own). */
 int gw_route_metrics(struct gw_req *r);
+/* With metrics_port set, starts that listener (one thread); false with errbuf set when the
+ * port cannot be bound. gw_metrics_stop() stops it. @locality main thread */
+bool gw_metrics_listen(const struct gw_config *cfg, char *errbuf, size_t errlen);
+void gw_metrics_stop(void);
 /* A request starts; returns the time to hand to gw_metrics_end. */
 int64_t gw_metrics_begin(void);
 void gw_metrics_end(struct gw_req *r, int status, int64_t began_us);

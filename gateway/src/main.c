@@ -13,6 +13,7 @@
 #include "gw_metrics.h"
 #include "hl/log.h"
 #include "hl/pg.h"
+#include "hl/retention.h"
 #include "hl/banned.h"
 
 static volatile sig_atomic_t stop_requested;
@@ -168,6 +169,7 @@ static int cmd_serve(const struct gw_config *cfg)
     int rc = 1;
     struct gw_ctx ctx = {.cfg = cfg};
     struct gw_server *server = NULL;
+    struct hl_retention *retention = NULL;
 
     hl_topic_name(ctx.events_topic, cfg->common.topic_prefix, "events");
     hl_topic_name(ctx.deliveries_topic, cfg->common.topic_prefix, "deliveries");
@@ -208,6 +210,11 @@ static int cmd_serve(const struct gw_config *cfg)
     }
     hl_log(HL_LOG_INFO, "main", "listening on %s:%lld, events to '%s'", cfg->http_host,
            (long long)cfg->http_port, ctx.events_topic);
+    if (!gw_metrics_listen(cfg, err, sizeof(err))) {
+        hl_log(HL_LOG_ERROR, "main", "%s", err);
+        goto out;
+    }
+    retention = hl_retention_start(&cfg->common);
     /* The main thread's only job while serving: housekeeping once a minute. */
     for (int ticks = 0; !stop_requested; ticks++) {
         sleep(1);
@@ -220,6 +227,8 @@ static int cmd_serve(const struct gw_config *cfg)
 out:
     /* Stopping the server waits for requests in progress, each of which waits for its
      * acknowledgements; then the producer flushes whatever is left. */
+    hl_retention_stop(retention);
+    gw_metrics_stop();
     gw_server_stop(server);
     gw_producer_free(ctx.producer);
     gw_auth_free(ctx.auth);

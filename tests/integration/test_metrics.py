@@ -14,6 +14,7 @@ import re
 import shutil
 import signal
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -146,7 +147,7 @@ def test_prometheus_finds_the_counts_a_scripted_load_produced(hookline, make_rec
         prom.wait_value('hookline_gateway_produce_ack_seconds_count', 8)
         prom.wait_value('sum(hookline_dispatcher_webhooks{status="active"})', 4)  # 2 each
         prom.wait_value('count(hookline_dispatcher_ready == 1)', 2)
-        # consumer lag arrives with librdkafka's statistics (every 5 s) and drains to 0
+        # consumer lag arrives with librdkafka's statistics (every 10 s) and drains to 0
         prom.wait_value('count(hookline_dispatcher_consumer_lag) > bool 0', 1)
         prom.wait_value('sum(hookline_dispatcher_consumer_lag)', 0)
         prom.wait_value('hookline_build_info{job="gateway",service="gateway"}', 1)
@@ -212,18 +213,34 @@ def test_dispatcher_without_postgresql_is_alive_but_not_ready(hookline):
 
 
 def test_dispatcher_is_not_ready_while_shutting_down(hookline, make_receiver):
-    slow = make_receiver(responder=lambda req: (time.sleep(4), 200)[1])
+    arrived, release = threading.Event(), threading.Event()
+
+    def hold(req):  # the attempt stays in flight until the test releases it
+        arrived.set()
+        release.wait(20)
+        return 200
+
+    slow = make_receiver(responder=hold)
     hookline.create_webhook(slow.url, ["s.low"])
     hookline.settle()
     hookline.post_event("s.low", {})
-    slow.wait_for(1, timeout=20)  # an attempt is in flight for 4 s
+    assert arrived.wait(20), "the attempt did not arrive"
+    assert requests.get(dp_url(hookline, 0, "/readyz"), timeout=5).status_code == 200
     hookline.dispatchers[0].signalled = True
     hookline.dispatchers[0].proc.send_signal(signal.SIGTERM)
-    time.sleep(0.5)
-    r = requests.get(dp_url(hookline, 0, "/readyz"), timeout=5)
-    assert r.status_code == 503 and "shutting down" in r.json()["detail"], r.text
-    assert requests.get(dp_url(hookline, 0, "/healthz"), timeout=5).status_code == 200
+    try:
+        deadline = time.monotonic() + 5
+        while True:  # the signal handler's flag, seen by the listener's thread
+            r = requests.get(dp_url(hookline, 0, "/readyz"), timeout=5)
+            if r.status_code != 200 or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        assert r.status_code == 503 and "shutting down" in r.json()["detail"], r.text
+        assert requests.get(dp_url(hookline, 0, "/healthz"), timeout=5).status_code == 200
+    finally:
+        release.set()
     hookline.dispatchers[0].proc.wait(timeout=15)
+    slow.wait_for(1, timeout=5)
 
 
 def test_dashboard_and_alerts_name_only_exported_metrics(hookline):
@@ -240,3 +257,53 @@ def test_dashboard_and_alerts_name_only_exported_metrics(hookline):
     families = {n for n in exported if n.startswith("hookline_") and not
                 re.search(r"_(bucket|sum|count)$", n)}
     assert not families - documented, f"undocumented: {sorted(families - documented)}"
+    assert not documented - exported, f"documented, not exported: {sorted(documented - exported)}"
+
+
+def test_metrics_port_moves_gateway_metrics_off_the_api_listener(hookline):
+    port = free_port()
+    hookline.restart_gateway(extra_env={"HOOKLINE_METRICS_PORT": str(port)})
+    assert "hookline_gateway_requests_total" in scrape(f"http://127.0.0.1:{port}/metrics")
+    r = requests.get(hookline.base_url + "/metrics", timeout=5)
+    assert r.status_code == 404 and r.headers["Content-Type"] == "application/problem+json"
+    r = requests.get(f"http://127.0.0.1:{port}/api/v1/webhooks", timeout=5)
+    assert r.status_code == 404
+
+
+def dp_metric(hookline, i: int, series: str) -> float | None:
+    m = re.search(rf"^{re.escape(series)} (\S+)$", scrape(dp_url(hookline, i, "/metrics")), re.M)
+    return float(m.group(1)) if m else None
+
+
+def wait_metric(hookline, series: str, want: float, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    got = None
+    while time.monotonic() < deadline:
+        got = dp_metric(hookline, 0, series)
+        if got == want:
+            return
+        time.sleep(0.3)
+    raise AssertionError(f"{series}: {got}, want {want}")
+
+
+@pytest.mark.dispatchers(0)
+def test_breaker_gauge_and_auto_disable_counter_follow_the_endpoints(hookline, make_receiver):
+    hookline.start_dispatcher(HOOKLINE_BREAKER_MIN_REQUESTS="2", HOOKLINE_BREAKER_FAILURE_PCT="50",
+                              HOOKLINE_BREAKER_OPEN_MS="60000", **FAST)
+    failing = make_receiver(status=500)
+    gone = make_receiver(status=410)
+    hookline.create_webhook(failing.url, ["b.fail"])
+    hookline.create_webhook(gone.url, ["b.gone"])
+    hookline.settle()
+    wait_metric(hookline, "hookline_dispatcher_breakers_open", 0)
+    for n in range(3):
+        hookline.post_event("b.fail", {"n": n})
+    failing.wait_for(2, timeout=30)
+    wait_metric(hookline, "hookline_dispatcher_breakers_open", 1)
+    hookline.post_event("b.gone", {})
+    gone.wait_for(1, timeout=30)
+    wait_metric(hookline, "hookline_dispatcher_webhooks_auto_disabled_total", 1)
+    wait_metric(hookline, 'hookline_dispatcher_deliveries_total{outcome="dead_lettered",'
+                          'error_class="gone"}', 1)
+    # the log writer disables the row; the next snapshot counts it
+    wait_metric(hookline, 'hookline_dispatcher_webhooks{status="disabled"}', 1)
