@@ -16,6 +16,7 @@
 
 #include "gw.h"
 #include "gw_fence.h"
+#include "gw_ui.h"
 #include "hl/json.h"
 #include "hl/log.h"
 #include "hl/mem.h"
@@ -427,6 +428,8 @@ static int route(struct gw_req *r)
     if (strcmp(uri, "/api/v1/openapi.json") == 0) /* before the table: no key needed */
         return gw_route_openapi(r);
 
+    if (strncmp(uri, "/ui", 3) == 0 && (uri[3] == '\0' || uri[3] == '/'))
+        return gw_ui_serve(r, uri + 3); /* the dashboard's files: no key needed */
     /* Authenticated by the source's own verification, not by an API key. */
     if (strncmp(uri, "/api/v1/incoming/", 17) == 0)
         return gw_route_incoming(r, uri + 17);
