@@ -192,7 +192,7 @@ export async function webhookPage(a: App, path: string[]): Promise<Node> {
     ['Description', w.description || '–'],
     ['Retries', `${rp.strategy}, ${rp.max_attempts} attempts, ${fmtMs(rp.initial_delay_ms)} to ${fmtMs(rp.max_delay_ms)}`],
     ['Timeout', fmtMs(w.timeout_ms)],
-    ['Limits', `${w.rate_limit_per_s ?? 'no'} deliveries/s, ${w.max_concurrency ?? 'no'} concurrency limit`],
+    ['Limits', `${w.rate_limit_per_s ? `${w.rate_limit_per_s} deliveries/s` : 'no rate limit'}, ${w.max_concurrency ? `at most ${w.max_concurrency} in flight` : 'no concurrency limit'}`],
     ['Credentials', auth],
     ['Signatures', [w.signature.standard ? 'standard' : '', w.signature.legacy ? `legacy (${w.signature.legacy_header})` : '', w.signature.v1a ? 'v1a' : ''].filter(Boolean).join(', ')],
     ['Public key (v1a)', w.public_key ?? '–'],
