@@ -76,6 +76,7 @@ def test_dashboard_in_a_real_browser(hookline, tmp_path):
         "base_url": hookline.base_url,
         "tenant": hookline.tenant,
         "tenant_key": hookline.tenant_key,
+        "admin_key": hookline.admin_key,
         "viewer_key": hookline.make_key("viewer"),
         "other_key": hookline.make_key("tenant_admin", tenant=other),
         "artifacts_dir": str(tmp_path),

@@ -46,11 +46,18 @@ export async function overviewPage(a: App): Promise<Node> {
         { label: 'failed', value: sum.failed, cls: 'bad' },
         { label: 'pending', value: pending, cls: 'wait' },
         { label: 'skipped', value: skipped, cls: 'skip' },
-      ], fmtCount)),
+      ], fmtCount),
+      barChart('Deliveries per webhook (busiest)', hooks.map((w, i) => ({ w, s: stats[i] }))
+        .sort((x, y) => (y.s?.deliveries ?? 0) - (x.s?.deliveries ?? 0)).slice(0, 6)
+        .map(({ w, s }) => ({ label: shortName(w.name || w.url), value: s?.deliveries ?? 0, cls: s && s.failed ? 'bad' : 'ok' })), fmtCount)),
     h('h2', null, 'Webhooks that need attention'),
     table(['Webhook', 'Status', 'Why'], attention.map(({ w, reason }) => [link(`#/webhooks/${w.id}`, w.name || w.url), badge(w.status), reason]), 'Webhooks that need attention'),
     h('h2', null, 'Recent failed deliveries'),
     table(['Created', 'Event type', 'Error', ''], failed.data.map((d: any) => [fmtTime(d.created_at), d.event_type, d.last_error_class ?? d.last_error ?? '', link(`#/deliveries/${d.id}`, 'Show')]), 'Recent failed deliveries'));
+}
+
+function shortName(s: string): string {
+  return s.length > 12 ? s.slice(0, 11) + '…' : s;
 }
 
 function tile(label: string, value: string, id: string, sub?: string): HTMLElement {

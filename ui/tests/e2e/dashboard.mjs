@@ -2,7 +2,7 @@
 // starts it and runs this script): Debian's Chromium driven by playwright-core, real
 // receivers on 127.0.0.1 (node's http servers below), the real gateway and dispatchers.
 //
-// Input: HL_E2E, a JSON object {base_url, tenant, tenant_key, viewer_key, other_key,
+// Input: HL_E2E, a JSON object {base_url, tenant, tenant_key, admin_key, viewer_key, other_key,
 // artifacts_dir}; HL_E2E_SCREENSHOTS=<dir> also saves the screenshots docs/dashboard.md
 // shows. Prints one line per step and a summary; exits 1 when a step failed.
 import { chromium } from 'playwright-core';
@@ -243,6 +243,38 @@ await step('the webhook page charts its stats', async () => {
   await shot('webhook');
   await go('#/webhooks');
   await shot('webhooks');
+});
+
+await step('pause, resume, rotate the secret, and delete only after confirming', async () => {
+  await go(`#/webhooks/${hookId}`);
+  await page.getByRole('button', { name: 'Pause' }).click();
+  await page.locator('h1 + .badge[data-status=paused]').waitFor();
+  await page.getByRole('button', { name: 'Resume' }).click();
+  await page.locator('h1 + .badge[data-status=active]').waitFor();
+  await page.getByRole('button', { name: 'Rotate secret' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Rotate secret' }).click();
+  const secret = await page.getByTestId('once-value').textContent();
+  assert.match(secret, /^whsec_/);
+  assert.ok((await api(cfg.tenant_key, 'GET', `/webhooks/${hookId}`)).previous_secret_expires_at);
+  await page.getByRole('button', { name: 'Delete' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click();
+  await api(cfg.tenant_key, 'GET', `/webhooks/${hookId}`); // still there
+  await page.getByRole('button', { name: 'Delete' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Delete webhook' }).click();
+  await page.getByRole('heading', { name: 'Webhooks' }).waitFor();
+  await until(async () => (await fetch(`${BASE}/api/v1/webhooks/${hookId}`, { headers: { Authorization: 'Bearer ' + cfg.tenant_key } })).status === 404, 'the webhook to be gone', 10000);
+});
+
+await step('an admin key chooses the tenant it acts on', async () => {
+  await signIn(cfg.admin_key);
+  assert.equal(await page.getByTestId('role').textContent(), 'admin');
+  await page.getByRole('heading', { name: 'Choose a tenant' }).waitFor();
+  await page.getByLabel('Tenant', { exact: true }).selectOption(cfg.tenant);
+  await page.getByTestId('tile-volume').waitFor();
+  await go('#/webhooks');
+  await page.getByRole('link', { name: 'flaky endpoint' }).waitFor();
+  await go('#/tenants');
+  await page.getByRole('region', { name: 'Tenants' }).getByText(cfg.tenant, { exact: true }).waitFor();
 });
 
 await step('a viewer key sees no edit controls', async () => {
