@@ -54,7 +54,10 @@ function isPrefix(prefix: string, pointer: string): boolean {
 export function fieldErrors(problem: Problem | null | undefined, fields: string[]): FieldErrors {
   const out: FieldErrors = { byField: new Map(), general: [] };
   for (const e of problem?.errors ?? []) {
-    const pointer = e.pointer ?? '';
+    let pointer = e.pointer ?? '';
+    // A missing member is reported at its parent object: it belongs to the member's field.
+    const missing = /^missing required property '([^'/~]+)'$/.exec(e.detail ?? '');
+    if (missing) pointer = `${pointer}/${missing[1]}`;
     let best = '';
     for (const f of fields) {
       if (f && isPrefix(f, pointer) && f.length > best.length) best = f;
@@ -63,7 +66,7 @@ export function fieldErrors(problem: Problem | null | undefined, fields: string[
       out.general.push(pointer ? `${pointer}: ${e.detail}` : e.detail);
       continue;
     }
-    const detail = pointer === best ? e.detail : `${pointer.slice(best.length + 1)}: ${e.detail}`;
+    const detail = pointer === best || missing ? e.detail : `${pointer.slice(best.length + 1)}: ${e.detail}`;
     const list = out.byField.get(best) ?? [];
     list.push(detail);
     out.byField.set(best, list);

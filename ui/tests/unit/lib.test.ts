@@ -42,6 +42,11 @@ test('problem pointers go to the field with the longest matching pointer', () =>
   // "/urlx" is not under "/url"
   assert.deepEqual(fieldErrors({ errors: [{ pointer: '/urlx', detail: 'd' }] }, ['/url']).general, ['/urlx: d']);
   assert.equal(fieldErrors(null, fields).general.length, 0);
+  // a missing member is reported at its parent: it goes to the member's field
+  const missing = fieldErrors({ errors: [{ pointer: '', keyword: 'required', detail: "missing required property 'url'" },
+    { pointer: '/retry_policy', keyword: 'required', detail: "missing required property 'strategy'" }] }, ['/url', '/retry_policy']);
+  assert.deepEqual(missing.byField.get('/url'), ["missing required property 'url'"]);
+  assert.deepEqual(missing.byField.get('/retry_policy'), ["missing required property 'strategy'"]);
 });
 
 test('problems read as hooklinectl prints them', () => {
