@@ -141,9 +141,19 @@ async function render(): Promise<void> {
   } catch (e) {
     main.replaceChildren(problemBox(e));
   }
+  // A new page: its title says where we are, and keyboard focus starts at its content
+  // (the link that led here is gone with the old page).
+  document.title = `${main.querySelector('h1')?.textContent ?? 'Error'} · Hookline`;
+  if (navigated && (!document.activeElement || document.activeElement === document.body || !document.activeElement.isConnected))
+    main.focus({ preventScroll: true });
+  navigated = false;
 }
 
-window.addEventListener('hashchange', () => void render());
+let navigated = false;
+window.addEventListener('hashchange', () => {
+  navigated = true;
+  void render();
+});
 const saved = sessionStorage.getItem(KEY);
 if (saved) {
   signIn(saved, sessionStorage.getItem(TENANT)).then((ok) => ok || signInPage('Your key is no longer accepted; sign in again.'));

@@ -363,12 +363,19 @@ await step('another tenant\'s key sees nothing of the first', async () => {
   assert.equal(await page.getByText('flaky endpoint').count(), 0);
 });
 
-await step('keyboard: the skip link comes first and moves focus to the content', async () => {
+await step('keyboard: the skip link comes first, and a followed link focuses the new page', async () => {
   await go('#/webhooks');
+  await go('#/webhooks'); // a fresh load (the same page again reloads it): focus at the top
   await page.keyboard.press('Tab');
   assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Skip to content');
   await page.keyboard.press('Enter');
   assert.equal(await page.evaluate(() => document.activeElement?.id), 'main');
+  // following a link with the keyboard lands on the new page's content, which names itself
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Deliveries' }).focus();
+  await page.keyboard.press('Enter');
+  await page.getByRole('heading', { name: 'Deliveries' }).waitFor();
+  await until(async () => (await page.evaluate(() => document.activeElement?.id)) === 'main', 'focus on the content', 5000, 100);
+  assert.equal(await page.title(), 'Deliveries · Hookline');
 });
 
 await step('phone width: nothing wider than the screen', async () => {
