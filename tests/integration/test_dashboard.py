@@ -67,7 +67,7 @@ def test_dashboard_files_are_served_with_a_strict_policy(hookline):
 
 
 @pytest.mark.service_env(**FAST_RETRIES)
-def test_dashboard_in_a_real_browser(hookline, tmp_path):
+def test_dashboard_in_a_real_browser(hookline, tmp_path, capsys):
     assert NODE, "node is missing: run scripts/install-deps"
     assert os.access(CHROMIUM, os.X_OK), f"{CHROMIUM} is missing: run scripts/install-deps"
     other = hookline.tenant + "-other"
@@ -87,6 +87,9 @@ def test_dashboard_in_a_real_browser(hookline, tmp_path):
                              text=True, timeout=300)
     except subprocess.TimeoutExpired as e:
         pytest.fail(f"the browser tests did not finish within 300 s:\n{e.stdout}\n{e.stderr}")
-    print(run.stdout)
+    # The script's per-step summary, shown even when pytest captures output.
+    with capsys.disabled():
+        at = run.stdout.find("===== dashboard")
+        print("\n" + run.stdout[max(at, 0):].rstrip())
     assert run.returncode == 0, f"browser tests failed:\n{run.stdout}\n{run.stderr}"
     assert "0 failed, 0 skipped" in run.stdout

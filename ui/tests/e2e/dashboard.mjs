@@ -232,6 +232,11 @@ await step('retry the failed delivery after fixing the receiver', async () => {
   assert.equal(Number(await page.getByTestId('attempt-count').textContent()), 5);
   assert.equal(flaky.requests.length, before + 1);
   assert.equal(flaky.requests.at(-1).headers['webhook-id'], flakyDeliveryId);
+  // nothing failed or skipped is left to replay (times are UTC, as the form says)
+  await go(`#/webhooks/${flakyHook.id}`);
+  await page.getByLabel('Since').fill(new Date(Date.now() - 3600e3).toISOString().slice(0, 16));
+  await page.getByRole('button', { name: 'Replay' }).click();
+  await page.getByRole('status').filter({ hasText: '0 deliveries replayed.' }).waitFor();
 });
 
 await step('the webhook page charts its stats', async () => {
