@@ -27,6 +27,20 @@ int64_t gw_fence_version(void)
     return atomic_load(&version);
 }
 
+int gw_fence_format(char *out)
+{
+    char tmp[24];
+    int n = 0;
+    uint64_t v = (uint64_t)atomic_load(&version);
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (int i = 0; i < n; i++)
+        out[i] = tmp[n - 1 - i];
+    return n;
+}
+
 void gw_fence_note_payload(const char *payload)
 {
     char *end;

@@ -31,6 +31,9 @@
 void gw_fence_note(int64_t v);
 /* The highest version seen; 0 before any. */
 int64_t gw_fence_version(void);
+/* gw_fence_version() in decimal into out (at least 21 bytes, not NUL-terminated); returns
+ * the length. Digits by hand: this runs once per ingest request. */
+int gw_fence_format(char *out);
 /* Notes the payload of a GW_FENCE_CHANNEL notification (a decimal version). */
 void gw_fence_note_payload(const char *payload);
 /* Makes a new pooled connection listen, and notes the current version. */

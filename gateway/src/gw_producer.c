@@ -169,7 +169,7 @@ hl_err gw_produce_wait(struct gw_producer *p, struct gw_kmsg *msgs, size_t n)
     /* the read-your-writes fence (gw_fence.h): read once, after every change this request
      * could have been told of */
     char fence[24];
-    int fence_len = snprintf(fence, sizeof(fence), "%lld", (long long)gw_fence_version());
+    int fence_len = gw_fence_format(fence);
     for (size_t i = 0; i < n; i++) {
         refs[i].w = &w;
         refs[i].m = &msgs[i];
