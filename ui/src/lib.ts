@@ -333,9 +333,11 @@ export function summarize(stats: Stats[]): Summary {
 }
 
 /** Why a webhook needs attention, or null: disabled (by the dispatcher or through the API),
- *  failing deliveries in the window, or a success rate under 90 %. */
-export function attentionReason(w: { status?: string; disabled_reason?: string | null }, s?: Stats | null): string | null {
+ *  its circuit breaker open (a retrying delivery of it was not attempted: error class
+ *  circuit_open), failing deliveries in the window, or a success rate under 90 %. */
+export function attentionReason(w: { status?: string; disabled_reason?: string | null }, s?: Stats | null, breakerOpen = false): string | null {
   if (w.status === 'disabled') return 'disabled' + (w.disabled_reason ? `: ${w.disabled_reason}` : '');
+  if (breakerOpen) return 'circuit breaker open: deliveries wait' + (s?.failed ? ` (${s.failed} failed)` : '');
   if (!s) return null;
   if (s.success_rate !== null && s.success_rate < 0.9)
     return `success rate ${fmtPercent(s.success_rate)} (${s.failed} failed)`;
@@ -365,6 +367,12 @@ export function barGeometry(values: { label: string; value: number | null }[], w
     const h = (val / max) * height;
     return { label: v.label, value: val, x: i * slot + (slot - w) / 2, y: height - h, w, h };
   });
+}
+
+/** The webhooks whose circuit breaker is open, from deliveries still retrying: the
+ *  dispatcher records error class circuit_open on a delivery it held back. */
+export function breakerOpenWebhooks(retrying: { webhook_id: string; last_error_class?: string | null }[]): Set<string> {
+  return new Set(retrying.filter((d) => d.last_error_class === 'circuit_open').map((d) => d.webhook_id));
 }
 
 /** Delivery statuses that will still change (the delivery page refreshes while one holds). */

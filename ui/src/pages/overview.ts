@@ -2,7 +2,7 @@
 // that need attention (disabled, failing), from the webhooks' own stats.
 import { barChart } from '../charts';
 import { badge, h, link, table } from '../dom';
-import { attentionReason, fmtCount, fmtPercent, fmtTime, Stats, summarize } from '../lib';
+import { attentionReason, breakerOpenWebhooks, fmtCount, fmtPercent, fmtTime, Stats, summarize } from '../lib';
 import type { App } from './index';
 
 const MAX_WEBHOOKS = 50;
@@ -27,7 +27,9 @@ export async function overviewPage(a: App): Promise<Node> {
   const sum = summarize(stats.filter((s): s is Stats => !!s));
   const counts = { active: 0, paused: 0, disabled: 0 } as Record<string, number>;
   hooks.forEach((w) => (counts[w.status] = (counts[w.status] ?? 0) + 1));
-  const attention = hooks.map((w, i) => ({ w, reason: attentionReason(w, stats[i]) })).filter((x) => x.reason);
+  const retrying = await a.api.get('/deliveries?status=retrying&limit=250').catch(() => ({ data: [] }));
+  const breakers = breakerOpenWebhooks(retrying.data);
+  const attention = hooks.map((w, i) => ({ w, reason: attentionReason(w, stats[i], breakers.has(w.id)) })).filter((x) => x.reason);
   const failed = await a.api.get('/deliveries?status=failed&limit=5').catch(() => ({ data: [] }));
   const pending = stats.reduce((n, s) => n + (s?.pending ?? 0), 0);
   const skipped = stats.reduce((n, s) => n + (s?.skipped ?? 0), 0);

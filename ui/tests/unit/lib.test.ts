@@ -3,7 +3,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  attentionReason, barGeometry, canEdit, canonical, deliveryInFlight, fieldErrors, fmtMs, fmtPercent, fmtTime,
+  attentionReason, barGeometry, breakerOpenWebhooks, canEdit, canonical, deliveryInFlight, fieldErrors, fmtMs, fmtPercent, fmtTime,
   localInputToIso, parseHash, parseJsonField, parseList, problemSummary, queryString, roleFromProbes, summarize,
   webhookBody, webhookFormValues,
 } from '../../src/lib';
@@ -150,6 +150,10 @@ test('the overview: volume, failure rate, and what needs attention', () => {
   assert.equal(attentionReason({ status: 'active' }, { deliveries: 100, succeeded: 99, failed: 1, pending: 0, skipped: 0, success_rate: 0.99 }), '1 failed delivery');
   assert.equal(attentionReason({ status: 'active' }, { deliveries: 3, succeeded: 3, failed: 0, pending: 0, skipped: 0, success_rate: 1 }), null);
   assert.equal(attentionReason({ status: 'paused' }, null), null);
+  assert.equal(attentionReason({ status: 'active' }, null, true), 'circuit breaker open: deliveries wait');
+  assert.equal(attentionReason({ status: 'disabled', disabled_reason: null }, null, true), 'disabled');
+  const open = breakerOpenWebhooks([{ webhook_id: 'a', last_error_class: 'circuit_open' }, { webhook_id: 'b', last_error_class: 'http_status' }, { webhook_id: 'c' }]);
+  assert.deepEqual([...open], ['a']);
 });
 
 test('bars scale to the largest value and fit the area', () => {
