@@ -60,7 +60,7 @@ struct dp_breaker *dp_breaker_get(struct dp_breaker_table *t, const char *webhoo
             return h;
     struct dp_breaker *h = hl_xcalloc(1, sizeof(*h));
     h->webhook_id = hl_xstrdup(webhook_id);
-    h->tokens = -1; /* full on first use */
+    h->rate = (struct hl_bucket)HL_BUCKET_INIT; /* full on first use */
     h->hnext = t->b[k];
     h->store = t->store;
     t->b[k] = h;
@@ -107,20 +107,10 @@ dp_admit dp_breaker_admit(const struct dp_config *cfg, struct dp_breaker *h, int
         limit = 1; /* half-open: one probe */
     if (h->in_flight >= limit)
         return DP_ADMIT_WAIT;
-    if (rate_per_s > 0) {
-        if (h->tokens < 0) {
-            h->tokens = rate_per_s;
-            h->refill_ms = now_ms;
-        }
-        h->tokens += (double)(now_ms - h->refill_ms) * rate_per_s / 1000.0;
-        h->refill_ms = now_ms;
-        if (h->tokens > rate_per_s)
-            h->tokens = rate_per_s;
-        if (h->tokens < 1.0) {
-            *wait_ms = (int64_t)((1.0 - h->tokens) * 1000.0 / rate_per_s) + 1;
-            return DP_ADMIT_WAIT;
-        }
-        h->tokens -= 1.0;
+    double missing;
+    if (rate_per_s > 0 && !hl_bucket_take(&h->rate, rate_per_s, rate_per_s, now_ms, &missing)) {
+        *wait_ms = (int64_t)(missing * 1000.0 / rate_per_s) + 1;
+        return DP_ADMIT_WAIT;
     }
     if (h->open)
         h->probing = true;

@@ -212,22 +212,15 @@ static bool open_field(const struct hl_keyring *kr, const char *field, const cha
     return false;
 }
 
-static void wipe_buf(struct hl_buf *b)
-{
-    if (b->ptr)
-        explicit_bzero(b->ptr, b->cap);
-    hl_buf_release(b);
-}
-
 /* Replaces the sealed credential fields of the auth object a by their plain text; a field
  * that does not open is removed (the webhook is then unusable: w->secret_error). */
 static void open_auth(const struct hl_keyring *kr, const char *id, json_t *a,
                       struct dp_webhook *w)
 {
-    static const char *const fields[] = {"password", "token", "value", "secret"};
+    const char *const *fields = hl_auth_secret_fields;
     char field[32];
     struct hl_buf plain = HL_BUF_INIT;
-    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+    for (size_t i = 0; i < HL_AUTH_SECRET_NFIELDS; i++) {
         json_t *v = json_object_get(a, fields[i]);
         if (!json_is_string(v))
             continue;
@@ -236,7 +229,7 @@ static void open_auth(const struct hl_keyring *kr, const char *id, json_t *a,
             json_object_set_new(a, fields[i], json_stringn(plain.ptr, plain.len));
         else
             json_object_del(a, fields[i]);
-        wipe_buf(&plain);
+        hl_buf_wipe(&plain);
     }
 }
 
@@ -337,7 +330,7 @@ static bool open_secrets(const struct hl_keyring *kr, const char *const col[NCOL
         w->has_previous_signing_key = true;
     ok = true;
 out:
-    wipe_buf(&plain);
+    hl_buf_wipe(&plain);
     return ok;
 }
 

@@ -26,38 +26,11 @@
 #include "hl/config.h"
 #include "hl/keyring.h"
 #include "hl/log.h"
+#include "hl/signals.h"
 #include "hl/banned.h"
 
 /* How often the startup wait for the first webhook load says it is still waiting. */
 #define STARTUP_WARN_MS 30000
-
-static volatile sig_atomic_t stop_requested;
-static int wake_write_fd = -1;
-
-/* Async-signal-safe: a flag and a write(2) that wakes the loop out of its poll. */
-static void on_signal(int sig)
-{
-    int saved = errno;
-    stop_requested = 1;
-    if (wake_write_fd >= 0) {
-        ssize_t n = write(wake_write_fd, "s", 1);
-        (void)n;
-    }
-    errno = saved;
-    (void)sig;
-}
-
-static void install_signals(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    sa.sa_handler = SIG_IGN;
-    sigaction(SIGPIPE, &sa, NULL);
-}
 
 static void usage(FILE *out)
 {
@@ -72,7 +45,7 @@ static void usage(FILE *out)
 static bool wait_for_webhooks(struct dp_subs *subs)
 {
     int64_t waited = 0;
-    while (!stop_requested) {
+    while (!hl_stop_signal) {
         if (dp_subs_wait_ready(subs, 500))
             return true;
         waited += 500;
@@ -147,8 +120,8 @@ int main(int argc, char **argv)
         hl_log(HL_LOG_ERROR, "main", "pipe: %s", strerror(errno));
         goto out_curl;
     }
-    wake_write_fd = wake[1];
-    install_signals();
+    hl_signals_wake_fd(wake[1]);
+    hl_signals_install();
 
     hl_log(HL_LOG_INFO, "main", "hookline-dispatcher %s starting", HL_VERSION);
     /* Webhook secrets are stored sealed; without the ring nothing could be signed. */
@@ -194,7 +167,7 @@ int main(int argc, char **argv)
         goto out_curl;
     }
 
-    dp_loop_run(&cfg, subs, consumer, dl, prod, wake[0], &stop_requested);
+    dp_loop_run(&cfg, subs, consumer, dl, prod, wake[0], &hl_stop_signal);
 
     /* Abandoned deliveries must not advance offsets: their events are redelivered. */
     dp_consumer_freeze(consumer);
@@ -219,7 +192,7 @@ out_curl:
     curl_global_cleanup();
 out:
     dp_fanout_release();
-    wake_write_fd = -1;
+    hl_signals_wake_fd(-1);
     for (int i = 0; i < 2; i++)
         if (wake[i] >= 0)
             close(wake[i]);

@@ -2,7 +2,7 @@
  * environment variables, flags, --help and docs/configuration.md all derive. */
 #include <stddef.h>
 
-#include "gw.h"
+#include "gw_config.h"
 #include "hl/banned.h"
 
 #define O(f) offsetof(struct gw_config, f)

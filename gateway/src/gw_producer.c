@@ -12,7 +12,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "gw.h"
+#include "gw_config.h"
+#include "gw_producer.h"
+#include "hl/kafka.h"
 #include "gw_fence.h"
 #include "hl/log.h"
 #include "hl/mem.h"

@@ -13,8 +13,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gw.h"
+#include <civetweb.h>
+
+#include "gw_body.h"
+#include "gw_config.h"
+#include "gw_db.h"
+#include "gw_event_schemas.h"
 #include "gw_idmem.h"
+#include "gw_producer.h"
+#include "gw_reply.h"
+#include "gw_req.h"
+#include "gw_role.h"
+#include "gw_route.h"
+#include "gw_routes_events.h"
+#include "gw_schemas.h"
 #include "hl/envelope.h"
 #include "hl/id.h"
 #include "hl/json.h"
@@ -257,7 +269,7 @@ static void items_release(struct item *items, size_t n)
     }
 }
 
-static int post_event(struct gw_req *r)
+static int post_event(struct gw_req *r, const char *unused)
 {
     json_t *body = gw_body_event(r);
     if (!body)
@@ -297,7 +309,7 @@ static int post_event(struct gw_req *r)
 
 /* 207 with one result per event, in order; the request as a whole is refused (400) only
  * when it is not a batch at all. */
-static int post_batch(struct gw_req *r)
+static int post_batch(struct gw_req *r, const char *unused)
 {
     json_t *body = gw_body_event(r);
     if (!body)
@@ -344,19 +356,20 @@ static int post_batch(struct gw_req *r)
     return status;
 }
 
-int gw_route_events(struct gw_req *r, const char *rest)
-{
-    int st = gw_require(r, GW_PERM_PUBLISH);
-    if (st)
-        return st;
-    bool post = strcmp(r->info->request_method, "POST") == 0;
-    if (rest[0] == '\0' || strcmp(rest, "/") == 0)
-        return post ? post_event(r) : gw_method_not_allowed(r, "POST");
-    if (strcmp(rest, "/batch") == 0)
-        return post ? post_batch(r) : gw_method_not_allowed(r, "POST");
-    return gw_reply_problem(r, 404, "not-found", "Not found", "no route for '%s'",
-                            r->info->local_uri);
-}
+/* Not GW_ROUTE_DB: PostgreSQL serves only parts of ingest (the catalog's schemas, client
+ * ids), each of which answers for itself when it is down. */
+static const struct gw_route routes[] = {
+    {"POST", "", GW_PERM_NONE, 0, post_event},
+    {"POST", "/batch", GW_PERM_NONE, 0, post_batch},
+};
+
+const struct gw_resource gw_res_events = {
+    .prefix = "/api/v1/events",
+    .read_perm = GW_PERM_PUBLISH,
+    .write_perm = GW_PERM_PUBLISH,
+    .routes = routes,
+    .nroutes = GW_NROUTES(routes),
+};
 
 /* Writes the client event ids accepted while PostgreSQL was down to event_ids, once it
  * answers again (gw_idmem.h); nothing to do, and no connection taken, otherwise. */

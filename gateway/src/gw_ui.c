@@ -6,9 +6,9 @@
  * origin only (no inline script, no CDN) and forbids framing, and the caching contract of
  * Vite's output: files under assets/ carry a content hash in their name, so they are
  * cached for a year, while index.html (which names the current hashes) is revalidated on
- * every load. Paths are checked by character before they reach the file system: only
- * [A-Za-z0-9._-] segments, none starting with a dot, so nothing outside ui_dir is
- * reachable, and symbolic links are not followed. */
+ * every load. The route table admits three shapes of path only (/ui/, /ui/<file>,
+ * /ui/assets/<file>), and a file name must be [A-Za-z0-9._-] not starting with a dot, so
+ * nothing outside ui_dir is reachable; symbolic links are not followed either. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -17,13 +17,20 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <civetweb.h>
+
+#include "gw_config.h"
+#include "gw_reply.h"
+#include "gw_req.h"
+#include "gw_role.h"
+#include "gw_route.h"
 #include "gw_ui.h"
 #include "hl/log.h"
 #include "hl/mem.h"
 #include "hl/banned.h"
 
 #define UI_MAX_FILE (16 * 1024 * 1024)
-#define UI_MAX_PATH 256
+#define UI_MAX_NAME 128
 
 #define UI_CSP                                                                                 \
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "         \
@@ -58,54 +65,33 @@ static const char *mime_type(const char *path)
     return "application/octet-stream";
 }
 
-/* True when path (relative, without the leading '/') names a file inside ui_dir: segments
- * of [A-Za-z0-9._-], none empty or starting with '.', so neither ".." nor hidden files. */
-static bool ui_path_ok(const char *path)
+/* A file name the dashboard's build can have: [A-Za-z0-9._-], not starting with a dot (so
+ * neither ".." nor hidden files). */
+static bool ui_name_ok(const char *name)
 {
-    size_t n = strlen(path);
-    if (n == 0 || n >= UI_MAX_PATH)
+    size_t n = strlen(name);
+    if (n == 0 || n >= UI_MAX_NAME || name[0] == '.')
         return false;
-    bool seg_start = true;
-    for (const char *p = path; *p; p++) {
+    for (const char *p = name; *p; p++) {
         char c = *p;
-        if (c == '/') {
-            if (seg_start)
-                return false; /* empty segment */
-            seg_start = true;
-            continue;
-        }
-        if (seg_start && c == '.')
-            return false;
-        seg_start = false;
         if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
               c == '.' || c == '_' || c == '-'))
             return false;
     }
-    return !seg_start;
+    return true;
 }
 
 static int not_found(struct gw_req *r)
 {
-    return gw_reply_problem(r, 404, "not-found", "Not found", "no route for '%s'",
-                            r->info->local_uri);
+    return gw_reply_not_found(r, "no route for '%s'", r->info->local_uri);
 }
 
-int gw_ui_serve(struct gw_req *r, const char *rest)
+/* Sends file (relative to ui_dir: "index.html", "<name>" or "assets/<name>"). */
+static int send_file(struct gw_req *r, const char *file)
 {
-    const char *m = r->info->request_method;
-    bool head = strcmp(m, "HEAD") == 0;
-    if (strcmp(m, "GET") != 0 && !head)
-        return gw_method_not_allowed(r, "GET, HEAD");
-    if (rest[0] == '\0') {
-        mg_response_header_start(r->conn, 301);
-        mg_response_header_add(r->conn, "Location", "/ui/", -1);
-        mg_response_header_add(r->conn, "Content-Length", "0", -1);
-        mg_response_header_send(r->conn);
-        return 301;
-    }
+    bool head = strcmp(r->info->request_method, "HEAD") == 0;
     const char *dir = r->ctx->cfg->ui_dir ? r->ctx->cfg->ui_dir : HL_DEFAULT_UI_DIR;
-    const char *file = rest[1] ? rest + 1 : "index.html";
-    if (!dir[0] || !ui_path_ok(file))
+    if (!dir[0])
         return not_found(r);
 
     char path[4096];
@@ -159,4 +145,53 @@ out:
     free(data);
     close(fd);
     return status;
+}
+
+/* /ui/ is index.html; /ui is sent there, so that the page's base is the directory. */
+static int get_index(struct gw_req *r, const char *unused)
+{
+    const char *uri = r->info->local_uri;
+    if (uri[strlen(uri) - 1] != '/') {
+        mg_response_header_start(r->conn, 301);
+        mg_response_header_add(r->conn, "Location", "/ui/", -1);
+        mg_response_header_add(r->conn, "Content-Length", "0", -1);
+        mg_response_header_send(r->conn);
+        return 301;
+    }
+    return send_file(r, "index.html");
+}
+
+static int get_file(struct gw_req *r, const char *name)
+{
+    return send_file(r, name);
+}
+
+static int get_asset(struct gw_req *r, const char *name)
+{
+    char file[UI_MAX_NAME + 8];
+    snprintf(file, sizeof(file), "assets/%s", name);
+    return send_file(r, file);
+}
+
+static const struct gw_route routes[] = {
+    {"GET", "", GW_PERM_NONE, GW_ROUTE_HEAD, get_index},
+    {"GET", "/assets/{name}", GW_PERM_NONE, GW_ROUTE_HEAD, get_asset},
+    {"GET", "/{name}", GW_PERM_NONE, GW_ROUTE_HEAD, get_file},
+};
+
+static const struct gw_resource ui = {
+    .prefix = "/ui", .flags = GW_RES_PUBLIC, .read_perm = GW_PERM_NONE,
+    .write_perm = GW_PERM_NONE, .param_ok = ui_name_ok, .not_found = "no file '%s'",
+    .routes = routes, .nroutes = GW_NROUTES(routes),
+};
+
+bool gw_ui_claims(const char *uri)
+{
+    return strncmp(uri, "/ui", 3) == 0 && (uri[3] == '\0' || uri[3] == '/');
+}
+
+int gw_ui_serve(struct gw_req *r)
+{
+    static const struct gw_resource *const table[] = {&ui};
+    return gw_route_request(r, table, 1);
 }

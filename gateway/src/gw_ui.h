@@ -1,13 +1,19 @@
-/* The dashboard's static files (gw_ui.c), served under /ui/. */
+/* The dashboard's static files under /ui/ (gw_ui.c). They are not part of the API, so they
+ * have their own route table instead of a place among the API's resources (gw_routes.c),
+ * which schemas/openapi.json documents one for one. */
 #ifndef GW_UI_H
 #define GW_UI_H
 
-#include "gw.h"
+#include <stdbool.h>
 
-/* Answers a GET or HEAD for /ui<rest> from the directory ui_dir (the build of ui/): rest is
- * "" (redirected to /ui/), "/" (index.html) or "/<file>". Returns the status sent. No key
- * is needed: the files are public, and the dashboard sends the user's key to the API itself.
- * @locality any civetweb worker thread. */
-int gw_ui_serve(struct gw_req *r, const char *rest);
+struct gw_req;
+
+/* Whether uri is the dashboard's: /ui or below. */
+bool gw_ui_claims(const char *uri);
+/* Answers a request gw_ui_claims: GET and HEAD of /ui/ (index.html), /ui/<file> and
+ * /ui/assets/<file> from ui_dir; 404, 405 and the redirect of /ui to /ui/ otherwise. No key
+ * is needed: the files are public, and the dashboard sends the user's key to the API.
+ * Returns the status sent. @locality any civetweb worker thread */
+int gw_ui_serve(struct gw_req *r);
 
 #endif

