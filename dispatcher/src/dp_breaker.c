@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dp_metrics.h"
 #include "hl/mem.h"
 #include "hl/time.h"
 #include "hl/banned.h"
@@ -69,6 +70,8 @@ struct dp_breaker *dp_breaker_get(struct dp_breaker_table *t, const char *webhoo
         /* where the previous owner (or this dispatcher before a restart) left it */
         int64_t wait = v.open_until_ms - hl_now_ms();
         h->open = v.open;
+        if (h->open)
+            dp_metrics_breakers_open(1);
         h->open_until_ms = hl_mono_ms() + (wait > 0 ? wait : 0);
         h->tripped = v.tripped;
         h->failing_since_ms = v.failing_since_ms;
@@ -141,6 +144,7 @@ bool dp_breaker_done(const struct dp_config *cfg, struct dp_breaker *h, bool ok,
         h->tripped = false;
         if (h->open) {
             h->open = false;
+            dp_metrics_breakers_open(-1);
             h->window_start_ms = now_ms;
             h->window_total = h->window_failed = 0;
         }
@@ -154,6 +158,7 @@ bool dp_breaker_done(const struct dp_config *cfg, struct dp_breaker *h, bool ok,
     } else if (!ok && !h->open && h->window_total >= cfg->breaker_min_requests &&
                h->window_failed * 100 >= cfg->breaker_failure_pct * h->window_total) {
         h->open = true;
+        dp_metrics_breakers_open(1);
         h->tripped = true;
         h->open_until_ms = now_ms + cfg->breaker_open_ms;
     }

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dp_metrics.h"
 #include "hl/log.h"
 #include "hl/mem.h"
 #include "hl/pg.h"
@@ -448,6 +449,10 @@ static void publish(struct dp_subs *s, struct dp_snapshot *snap)
     pthread_mutex_lock(&s->lock);
     struct dp_snapshot *old = s->current;
     s->current = snap;
+    int64_t n[3] = {0, 0, 0};
+    for (size_t i = 0; i < snap->n; i++)
+        n[snap->hooks[i].status]++;
+    dp_metrics_snapshot_loaded(n[DP_WH_ACTIVE], n[DP_WH_PAUSED], n[DP_WH_DISABLED]);
     pthread_cond_broadcast(&s->loaded);
     pthread_mutex_unlock(&s->lock);
     dp_snapshot_release(old);
@@ -524,6 +529,7 @@ static hl_err reload(struct dp_subs *s, PGconn *conn, bool only_if_changed, char
     if (only_if_changed) {
         if (!read_version(conn, &version, errbuf, errlen))
             return HL_EIO;
+        dp_metrics_snapshot_checked();
         if (version == s->version)
             return HL_OK;
     }

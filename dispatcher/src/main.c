@@ -18,14 +18,17 @@
 #include "dp_consumer.h"
 #include "dp_deliver.h"
 #include "dp_fanout.h"
-#include "dp_healthstore.h"
 #include "dp_attemptlog.h"
+#include "dp_healthstore.h"
+#include "dp_http.h"
 #include "dp_loop.h"
+#include "dp_metrics.h"
 #include "dp_produce.h"
 #include "dp_subs.h"
 #include "hl/config.h"
 #include "hl/keyring.h"
 #include "hl/log.h"
+#include "hl/retention.h"
 #include "hl/signals.h"
 #include "hl/banned.h"
 
@@ -69,6 +72,8 @@ int main(int argc, char **argv)
     struct dp_producer *prod = NULL;
     struct dp_healthstore *health = NULL;
     struct dp_attemptlog *log = NULL;
+    struct dp_http *http = NULL;
+    struct hl_retention *retention = NULL;
     struct hl_keyring keyring = {0};
 
     hl_log_set_service("dispatcher");
@@ -124,6 +129,14 @@ int main(int argc, char **argv)
     hl_signals_install();
 
     hl_log(HL_LOG_INFO, "main", "hookline-dispatcher %s starting", HL_VERSION);
+    /* First, so that /healthz answers while the webhooks load and /readyz says why not. */
+    dp_metrics_init(&cfg);
+    http = dp_http_start(&cfg, err, sizeof(err));
+    if (!http && err[0]) {
+        hl_log(HL_LOG_ERROR, "main", "%s", err);
+        goto out_curl;
+    }
+    retention = hl_retention_start(&cfg.common);
     /* Webhook secrets are stored sealed; without the ring nothing could be signed. */
     if (hl_keyring_load(&keyring, cfg.common.master_key, cfg.common.master_key_file, err,
                         sizeof(err))) {
@@ -168,6 +181,7 @@ int main(int argc, char **argv)
     }
 
     dp_loop_run(&cfg, subs, consumer, dl, prod, wake[0], &hl_stop_signal);
+    dp_metrics_shutting_down();
 
     /* Abandoned deliveries must not advance offsets: their events are redelivered. */
     dp_consumer_freeze(consumer);
@@ -182,12 +196,15 @@ int main(int argc, char **argv)
     hl_log(HL_LOG_INFO, "main", "stopped");
     rc = 0;
 out_curl:
+    dp_metrics_shutting_down();
     dp_deliver_free(dl);
     dp_healthstore_free(health);
     dp_producer_free(prod, 2000);
     dp_consumer_close(consumer);
     dp_attemptlog_stop(log);
     dp_subs_free(subs);
+    hl_retention_stop(retention);
+    dp_http_stop(http);
     hl_keyring_release(&keyring);
     curl_global_cleanup();
 out:

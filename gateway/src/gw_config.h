@@ -13,6 +13,7 @@ struct gw_config {
     char *http_host;
     int64_t http_port;
     int64_t http_threads;
+    int64_t metrics_port; /* 0: /metrics on the API listener */
     int64_t max_body_bytes;
     int64_t max_event_bytes;
     int64_t max_json_depth;

@@ -1,10 +1,13 @@
-/* GET /healthz (the process serves) and GET /readyz (it can do its work: PostgreSQL and
+/* GET /healthz (the process serves), GET /metrics and GET /readyz (it can do its work: PostgreSQL and
  * Kafka answer; `checks` names each one's state). No key is needed: orchestrators probe
  * them. */
+#include <civetweb.h>
 #include <stdbool.h>
 
+#include "gw_config.h"
 #include "gw_db.h"
 #include "gw_health.h"
+#include "gw_metrics.h"
 #include "gw_producer.h"
 #include "gw_reply.h"
 #include "gw_req.h"
@@ -41,6 +44,17 @@ static int readyz(struct gw_req *r, const char *unused)
     return gw_reply_json(r, 200, json_pack("{s:s, s:o}", "status", "ready", "checks", checks));
 }
 
+/* GET /metrics on the API listener, without an API key; 404 when metrics_port moved it to
+ * a listener of its own (gw_metrics.c). */
+static int metrics(struct gw_req *r, const char *unused)
+{
+    if (r->ctx->cfg->metrics_port)
+        return gw_reply_problem(r, 404, "not-found", "Not found",
+                                "metrics are served on port %lld",
+                                (long long)r->ctx->cfg->metrics_port);
+    return gw_metrics_send(r->conn, r->info->request_method);
+}
+
 static const struct gw_route healthz_routes[] = {
     {"GET", "", GW_PERM_NONE, GW_ROUTE_HEAD, healthz},
 };
@@ -55,4 +69,12 @@ const struct gw_resource gw_res_healthz = {
 const struct gw_resource gw_res_readyz = {
     .prefix = "/readyz", .flags = GW_RES_PUBLIC, .read_perm = GW_PERM_NONE,
     .write_perm = GW_PERM_NONE, .routes = readyz_routes, .nroutes = GW_NROUTES(readyz_routes),
+};
+
+static const struct gw_route metrics_routes[] = {
+    {"GET", "", GW_PERM_NONE, GW_ROUTE_HEAD, metrics},
+};
+const struct gw_resource gw_res_metrics = {
+    .prefix = "/metrics", .flags = GW_RES_PUBLIC, .read_perm = GW_PERM_NONE,
+    .write_perm = GW_PERM_NONE, .routes = metrics_routes, .nroutes = GW_NROUTES(metrics_routes),
 };

@@ -5,5 +5,6 @@
 struct gw_resource;
 extern const struct gw_resource gw_res_healthz;
 extern const struct gw_resource gw_res_readyz;
+extern const struct gw_resource gw_res_metrics;
 
 #endif

@@ -155,6 +155,11 @@ void gw_producer_warm(struct gw_producer *p, const char *topic, int timeout_ms)
     rd_kafka_metadata_destroy(md);
 }
 
+int gw_producer_queue_len(struct gw_producer *p)
+{
+    return rd_kafka_outq_len(p->rk);
+}
+
 bool gw_producer_healthy(struct gw_producer *p)
 {
     return atomic_load(&p->broker_up) != 0;

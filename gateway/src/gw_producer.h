@@ -32,5 +32,7 @@ bool gw_producer_healthy(struct gw_producer *p);
  * it do not wait for it; a failure is logged, not fatal (librdkafka keeps trying).
  * @locality the main thread, before serving. */
 void gw_producer_warm(struct gw_producer *p, const char *topic, int timeout_ms);
+/* Messages in the producer's queue, not yet acknowledged (for /metrics). */
+int gw_producer_queue_len(struct gw_producer *p);
 
 #endif

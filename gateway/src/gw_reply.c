@@ -11,6 +11,7 @@
 #include <civetweb.h>
 
 #include "gw_fence.h"
+#include "gw_metrics.h"
 #include "gw_reply.h"
 #include "gw_req.h"
 #include "hl/buf.h"
@@ -173,6 +174,7 @@ static json_t *problem_new(struct gw_req *r, int status, const char *slug, const
                            const char *detail)
 {
     char type[128];
+    gw_metrics_problem(slug);
     snprintf(type, sizeof(type), PROBLEM_BASE "%s", slug);
     return json_pack("{s:s, s:s, s:i, s:s, s:s}", "type", type, "title", title, "status", status,
                      "detail", detail, "instance", r->info->local_uri ? r->info->local_uri : "");

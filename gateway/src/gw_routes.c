@@ -20,6 +20,7 @@
 const struct gw_resource *const gw_resources[] = {
     &gw_res_healthz,
     &gw_res_readyz,
+    &gw_res_metrics,
     &gw_res_openapi,
     &gw_res_incoming,
     &gw_res_event_types_available,

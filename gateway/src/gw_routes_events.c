@@ -20,6 +20,7 @@
 #include "gw_db.h"
 #include "gw_event_schemas.h"
 #include "gw_idmem.h"
+#include "gw_metrics.h"
 #include "gw_producer.h"
 #include "gw_reply.h"
 #include "gw_req.h"
@@ -210,8 +211,10 @@ static void accept_items(struct gw_req *r, struct item *items, size_t n)
                                    .value = items[i].value, .value_len = items[i].value_len};
         which[k++] = i;
     }
-    if (k)
+    if (k) {
         gw_produce_wait(r->ctx->producer, msgs, k);
+        gw_metrics_acked();
+    }
     for (size_t j = 0; j < k; j++) {
         struct item *it = &items[which[j]];
         if (msgs[j].err) {
@@ -264,6 +267,7 @@ static void item_result(struct hl_buf *b, struct item *it, const size_t *index)
 static void items_release(struct item *items, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
+        gw_metrics_event(items[i].status, items[i].duplicate);
         free(items[i].value);
         gw_errors_release(&items[i].errors);
     }

@@ -29,6 +29,7 @@
 #include "gw_config.h"
 #include "gw_db.h"
 #include "gw_event_schemas.h"
+#include "gw_metrics.h"
 #include "gw_producer.h"
 #include "gw_ratelimit.h"
 #include "gw_reply.h"
@@ -395,7 +396,9 @@ static int produce(struct gw_req *r, const struct source *s, const char *type, j
     }
     struct gw_kmsg msg = {.topic = r->ctx->events_topic, .key = id, .value = value,
                           .value_len = len};
-    if (gw_produce_wait(r->ctx->producer, &msg, 1) != HL_OK) {
+    hl_err produced = gw_produce_wait(r->ctx->producer, &msg, 1);
+    gw_metrics_acked();
+    if (produced != HL_OK) {
         status = gw_reply_problem(r, 503, "unavailable", "Event not accepted",
                                   "Kafka did not acknowledge the event (%s); it was not "
                                   "accepted, retry later",

@@ -17,6 +17,7 @@
 #include "gw_body.h"
 #include "gw_config.h"
 #include "gw_deadline.h"
+#include "gw_metrics.h"
 #include "gw_req.h"
 #include "gw_route.h"
 #include "gw_routes.h"
@@ -38,10 +39,12 @@ static int handle(struct mg_connection *conn, void *cbdata)
         .info = mg_get_request_info(conn),
         .ctx = cbdata,
     };
+    int64_t began = gw_metrics_begin();
     int status = gw_read_body(&r);
     if (status == 0) /* the dashboard's files are not the API: their own table (gw_ui.h) */
         status = gw_ui_claims(r.info->local_uri) ? gw_ui_serve(&r)
                                                  : gw_route_request(&r, gw_resources, gw_nresources);
+    gw_metrics_end(&r, status, began);
     free(r.body);
     return status;
 }

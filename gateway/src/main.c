@@ -14,6 +14,7 @@
 #include "gw_event_schemas.h"
 #include "gw_fence.h"
 #include "gw_listen.h"
+#include "gw_metrics.h"
 #include "gw_producer.h"
 #include "gw_req.h"
 #include "gw_routes_events.h"
@@ -25,6 +26,7 @@
 #include "hl/keyring.h"
 #include "hl/log.h"
 #include "hl/pg.h"
+#include "hl/retention.h"
 #include "hl/signals.h"
 #include "hl/banned.h"
 
@@ -174,6 +176,7 @@ static int cmd_serve(const struct gw_config *cfg)
     int rc = 1;
     struct gw_ctx ctx = {.cfg = cfg};
     struct gw_server *server = NULL;
+    struct hl_retention *retention = NULL;
 
     hl_topic_name(ctx.events_topic, cfg->common.topic_prefix, "events");
     hl_topic_name(ctx.deliveries_topic, cfg->common.topic_prefix, "deliveries");
@@ -208,6 +211,7 @@ static int cmd_serve(const struct gw_config *cfg)
 
     hl_signals_install();
 
+    gw_metrics_init(&ctx);
     server = gw_server_start(&ctx, err, sizeof(err));
     if (!server) {
         hl_log(HL_LOG_ERROR, "main", "cannot start the http server on %s:%lld: %s",
@@ -216,6 +220,11 @@ static int cmd_serve(const struct gw_config *cfg)
     }
     hl_log(HL_LOG_INFO, "main", "listening on %s:%lld, events to '%s'", cfg->http_host,
            (long long)cfg->http_port, ctx.events_topic);
+    if (!gw_metrics_listen(cfg, err, sizeof(err))) {
+        hl_log(HL_LOG_ERROR, "main", "%s", err);
+        goto out;
+    }
+    retention = hl_retention_start(&cfg->common);
     /* The main thread's only job while serving: housekeeping once a minute. */
     for (int ticks = 0; !hl_stop_signal; ticks++) {
         sleep(1);
@@ -228,6 +237,8 @@ static int cmd_serve(const struct gw_config *cfg)
 out:
     /* Stopping the server waits for requests in progress, each of which waits for its
      * acknowledgements; then the producer flushes whatever is left. */
+    hl_retention_stop(retention);
+    gw_metrics_stop();
     gw_server_stop(server);
     gw_producer_free(ctx.producer);
     gw_listener_stop(ctx.listener);
