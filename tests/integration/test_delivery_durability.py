@@ -164,7 +164,7 @@ def test_postgres_outage_does_not_stop_delivery_and_log_catches_up(hookline, rec
     outage_s, rate = 30.0, 10  # events per second while PostgreSQL is down
     port = urllib.parse.urlsplit(hookline.infra.pg_admin_dsn).port
     hookline.create_webhook(receiver.url, ["outage.*"])
-    hookline.settle()
+    hookline.settle(direct_events=True)
     # During the outage events are produced straight to <prefix>.events, as services may
     # (schemas/event.schema.json); test_ingest_pg_outage.py covers the gateway's ingest.
     before = [hookline.post_event("outage.before", {"i": i}) for i in range(20)]

@@ -119,7 +119,7 @@ def test_poison_message_goes_to_dead_letter_topic_between_valid_ones(hookline, r
                                                                      kafka_consumer_factory):
     fast_dispatcher(hookline)
     hookline.create_webhook(receiver.url, ["order.created"])
-    hookline.settle()
+    hookline.settle(direct_events=True)
     from confluent_kafka import Producer
     p = Producer({"bootstrap.servers": hookline.infra.brokers})
     ts = "2026-01-01T00:00:00.000Z"

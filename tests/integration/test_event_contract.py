@@ -26,7 +26,7 @@ def producer(hookline):
 def test_directly_produced_invalid_event_is_dead_lettered_with_errors_and_never_delivered(
         hookline, receiver, kafka_consumer_factory):
     hookline.create_webhook(receiver.url, ["order.created"])
-    hookline.settle()
+    hookline.settle(direct_events=True)
     ts = "2026-01-01T00:00:00.000Z"
     valid = {"id": "direct-ok", "event": "order.created", "tenant": hookline.tenant,
              "timestamp": ts, "data": {"n": 1}}
@@ -84,7 +84,7 @@ def test_gateway_events_match_the_event_schema(hookline, kafka_consumer_factory)
 
 def test_c_example_producer_event_is_delivered(hookline, receiver):
     hookline.create_webhook(receiver.url, ["order.created"])
-    hookline.settle()
+    hookline.settle(direct_events=True)
     out = subprocess.run(
         [str(PRODUCE_EVENT), hookline.infra.brokers, hookline.topic("events"), hookline.tenant,
          "order.created", '{"order_id": 42}', "c-example-1"],
