@@ -95,13 +95,7 @@ int ctl_deliveries_list(struct ctl_ctx *x)
     struct ctl_path p;
     ctl_path_init(&p, "/api/v1/deliveries");
     ctl_path_param(&p, "webhook_id", ctl_arg(x->args, "webhook"));
-    ctl_path_param(&p, "status", ctl_arg(x->args, "status"));
-    ctl_path_param(&p, "event_type", ctl_arg(x->args, "event-type"));
-    ctl_path_param(&p, "since", ctl_arg(x->args, "since"));
-    ctl_path_param(&p, "until", ctl_arg(x->args, "until"));
-    int rc = ctl_list(x, &p, ctl_delivery_cols, NULL);
-    ctl_path_release(&p);
-    return rc;
+    return ctl_list_deliveries(x, &p);
 }
 
 /* --- event types --------------------------------------------------------------------------- */

@@ -305,12 +305,17 @@ int ctl_webhooks_deliveries(struct ctl_ctx *x)
 {
     struct ctl_path p;
     id_path(&p, "/api/v1/webhooks", x->args->arg, "/deliveries");
-    ctl_path_param(&p, "status", ctl_arg(x->args, "status"));
-    ctl_path_param(&p, "event_type", ctl_arg(x->args, "event-type"));
-    ctl_path_param(&p, "since", ctl_arg(x->args, "since"));
-    ctl_path_param(&p, "until", ctl_arg(x->args, "until"));
-    int rc = ctl_list(x, &p, ctl_delivery_cols, NULL);
-    ctl_path_release(&p);
+    return ctl_list_deliveries(x, &p);
+}
+
+int ctl_list_deliveries(struct ctl_ctx *x, struct ctl_path *p)
+{
+    ctl_path_param(p, "status", ctl_arg(x->args, "status"));
+    ctl_path_param(p, "event_type", ctl_arg(x->args, "event-type"));
+    ctl_path_param(p, "since", ctl_arg(x->args, "since"));
+    ctl_path_param(p, "until", ctl_arg(x->args, "until"));
+    int rc = ctl_list(x, p, ctl_delivery_cols, NULL);
+    ctl_path_release(p);
     return rc;
 }
 

@@ -53,6 +53,9 @@ void ctl_body_opt(struct ctl_ctx *x, json_t *body, const char *field, const char
 
 /* The deliveries table's columns (webhooks:deliveries, deliveries:list). */
 extern const struct ctl_col ctl_delivery_cols[];
+/* Lists the deliveries at p with the delivery filters given (--status, --event-type, --since,
+ * --until) as query parameters; releases p. */
+int ctl_list_deliveries(struct ctl_ctx *x, struct ctl_path *p);
 
 /* Handlers (ctl_cmd_webhooks.c). */
 int ctl_webhooks_list(struct ctl_ctx *x);

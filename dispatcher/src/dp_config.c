@@ -1,5 +1,11 @@
-/* The dispatcher's option table (see dp_config.h). Defaults follow the product brief:
- * 30 s per attempt, 6 attempts (first try + 5 retries) with exponential backoff. */
+/* The dispatcher's option table (see dp_config.h).
+ *
+ * A delivery's timeout and retry policy (strategy, attempts, initial and max delay) are
+ * the webhook's own: every webhook has them (columns timeout_ms and retry_policy, NOT NULL
+ * with defaults, migration 0003; the API fills in the same defaults: 30 s, exponential, 6
+ * attempts, 5 s initial, 1 h max). So the dispatcher has no options for them: a default
+ * here would never apply. What the dispatcher does decide is how retries wait (tiers,
+ * jitter, Retry-After, throttling) and the endpoint's health. */
 #include "dp_config.h"
 
 #include <errno.h>
@@ -26,16 +32,8 @@ const struct hl_cfg_opt dp_config_opts[] = {
      "last snapshot (events of a tenant the snapshot does not know wait for PostgreSQL)"},
     {"max_in_flight", HL_CFG_INT, offsetof(struct dp_config, max_in_flight), "1000", 1, 1000000,
      "deliveries in progress or waiting for a retry at which no new event is taken"},
-    {"request_timeout_ms", HL_CFG_INT, offsetof(struct dp_config, request_timeout_ms), "30000",
-     100, 600000, "timeout of one delivery attempt, connection included"},
     {"connect_timeout_ms", HL_CFG_INT, offsetof(struct dp_config, connect_timeout_ms), "10000",
      100, 600000, "timeout of the TCP and TLS connection of one attempt"},
-    {"max_attempts", HL_CFG_INT, offsetof(struct dp_config, max_attempts), "6", 1, 100,
-     "attempts per delivery, first try included"},
-    {"retry_initial_ms", HL_CFG_INT, offsetof(struct dp_config, retry_initial_ms), "1000", 1,
-     DAY_MS, "wait before the first retry; each further retry waits twice as long"},
-    {"retry_max_ms", HL_CFG_INT, offsetof(struct dp_config, retry_max_ms), "60000", 1, DAY_MS,
-     "longest wait between two attempts"},
     {"session_timeout_ms", HL_CFG_INT, offsetof(struct dp_config, session_timeout_ms), "10000",
      1000, 300000,
      "Kafka consumer session timeout: how soon a killed dispatcher's partitions move to the "
@@ -43,7 +41,10 @@ const struct hl_cfg_opt dp_config_opts[] = {
     {"retry_tiers_ms", HL_CFG_STR, offsetof(struct dp_config, retry_tiers_ms),
      "5000,60000,600000,3600000", 0, 0,
      "delays of the retry topics <prefix>.retry.0, .1, ... (ascending, at most 8); a retry "
-     "waits in the longest tier not longer than its remaining delay, then in shorter ones"},
+     "waits in the longest tier not longer than its remaining delay, then in shorter ones, "
+     "and what remains below the shortest tier in the dispatcher's memory (its source "
+     "message unfinished until the retry is attempted, at most a quarter of max_in_flight "
+     "such retries at once)"},
     {"retry_jitter_pct", HL_CFG_INT, offsetof(struct dp_config, retry_jitter_pct), "20", 0, 100,
      "random spread added to or taken from each retry delay, in percent"},
     {"retry_after_max_ms", HL_CFG_INT, offsetof(struct dp_config, retry_after_max_ms),
@@ -111,10 +112,6 @@ hl_err dp_config_finish(struct dp_config *cfg, char *errbuf, size_t errlen)
     if (!known) {
         snprintf(errbuf, errlen,
                  "assignment_strategy must be range, roundrobin or cooperative-sticky");
-        return HL_EINVAL;
-    }
-    if (cfg->retry_max_ms < cfg->retry_initial_ms) {
-        snprintf(errbuf, errlen, "retry_max_ms is below retry_initial_ms");
         return HL_EINVAL;
     }
     const char *s = cfg->retry_tiers_ms ? cfg->retry_tiers_ms : "";

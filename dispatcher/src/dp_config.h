@@ -15,11 +15,7 @@ struct dp_config {
     int64_t refresh_interval_ms;
     int64_t fence_wait_ms;
     int64_t max_in_flight;
-    int64_t request_timeout_ms;
     int64_t connect_timeout_ms;
-    int64_t max_attempts;
-    int64_t retry_initial_ms;
-    int64_t retry_max_ms;
     int64_t shutdown_timeout_ms;
     int64_t session_timeout_ms;
     char *retry_tiers_ms; /* comma-separated tier delays, ascending */

@@ -38,10 +38,9 @@ struct dp_partition {
     int32_t id;
     rd_kafka_message_t *held; /* delay topics: the head, read but not yet due */
     rd_kafka_queue_t *queue;    /* this partition's messages, not forwarded */
-    struct dp_msg *head, *tail; /* in-flight messages in offset order */
-    int64_t next_offset;        /* offset after the last finished head; -1 before any */
+    struct dp_offset_fifo fifo; /* in-flight messages in offset order */
     int64_t read_offset;        /* offset after the last message taken; -1 before any */
-    bool dirty;                 /* next_offset not yet handed to librdkafka */
+    bool dirty;                 /* fifo.next_offset not yet handed to librdkafka */
 };
 
 struct dp_consumer {
@@ -106,7 +105,7 @@ static struct dp_partition *part_add(struct dp_consumer *c, struct dp_topic *t, 
         p->c = c;
         p->t = t;
         p->id = id;
-        p->next_offset = -1;
+        p->fifo.next_offset = -1;
         p->read_offset = -1;
     }
     /* Before the partition is assigned, so that no message of it reaches the consumer
@@ -168,7 +167,7 @@ static void part_park(struct dp_consumer *c, struct dp_topic *t, int32_t id)
  * deliveries free. */
 static void part_forget(struct dp_partition *p)
 {
-    struct dp_msg *m = p->head, *next;
+    struct dp_msg *m = p->fifo.head, *next;
     for (; m; m = next) {
         next = m->next;
         m->part = NULL;
@@ -198,6 +197,31 @@ static void limbo_clear(struct dp_consumer *c)
     c->nlimbo = 0;
 }
 
+void dp_offset_fifo_push(struct dp_offset_fifo *f, struct dp_msg *m)
+{
+    m->next = NULL;
+    if (f->tail)
+        f->tail->next = m;
+    else
+        f->head = m;
+    f->tail = m;
+}
+
+bool dp_offset_fifo_advance(struct dp_offset_fifo *f, void (*release)(struct dp_msg *))
+{
+    bool moved = false;
+    while (f->head && f->head->pending == 0) {
+        struct dp_msg *m = f->head;
+        f->head = m->next;
+        f->next_offset = m->offset + 1;
+        moved = true;
+        release(m);
+    }
+    if (!f->head)
+        f->tail = NULL;
+    return moved;
+}
+
 void dp_msg_done(struct dp_msg *msg)
 {
     assert(msg->pending > 0);
@@ -208,15 +232,8 @@ void dp_msg_done(struct dp_msg *msg)
         msg_free(msg);
         return;
     }
-    while (p->head && p->head->pending == 0) {
-        struct dp_msg *m = p->head;
-        p->head = m->next;
-        p->next_offset = m->offset + 1;
+    if (dp_offset_fifo_advance(&p->fifo, msg_free))
         p->dirty = !p->c->frozen;
-        msg_free(m);
-    }
-    if (!p->head)
-        p->tail = NULL;
 }
 
 void dp_consumer_store(struct dp_consumer *c)
@@ -228,7 +245,8 @@ void dp_consumer_store(struct dp_consumer *c)
             continue;
         if (!list)
             list = rd_kafka_topic_partition_list_new(4);
-        rd_kafka_topic_partition_list_add(list, p->t->name, p->id)->offset = p->next_offset;
+        rd_kafka_topic_partition_list_add(list, p->t->name, p->id)->offset =
+            p->fifo.next_offset;
         p->dirty = false;
     }
     if (!list)
@@ -474,11 +492,7 @@ static struct dp_msg *take(struct dp_consumer *c, rd_kafka_message_t *rkm)
         m->payload[rkm->len] = '\0';
         m->len = rkm->len;
     }
-    if (p->tail)
-        p->tail->next = m;
-    else
-        p->head = m;
-    p->tail = m;
+    dp_offset_fifo_push(&p->fifo, m);
     rd_kafka_message_destroy(rkm);
     return m;
 }

@@ -73,6 +73,23 @@ struct dp_msg {
     struct hl_event ev; /* events: filled by the caller once parsed */
 };
 
+/* The offset invariant, kept for one partition: its in-flight messages in offset order
+ * (head = oldest). A message is finished when its pending count reaches 0; finished
+ * messages leave from the head only, and next_offset is then the offset after the last
+ * one that left, the only offset that may be stored: every message below it is finished.
+ * A finished message behind an unfinished one stays in the FIFO (a crash replays it,
+ * never skips it). Pure bookkeeping, unit-tested in tests/unit/test_dp_consumer.c. */
+struct dp_offset_fifo {
+    struct dp_msg *head, *tail;
+    int64_t next_offset; /* -1 before any message finished */
+};
+
+/* Appends m, which must come after the tail in offset order. */
+void dp_offset_fifo_push(struct dp_offset_fifo *f, struct dp_msg *m);
+/* Pops the finished messages at the head, handing each to release; true when
+ * next_offset moved. */
+bool dp_offset_fifo_advance(struct dp_offset_fifo *f, void (*release)(struct dp_msg *));
+
 struct dp_consumer;
 
 /* Creates the consumer and subscribes to the n topics <prefix>.<suffix>. librdkafka

@@ -1,11 +1,12 @@
 /* Delivery attempts over curl multi (see dp_deliver.h).
  *
- * Success is a 2xx answer. Redirects are not followed (3xx is a failure, per Standard
+ * This file carries deliveries out; it decides nothing about their outcome. Each attempt's
+ * answer is classified (dp_classify.c), counted by the breaker (dp_breaker.c), and what
+ * follows (done, retry at, dead letter, disable) is dp_retry_decide's (dp_retry.c);
+ * carry_out() does it. Redirects are not followed (3xx is a failure, per Standard
  * Webhooks). The response body is read so the connection can be reused, but only up to
  * RESPONSE_CAP: a receiver that streams more gets its connection closed, and its 2xx still
- * counts; the first EXCERPT_CAP bytes go to the attempt log. 410 Gone disables the webhook
- * at once; 429 and timeouts back off harder; Retry-After is honoured up to
- * retry_after_max_ms.
+ * counts; the first EXCERPT_CAP bytes go to the attempt log.
  *
  * SSRF protection happens in open_socket(), libcurl's CURLOPT_OPENSOCKETFUNCTION: it sees
  * each address libcurl is about to connect to, after DNS, and refuses the blocked ones
@@ -14,8 +15,8 @@
  * between check and connect (rebinding), through. Proxies are off (a proxy would be the
  * address checked, not the endpoint), redirects are not followed, and a connection is only
  * reused for the host and port it was opened (and checked) for. An attempt whose every
- * address was refused is recorded as ssrf_blocked and not retried: only a new URL (or an
- * operator's ssrf_allowlist) can change the outcome, so it is dead-lettered at once.
+ * address was refused is classified ssrf_blocked, which dp_retry_decide dead-letters at
+ * once: only a new URL (or an operator's ssrf_allowlist) can change the outcome.
  *
  * TLS peers are always verified (CURLOPT_SSL_VERIFYPEER and VERIFYHOST), against the
  * system store or the ca_bundle option; there is deliberately no switch to turn that off. */
@@ -24,7 +25,6 @@
 #include <assert.h>
 #include <ctype.h>
 #include <inttypes.h>
-#include <openssl/hmac.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,11 +32,15 @@
 #include <strings.h>
 #include <sys/socket.h>
 
+#include "dp_attempt_record.h"
+#include "dp_autodisable.h"
+#include "dp_breaker.h"
+#include "dp_classify.h"
 #include "dp_consumer.h"
 #include "dp_deadletter.h"
-#include "dp_health.h"
 #include "dp_produce.h"
 #include "dp_retry.h"
+#include "dp_signature.h"
 #include "dp_subs.h"
 #include "hl/buf.h"
 #include "hl/envelope.h"
@@ -67,11 +71,13 @@ struct dp_delivery {
     struct dp_deliver *dl;
     struct dp_delivery *prev, *next; /* every live delivery, for shutdown */
     struct dp_delivery *wnext;       /* in its health entry's wait list */
+    struct dp_delivery *hnext;       /* in the held list, by due time */
+    int64_t due_mono_ms;             /* held: when the next attempt is due (monotonic) */
     struct dp_msg *msg;
     struct hl_task task;
     struct dp_snapshot *snap; /* our reference: w points into it */
     const struct dp_webhook *w;
-    struct dp_health *h;
+    struct dp_breaker *h;
     struct hl_buf body;
     struct hl_event ev; /* read off task.event_text, which it borrows */
 
@@ -90,8 +96,13 @@ struct dp_delivery {
 struct dp_deliver {
     const struct dp_config *cfg;
     struct dp_producer *prod;
+    struct dp_subs *subs;
+    /* Retries due sooner than the shortest tier, held here until due (see hold()). */
+    struct dp_delivery *held;
+    size_t nheld, held_cap;
+    bool holding; /* false once shutdown began: retries go to Kafka */
     CURLM *multi;
-    struct dp_health_table *health;
+    struct dp_breaker_table *health;
     struct dp_delivery *live;
     size_t in_flight;
     size_t wait_cap; /* deliveries one webhook may park here before they are deferred */
@@ -168,83 +179,18 @@ static void add_line(struct dp_delivery *d, const char *line)
     d->headers = l;
 }
 
-static void add_header(struct dp_delivery *d, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void add_header(struct dp_delivery *d, const char *fmt, ...)
-{
-    char line[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof(line), fmt, ap);
-    va_end(ap);
-    add_line(d, line);
-}
-
-/* Standard Webhooks headers: one "v1," entry per live secret and one "v1a," entry per
- * live ed25519 key. During a rotation's overlap the old ones sign too (new first), so
- * receivers holding either verify. */
-static void add_signatures(struct dp_delivery *d, long long ts, int64_t now)
-{
-    const struct dp_webhook *w = d->w;
-    const char *id = d->task.delivery_id;
-    bool overlap = w->previous_secret_expires_ms > now;
-    char v1[HL_SIG_V1_LEN], v1a[HL_SIG_V1A_LEN];
-    struct hl_buf line = HL_BUF_INIT;
-    hl_buf_adds(&line, "webhook-signature:");
-    if (w->sig_standard) {
-        hl_sign_v1(&w->secret, id, ts, d->body.ptr, d->body.len, v1);
-        hl_buf_addf(&line, " %s", v1);
-        if (overlap && w->previous_secret.len) {
-            hl_sign_v1(&w->previous_secret, id, ts, d->body.ptr, d->body.len, v1);
-            hl_buf_addf(&line, " %s", v1);
-        }
-    }
-    if (w->sig_v1a) {
-        hl_sign_v1a(&w->signing_key, id, ts, d->body.ptr, d->body.len, v1a);
-        hl_buf_addf(&line, " %s", v1a);
-        if (overlap && w->has_previous_signing_key) {
-            hl_sign_v1a(&w->previous_signing_key, id, ts, d->body.ptr, d->body.len, v1a);
-            hl_buf_addf(&line, " %s", v1a);
-        }
-    }
-    add_header(d, "webhook-id: %s", id);
-    add_header(d, "webhook-timestamp: %lld", ts);
-    add_line(d, line.ptr);
-    hl_buf_release(&line);
-}
-
 static void attempt_start(struct dp_delivery *d)
 {
     const struct dp_config *cfg = d->dl->cfg;
     const struct dp_webhook *w = d->w;
     int64_t now = hl_now_ms();
-    long long ts = (long long)(now / 1000);
-    char legacy[HL_SIG_LEGACY_LEN];
 
     add_line(d, "Content-Type: application/json");
     add_line(d, "User-Agent: Hookline/" HL_VERSION);
     for (size_t i = 0; i < w->nheader_lines; i++)
         add_line(d, w->header_lines[i]);
-    if (w->sig_standard || w->sig_v1a)
-        add_signatures(d, ts, now);
-    if (w->sig_legacy) {
-        hl_sign_legacy(&w->secret, d->body.ptr, d->body.len, legacy);
-        add_header(d, "%s: %s", w->legacy_header, legacy);
-        add_header(d, "X-Webhook-Event: %s", d->ev.type);
-        add_header(d, "X-Webhook-Id: %s", d->task.delivery_id);
-        add_header(d, "X-Webhook-Timestamp: %lld", ts);
-    }
-    if (w->hmac_key) {
-        unsigned char mac[32];
-        unsigned int maclen = 0;
-        char hex[65];
-        HMAC(EVP_sha256(), w->hmac_key, (int)w->hmac_key_len, (const unsigned char *)d->body.ptr,
-             d->body.len, mac, &maclen);
-        for (unsigned i = 0; i < 32; i++)
-            snprintf(hex + 2 * i, 3, "%02x", mac[i]);
-        add_header(d, "%s: sha256=%s", w->hmac_header, hex);
-    }
+    dp_signature_headers(w, d->task.delivery_id, d->ev.type, d->body.ptr, d->body.len, now,
+                         &d->headers);
     add_line(d, "Expect:"); /* no 100-continue round trip for larger bodies */
 
     d->task.attempt++;
@@ -331,74 +277,7 @@ static void delivery_finish(struct dp_delivery *d)
     free(d);
 }
 
-/* --- records handed to Kafka -------------------------------------------------------- */
-
-struct outcome {
-    const char *status; /* succeeded | retrying | failed | skipped */
-    int attempt_no;     /* attempts made so far for skipped and circuit_open records */
-    int64_t started_ms, finished_ms;
-    long http_status;
-    const char *excerpt;
-    size_t excerpt_len;
-    const char *error_class; /* NULL on success */
-    const char *error;
-    int64_t next_attempt_ms;    /* 0 when none */
-    const char *disable_reason; /* the log writer disables the webhook */
-};
-
-static void add_str(struct hl_buf *b, const char *key, const char *v)
-{
-    /* not hl_buf_addf: vsnprintf per field was a third of a record's cost */
-    hl_buf_add(b, ",\"", 2);
-    hl_buf_adds(b, key);
-    hl_buf_add(b, "\":", 2);
-    if (v)
-        hl_buf_add_json_str(b, v, strlen(v));
-    else
-        hl_buf_adds(b, "null");
-}
-
-/* One record on <prefix>.attempts, keyed by delivery id (so a delivery's records stay in
- * order); dp_log.c writes it. */
-static void emit_record(struct dp_producer *prod, const struct hl_task *t, const char *event_id,
-                        const char *event_type, const struct outcome *o, struct dp_msg *msg)
-{
-    struct hl_buf b = HL_BUF_INIT;
-    hl_buf_grow(&b, t->event_len + o->excerpt_len + 512);
-    hl_buf_adds(&b, "{\"delivery_id\":\"");
-    hl_buf_adds(&b, t->delivery_id); /* hl_task_decode checked: msg_ + hex */
-    hl_buf_addch(&b, '"');
-    add_str(&b, "tenant", t->tenant);
-    add_str(&b, "webhook_id", t->webhook_id);
-    add_str(&b, "event_id", event_id);
-    add_str(&b, "event_type", event_type);
-    add_str(&b, "status", o->status);
-    hl_buf_addf(&b,
-                ",\"attempt_no\":%d,\"started_ms\":%lld,\"finished_ms\":%lld,\"http_status\":%ld,"
-                "\"next_attempt_ms\":%lld",
-                o->attempt_no, (long long)o->started_ms, (long long)o->finished_ms,
-                o->http_status, (long long)o->next_attempt_ms);
-    hl_buf_adds(&b, ",\"response_excerpt\":");
-    if (o->excerpt)
-        hl_buf_add_json_str(&b, o->excerpt, o->excerpt_len);
-    else
-        hl_buf_adds(&b, "null");
-    add_str(&b, "error_class", o->error_class);
-    add_str(&b, "error", o->error);
-    if (o->disable_reason)
-        add_str(&b, "disable_reason", o->disable_reason);
-    hl_buf_adds(&b, ",\"event\":");
-    if (t->event_text) {
-        hl_buf_add(&b, t->event_text, t->event_len); /* as the task carried it */
-    } else {
-        char *ev = json_dumps(t->event, JSON_COMPACT | JSON_ENCODE_ANY);
-        hl_buf_adds(&b, ev ? ev : "null");
-        free(ev);
-    }
-    hl_buf_addch(&b, '}');
-    dp_produce(prod, "attempts", t->delivery_id, b.ptr, b.len, msg);
-    hl_buf_release(&b);
-}
+/* --- hand-offs to Kafka ---------------------------------------------------------------- */
 
 /* Hands a task to the retry tier that fits a wait of wait_ms. */
 static void schedule(struct dp_deliver *dl, const struct hl_task *t, int64_t wait_ms,
@@ -415,81 +294,63 @@ static void schedule(struct dp_deliver *dl, const struct hl_task *t, int64_t wai
     hl_buf_release(&b);
 }
 
-void dp_emit_webhook_event(struct dp_producer *prod, const char *type, const char *tenant,
-                           const char *webhook_id, const char *reason, struct dp_msg *msg)
+/* A retry due sooner than the shortest tier would wait for the tier: with tiers of 5 s, a
+ * 1 s policy would wait 5 s. Such a retry (and what is left of a longer one's wait once
+ * its tiers are done) waits here instead, in memory, with the delivery kept alive: its
+ * source message keeps its pending unit, so the message's offset is not stored until the
+ * retry has been attempted (or, at shutdown, handed to a tier and acknowledged). A crash
+ * loses the held retry but not the work: the message is consumed again and the delivery
+ * retried from there (at-least-once). At most held_cap retries wait here (they count as
+ * in flight); beyond that they take the tier and are late. */
+static bool can_hold(const struct dp_deliver *dl, int64_t wait_ms)
 {
-    char id[HL_UUID_LEN], ts[HL_ISO8601_LEN];
-    struct hl_buf b = HL_BUF_INIT;
-    hl_uuid_v7(id);
-    hl_iso8601_ms(hl_now_ms(), ts);
-    hl_buf_addf(&b, "{\"id\":\"%s\",\"event\":\"%s\",\"tenant\":", id, type);
-    hl_buf_add_json_str(&b, tenant, strlen(tenant));
-    hl_buf_addf(&b, ",\"timestamp\":\"%s\",\"data\":{\"webhook_id\":", ts);
-    hl_buf_add_json_str(&b, webhook_id, strlen(webhook_id));
-    add_str(&b, "reason", reason);
-    hl_buf_adds(&b, "}}");
-    dp_produce(prod, "events", id, b.ptr, b.len, msg);
-    hl_buf_release(&b);
-    hl_log(HL_LOG_INFO, "deliver", "%s: webhook '%s' (%s)", type, webhook_id, reason);
+    return dl->holding && wait_ms < dl->cfg->tiers[0] && dl->nheld < dl->held_cap;
+}
+
+static void hold(struct dp_deliver *dl, struct dp_delivery *d, int64_t wait_ms)
+{
+    struct dp_delivery **pp = &dl->held;
+    d->due_mono_ms = hl_mono_ms() + wait_ms;
+    while (*pp && (*pp)->due_mono_ms <= d->due_mono_ms)
+        pp = &(*pp)->hnext;
+    d->hnext = *pp;
+    *pp = d;
+    dl->nheld++;
+}
+
+/* Carries out what dp_retry_decide decided for task t (after an attempt of webhook w that
+ * ended at wall-clock now_ms): a disable, then the retry or the dead letter. rec is the
+ * attempt's record, still to be emitted: a retry's time and a disable go into it. True
+ * when delivery d (NULL: none to keep) was held for its retry and is not finished. */
+static bool carry_out(struct dp_deliver *dl, const struct dp_retry_decision *dec,
+                      struct dp_breaker *h, const struct dp_webhook *w, struct hl_task *t,
+                      struct dp_attempt_record *rec, int64_t now_ms, struct dp_msg *msg,
+                      struct dp_delivery *d)
+{
+    if (dec->disable_reason)
+        dp_autodisable(dl->prod, h, w, t->tenant, dec->disable_reason, rec, msg);
+    switch (dec->next) {
+    case DP_NEXT_DONE:
+        break;
+    case DP_NEXT_RETRY:
+        rec->next_attempt_ms = now_ms + dec->wait_ms;
+        if (d && can_hold(dl, dec->wait_ms)) {
+            hold(dl, d, dec->wait_ms);
+            return true;
+        }
+        schedule(dl, t, dec->wait_ms, msg);
+        break;
+    case DP_NEXT_DEAD_LETTER:
+        dp_dead_letter_delivery(dl->prod, t, dec->dead_letter_reason, msg);
+        break;
+    }
+    return false;
 }
 
 /* --- attempts ------------------------------------------------------------------------ */
 
-static const char *classify(CURLcode rc, long status, bool capped, bool ssrf)
-{
-    if (ssrf)
-        return "ssrf_blocked";
-    if (rc == CURLE_OK || capped) {
-        if (status >= 200 && status < 300)
-            return NULL;
-        if (status >= 300 && status < 400)
-            return "redirect";
-        if (status == 410)
-            return "gone";
-        return "http_status";
-    }
-    switch (rc) {
-    case CURLE_OPERATION_TIMEDOUT:
-        return "timeout";
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_RESOLVE_PROXY:
-        return "dns";
-    case CURLE_COULDNT_CONNECT:
-        return "connect_failed";
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_PEER_FAILED_VERIFICATION: /* = CURLE_SSL_CACERT: unknown CA, wrong host */
-    case CURLE_SSL_CERTPROBLEM:
-    case CURLE_SSL_CIPHER:
-    case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_ISSUER_ERROR:
-    case CURLE_SSL_INVALIDCERTSTATUS:
-    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-    case CURLE_SSL_CRL_BADFILE:
-    case CURLE_SSL_SHUTDOWN_FAILED:
-        return "tls";
-    case CURLE_TOO_MANY_REDIRECTS:
-        return "too_many_redirects";
-    default:
-        return "network";
-    }
-}
-
-static void wake_waiters(struct dp_deliver *dl, struct dp_health *h);
+static void wake_waiters(struct dp_deliver *dl, struct dp_breaker *h);
 static void defer_open(struct dp_deliver *dl, struct dp_delivery *d, int64_t wait_ms);
-
-/* The excerpt travels as JSON into a jsonb column: no NUL, valid UTF-8. */
-static void sanitize(struct hl_buf *b)
-{
-    for (size_t i = 0; i < b->len; i++)
-        if (b->ptr[i] == '\0')
-            b->ptr[i] = ' ';
-    json_t *ok = b->len ? json_stringn(b->ptr, b->len) : NULL;
-    if (!ok)
-        for (size_t i = 0; i < b->len; i++)
-            if ((unsigned char)b->ptr[i] >= 0x80)
-                b->ptr[i] = '?';
-    json_decref(ok);
-}
 
 static void attempt_done(struct dp_deliver *dl, CURL *e, CURLcode rc)
 {
@@ -508,7 +369,7 @@ static void attempt_done(struct dp_deliver *dl, CURL *e, CURLcode rc)
     bool capped = rc == CURLE_WRITE_ERROR && d->resp_bytes > RESPONSE_CAP;
     /* Refused on every address it had: had one been let through, its own error counts. */
     bool ssrf = rc != CURLE_OK && d->ssrf_refused && !d->ssrf_passed;
-    const char *cls = classify(rc, status, capped, ssrf);
+    const char *cls = dp_classify(rc, status, capped, ssrf);
     if (ssrf)
         snprintf(why, sizeof(why), "blocked by SSRF protection: %s", d->ssrf_why);
     else if (rc != CURLE_OK && !capped)
@@ -520,11 +381,20 @@ static void attempt_done(struct dp_deliver *dl, CURL *e, CURLcode rc)
            (long long)(finished - d->started_wall_ms));
     attempt_cleanup(d);
 
-    sanitize(&d->excerpt);
-    dp_health_timed(d->h, d->started_wall_ms, finished);
-    bool recovered = dp_health_done(cfg, d->h, cls == NULL, hl_mono_ms(), finished);
+    dp_attempt_record_sanitize_excerpt(&d->excerpt);
+    dp_breaker_timed(d->h, d->started_wall_ms, finished);
+    bool recovered = dp_breaker_done(cfg, d->h, cls == NULL, hl_mono_ms(), finished);
     wake_waiters(dl, d->h);
-    struct outcome o = {
+    struct dp_attempt_result res = {.error_class = cls,
+                                    .http_status = status,
+                                    .attempts_used = t->attempt - t->budget_base,
+                                    .retry_after_ms = d->retry_after_ms};
+    struct dp_endpoint_health health = {.failing_since_ms = d->h->failing_since_ms,
+                                        .disabled = d->h->disabled_sent};
+    struct dp_retry_decision dec =
+        dp_retry_decide(cfg, &w->retry, &res, &health, finished, rnd01());
+    struct dp_attempt_record rec = {
+        .status = dec.status,
         .attempt_no = t->attempt,
         .started_ms = d->started_wall_ms,
         .finished_ms = finished,
@@ -534,54 +404,26 @@ static void attempt_done(struct dp_deliver *dl, CURL *e, CURLcode rc)
         .error_class = cls,
         .error = cls ? why : NULL,
     };
-    if (!cls) {
-        o.status = "succeeded";
-        if (recovered)
-            dp_emit_webhook_event(dl->prod, "webhook.recovered", t->tenant, t->webhook_id,
-                                  "delivered again", d->msg);
-    } else {
-        bool gone = strcmp(cls, "gone") == 0;
-        bool disable = gone || dp_health_should_disable(cfg, d->h, finished);
-        if (disable) {
-            d->h->disabled_sent = true;
-            d->h->disabled_at_ms = finished;
-            o.disable_reason = gone ? "410 gone" : "failing continuously";
-            dp_emit_webhook_event(dl->prod, "webhook.disabled", t->tenant, t->webhook_id,
-                                  o.disable_reason, d->msg);
-        }
+    if (cls) {
         free(t->last_error);
         t->last_error = hl_xstrdup(why);
-        if (!gone && !ssrf && t->attempt - t->budget_base < w->retry.max_attempts) {
-            bool throttled = status == 429 || strcmp(cls, "timeout") == 0;
-            int64_t ra = d->retry_after_ms;
-            if (ra > cfg->retry_after_max_ms)
-                ra = cfg->retry_after_max_ms;
-            int64_t wait = dp_retry_delay_ms(&w->retry, t->attempt - t->budget_base, rnd01(),
-                                             (int)cfg->retry_jitter_pct, throttled,
-                                             cfg->throttle_min_delay_ms, ra);
-            o.status = "retrying";
-            o.next_attempt_ms = finished + wait;
-            schedule(dl, t, wait, d->msg);
-        } else {
-            o.status = "failed";
-            dp_dead_letter_delivery(dl->prod, t,
-                                    gone   ? "410 gone"
-                                    : ssrf ? "ssrf blocked"
-                                           : "attempts exhausted",
-                                    d->msg);
-        }
+    } else if (recovered) {
+        dp_emit_webhook_event(dl->prod, "webhook.recovered", t->tenant, t->webhook_id,
+                              "delivered again", d->msg);
     }
-    emit_record(dl->prod, t, d->ev.id, d->ev.type, &o, d->msg);
-    delivery_finish(d);
+    bool held = carry_out(dl, &dec, d->h, w, t, &rec, finished, d->msg, d);
+    dp_attempt_record_emit(dl->prod, t, d->ev.id, d->ev.type, &rec, d->msg);
+    if (!held)
+        delivery_finish(d);
 }
 
 /* Starts waiting deliveries of h while it admits them. */
-static void start_waiting(struct dp_deliver *dl, struct dp_health *h)
+static void start_waiting(struct dp_deliver *dl, struct dp_breaker *h)
 {
     while (h->nwait) {
         struct dp_delivery *d = h->wait_head;
         int64_t wait;
-        dp_admit a = dp_health_admit(dl->cfg, h, d->w->max_concurrency, d->w->rate_limit_per_s,
+        dp_admit a = dp_breaker_admit(dl->cfg, h, d->w->max_concurrency, d->w->rate_limit_per_s,
                                      hl_mono_ms(), &wait);
         if (a == DP_ADMIT_WAIT)
             return;
@@ -599,9 +441,9 @@ static void start_waiting(struct dp_deliver *dl, struct dp_health *h)
     }
 }
 
-static void wake_waiters(struct dp_deliver *dl, struct dp_health *h)
+static void wake_waiters(struct dp_deliver *dl, struct dp_breaker *h)
 {
-    dp_health_mark_ready(dl->health, h);
+    dp_breaker_mark_ready(dl->health, h);
 }
 
 static void skip(struct dp_deliver *dl, struct dp_msg *msg, const struct hl_task *t,
@@ -611,9 +453,13 @@ static void skip(struct dp_deliver *dl, struct dp_msg *msg, const struct hl_task
     /* The attempts made so far (0 for a new delivery): a record never moves a delivery
      * back to fewer attempts, so with 0 a retry skipped after its webhook was disabled
      * would stay "retrying" in the log for ever. */
-    struct outcome o = {.status = "skipped", .attempt_no = t->attempt, .started_ms = now,
-                        .finished_ms = now, .error_class = cls, .error = cls};
-    emit_record(dl->prod, t, event_id, event_type, &o, msg);
+    struct dp_attempt_record o = {.status = "skipped",
+                                  .attempt_no = t->attempt,
+                                  .started_ms = now,
+                                  .finished_ms = now,
+                                  .error_class = cls,
+                                  .error = cls};
+    dp_attempt_record_emit(dl->prod, t, event_id, event_type, &o, msg);
 }
 
 /* The breaker is open: the delivery waits for the probe in a retry tier, unattempted. The
@@ -622,16 +468,19 @@ static void skip(struct dp_deliver *dl, struct dp_msg *msg, const struct hl_task
 static void defer_open(struct dp_deliver *dl, struct dp_delivery *d, int64_t wait_ms)
 {
     int64_t now = hl_now_ms();
-    struct outcome o = {.status = "retrying", .attempt_no = d->task.attempt, .started_ms = now,
-                        .finished_ms = now, .error_class = "circuit_open",
-                        .error = "circuit breaker open: not attempted",
-                        .next_attempt_ms = now + wait_ms};
-    emit_record(dl->prod, &d->task, d->ev.id, d->ev.type, &o, d->msg);
+    struct dp_attempt_record o = {.status = "retrying",
+                                  .attempt_no = d->task.attempt,
+                                  .started_ms = now,
+                                  .finished_ms = now,
+                                  .error_class = "circuit_open",
+                                  .error = "circuit breaker open: not attempted",
+                                  .next_attempt_ms = now + wait_ms};
+    dp_attempt_record_emit(dl->prod, &d->task, d->ev.id, d->ev.type, &o, d->msg);
     schedule(dl, &d->task, wait_ms, d->msg);
 }
 
 /* May a task that came back before its due time go on now? Only one never attempted: its
- * due time merely paced a backlog (dp_health_defer_due) at the pace measured when it was
+ * due time merely paced a backlog (dp_breaker_defer_due) at the pace measured when it was
  * deferred, often while the loop was busy with fan-out. When its webhook would now park it
  * within park_max_ms, a further hop would only keep the dispatcher idle. A retry's due time
  * is its backoff and always holds, and so does an open breaker's. */
@@ -642,10 +491,10 @@ static bool paced_early(struct dp_deliver *dl, struct dp_snapshot *snap, const s
     const struct dp_webhook *w = dp_snapshot_find(snap, t->tenant, t->webhook_id);
     if (!w)
         return false;
-    struct dp_health *h = dp_health_get(dl->health, t->webhook_id);
+    struct dp_breaker *h = dp_breaker_get(dl->health, t->webhook_id);
     int limit = w->max_concurrency > 0 ? w->max_concurrency : (int)dl->cfg->default_max_concurrency;
     return !h->open &&
-           dp_health_drain_ms(h, limit, w->rate_limit_per_s, hl_mono_ms()) < dl->park_max_ms;
+           dp_breaker_drain_ms(h, limit, w->rate_limit_per_s, hl_mono_ms()) < dl->park_max_ms;
 }
 
 /* The webhook's secrets do not open with this dispatcher's ring, so nothing can be signed:
@@ -653,26 +502,85 @@ static bool paced_early(struct dp_deliver *dl, struct dp_snapshot *snap, const s
  * webhook's schedule (a dispatcher given the missing key delivers it), until attempts run
  * out. The endpoint is not at fault, so its health is left alone. */
 static void fail_unsigned(struct dp_deliver *dl, struct dp_msg *msg, struct hl_task *t,
-                          const struct dp_webhook *w, const char *event_id,
+                          const struct dp_webhook *w, struct dp_breaker *h, const char *event_id,
                           const char *event_type)
 {
     int64_t now = hl_now_ms();
     t->attempt++;
-    struct outcome o = {.status = "failed", .attempt_no = t->attempt, .started_ms = now,
-                        .finished_ms = now, .error_class = "secret_unavailable",
-                        .error = w->secret_error};
+    struct dp_attempt_result res = {.error_class = "secret_unavailable",
+                                    .attempts_used = t->attempt - t->budget_base,
+                                    .retry_after_ms = -1};
+    struct dp_endpoint_health health = {.failing_since_ms = h->failing_since_ms,
+                                        .disabled = h->disabled_sent};
+    struct dp_retry_decision dec =
+        dp_retry_decide(dl->cfg, &w->retry, &res, &health, now, rnd01());
+    struct dp_attempt_record rec = {.status = dec.status, .attempt_no = t->attempt,
+                                    .started_ms = now, .finished_ms = now,
+                                    .error_class = "secret_unavailable", .error = w->secret_error};
     free(t->last_error);
     t->last_error = hl_xstrdup(w->secret_error);
-    if (t->attempt - t->budget_base < w->retry.max_attempts) {
-        int64_t wait = dp_retry_delay_ms(&w->retry, t->attempt - t->budget_base, rnd01(),
-                                         (int)dl->cfg->retry_jitter_pct, false, 0, -1);
-        o.status = "retrying";
-        o.next_attempt_ms = now + wait;
-        schedule(dl, t, wait, msg);
-    } else {
-        dp_dead_letter_delivery(dl->prod, t, "secret unavailable", msg);
+    carry_out(dl, &dec, h, w, t, &rec, now, msg, NULL);
+    dp_attempt_record_emit(dl->prod, t, event_id, event_type, &rec, msg);
+}
+
+/* Skips (paused, disabled, deleted) or fails unsigned (secret unavailable) a task whose
+ * webhook w cannot be attempted now; false when it can. */
+static bool cannot_attempt(struct dp_deliver *dl, struct dp_msg *msg, struct hl_task *t,
+                           const struct hl_event *ev, const struct dp_webhook *w,
+                           struct dp_breaker *h)
+{
+    /* Disabled here (dp_autodisable): skipped until the snapshot shows a newer version of
+     * the webhook; then PostgreSQL's status rules again. */
+    if (!w || w->status != DP_WH_ACTIVE || dp_autodisable_blocks(h, w)) {
+        const char *cls = !w                             ? "deleted"
+                          : w->status == DP_WH_PAUSED    ? "paused"
+                                                         : "disabled";
+        skip(dl, msg, t, ev->id, ev->type, cls);
+        return true;
     }
-    emit_record(dl->prod, t, event_id, event_type, &o, msg);
+    if (w->secret_error) {
+        fail_unsigned(dl, msg, t, w, h, ev->id, ev->type);
+        return true;
+    }
+    return false;
+}
+
+/* Starts d's attempt when its webhook admits it, parks it here when the webhook is busy
+ * and will soon be free, and hands it to a retry tier otherwise. */
+static void admit(struct dp_deliver *dl, struct dp_delivery *d)
+{
+    const struct dp_webhook *w = d->w;
+    struct dp_breaker *h = d->h;
+    int64_t wait = 0;
+    int limit = w->max_concurrency > 0 ? w->max_concurrency : (int)dl->cfg->default_max_concurrency;
+    dp_admit a = h->nwait ? DP_ADMIT_WAIT
+                          : dp_breaker_admit(dl->cfg, h, w->max_concurrency, w->rate_limit_per_s,
+                                             hl_mono_ms(), &wait);
+    if (a == DP_ADMIT_GO) {
+        attempt_start(d);
+    } else if (a == DP_ADMIT_WAIT &&
+               (h->nwait < dl->wait_cap ||
+                dp_breaker_drain_ms(h, limit, w->rate_limit_per_s, hl_mono_ms()) <
+                    dl->park_max_ms)) {
+        if (h->wait_tail)
+            ((struct dp_delivery *)h->wait_tail)->wnext = d;
+        else
+            h->wait_head = d;
+        h->wait_tail = d;
+        h->nwait++;
+        dp_breaker_mark_ready(dl->health, h);
+    } else {
+        /* breaker open, or too much parked here: wait in Kafka, not in memory */
+        if (a == DP_ADMIT_OPEN) {
+            defer_open(dl, d, wait);
+        } else {
+            int64_t now_wall = hl_now_ms();
+            schedule(dl, &d->task,
+                     dp_breaker_defer_due(h, limit, w->rate_limit_per_s, now_wall) - now_wall,
+                     d->msg);
+        }
+        delivery_finish(d);
+    }
 }
 
 void dp_deliver_task(struct dp_deliver *dl, struct dp_msg *msg, struct dp_snapshot *snap)
@@ -686,12 +594,18 @@ void dp_deliver_task(struct dp_deliver *dl, struct dp_msg *msg, struct dp_snapsh
         dp_dead_letter(dl->prod, msg, msg->payload ? err : "empty message");
         return;
     }
-    int64_t now = hl_now_ms();
-    if (task.due_ms > now && !paced_early(dl, snap, &task)) {
-        /* not yet: another hop through the tiers */
-        schedule(dl, &task, task.due_ms - now, msg);
-        hl_task_release(&task);
-        return;
+    int64_t early = task.due_ms - hl_now_ms();
+    bool hold_it = false;
+    if (early > 0 && !paced_early(dl, snap, &task)) {
+        /* Not yet. A delivery already attempted waits out a remainder shorter than the
+         * shortest tier here; anything else takes another hop through the tiers. */
+        if (task.attempt > 0 && can_hold(dl, early)) {
+            hold_it = true;
+        } else {
+            schedule(dl, &task, early, msg);
+            hl_task_release(&task);
+            return;
+        }
     }
     if (hl_event_read(task.event_text, task.event_len, &ev, err, sizeof(err)) != HL_OK) {
         dp_dead_letter(dl->prod, msg, err);
@@ -699,24 +613,8 @@ void dp_deliver_task(struct dp_deliver *dl, struct dp_msg *msg, struct dp_snapsh
         return;
     }
     const struct dp_webhook *w = dp_snapshot_find(snap, task.tenant, task.webhook_id);
-    struct dp_health *h = dp_health_get(dl->health, task.webhook_id);
-    /* Disabled here: skipped until PostgreSQL shows it (the log writer disables the row),
-     * or shows a change made after it (resumed before any task came by to see it
-     * disabled): then PostgreSQL's status rules again. */
-    if (w && (w->status != DP_WH_ACTIVE || w->updated_ms > h->disabled_at_ms))
-        h->disabled_sent = false;
-    if (!w || w->status != DP_WH_ACTIVE || h->disabled_sent) {
-        const char *cls = !w                             ? "deleted"
-                          : w->status == DP_WH_PAUSED    ? "paused"
-                                                         : "disabled";
-        skip(dl, msg, &task, ev.id, ev.type, cls);
-        hl_event_release(&ev);
-        hl_task_release(&task);
-        return;
-    }
-
-    if (w->secret_error) {
-        fail_unsigned(dl, msg, &task, w, ev.id, ev.type);
+    struct dp_breaker *h = dp_breaker_get(dl->health, task.webhook_id);
+    if (cannot_attempt(dl, msg, &task, &ev, w, h)) {
         hl_event_release(&ev);
         hl_task_release(&task);
         return;
@@ -738,35 +636,49 @@ void dp_deliver_task(struct dp_deliver *dl, struct dp_msg *msg, struct dp_snapsh
         dl->live->prev = d;
     dl->live = d;
     dl->in_flight++;
+    if (hold_it)
+        hold(dl, d, early);
+    else
+        admit(dl, d);
+}
 
-    int64_t wait = 0;
-    int limit = w->max_concurrency > 0 ? w->max_concurrency : (int)dl->cfg->default_max_concurrency;
-    dp_admit a = h->nwait ? DP_ADMIT_WAIT
-                          : dp_health_admit(dl->cfg, h, w->max_concurrency, w->rate_limit_per_s,
-                                            hl_mono_ms(), &wait);
-    if (a == DP_ADMIT_GO) {
-        attempt_start(d);
-    } else if (a == DP_ADMIT_WAIT &&
-               (h->nwait < dl->wait_cap ||
-                dp_health_drain_ms(h, limit, w->rate_limit_per_s, hl_mono_ms()) <
-                    dl->park_max_ms)) {
-        if (h->wait_tail)
-            ((struct dp_delivery *)h->wait_tail)->wnext = d;
-        else
-            h->wait_head = d;
-        h->wait_tail = d;
-        h->nwait++;
-        dp_health_mark_ready(dl->health, h);
-    } else {
-        /* breaker open, or too much parked here: wait in Kafka, not in memory */
-        if (a == DP_ADMIT_OPEN) {
-            defer_open(dl, d, wait);
-        } else {
-            int64_t now_wall = hl_now_ms();
-            schedule(dl, &d->task,
-                     dp_health_defer_due(h, limit, w->rate_limit_per_s, now_wall) - now_wall,
-                     msg);
+/* Held retries that are due go on: against the current snapshot (the webhook may have been
+ * paused, edited or deleted meanwhile), through admission like any delivery. */
+static void wake_held(struct dp_deliver *dl)
+{
+    struct dp_snapshot *snap = NULL;
+    int64_t now = hl_mono_ms();
+    while (dl->held && dl->held->due_mono_ms <= now) {
+        struct dp_delivery *d = dl->held;
+        dl->held = d->hnext;
+        d->hnext = NULL;
+        dl->nheld--;
+        if (!snap)
+            snap = dp_subs_acquire(dl->subs);
+        if (snap && snap != d->snap) {
+            d->w = dp_snapshot_find(snap, d->task.tenant, d->task.webhook_id);
+            dp_snapshot_release(d->snap);
+            d->snap = snap;
+            atomic_fetch_add(&snap->refs, 1);
         }
+        if (cannot_attempt(dl, d->msg, &d->task, &d->ev, d->w, d->h))
+            delivery_finish(d);
+        else
+            admit(dl, d);
+    }
+    dp_snapshot_release(snap);
+}
+
+void dp_deliver_stop_holding(struct dp_deliver *dl)
+{
+    int64_t now = hl_mono_ms();
+    dl->holding = false;
+    while (dl->held) {
+        struct dp_delivery *d = dl->held;
+        dl->held = d->hnext;
+        d->hnext = NULL;
+        dl->nheld--;
+        schedule(dl, &d->task, d->due_mono_ms > now ? d->due_mono_ms - now : 0, d->msg);
         delivery_finish(d);
     }
 }
@@ -787,9 +699,9 @@ static void perform(struct dp_deliver *dl)
  * token (the loop then polls again soon). */
 static bool admit_waiting(struct dp_deliver *dl)
 {
-    struct dp_health *still = NULL, *h;
+    struct dp_breaker *still = NULL, *h;
     bool waiting = false;
-    while ((h = dp_health_take_ready(dl->health)) != NULL) {
+    while ((h = dp_breaker_take_ready(dl->health)) != NULL) {
         start_waiting(dl, h);
         if (h->nwait) {
             h->ready_next = still;
@@ -799,7 +711,7 @@ static bool admit_waiting(struct dp_deliver *dl)
     }
     while ((h = still) != NULL) {
         still = h->ready_next;
-        dp_health_mark_ready(dl->health, h);
+        dp_breaker_mark_ready(dl->health, h);
     }
     return waiting;
 }
@@ -807,9 +719,15 @@ static bool admit_waiting(struct dp_deliver *dl)
 void dp_deliver_run(struct dp_deliver *dl, struct curl_waitfd *extra, unsigned nextra,
                     int max_wait_ms)
 {
+    wake_held(dl);
     bool waiting = admit_waiting(dl);
     perform(dl);
     int wait = waiting && max_wait_ms > 10 ? 10 : max_wait_ms;
+    if (dl->held) {
+        int64_t until = dl->held->due_mono_ms - hl_mono_ms();
+        if (until < wait)
+            wait = until > 0 ? (int)until : 0;
+    }
     CURLMcode mc = curl_multi_poll(dl->multi, extra, nextra, wait, NULL);
     if (mc != CURLM_OK)
         hl_log(HL_LOG_ERROR, "deliver", "curl_multi_poll: %s", curl_multi_strerror(mc));
@@ -822,18 +740,21 @@ size_t dp_deliver_in_flight(const struct dp_deliver *dl)
 }
 
 struct dp_deliver *dp_deliver_new(const struct dp_config *cfg, struct dp_producer *prod,
-                                  char *errbuf, size_t errlen)
+                                  struct dp_subs *subs, char *errbuf, size_t errlen)
 {
     struct dp_deliver *dl = hl_xcalloc(1, sizeof(*dl));
     dl->cfg = cfg;
     dl->prod = prod;
+    dl->subs = subs;
+    dl->holding = true;
+    dl->held_cap = cfg->max_in_flight / 4 > 1 ? (size_t)cfg->max_in_flight / 4 : 1;
     dl->multi = curl_multi_init();
     if (!dl->multi) {
         snprintf(errbuf, errlen, "curl_multi_init failed");
         free(dl);
         return NULL;
     }
-    dl->health = dp_health_table_new();
+    dl->health = dp_breaker_table_new();
     dl->wait_cap = (size_t)(cfg->max_in_flight / 8 > 16 ? cfg->max_in_flight / 8 : 16);
     dl->spare = hl_xcalloc((size_t)cfg->max_in_flight, sizeof(*dl->spare));
     dl->park_max_ms = cfg->ntiers && (double)cfg->tiers[0] / 4 > PARK_MIN_MS
@@ -844,13 +765,18 @@ struct dp_deliver *dp_deliver_new(const struct dp_config *cfg, struct dp_produce
     return dl;
 }
 
+void dp_deliver_set_healthstore(struct dp_deliver *dl, struct dp_healthstore *store)
+{
+    dp_breaker_table_set_store(dl->health, store);
+}
+
 void dp_deliver_free(struct dp_deliver *dl)
 {
     if (!dl)
         return;
     while (dl->live)
         delivery_finish(dl->live);
-    dp_health_table_free(dl->health);
+    dp_breaker_table_free(dl->health);
     while (dl->nspare)
         curl_easy_cleanup(dl->spare[--dl->nspare]);
     free(dl->spare);

@@ -3,10 +3,13 @@
  * attempt (the timestamp is part of the signature) and keeps its webhook-id across all of
  * them.
  *
- * Input is delivery tasks (hl/task.h) from <prefix>.deliveries and the retry tiers. Each
- * task makes at most one attempt here; what happens next is handed to Kafka before the
- * task's message finishes: a retry task to the tier that fits its wait, a dead letter to
- * <prefix>.dlq, and always an attempt record to <prefix>.attempts (the log writer's input).
+ * Input is delivery tasks (hl/task.h) from <prefix>.deliveries and the retry tiers. After
+ * each attempt dp_retry_decide (dp_retry.h) says what follows, and it is handed to Kafka
+ * before the task's message finishes: a retry task to the tier that fits its wait, a dead
+ * letter to <prefix>.dlq, and always an attempt record to <prefix>.attempts (the
+ * attempt-log writer's input). A retry due sooner than the shortest tier is held here
+ * instead, its message unfinished until the retry was attempted (see hold() in
+ * dp_deliver.c), so that a 1 s policy waits 1 s, not a tier's 5 s.
  *
  * @locality loop thread only: the multi handle and every delivery belong to it. */
 #ifndef DP_DELIVER_H
@@ -22,21 +25,26 @@ struct dp_msg;
 struct dp_snapshot;
 struct dp_deliver;
 struct dp_producer;
+struct dp_subs;
 
+/* subs gives held retries the current snapshot when they are due. */
+/* Breakers and failure clocks outlive this dispatcher in store (see dp_healthstore.h). */
+struct dp_healthstore;
+void dp_deliver_set_healthstore(struct dp_deliver *dl, struct dp_healthstore *store);
 struct dp_deliver *dp_deliver_new(const struct dp_config *cfg, struct dp_producer *prod,
-                                  char *errbuf, size_t errlen);
+                                  struct dp_subs *subs, char *errbuf, size_t errlen);
 /* Takes on the task in msg (one pending unit per piece of work, released as each is
  * done). snap is the caller's reference; the delivery takes its own. */
 void dp_deliver_task(struct dp_deliver *dl, struct dp_msg *msg, struct dp_snapshot *snap);
-/* Deliveries attempting or waiting for a slot. */
+/* Shutdown begins: retries held in memory until due go to their retry tier now (each
+ * finishes once Kafka acknowledged it), and later ones go there directly. */
+void dp_deliver_stop_holding(struct dp_deliver *dl);
+/* Deliveries attempting, waiting for a slot, or held for a retry due soon. */
 size_t dp_deliver_in_flight(const struct dp_deliver *dl);
 /* Starts what may start, then waits at most max_wait_ms for network activity or one of
  * the extra fds, and handles what finished. */
 void dp_deliver_run(struct dp_deliver *dl, struct curl_waitfd *extra, unsigned nextra,
                     int max_wait_ms);
-/* Produces a system event (webhook.disabled / webhook.recovered) to <prefix>.events. */
-void dp_emit_webhook_event(struct dp_producer *prod, const char *type, const char *tenant,
-                           const char *webhook_id, const char *reason, struct dp_msg *msg);
 /* Aborts whatever is left (each delivery's dp_msg_done is called) and frees everything. */
 void dp_deliver_free(struct dp_deliver *dl);
 

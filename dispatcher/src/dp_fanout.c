@@ -48,7 +48,7 @@ void dp_fanout_release(void)
 
 /* Validates root (NULL: the payload could not be parsed as JSON) and dead-letters msg with
  * the errors when it is not a valid envelope. True when msg was dead-lettered. */
-static bool invalid(struct dp_msg *msg, json_t *root, const char *parse_error,
+static bool dead_letter_if_invalid(struct dp_msg *msg, json_t *root, const char *parse_error,
                     struct dp_producer *prod)
 {
     struct hl_schema_result res;
@@ -86,11 +86,11 @@ size_t dp_fanout(struct dp_msg *msg, const struct dp_snapshot *snap, struct dp_p
     if (hl_event_parse(msg->payload, msg->len, &msg->ev, err, sizeof(err))) {
         /* Still run the schema, so that the dead letter names every problem it can. */
         json_t *root = json_loadb(msg->payload, msg->len, JSON_REJECT_DUPLICATES, NULL);
-        invalid(msg, root, err, prod);
+        dead_letter_if_invalid(msg, root, err, prod);
         json_decref(root);
         return 0;
     }
-    if (invalid(msg, msg->ev.root, NULL, prod))
+    if (dead_letter_if_invalid(msg, msg->ev.root, NULL, prod))
         return 0;
     if (!dp_snapshot_has_tenant(snap, msg->ev.tenant)) {
         if (!fresh) {

@@ -192,7 +192,9 @@ void dp_loop_run(const struct dp_config *cfg, struct dp_subs *subs, struct dp_co
         dp_consumer_store(c);
     }
 
-    /* Shutdown: no new events; in-flight deliveries get shutdown_timeout_ms. */
+    /* Shutdown: no new events; in-flight deliveries get shutdown_timeout_ms, held retries
+     * go to their tiers at once. */
+    dp_deliver_stop_holding(dl);
     size_t left = dp_deliver_in_flight(dl);
     hl_log(HL_LOG_INFO, "loop", "stopping: %zu deliveries in flight, waiting up to %lld ms", left,
            (long long)cfg->shutdown_timeout_ms);

@@ -7,6 +7,44 @@
 
 #include "hl/banned.h"
 
+struct dp_retry_decision dp_retry_decide(const struct dp_config *cfg,
+                                         const struct dp_retry_policy *p,
+                                         const struct dp_attempt_result *a,
+                                         const struct dp_endpoint_health *h, int64_t now_ms,
+                                         double rnd)
+{
+    struct dp_retry_decision d = {.next = DP_NEXT_DONE, .status = "succeeded"};
+    const char *cls = a->error_class;
+    if (!cls)
+        return d;
+    bool gone = strcmp(cls, "gone") == 0;
+    bool ssrf = strcmp(cls, "ssrf_blocked") == 0;
+    bool unsigned_ = strcmp(cls, "secret_unavailable") == 0;
+    if (gone)
+        d.disable_reason = "410 gone";
+    else if (!unsigned_ && !h->disabled && h->failing_since_ms > 0 &&
+             now_ms - h->failing_since_ms >= cfg->auto_disable_after_ms)
+        d.disable_reason = "failing continuously";
+    if (!gone && !ssrf && a->attempts_used < p->max_attempts) {
+        bool throttled = !unsigned_ && (a->http_status == 429 || strcmp(cls, "timeout") == 0);
+        int64_t ra = unsigned_ ? -1 : a->retry_after_ms;
+        if (ra > cfg->retry_after_max_ms)
+            ra = cfg->retry_after_max_ms;
+        d.next = DP_NEXT_RETRY;
+        d.status = "retrying";
+        d.wait_ms = dp_retry_delay_ms(p, a->attempts_used, rnd, (int)cfg->retry_jitter_pct,
+                                      throttled, cfg->throttle_min_delay_ms, ra);
+        return d;
+    }
+    d.next = DP_NEXT_DEAD_LETTER;
+    d.status = "failed";
+    d.dead_letter_reason = gone       ? "410 gone"
+                           : ssrf     ? "ssrf blocked"
+                           : unsigned_ ? "secret unavailable"
+                                      : "attempts exhausted";
+    return d;
+}
+
 int64_t dp_retry_base_delay_ms(const struct dp_retry_policy *p, int n)
 {
     int64_t d = p->initial_delay_ms;

@@ -1,6 +1,8 @@
-/* Retry decisions: how long to wait before the next attempt (the webhook's policy, jitter,
- * Retry-After, harder back-off after 429 and timeouts) and which retry tier carries the
- * wait. Pure functions: unit-tested in tests/unit/test_dp_retry.c.
+/* Retry decisions: what happens after an attempt (dp_retry_decide: done, retry at a time,
+ * dead letter, and whether the webhook is disabled), how long to wait before the next
+ * attempt (the webhook's policy, jitter, Retry-After, harder back-off after 429 and
+ * timeouts) and which retry tier carries the wait. Pure functions: unit-tested in
+ * tests/unit/test_dp_retry.c. dp_deliver.c only carries the decision out.
  *
  * Waiting happens in Kafka, not here: a failed attempt becomes a task on
  * <prefix>.retry.<tier> (see dp_consumer.h for how a tier holds its messages), so its
@@ -12,7 +14,51 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dp_config.h"
 #include "dp_subs.h"
+
+/* What an attempt came to, as dp_retry_decide needs it. */
+struct dp_attempt_result {
+    const char *error_class; /* NULL: success; otherwise dp_classify's class, or
+                                "secret_unavailable" for an attempt that could not be signed */
+    long http_status;        /* 0 when there was no answer */
+    int attempts_used;       /* attempts counted against the policy (attempt - budget_base) */
+    int64_t retry_after_ms;  /* Retry-After the endpoint sent, -1 when none (not capped) */
+};
+
+/* The endpoint's health as the decision sees it (dp_breaker's clock, after this attempt
+ * was counted). */
+struct dp_endpoint_health {
+    int64_t failing_since_ms; /* wall clock of the first failure since the last success; 0 */
+    bool disabled;            /* already disabled by this dispatcher */
+};
+
+typedef enum { DP_NEXT_DONE, DP_NEXT_RETRY, DP_NEXT_DEAD_LETTER } dp_next;
+
+struct dp_retry_decision {
+    dp_next next;
+    const char *status;             /* the attempt record's: succeeded | retrying | failed */
+    int64_t wait_ms;                /* DP_NEXT_RETRY: from now to the next attempt */
+    const char *dead_letter_reason; /* DP_NEXT_DEAD_LETTER */
+    const char *disable_reason;     /* non-NULL: disable the webhook (with any next) */
+};
+
+/* The one place where what follows an attempt is decided, at wall-clock now_ms with rnd
+ * in [0, 1) for the jitter:
+ * - success: done;
+ * - 410 Gone: the webhook is disabled and the delivery dead-lettered ("410 gone");
+ * - ssrf_blocked: dead-lettered at once ("ssrf blocked"): only a new URL can change that;
+ * - any other failure: retried after dp_retry_delay_ms while the policy's max_attempts
+ *   allow, dead-lettered otherwise ("attempts exhausted", or "secret unavailable");
+ * - a failure of the endpoint (not secret_unavailable, which is this dispatcher's) that
+ *   ends auto_disable_after_ms of failures without a success disables the webhook
+ *   ("failing continuously"), unless this dispatcher already did; the delivery still
+ *   retries or dead-letters as above (it is skipped when it comes back disabled). */
+struct dp_retry_decision dp_retry_decide(const struct dp_config *cfg,
+                                         const struct dp_retry_policy *p,
+                                         const struct dp_attempt_result *a,
+                                         const struct dp_endpoint_health *h, int64_t now_ms,
+                                         double rnd);
 
 /* Wait before retry number n (1 = the wait after the first attempt), before jitter:
  * exponential initial * 2^(n-1), linear initial * n, fixed initial; capped at max. */

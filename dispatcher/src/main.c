@@ -18,7 +18,8 @@
 #include "dp_consumer.h"
 #include "dp_deliver.h"
 #include "dp_fanout.h"
-#include "dp_log.h"
+#include "dp_healthstore.h"
+#include "dp_attemptlog.h"
 #include "dp_loop.h"
 #include "dp_produce.h"
 #include "dp_subs.h"
@@ -93,7 +94,8 @@ int main(int argc, char **argv)
     struct dp_consumer *consumer = NULL;
     struct dp_deliver *dl = NULL;
     struct dp_producer *prod = NULL;
-    struct dp_log *log = NULL;
+    struct dp_healthstore *health = NULL;
+    struct dp_attemptlog *log = NULL;
     struct hl_keyring keyring = {0};
 
     hl_log_set_service("dispatcher");
@@ -170,15 +172,22 @@ int main(int argc, char **argv)
         hl_log(HL_LOG_ERROR, "main", "cannot create the Kafka producer: %s", err);
         goto out_curl;
     }
-    if (cfg.attempt_log && !(log = dp_log_start(&cfg, err, sizeof(err)))) {
+    if (cfg.attempt_log && !(log = dp_attemptlog_start(&cfg, err, sizeof(err)))) {
         hl_log(HL_LOG_ERROR, "main", "cannot start the attempt log: %s", err);
         goto out_curl;
     }
-    dl = dp_deliver_new(&cfg, prod, err, sizeof(err));
+    dl = dp_deliver_new(&cfg, prod, subs, err, sizeof(err));
     if (!dl) {
         hl_log(HL_LOG_ERROR, "main", "%s", err);
         goto out_curl;
     }
+    /* Breakers and failure clocks as the last owner of each webhook left them. */
+    health = dp_healthstore_new(cfg.common.pg_dsn);
+    if (dp_healthstore_start(health, 3000, err, sizeof(err))) {
+        hl_log(HL_LOG_ERROR, "main", "%s", err);
+        goto out_curl;
+    }
+    dp_deliver_set_healthstore(dl, health);
     consumer = dp_consumer_new(&cfg, topics, ntopics, wake[1], err, sizeof(err));
     if (!consumer) {
         hl_log(HL_LOG_ERROR, "main", "cannot create the Kafka consumer: %s", err);
@@ -191,6 +200,8 @@ int main(int argc, char **argv)
     dp_consumer_freeze(consumer);
     dp_deliver_free(dl);
     dl = NULL;
+    dp_healthstore_free(health);
+    health = NULL;
     dp_producer_free(prod, 2000);
     prod = NULL;
     dp_consumer_close(consumer);
@@ -199,9 +210,10 @@ int main(int argc, char **argv)
     rc = 0;
 out_curl:
     dp_deliver_free(dl);
+    dp_healthstore_free(health);
     dp_producer_free(prod, 2000);
     dp_consumer_close(consumer);
-    dp_log_stop(log);
+    dp_attemptlog_stop(log);
     dp_subs_free(subs);
     hl_keyring_release(&keyring);
     curl_global_cleanup();

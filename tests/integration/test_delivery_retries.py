@@ -12,6 +12,7 @@ import base64
 import hashlib
 import hmac
 import json
+import signal
 import time
 
 FAST = {"HOOKLINE_RETRY_TIERS_MS": "200,1000,3000", "HOOKLINE_THROTTLE_MIN_DELAY_MS": "500",
@@ -167,3 +168,87 @@ def test_webhook_method_headers_auth_and_signature_options_are_honoured(hookline
     signed = f"{req.headers['webhook-id']}.{req.headers['webhook-timestamp']}.".encode() + req.body
     want_old = base64.b64encode(hmac.new(b"o" * 32, signed, hashlib.sha256).digest()).decode()
     assert sigs[1] == "v1," + want_old
+
+
+def test_late_auto_disable_does_not_undo_a_resume_made_after_it(hookline, make_receiver):
+    """The disable a dispatcher decided reaches PostgreSQL through its attempt record, which
+    may be written long after (here: the dispatcher runs without the attempt-log writer, so
+    the record waits in Kafka until a second dispatcher's writer picks it up). A resume
+    committed after the decision wins: the late record must not disable the webhook again."""
+    hookline.kill_dispatcher(0, sig=15)
+    hookline.start_dispatcher(HOOKLINE_ATTEMPT_LOG="false", **FAST)
+    rcv = make_receiver(status=410)
+    wh = hookline.create_webhook(rcv.url, ["order.created"])
+    hookline.settle()
+    hookline.post_event("order.created", {"n": 1})
+    rcv.wait_for(1, timeout=10)
+    time.sleep(1.0)
+    r = hookline.api("GET", f"/api/v1/webhooks/{wh['id']}")
+    assert r.json()["status"] == "active", "the disable must still be waiting in Kafka"
+
+    # The endpoint is fixed and the operator resumes the webhook, after the decision.
+    rcv.status = 200
+    r = hookline.api("POST", f"/api/v1/webhooks/{wh['id']}/resume")
+    assert r.status_code == 200, r.text
+
+    # Now the attempt record (410, disable) is written, late.
+    hookline.start_dispatcher(**FAST)
+    wait_sql(hookline, "SELECT status, last_status_code FROM deliveries",
+             want=lambda rows: rows == [("failed", 410)])
+    time.sleep(0.5)  # same transaction, but leave no doubt
+    r = hookline.api("GET", f"/api/v1/webhooks/{wh['id']}")
+    assert (r.json()["status"], r.json().get("disabled_reason")) == ("active", None), r.json()
+
+    # And deliveries flow: the dispatcher that disabled it sees the newer version too.
+    hookline.settle()
+    hookline.post_event("order.created", {"n": 2})
+    reqs = rcv.wait_for(2, timeout=15)
+    assert reqs[1].json()["data"] == {"n": 2}
+
+
+def test_short_retry_delays_are_kept_at_the_receiver(hookline, make_receiver):
+    """Retries of 1 s and 2 s policies arrive 1 s and 2 s apart (within 10 %, jitter off),
+    with the default retry tiers, whose shortest is 5 s: a delay below it is not rounded up
+    to the tier."""
+    # the default tiers (5 s and longer); no jitter, so the spacing is the policy's
+    hookline.kill_dispatcher(0, sig=15)
+    hookline.start_dispatcher(HOOKLINE_RETRY_JITTER_PCT="0")
+    one, two = make_receiver(status=500), make_receiver(status=500)
+    policies = {1000: one, 2000: two}
+    for delay, rcv in policies.items():
+        hookline.create_webhook(rcv.url, ["order.created"], retry_policy={
+            "strategy": "fixed", "max_attempts": 4, "initial_delay_ms": delay,
+            "max_delay_ms": delay})
+    hookline.settle()
+    hookline.post_event("order.created", {"n": 1})
+    for delay, rcv in policies.items():
+        reqs = rcv.wait_for(4, timeout=30)
+        gaps = [b.arrived - a.arrived for a, b in zip(reqs, reqs[1:])]
+        print(f"{delay} ms policy: gaps {[round(g, 3) for g in gaps]}")
+        want = delay / 1000
+        assert all(want <= g <= want * 1.1 for g in gaps), (delay, gaps)
+    wait_sql(hookline, "SELECT count(*) FROM deliveries WHERE status = 'failed'",
+             want=lambda r: r[0][0] == 2)
+
+
+def test_a_retry_held_in_memory_survives_a_dispatcher_crash(hookline, make_receiver):
+    """A retry due sooner than the shortest tier (here 4 s, tier 5 s) waits in the
+    dispatcher's memory; its source message stays unfinished, so its offset is not
+    committed. SIGKILLed while holding it, the dispatcher loses nothing: the partition's
+    next owner consumes the task again and the delivery still happens."""
+    hookline.kill_dispatcher(0, sig=15)
+    first = hookline.start_dispatcher(HOOKLINE_RETRY_JITTER_PCT="0")
+    rcv = make_receiver(status=500)
+    hookline.create_webhook(rcv.url, ["order.created"], retry_policy={
+        "strategy": "fixed", "max_attempts": 3, "initial_delay_ms": 4000,
+        "max_delay_ms": 4000})
+    hookline.settle()
+    event_id = hookline.post_event("order.created", {"n": 1})
+    rcv.wait_for(1, timeout=10)
+    time.sleep(2.0)  # past an offset commit (they come every 100 ms), before the retry
+    hookline.kill_dispatcher(first, sig=signal.SIGKILL)
+    rcv.status = 200
+    hookline.start_dispatcher(HOOKLINE_RETRY_JITTER_PCT="0")
+    reqs = rcv.wait_for(2, timeout=40)
+    assert reqs[-1].json()["id"] == event_id
+    wait_sql(hookline, "SELECT status FROM deliveries", want=lambda r: r == [("succeeded",)])
