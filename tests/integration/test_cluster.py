@@ -48,9 +48,8 @@ def _run(tmp_path: Path, *opts: str) -> tuple[dict[str, str], str, int]:
 
 
 def test_three_brokers_leader_killed_and_two_down_lose_nothing(tmp_path: Path):
-    stack = _stack()
-    if (stack / "kafka-nodes").read_text().strip() != "3" if (stack / "kafka-nodes").exists() \
-            else True:
+    nodes = _stack() / "kafka-nodes"
+    if not nodes.exists() or nodes.read_text().strip() != "3":
         pytest.skip("needs scripts/stack infra-up --kafka-nodes 3 (scripts/test --cluster)")
     figures, report, rc = _run(tmp_path, "--kafka-nodes", "3")
     assert "replication factor [3], min.insync.replicas 2" in report, report
