@@ -439,11 +439,13 @@ class Hookline:
         return r.json()["id"]
 
     @staticmethod
-    def settle() -> None:
-        """Waits out the documented bound for a webhook change to reach the dispatchers
-        (2 s; they refresh every 500 ms here). test_webhook_change_effective_within_2s
-        proves the bound; other tests wait it out so they test one thing each."""
-        time.sleep(2.0)
+    def settle(sql_change: bool = False) -> None:
+        """A change made through the API is matched by the very next event (the
+        read-your-writes fence, test_fence.py), so there is nothing to wait for. A change
+        written straight into the database (sql_change) reaches the gateways' fence only
+        through their change listener: wait out 2 s for that."""
+        if sql_change:
+            time.sleep(2.0)
 
     def sql(self, query: str, *params: Any) -> list[tuple]:
         """Runs one statement on this test's database and returns its rows (if any)."""

@@ -46,7 +46,7 @@ def test_500_twice_then_200_is_delivered_on_attempt_3_with_growing_gaps(hookline
     rcv = make_receiver(responder=lambda req: next(answers, 200))
     wh = hookline.create_webhook(rcv.url, ["order.created"])
     set_policy(hookline, wh["id"], strategy="exponential", initial_delay_ms=1000, max_delay_ms=5000)
-    hookline.settle()
+    hookline.settle(sql_change=True)
     hookline.post_event("order.created", {"n": 1})
     reqs = rcv.wait_for(3, timeout=20)
     ids = {r.headers["webhook-id"] for r in reqs}
@@ -66,7 +66,7 @@ def test_failed_delivery_lands_in_dead_letter_topic_and_can_be_redriven(hookline
     rcv = make_receiver(status=500)
     wh = hookline.create_webhook(rcv.url, ["order.created"])
     set_policy(hookline, wh["id"], strategy="fixed", max_attempts=3, initial_delay_ms=200, max_delay_ms=200)
-    hookline.settle()
+    hookline.settle(sql_change=True)
     event_id = hookline.post_event("order.created", {"n": 2})
     rcv.wait_for(3, timeout=20)
     rows = wait_sql(hookline, "SELECT id, status, attempts, last_status_code FROM deliveries",

@@ -224,18 +224,17 @@ def test_dispatcher_sigkill_loses_nothing(hookline, receiver):
     assert ok, f"{len(posted - got)} accepted events never delivered"
 
 
-def test_webhook_change_effective_within_2s(hookline, make_receiver):
-    # Prove the pipeline is live first, so the timing below measures only the
-    # webhook change reaching the dispatcher.
+def test_webhook_change_effective_for_the_next_event(hookline, make_receiver):
+    # Prove the pipeline is live first, so what follows measures only the webhook change
+    # reaching the dispatcher.
     warm = make_receiver()
     hookline.create_webhook(warm.url, ["warmup"])
-    hookline.settle()
     hookline.post_event("warmup", {})
     warm.wait_for(1, timeout=10)
 
     fresh = make_receiver()
     hookline.create_webhook(fresh.url, ["order.created"])
-    time.sleep(2.0)  # the bound under test: the change is live 2 s after the 201
+    # no wait: the read-your-writes fence makes the change live for the next event
     event_id = hookline.post_event("order.created", {"n": 1})
     assert event_ids(fresh.wait_for(1, timeout=5)) == [event_id]
 

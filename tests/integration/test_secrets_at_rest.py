@@ -223,7 +223,7 @@ def test_migrate_seals_secrets_left_in_plain_text(hookline, receiver):
                          " WHERE conname IN ('webhooks_secrets_sealed', 'webhooks_auth_sealed')")
     assert valid == [(True,)], "the constraints hold for the old rows too"
 
-    hookline.settle()
+    hookline.settle(sql_change=True)
     hookline.post_event("order.created", {"n": 1})
     req = receiver.wait_for(1, timeout=15)[0]
     assert v1_valid(req, secret) and req.headers["Authorization"] == "Bearer plain-token-1234"
