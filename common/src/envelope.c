@@ -127,9 +127,11 @@ hl_err hl_event_parse(const void *data, size_t len, struct hl_event *ev, char *e
 {
     json_error_t jerr;
     memset(ev, 0, sizeof(*ev));
-    json_t *root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *root = json_loadb(data, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
     if (!root) {
-        snprintf(errbuf, errlen, "not JSON: %s at offset %d", jerr.text, jerr.position);
+        char why[JSON_ERROR_TEXT_LENGTH];
+        snprintf(errbuf, errlen, "not JSON: %s at offset %d",
+                 hl_json_error_text(&jerr, why, sizeof(why)), jerr.position);
         return HL_EINVAL;
     }
     hl_err err = hl_event_from_json(root, ev, errbuf, errlen);
@@ -261,9 +263,11 @@ hl_err hl_event_read(const char *text, size_t len, struct hl_event *ev, char *er
     memset(ev, 0, sizeof(*ev));
     if (read_text(text, len, ev))
         return HL_OK;
-    json_t *root = json_loadb(text, len, 0, &jerr);
+    json_t *root = json_loadb(text, len, JSON_ALLOW_NUL, &jerr);
     if (!root) {
-        snprintf(errbuf, errlen, "not JSON: %s at offset %d", jerr.text, jerr.position);
+        char why[JSON_ERROR_TEXT_LENGTH];
+        snprintf(errbuf, errlen, "not JSON: %s at offset %d",
+                 hl_json_error_text(&jerr, why, sizeof(why)), jerr.position);
         return HL_EINVAL;
     }
     hl_err err = hl_event_from_json(root, ev, errbuf, errlen);

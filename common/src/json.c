@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -433,4 +434,59 @@ json_t *hl_json_parse(const char *text, size_t len)
     }
     hl_buf_release(&ps.tmp);
     return root;
+}
+
+const char *hl_json_error_text(const json_error_t *e, char *buf, size_t len)
+{
+    const char *why;
+    switch (json_error_code(e)) {
+    case json_error_invalid_utf8:
+        why = "invalid UTF-8";
+        break;
+    case json_error_premature_end_of_input:
+        why = "unexpected end of input";
+        break;
+    case json_error_end_of_input_expected:
+        why = "unexpected text after the value";
+        break;
+    case json_error_stack_overflow:
+        why = "nested too deeply";
+        break;
+    case json_error_null_byte_in_key:
+        why = "a member name containing \\u0000 is not accepted";
+        break;
+    case json_error_duplicate_key:
+        why = "duplicate member name";
+        break;
+    case json_error_numeric_overflow:
+        why = "number out of range";
+        break;
+    case json_error_invalid_syntax: {
+        /* jansson's syntax messages are plain parser words ("string or '}' expected");
+         * the quoted token after them is cut off. */
+        size_t n = strlen(e->text);
+        const char *near = strstr(e->text, " near ");
+        if (near)
+            n = (size_t)(near - e->text);
+        snprintf(buf, len, "%.*s", (int)n, e->text);
+        return buf;
+    }
+    default:
+        why = "not valid JSON";
+        break;
+    }
+    snprintf(buf, len, "%s", why);
+    return buf;
+}
+
+size_t hl_json_find_nul_escape(const char *text, size_t len)
+{
+    /* A backslash appears in JSON text only inside strings and always starts an escape. */
+    const char *p = text, *end = text + len;
+    while ((p = memchr(p, '\\', (size_t)(end - p))) && end - p >= 2) {
+        if (p[1] == 'u' && end - p >= 6 && memcmp(p + 2, "0000", 4) == 0)
+            return (size_t)(p - text);
+        p += 2; /* the escaped character is not a backslash to look at */
+    }
+    return len;
 }

@@ -771,18 +771,119 @@ static bool num_value(const json_t *v, struct num *out)
     return true;
 }
 
+/* ECMA-262's long General_Category names, which PCRE2 (10.42) knows only by their short
+ * aliases; its script names (Greek, Script=Greek, sc=Grek, scx=...) and binary properties
+ * (Alphabetic, White_Space, ASCII, Emoji, ...) are ECMA-262's spellings already. */
+static const struct {
+    const char *ecma, *pcre;
+} gc_names[] = {
+    {"Other", "C"}, {"Control", "Cc"}, {"cntrl", "Cc"}, {"Format", "Cf"},
+    {"Unassigned", "Cn"}, {"Private_Use", "Co"}, {"Surrogate", "Cs"}, {"Letter", "L"},
+    {"Cased_Letter", "LC"}, {"Lowercase_Letter", "Ll"}, {"Modifier_Letter", "Lm"},
+    {"Other_Letter", "Lo"}, {"Titlecase_Letter", "Lt"}, {"Uppercase_Letter", "Lu"},
+    {"Mark", "M"}, {"Combining_Mark", "M"}, {"Spacing_Mark", "Mc"}, {"Enclosing_Mark", "Me"},
+    {"Nonspacing_Mark", "Mn"}, {"Number", "N"}, {"Decimal_Number", "Nd"}, {"digit", "Nd"},
+    {"Letter_Number", "Nl"}, {"Other_Number", "No"}, {"Punctuation", "P"}, {"punct", "P"},
+    {"Connector_Punctuation", "Pc"}, {"Dash_Punctuation", "Pd"}, {"Close_Punctuation", "Pe"},
+    {"Final_Punctuation", "Pf"}, {"Initial_Punctuation", "Pi"}, {"Other_Punctuation", "Po"},
+    {"Open_Punctuation", "Ps"}, {"Symbol", "S"}, {"Currency_Symbol", "Sc"},
+    {"Modifier_Symbol", "Sk"}, {"Math_Symbol", "Sm"}, {"Other_Symbol", "So"},
+    {"Separator", "Z"}, {"Line_Separator", "Zl"}, {"Paragraph_Separator", "Zp"},
+    {"Space_Separator", "Zs"},
+};
+
+static bool name_is(const char *p, size_t n, const char *name)
+{
+    return strlen(name) == n && memcmp(p, name, n) == 0;
+}
+
+/* ECMA-262's \s: WhiteSpace and LineTerminator, Unicode's space separators included.
+ * PCRE2's \s is ASCII only; PCRE2_UCP would widen it, but \d and \w too, which ECMA-262
+ * keeps ASCII. Written with \\u, as PCRE2_ALT_BSUX reads it. */
+#define ECMA_SPACE                                                                                 \
+    "\\t\\n\\x0b\\f\\r \\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff"
+
+/* Appends src to out in PCRE2's spelling of ECMA-262: in each Unicode property escape
+ * (\p{...}, \P{...}) General_Category=X and gc=X become X, a long category name its
+ * short alias, and Assigned the complement of Cn; \s and \S become ECMA-262's sets (\S
+ * inside a character class stays PCRE2's, the one difference left). Escapes are stepped
+ * over whole, so "\\p{Letter}" (a backslash, then text) stays as it is. */
+static void regex_from_ecma(const char *src, struct hl_buf *out)
+{
+    bool in_class = false;
+    for (const char *p = src; *p; p++) {
+        if (*p != '\\' || !p[1]) {
+            if (*p == '[')
+                in_class = true;
+            else if (*p == ']')
+                in_class = false;
+            hl_buf_addch(out, *p);
+            continue;
+        }
+        if (p[1] == 's' || (p[1] == 'S' && !in_class)) {
+            hl_buf_adds(out, in_class ? ECMA_SPACE : p[1] == 's' ? "[" ECMA_SPACE "]"
+                                                                 : "[^" ECMA_SPACE "]");
+            p++;
+            continue;
+        }
+        const char *end = (p[1] == 'p' || p[1] == 'P') && p[2] == '{' ? strchr(p + 3, '}')
+                                                                      : NULL;
+        if (!end) {
+            hl_buf_add(out, p, 2);
+            p++;
+            continue;
+        }
+        const char *name = p + 3;
+        size_t n = (size_t)(end - name);
+        char kind = p[1];
+        if (n > 17 && memcmp(name, "General_Category=", 17) == 0) {
+            name += 17;
+            n -= 17;
+        } else if (n > 3 && memcmp(name, "gc=", 3) == 0) {
+            name += 3;
+            n -= 3;
+        }
+        if (name_is(name, n, "Assigned")) {
+            kind = kind == 'p' ? 'P' : 'p';
+            name = "Cn";
+            n = 2;
+        }
+        for (size_t i = 0; i < sizeof(gc_names) / sizeof(gc_names[0]); i++) {
+            if (name_is(name, n, gc_names[i].ecma)) {
+                name = gc_names[i].pcre;
+                n = strlen(name);
+                break;
+            }
+        }
+        hl_buf_addch(out, '\\');
+        hl_buf_addch(out, kind);
+        hl_buf_addch(out, '{');
+        hl_buf_add(out, name, n);
+        hl_buf_addch(out, '}');
+        p = end;
+    }
+}
+
 static pcre2_code *regex_compile(struct cctx *c, const char *src, const char *where)
 {
     int code;
     PCRE2_SIZE off;
-    pcre2_code *re = pcre2_compile((PCRE2_SPTR)src, PCRE2_ZERO_TERMINATED,
+    struct hl_buf pat = HL_BUF_INIT;
+    regex_from_ecma(src, &pat);
+    pcre2_code *re = pcre2_compile((PCRE2_SPTR)hl_buf_str(&pat), pat.len,
                                    PCRE2_UTF | PCRE2_ALT_BSUX | PCRE2_DOLLAR_ENDONLY, &code,
                                    &off, NULL);
+    hl_buf_release(&pat);
     if (!re) {
+        /* PCRE2's messages describe the pattern ("missing closing parenthesis"), except
+         * the few that speak of the library's own build or of Perl syntax. */
         PCRE2_UCHAR msg[160];
         pcre2_get_error_message(code, msg, sizeof(msg));
-        return fail(c, HL_EINVAL, "invalid regex '%s' at '%s': %s at offset %zu", src, where,
-                    (const char *)msg, (size_t)off);
+        const char *why = (const char *)msg;
+        if (strstr(why, "PCRE") || strstr(why, "(*") || strstr(why, "application"))
+            why = "syntax not supported";
+        return fail(c, HL_EINVAL, "invalid regular expression '%s' at '%s': %s", src, where,
+                    why);
     }
     pcre2_jit_compile(re, PCRE2_JIT_COMPLETE); /* falls back to the interpreter if not */
     return re;

@@ -131,7 +131,7 @@ hl_err hl_task_decode(const void *data, size_t len, struct hl_task *t, char *err
             t->budget_base = 0;
         return HL_OK;
     }
-    json_t *root = json_loadb(data, len, 0, &jerr);
+    json_t *root = json_loadb(data, len, JSON_ALLOW_NUL, &jerr);
     if (!json_is_object(root)) {
         snprintf(errbuf, errlen, "task is not a JSON object");
         json_decref(root);

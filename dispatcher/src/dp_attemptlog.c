@@ -23,6 +23,7 @@
 
 #include "dp_autodisable.h"
 #include "hl/buf.h"
+#include "hl/json.h"
 #include "hl/kafka.h"
 #include "hl/log.h"
 #include "hl/mem.h"
@@ -98,6 +99,17 @@ static bool looks_like_object(const char *p, size_t n)
     return n >= 2 && p[0] == '{' && p[n - 1] == '}' && !memchr(p, '\0', n);
 }
 
+/* PostgreSQL's jsonb cannot hold U+0000, and one \u0000 anywhere would fail the whole
+ * array: the escape becomes \uFFFD (same length, in place) in the log's copy only. */
+static void replace_nul_escapes(char *p, size_t n)
+{
+    size_t i = 0;
+    while ((i += hl_json_find_nul_escape(p + i, n - i)) < n) {
+        memcpy(p + i + 2, "FFFD", 4);
+        i += 6;
+    }
+}
+
 bool dp_attemptlog_batch_append(struct hl_buf *batch, size_t **ends, size_t *nalloc, size_t *n,
                          const char *rec, size_t len)
 {
@@ -108,7 +120,9 @@ bool dp_attemptlog_batch_append(struct hl_buf *batch, size_t **ends, size_t *nal
         *ends = hl_xrealloc(*ends, *nalloc * sizeof(**ends));
     }
     hl_buf_addch(batch, *n ? ',' : '[');
+    size_t start = batch->len;
     hl_buf_add(batch, rec, len);
+    replace_nul_escapes(batch->ptr + start, len);
     (*ends)[(*n)++] = batch->len;
     return true;
 }

@@ -30,7 +30,8 @@ void dp_attemptlog_stop(struct dp_attemptlog *l);
 /* Appends one record's text to batch ('[' before the first, ',' before the others) and its
  * end offset to (*ends)[*n], growing *ends (*nalloc entries) as needed. False, and nothing
  * appended, unless the text is braces around something without NUL bytes: whether that is
- * JSON is PostgreSQL's to say. The closing ']' is the caller's. */
+ * JSON is PostgreSQL's to say. A \u0000 escape is appended as \uFFFD (jsonb has no
+ * U+0000). The closing ']' is the caller's. */
 bool dp_attemptlog_batch_append(struct hl_buf *batch, size_t **ends, size_t *nalloc, size_t *n,
                          const char *rec, size_t len);
 /* Parses each of the n records (jansson) and drops from batch and ends those that are not

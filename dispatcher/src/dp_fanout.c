@@ -85,7 +85,8 @@ size_t dp_fanout(struct dp_msg *msg, const struct dp_snapshot *snap, struct dp_p
     }
     if (hl_event_parse(msg->payload, msg->len, &msg->ev, err, sizeof(err))) {
         /* Still run the schema, so that the dead letter names every problem it can. */
-        json_t *root = json_loadb(msg->payload, msg->len, JSON_REJECT_DUPLICATES, NULL);
+        json_t *root =
+            json_loadb(msg->payload, msg->len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, NULL);
         dead_letter_if_invalid(msg, root, err, prod);
         json_decref(root);
         return 0;

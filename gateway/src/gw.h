@@ -182,8 +182,13 @@ int gw_reply_invalid(struct gw_req *r, struct gw_errors *e, const char *detail);
 /* 422: well-formed but refused on meaning (unknown event types, unusable schemas). */
 int gw_reply_unprocessable(struct gw_req *r, struct gw_errors *e, const char *detail);
 
-/* Parses the request body as a JSON object; on failure replies 400 itself and returns NULL. */
+/* Parses the request body as a JSON object; on failure replies 400 itself and returns NULL.
+ * A string holding U+0000 is refused too (400 naming it): what these bodies carry is
+ * stored in PostgreSQL, which has no such character. */
 json_t *gw_body_object(struct gw_req *r);
+/* gw_body_object for events (single, batch): strings may hold U+0000, as JSON allows;
+ * an event is passed on to receivers, never stored in a jsonb column as accepted. */
+json_t *gw_body_event(struct gw_req *r);
 /* Copies query parameter `name` into out; false when absent. A value that does not fit
  * comes back as "\x7f", which no parameter accepts, so that it is refused, not ignored. */
 bool gw_query(struct gw_req *r, const char *name, char *out, size_t outlen);

@@ -225,7 +225,7 @@ int gw_reply_unprocessable(struct gw_req *r, struct gw_errors *e, const char *de
     return reply_problem_obj(r, 422, p);
 }
 
-json_t *gw_body_object(struct gw_req *r)
+static json_t *body_object(struct gw_req *r, bool allow_nul)
 {
     json_error_t jerr;
     if (!r->body || r->body_len == 0) {
@@ -235,17 +235,13 @@ json_t *gw_body_object(struct gw_req *r)
     /* The fast parser answers for the usual body; jansson for anything else, and for
      * every error message. read_body has bounded the nesting. */
     json_t *root = hl_json_parse(r->body, r->body_len);
-    if (!root)
-        root = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root) /* \u0000 is valid JSON: strings keep their length in the tree */
+        root = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
     if (!root) {
-        /* jansson quotes the token it stopped at ("... near '<token>'"), which may be a
-         * secret: the position says enough. */
-        char *near = strstr(jerr.text, " near '");
-        if (near)
-            *near = '\0';
+        char why[JSON_ERROR_TEXT_LENGTH];
         gw_reply_problem(r, 400, "invalid-json", "Invalid JSON",
-                         "the body is not valid JSON: %s (line %d, column %d)", jerr.text,
-                         jerr.line, jerr.column);
+                         "the body is not valid JSON: %s (line %d, column %d)",
+                         hl_json_error_text(&jerr, why, sizeof(why)), jerr.line, jerr.column);
         return NULL;
     }
     if (!json_is_object(root)) {
@@ -254,7 +250,25 @@ json_t *gw_body_object(struct gw_req *r)
                          "the body must be a JSON object");
         return NULL;
     }
+    size_t nul = allow_nul ? r->body_len : hl_json_find_nul_escape(r->body, r->body_len);
+    if (nul < r->body_len) {
+        json_decref(root);
+        gw_reply_problem(r, 400, "invalid-request", "Invalid request",
+                         "\\u0000 at byte %zu: U+0000 cannot be stored (only event data may "
+                         "hold it)", nul);
+        return NULL;
+    }
     return root;
+}
+
+json_t *gw_body_object(struct gw_req *r)
+{
+    return body_object(r, false);
+}
+
+json_t *gw_body_event(struct gw_req *r)
+{
+    return body_object(r, true);
 }
 
 bool gw_uuid_like(const char *s)

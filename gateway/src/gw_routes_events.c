@@ -259,7 +259,7 @@ static void items_release(struct item *items, size_t n)
 
 static int post_event(struct gw_req *r)
 {
-    json_t *body = gw_body_object(r);
+    json_t *body = gw_body_event(r);
     if (!body)
         return 400;
     struct item it = {.body = body};
@@ -299,7 +299,7 @@ static int post_event(struct gw_req *r)
  * when it is not a batch at all. */
 static int post_batch(struct gw_req *r)
 {
-    json_t *body = gw_body_object(r);
+    json_t *body = gw_body_event(r);
     if (!body)
         return 400;
     int status = gw_validate(r, "event-batch", body, "the batch is not valid");

@@ -30,6 +30,7 @@
 #include "hl/inverify.h"
 #include "hl/jsonptr.h"
 #include "hl/jsonschema.h"
+#include "hl/json.h"
 #include "hl/log.h"
 #include "hl/mem.h"
 #include "hl/match.h"
@@ -216,13 +217,17 @@ static int payload(struct gw_req *r, const struct source *s, json_t **data)
     const char *ctype = mg_get_header(r->conn, "Content-Type");
     bool declared = ctype && media_is_json(ctype);
     json_error_t jerr;
-    *data = r->body_len ? json_loadb(r->body, r->body_len, JSON_DECODE_ANY, &jerr) : NULL;
+    char why[JSON_ERROR_TEXT_LENGTH];
+    *data = r->body_len
+                ? json_loadb(r->body, r->body_len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr)
+                : NULL;
     if (*data)
         return 0;
     if (declared)
         return r->body_len ? gw_reply_problem(r, 400, "invalid-json", "Invalid JSON",
                                               "the body is not valid JSON: %s (line %d, column %d)",
-                                              jerr.text, jerr.line, jerr.column)
+                                              hl_json_error_text(&jerr, why, sizeof(why)),
+                                              jerr.line, jerr.column)
                            : gw_reply_problem(r, 400, "invalid-json", "Invalid JSON",
                                               "the body is empty");
     bool needs_json = s->schema || strcmp(vstr(s->event_type, "from"), "json_pointer") == 0;

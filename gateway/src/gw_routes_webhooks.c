@@ -105,7 +105,8 @@ static bool header_reserved(const char *name, const char *legacy_header)
 }
 
 /* What JSON Schema cannot check. Appends to e. stored_legacy is the webhook's current
- * legacy signature header (PATCH), which custom headers must not collide with either. */
+ * legacy signature header (PATCH), which custom headers and auth.header must not collide
+ * with either. */
 static void check_semantics(json_t *body, const char *stored_legacy, struct gw_errors *e)
 {
     char why[256];
@@ -136,6 +137,13 @@ static void check_semantics(json_t *body, const char *stored_legacy, struct gw_e
                                   "credentials", name);
         }
     }
+
+    /* The api_key and hmac types name the header their credential travels in: the same
+     * names are off limits there, or auth could overwrite a signature or break framing. */
+    const char *ah = json_string_value(json_object_get(json_object_get(body, "auth"), "header"));
+    if (ah && (header_reserved(ah, legacy) ||
+               (stored_legacy && strcasecmp(ah, stored_legacy) == 0)))
+        gw_errors_add(e, "/auth/header", "'%s' is set by Hookline or is hop-by-hop", ah);
 }
 
 /* Every non-wildcard pattern must name a catalog event type (the tenant's or a built-in

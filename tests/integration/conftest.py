@@ -494,7 +494,10 @@ class Receiver:
     """An HTTP endpoint on 127.0.0.1 that records every request.
 
     ``status`` is the answer to every request; ``responder`` (if set) overrides it per
-    request: it gets the ReceivedRequest and returns a status code."""
+    request: it gets the ReceivedRequest and returns a status code, or a status code and a
+    dict of extra response headers (e.g. Retry-After). A responder may sleep to make a
+    slow endpoint: each request has its own thread. ``open_now`` counts requests being
+    answered at this moment, and ``max_open`` the most seen at once."""
 
     status: int = 200
     responder: Callable[[ReceivedRequest], int] | None = None
@@ -503,6 +506,8 @@ class Receiver:
 
     def __post_init__(self) -> None:
         self._cond = threading.Condition()
+        self.open_now = 0
+        self.max_open = 0
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -516,7 +521,15 @@ class Receiver:
                     headers=CaseInsensitiveDict(self.headers.items()), body=body,
                     arrived=time.monotonic(), arrived_wall=time.time(),
                 )
-                status = receiver.responder(req) if receiver.responder else receiver.status
+                with receiver._cond:
+                    receiver.open_now += 1
+                    receiver.max_open = max(receiver.max_open, receiver.open_now)
+                try:
+                    answer = receiver.responder(req) if receiver.responder else receiver.status
+                finally:
+                    with receiver._cond:
+                        receiver.open_now -= 1
+                status, extra = answer if isinstance(answer, tuple) else (answer, {})
                 with receiver._cond:
                     receiver.requests.append(req)
                     receiver._cond.notify_all()
@@ -524,6 +537,8 @@ class Receiver:
                 self.send_response(status)
                 self.send_header("Content-Type", "text/plain")
                 self.send_header("Content-Length", str(len(reply)))
+                for k, v in extra.items():
+                    self.send_header(k, v)
                 self.end_headers()
                 self.wfile.write(reply)
 

@@ -348,3 +348,41 @@ def test_tenants_admin_crud(hookline):
     problem(hookline.api("GET", "/api/v1/webhooks", headers=admin), 400)
     problem(hookline.api("GET", "/api/v1/webhooks",
                          headers=hookline.admin_headers("no-such-tenant")), 404)
+
+
+@pytest.mark.dispatchers(0)
+def test_auth_header_cannot_name_a_reserved_header(hookline):
+    hookline.ensure_event_types(["order.created"])
+    url = "http://127.0.0.1:18080/webhook"
+    reserved = ["Content-Length", "host", "WEBHOOK-SIGNATURE", "Webhook-Id", "Authorization",
+                "Transfer-Encoding", "X-Webhook-Signature", "x-webhook-anything"]
+    for name in reserved:
+        for auth in ({"type": "api_key", "header": name, "value": "k-123"},
+                     {"type": "hmac", "header": name, "secret": "s" * 32}):
+            body = problem(hookline.api("POST", "/api/v1/webhooks", json={
+                "url": url, "events": ["order.created"], "auth": auth}), 400)
+            assert [e["pointer"] for e in body["errors"]] == ["/auth/header"], body
+            assert name in body["errors"][0]["detail"], body
+    assert hookline.api("GET", "/api/v1/webhooks").json()["data"] == [], "nothing was created"
+
+    # the webhook's own legacy signature header, on create and (kept from before) on PATCH
+    body = problem(hookline.api("POST", "/api/v1/webhooks", json={
+        "url": url, "events": ["order.created"], "signature": {"legacy_header": "X-Sig"},
+        "auth": {"type": "api_key", "header": "x-sig", "value": "k"}}), 400)
+    assert body["errors"][0]["pointer"] == "/auth/header"
+    wh = hookline.create_webhook(url, ["order.created"], signature={"legacy_header": "X-Sig"},
+                                 auth={"type": "api_key", "header": "X-Api-Key", "value": "k"})
+    body = problem(hookline.api("PATCH", f"/api/v1/webhooks/{wh['id']}", json={
+        "auth": {"type": "hmac", "header": "X-SIG", "secret": "s" * 32}}), 400)
+    assert body["errors"][0]["pointer"] == "/auth/header"
+    body = problem(hookline.api("PUT", f"/api/v1/webhooks/{wh['id']}", json={
+        "url": url, "events": ["order.created"],
+        "auth": {"type": "api_key", "header": "content-type", "value": "k"}}), 400)
+    assert body["errors"][0]["pointer"] == "/auth/header"
+    got = hookline.api("GET", f"/api/v1/webhooks/{wh['id']}").json()
+    assert got["auth"] == {"type": "api_key", "header": "X-Api-Key"}, "refused writes changed nothing"
+
+    # ordinary names still work, for both types
+    r = hookline.api("PATCH", f"/api/v1/webhooks/{wh['id']}", json={
+        "auth": {"type": "hmac", "header": "X-Body-Hmac", "secret": "s" * 32}})
+    assert r.status_code == 200 and r.json()["auth"] == {"type": "hmac", "header": "X-Body-Hmac"}

@@ -1,11 +1,12 @@
 /* Runs the official JSON-Schema-Test-Suite (draft 2020-12) against hl/jsonschema.h.
  *
  * Usage: jsonschema_suite <draft2020-12 tests dir>. Every top-level keyword file runs, plus
- * optional/format/ for the formats Hookline asserts. A test group whose schema is refused
- * as unsupported (HL_SCHEMA_EUNSUPPORTED: a refused keyword, a remote $ref, another
- * draft's $schema) counts as skipped; anything else that does not give the suite's
- * expected verdict is a failure, and one failure fails the run. Each instance is validated
- * twice, on the fast yes/no path and collecting errors, and both must agree. */
+ * optional/format/ for the formats Hookline asserts and the optional files on ECMA-262
+ * regular expressions (event-type schemas promise ECMA-262 patterns). A test group whose
+ * schema is refused as unsupported (HL_SCHEMA_EUNSUPPORTED: a refused keyword, a remote
+ * $ref, another draft's $schema) counts as skipped; anything else that does not give the
+ * suite's expected verdict is a failure, and one failure fails the run. Each instance is
+ * validated twice, on the fast yes/no path and collecting errors, and both must agree. */
 #include <dirent.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@
 
 static const char *const formats[] = {"date-time", "date",  "time", "email",   "uri",
                                       "uuid",      "ipv4",  "ipv6", "hostname"};
+static const char *const optional[] = {"ecmascript-regex", "non-bmp-regex"};
 
 struct totals {
     int passed, failed, skipped;
@@ -139,6 +141,11 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
         snprintf(path, sizeof(path), "%s/optional/format/%s.json", dir, formats[i]);
         snprintf(label, sizeof(label), "optional/format/%s.json", formats[i]);
+        run_file(path, label, &all);
+    }
+    for (size_t i = 0; i < sizeof(optional) / sizeof(optional[0]); i++) {
+        snprintf(path, sizeof(path), "%s/optional/%s.json", dir, optional[i]);
+        snprintf(label, sizeof(label), "optional/%s.json", optional[i]);
         run_file(path, label, &all);
     }
     if (all.passed == 0) {

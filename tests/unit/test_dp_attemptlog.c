@@ -55,6 +55,18 @@ static void refuses_what_cannot_be_an_object(void **state)
     release(&b);
 }
 
+/* jsonb has no U+0000: one \u0000 would fail a batch of 500 records */
+static void nul_escapes_become_replacement_characters(void **state)
+{
+    (void)state;
+    struct batch b = {HL_BUF_INIT, NULL, 0, 0};
+    assert_true(add(&b, "{\"event\":{\"data\":\"a\\u0000b\\\\u0000c\\\\\\u0000\\u00e9\"}}"));
+    hl_buf_addch(&b.buf, ']');
+    assert_string_equal(hl_buf_str(&b.buf),
+                        "[{\"event\":{\"data\":\"a\\uFFFDb\\\\u0000c\\\\\\uFFFD\\u00e9\"}}]");
+    release(&b);
+}
+
 static void grows_past_first_allocation(void **state)
 {
     (void)state;
@@ -106,6 +118,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(joins_texts_verbatim),
         cmocka_unit_test(refuses_what_cannot_be_an_object),
+        cmocka_unit_test(nul_escapes_become_replacement_characters),
         cmocka_unit_test(grows_past_first_allocation),
         cmocka_unit_test(sanitize_drops_only_bad_records),
         cmocka_unit_test(sanitize_can_empty_the_batch),

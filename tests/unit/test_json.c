@@ -297,6 +297,63 @@ static void test_valid_limits_depth(void **state)
     }
 }
 
+/* An API answer explains a refused body in Hookline's words: no jansson flag, no token. */
+static void test_error_text_names_no_library_detail(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text, *want;
+    } cases[] = {
+        {"{\"a\":\"\\u0000\"}", NULL}, /* accepted: valid JSON */
+        {"{\"a\\u0000\":1}", "a member name containing \\u0000 is not accepted"},
+        {"{\"a\":1,\"a\":2}", "duplicate member name"},
+        {"{\"a\":\"secret-token", "unexpected end of input"},
+        {"{\"a\":1} x", "unexpected text after the value"},
+        {"{\"a\":tru}", "invalid token"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        json_error_t jerr;
+        char why[JSON_ERROR_TEXT_LENGTH];
+        json_t *v = json_loads(cases[i].text, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
+        if (!cases[i].want) {
+            assert_non_null(v);
+            json_decref(v);
+            continue;
+        }
+        assert_null(v);
+        const char *got = hl_json_error_text(&jerr, why, sizeof(why));
+        if (strcmp(got, cases[i].want) != 0)
+            fail_msg("%s: '%s', want '%s' (jansson: '%s')", cases[i].text, got, cases[i].want,
+                     jerr.text);
+        assert_null(strstr(got, "JSON_"));
+        assert_null(strstr(got, "near"));
+    }
+}
+
+static void test_find_nul_escape_steps_over_escapes(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        size_t want; /* SIZE_MAX: none (the length) */
+    } cases[] = {
+        {"{\"a\":\"\\u0000\"}", 6},
+        {"{\"a\":\"\\\\u0000\"}", SIZE_MAX},   /* an escaped backslash, then letters */
+        {"{\"a\":\"\\\\\\u0000\"}", 8},        /* escaped backslash, then the escape */
+        {"{\"a\":\"\\u00001\"}", 6},
+        {"{\"a\":\"\\u0001\\u000\"}", SIZE_MAX}, /* too short at the end */
+        {"\\", SIZE_MAX},
+        {"", SIZE_MAX},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        size_t len = strlen(cases[i].text);
+        size_t want = cases[i].want == SIZE_MAX ? len : cases[i].want;
+        size_t got = hl_json_find_nul_escape(cases[i].text, len);
+        if (got != want)
+            fail_msg("%s: %zu, want %zu", cases[i].text, got, want);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -314,6 +371,8 @@ int main(void)
         cmocka_unit_test(test_valid_agrees_with_jansson),
         cmocka_unit_test(test_valid_limits_depth),
         cmocka_unit_test(test_member_span_last_duplicate_and_escaped_names),
+        cmocka_unit_test(test_error_text_names_no_library_detail),
+        cmocka_unit_test(test_find_nul_escape_steps_over_escapes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

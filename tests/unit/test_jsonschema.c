@@ -161,6 +161,9 @@ static void test_unsupported_keywords_are_refused_by_name_and_pointer(void **sta
     compile_fails("{\"minLength\":-1}", HL_EINVAL, err, sizeof(err));
     assert_non_null(strstr(err, "'/minLength'"));
     compile_fails("{\"pattern\":\"(\"}", HL_EINVAL, err, sizeof(err));
+    assert_non_null(strstr(err, "invalid regular expression '(' at '/pattern'"));
+    compile_fails("{\"pattern\":\"(*FOO)a\"}", HL_EINVAL, err, sizeof(err));
+    assert_null(strstr(err, "PCRE"));
     compile_fails("{\"$ref\":\"#/$defs/missing\"}", HL_EINVAL, err, sizeof(err));
     compile_fails("{\"type\":\"strin\"}", HL_EINVAL, err, sizeof(err));
     compile_fails("42", HL_EINVAL, err, sizeof(err));
@@ -224,6 +227,67 @@ static void test_strings_count_code_points_and_patterns_are_ecma_like(void **sta
     s = compile_ok("{\"pattern\":\"^a$\"}"); /* $ does not match before a final newline */
     assert_true(valid(s, "\"a\""));
     assert_false(valid(s, "\"a\\n\""));
+    hl_schema_free(s);
+}
+
+/* One pattern each way: compiled from ECMA-262 text, then matched against strings. */
+static void pattern_case(const char *pattern, const char *yes, const char *no)
+{
+    json_t *schema = json_pack("{s:s}", "pattern", pattern);
+    char err[256] = "";
+    struct hl_schema *s = NULL;
+    if (hl_schema_compile(schema, &s, err, sizeof(err)) != HL_OK)
+        fail_msg("pattern '%s' refused: %s", pattern, err);
+    json_decref(schema);
+    json_t *y = json_string(yes), *n = json_string(no);
+    if (!hl_schema_validate(s, y, NULL))
+        fail_msg("'%s' should match '%s'", yes, pattern);
+    if (hl_schema_validate(s, n, NULL))
+        fail_msg("'%s' should not match '%s'", no, pattern);
+    json_decref(y);
+    json_decref(n);
+    hl_schema_free(s);
+}
+
+static void test_unicode_property_escapes_as_ecma_262_spells_them(void **state)
+{
+    (void)state;
+    pattern_case("^\\p{Letter}+$", "h\xc3\xa9llo\xce\xa9", "abc1");
+    pattern_case("^\\p{L}+$", "\xce\xb1\xce\xb2", "a b");
+    pattern_case("^\\p{General_Category=Letter}+$", "ab", "a-");
+    pattern_case("^\\p{gc=Lu}+$", "AB", "Ab");
+    pattern_case("^\\p{Lu}\\p{Lowercase_Letter}+$", "Abc", "ABC");
+    pattern_case("^\\P{Uppercase_Letter}+$", "abc", "aBc");
+    pattern_case("^\\p{Script=Greek}+$", "\xce\xb1\xce\xb2", "ab");
+    pattern_case("^\\p{sc=Grek}$", "\xce\xa9", "W");
+    pattern_case("^\\p{Script_Extensions=Latin}+$", "abc", "\xce\xb1");
+    pattern_case("^\\p{Decimal_Number}+$", "12\xd9\xa3", "1a");
+    pattern_case("^[\\p{Letter}\\p{Nd}_]+$", "a_1", "a-1");
+    pattern_case("^\\p{White_Space}$", " ", "x");
+    pattern_case("^\\p{ASCII}+$", "abc", "\xc3\xa9");
+    pattern_case("^\\p{Assigned}$", "a", "\xcd\xb8" /* U+0378, unassigned */);
+    /* \s is ECMA-262's: Unicode spaces and U+FEFF too; \d stays ASCII */
+    pattern_case("^\\s$", "\xc2\xa0", "x");
+    pattern_case("^[\\s\\d]+$", "\xef\xbb\xbf" "1\xe2\x80\x83", "\xd9\xa3");
+    pattern_case("^\\S+$", "ab", "a\xe2\x80\xa9");
+    pattern_case("^[\\s]\\s\\\\s$", "\t\xe3\x80\x80\\s", "\t \\ ");
+    /* an escaped backslash before "p{": text, not a property */
+    pattern_case("^\\\\p\\{Letter\\}$", "\\p{Letter}", "a");
+}
+
+static void test_strings_may_hold_nul(void **state)
+{
+    (void)state;
+    struct hl_schema *s =
+        compile_ok("{\"type\":\"string\",\"maxLength\":3,\"pattern\":\"^a\\\\u0000b$\"}");
+    json_t *yes = json_stringn("a\0b", 3), *longer = json_stringn("a\0bc", 4),
+           *cut = json_stringn("a\0c", 3);
+    assert_true(hl_schema_validate(s, yes, NULL));
+    assert_false(hl_schema_validate(s, longer, NULL)); /* four code points */
+    assert_false(hl_schema_validate(s, cut, NULL));    /* compared past the NUL */
+    json_decref(yes);
+    json_decref(longer);
+    json_decref(cut);
     hl_schema_free(s);
 }
 
@@ -339,6 +403,8 @@ int main(void)
         cmocka_unit_test(test_unsupported_keywords_are_refused_by_name_and_pointer),
         cmocka_unit_test(test_ref_cycles_do_not_loop),
         cmocka_unit_test(test_strings_count_code_points_and_patterns_are_ecma_like),
+        cmocka_unit_test(test_unicode_property_escapes_as_ecma_262_spells_them),
+        cmocka_unit_test(test_strings_may_hold_nul),
         cmocka_unit_test(test_formats_are_assertions),
         cmocka_unit_test(test_event_schema_file),
         cmocka_unit_test(test_one_schema_two_threads),

@@ -32,6 +32,16 @@ void hl_json_write(struct hl_buf *b, const json_t *v);
  * input one character at a time through a stream and costs ~150 instructions per byte;
  * this one scans runs of bytes. Nesting is not bounded here: check hl_json_depth_ok first. */
 json_t *hl_json_parse(const char *text, size_t len);
+/* Where the first \u0000 escape (its backslash) is in the len bytes of JSON text at text,
+ * or len when there is none. Escapes are stepped over whole, so "\\u0000" (an escaped
+ * backslash, then letters) is none. The text need not be valid JSON. */
+size_t hl_json_find_nul_escape(const char *text, size_t len);
+
+/* Why jansson refused a text, in Hookline's words (for an API answer or a log line):
+ * no library flags or limits, and never the token jansson stopped at (it may be a
+ * secret). Writes at most len bytes to buf and returns buf. */
+const char *hl_json_error_text(const json_error_t *e, char *buf, size_t len);
+
 /* jansson's own nesting limit (JSON_PARSER_MAX_DEPTH) */
 #define HL_JSON_MAX_DEPTH 2048
 
