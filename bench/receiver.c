@@ -42,6 +42,7 @@
 #include "hl/log.h"
 #include "hl/mem.h"
 #include "hl/sign.h"
+#include "hl/signals.h"
 #include "hl/banned.h"
 
 #define HIST_STEP_US 100
@@ -141,14 +142,6 @@ static struct {
     atomic_uint reset_gen;
     atomic_bool stop;
 } G;
-
-static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig)
-{
-    stop_requested = 1;
-    (void)sig;
-}
 
 static inline void inc(counter *c, uint64_t by)
 {
@@ -912,13 +905,7 @@ int main(int argc, char **argv)
     }
     G.default_status = (int)cfg.default_status;
     G.start_s = now_us() / 1000000;
-    signal(SIGPIPE, SIG_IGN);
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
+    hl_signals_install();
 
     G.lfd = listen_on(cfg.host, (int)cfg.port, &port);
     if (G.lfd < 0) {
@@ -939,7 +926,7 @@ int main(int argc, char **argv)
     hl_log(HL_LOG_INFO, "receiver", "listening on http://%s:%d with %zu threads", cfg.host, port,
            G.nworkers);
 
-    while (!stop_requested)
+    while (!hl_stop_signal)
         usleep(100 * 1000);
     atomic_store(&G.stop, true);
     for (size_t i = 0; i < G.nworkers; i++)

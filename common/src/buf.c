@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "hl/mem.h"
 #include "hl/banned.h"
 
@@ -19,6 +21,13 @@ void hl_buf_release(struct hl_buf *b)
 {
     free(b->ptr);
     hl_buf_init(b);
+}
+
+void hl_buf_wipe(struct hl_buf *b)
+{
+    if (b->ptr)
+        OPENSSL_cleanse(b->ptr, b->cap);
+    hl_buf_release(b);
 }
 
 void hl_buf_clear(struct hl_buf *b)

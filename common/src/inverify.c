@@ -5,11 +5,8 @@
  * work by HL_SIG_HEADER_MAX, so a hostile header costs at most that much scanning. */
 #include "hl/inverify.h"
 
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/params.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,21 +15,6 @@
 #include "hl/buf.h"
 #include "hl/sign.h"
 #include "hl/banned.h"
-
-static const char *const alg_names[] = {"sha1", "sha256", "sha512"};
-static const char *const alg_digests[] = {"SHA1", "SHA256", "SHA512"};
-static const size_t alg_lens[] = {20, 32, 64};
-
-hl_err hl_hmac_alg_parse(const char *name, hl_hmac_alg *out)
-{
-    for (size_t i = 0; i < sizeof(alg_names) / sizeof(alg_names[0]); i++) {
-        if (strcmp(name, alg_names[i]) == 0) {
-            *out = (hl_hmac_alg)i;
-            return HL_OK;
-        }
-    }
-    return HL_EINVAL;
-}
 
 hl_err hl_sig_encoding_parse(const char *name, hl_sig_encoding *out)
 {
@@ -43,59 +25,6 @@ hl_err hl_sig_encoding_parse(const char *name, hl_sig_encoding *out)
     else
         return HL_EINVAL;
     return HL_OK;
-}
-
-size_t hl_hmac_len(hl_hmac_alg alg)
-{
-    return alg_lens[alg];
-}
-
-static EVP_MAC *hmac_impl;
-static pthread_once_t hmac_once = PTHREAD_ONCE_INIT;
-
-static void hmac_fetch(void)
-{
-    hmac_impl = EVP_MAC_fetch(NULL, "HMAC", NULL);
-    if (!hmac_impl)
-        abort();
-}
-
-size_t hl_hmac(hl_hmac_alg alg, const void *key, size_t keylen, const void *const *parts,
-               const size_t *lens, size_t nparts, unsigned char out[HL_HMAC_MAX])
-{
-    static const unsigned char empty_key[1];
-    OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)alg_digests[alg], 0),
-        OSSL_PARAM_construct_end(),
-    };
-    size_t maclen = 0;
-    pthread_once(&hmac_once, hmac_fetch);
-    EVP_MAC_CTX *ctx = EVP_MAC_CTX_new(hmac_impl);
-    /* OpenSSL refuses a NULL key; an empty one is a valid (if useless) HMAC key. */
-    if (!ctx || !EVP_MAC_init(ctx, keylen ? key : empty_key, keylen, params))
-        abort();
-    for (size_t i = 0; i < nparts; i++)
-        if (lens[i] && !EVP_MAC_update(ctx, parts[i], lens[i]))
-            abort();
-    if (!EVP_MAC_final(ctx, out, &maclen, HL_HMAC_MAX))
-        abort();
-    EVP_MAC_CTX_free(ctx);
-    return maclen;
-}
-
-static int b64val(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+')
-        return 62;
-    if (c == '/')
-        return 63;
-    return -1;
 }
 
 /* Strict hex: an even number of hex digits. Returns the byte count or -1. */
@@ -110,39 +39,6 @@ static long hex_decode(const char *s, size_t n, unsigned char *out, size_t outca
         out[i / 2] = (unsigned char)(hi << 4 | lo);
     }
     return (long)(n / 2);
-}
-
-/* Standard base64, padding optional but correct when present, unused bits zero. Returns
- * the byte count or -1. */
-static long b64_decode(const char *s, size_t n, unsigned char *out, size_t outcap)
-{
-    size_t pad = 0;
-    while (pad < 2 && n > 0 && s[n - 1] == '=') {
-        n--;
-        pad++;
-    }
-    if (n == 0 || n % 4 == 1 || (pad && (n + pad) % 4))
-        return -1;
-    size_t nout = n / 4 * 3 + (n % 4 ? n % 4 - 1 : 0);
-    if (nout > outcap)
-        return -1;
-    unsigned long acc = 0;
-    int bits = 0;
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        int v = b64val((unsigned char)s[i]);
-        if (v < 0)
-            return -1;
-        acc = (acc << 6 | (unsigned long)v) & 0xffffff;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[k++] = (unsigned char)(acc >> bits);
-        }
-    }
-    if (acc & ((1ul << bits) - 1)) /* non-canonical trailing bits */
-        return -1;
-    return (long)k;
 }
 
 static void trim(const char **s, size_t *n)
@@ -175,7 +71,7 @@ hl_err hl_sig_decode(const char *value, const char *prefix, hl_sig_encoding enc,
         n -= plen;
     }
     long got = enc == HL_SIGENC_HEX ? hex_decode(value, n, out, outcap)
-                                    : b64_decode(value, n, out, outcap);
+                                    : hl_base64_decode(value, n, out, outcap, HL_BASE64_PAD_OPTIONAL | HL_BASE64_CANONICAL);
     if (got < 0) {
         snprintf(errbuf, errlen, "signature is not %s of the expected length",
                  enc == HL_SIGENC_HEX ? "hex" : "base64");
@@ -352,7 +248,7 @@ hl_err hl_basic_parse(const char *authorization, char *user, size_t usercap, cha
         goto out;
     }
     trim(&b, &blen);
-    n = b64_decode(b, blen, dec, sizeof(dec));
+    n = hl_base64_decode(b, blen, dec, sizeof(dec), HL_BASE64_PAD_OPTIONAL | HL_BASE64_CANONICAL);
     const unsigned char *colon = n > 0 ? memchr(dec, ':', (size_t)n) : NULL;
     if (!colon) {
         snprintf(errbuf, errlen, "basic credentials are not base64 of 'user:password'");

@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "hl/buf.h"
+#include "hl/jsonptr.h"
 #include "hl/mem.h"
 #include "hl/banned.h"
 
@@ -372,41 +373,6 @@ static char *percent_decode(const char *s)
     }
     d[o] = '\0';
     return d;
-}
-
-/* RFC 6901 evaluation of ptr (already percent-decoded) against doc, or NULL. */
-static json_t *pointer_get(json_t *doc, const char *ptr)
-{
-    json_t *cur = doc;
-    struct hl_buf tok = HL_BUF_INIT;
-    while (cur && *ptr == '/') {
-        ptr++;
-        hl_buf_clear(&tok);
-        for (; *ptr && *ptr != '/'; ptr++) {
-            if (ptr[0] == '~' && ptr[1] == '0') {
-                hl_buf_addch(&tok, '~');
-                ptr++;
-            } else if (ptr[0] == '~' && ptr[1] == '1') {
-                hl_buf_addch(&tok, '/');
-                ptr++;
-            } else {
-                hl_buf_addch(&tok, *ptr);
-            }
-        }
-        const char *t = hl_buf_str(&tok);
-        if (json_is_object(cur)) {
-            cur = json_object_get(cur, t);
-        } else if (json_is_array(cur)) {
-            char *end;
-            unsigned long long i = strtoull(t, &end, 10);
-            bool ok = *t >= '0' && *t <= '9' && !*end && (t[0] != '0' || !t[1]);
-            cur = ok ? json_array_get(cur, (size_t)i) : NULL;
-        } else {
-            cur = NULL;
-        }
-    }
-    hl_buf_release(&tok);
-    return *ptr ? NULL : cur;
 }
 
 static void pointer_append(struct hl_buf *b, const char *seg)
@@ -935,7 +901,7 @@ static struct node *compile_ref(struct cctx *c, const char *ref, const char *bas
     char *tptr = NULL;
     if (*frag == '\0' || *frag == '/') {
         char *dec = percent_decode(frag);
-        t = pointer_get(doc, dec);
+        t = hl_jsonptr_get(doc, dec); /* RFC 6901 */
         free(dec);
     } else {
         struct hl_buf u = HL_BUF_INIT;
@@ -1806,13 +1772,24 @@ void hl_schema_result_release(struct hl_schema_result *res)
     res->errors = NULL;
 }
 
+void hl_schema_errors_append(json_t *arr, const struct hl_schema_result *res,
+                             const char *prefix)
+{
+    struct hl_buf ptr = HL_BUF_INIT;
+    for (size_t i = 0; i < res->nerrors; i++) {
+        const struct hl_schema_error *e = &res->errors[i];
+        hl_buf_clear(&ptr);
+        hl_buf_adds(&ptr, prefix);
+        hl_buf_adds(&ptr, e->pointer);
+        json_array_append_new(arr, json_pack("{s:s, s:s, s:s}", "pointer", hl_buf_str(&ptr),
+                                             "keyword", e->keyword, "detail", e->detail));
+    }
+    hl_buf_release(&ptr);
+}
+
 json_t *hl_schema_errors_to_json(const struct hl_schema_result *res)
 {
     json_t *arr = json_array();
-    for (size_t i = 0; i < res->nerrors; i++) {
-        const struct hl_schema_error *e = &res->errors[i];
-        json_array_append_new(arr, json_pack("{s:s, s:s, s:s}", "pointer", e->pointer,
-                                             "keyword", e->keyword, "detail", e->detail));
-    }
+    hl_schema_errors_append(arr, res, "");
     return arr;
 }

@@ -14,6 +14,7 @@
 
 #include "hl/mem.h"
 #include "hl/sign.h"
+#include "hl/banned.h"
 
 #define NONCE_BYTES 12
 #define TAG_BYTES 16
@@ -61,7 +62,7 @@ static hl_err parse_entry(struct hl_keyring *kr, const char *s, size_t n, char *
         }
     }
     unsigned char key[HL_KEYRING_KEY_BYTES + 3];
-    long klen = hl_base64_decode(colon + 1, n - idlen - 1, key, sizeof key);
+    long klen = hl_base64_decode(colon + 1, n - idlen - 1, key, sizeof key, 0);
     if (klen != HL_KEYRING_KEY_BYTES) {
         OPENSSL_cleanse(key, sizeof key);
         set_err(errbuf, errlen, "master key must be the base64 of exactly 32 bytes");
@@ -246,7 +247,7 @@ hl_err hl_keyring_open(const struct hl_keyring *kr, const char *aad, const char 
     size_t plen = strlen(payload);
     size_t cap = plen / 4 * 3 + 3;
     unsigned char *raw = hl_xmalloc(cap);
-    long raw_len = hl_base64_decode(payload, plen, raw, cap);
+    long raw_len = hl_base64_decode(payload, plen, raw, cap, 0);
     if (raw_len < NONCE_BYTES + TAG_BYTES) {
         set_err(errbuf, errlen, "sealed value is malformed");
         goto out;
@@ -278,6 +279,9 @@ bool hl_sealed_needs_reseal(const struct hl_keyring *kr, const char *s)
     const char *payload = NULL;
     return hl_sealed_is(s) && find_key(kr, s, &payload) != 0;
 }
+
+const char *const hl_auth_secret_fields[HL_AUTH_SECRET_NFIELDS] = {"password", "token", "value",
+                                                                  "secret"};
 
 void hl_aad_webhook(char out[HL_AAD_MAX], const char *field, const char *webhook_id)
 {

@@ -2,15 +2,17 @@
  * demo receiver and the tests (see hl/sign.h). */
 #include "hl/sign.h"
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/params.h>
 #include <openssl/rand.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "hl/buf.h"
-#include "hl/inverify.h"
 #include "hl/banned.h"
 
 #define WHSEC_PREFIX "whsec_"
@@ -20,19 +22,98 @@ size_t hl_base64_encode(const unsigned char *in, size_t n, char *out)
     return (size_t)EVP_EncodeBlock((unsigned char *)out, in, (int)n);
 }
 
-long hl_base64_decode(const char *in, size_t n, unsigned char *out, size_t outcap)
+long hl_base64_decode(const char *in, size_t n, unsigned char *out, size_t outcap,
+                      unsigned flags)
 {
-    if (n == 0 || n % 4 != 0 || (n / 4) * 3 > outcap)
+    static const char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t pad = 0;
+    while (pad < 2 && n > 0 && in[n - 1] == '=') {
+        n--;
+        pad++;
+    }
+    size_t rem = n % 4;
+    if (n == 0 || rem == 1)
         return -1;
-    int len = EVP_DecodeBlock(out, (const unsigned char *)in, (int)n);
-    if (len < 0)
+    if (pad ? (n + pad) % 4 != 0 : rem && !(flags & HL_BASE64_PAD_OPTIONAL))
         return -1;
-    /* EVP_DecodeBlock counts padding as zero bytes; take them off. */
-    if (in[n - 1] == '=')
-        len--;
-    if (in[n - 2] == '=')
-        len--;
-    return len;
+    for (size_t i = 0; i < n; i++)
+        if (!in[i] || !strchr(alphabet, in[i]))
+            return -1;
+    size_t nout = n / 4 * 3 + (rem ? rem - 1 : 0);
+    if (nout > outcap)
+        return -1;
+    if ((flags & HL_BASE64_CANONICAL) && rem &&
+        ((strchr(alphabet, in[n - 1]) - alphabet) & (rem == 2 ? 0x0f : 0x03)))
+        return -1;
+    /* EVP_DecodeBlock takes whole quanta: the full ones straight into out, a short last one
+     * through a padded copy, so that exactly nout bytes are written. */
+    size_t full = n - rem;
+    if (full && EVP_DecodeBlock(out, (const unsigned char *)in, (int)full) < 0)
+        return -1;
+    if (rem) {
+        unsigned char q[4] = {'=', '=', '=', '='}, t[3];
+        memcpy(q, in + full, rem);
+        int ok = EVP_DecodeBlock(t, q, 4) >= 0;
+        memcpy(out + full / 4 * 3, t, rem - 1);
+        OPENSSL_cleanse(t, sizeof(t));
+        if (!ok)
+            return -1;
+    }
+    return (long)nout;
+}
+
+static const char *const alg_names[] = {"sha1", "sha256", "sha512"};
+static const char *const alg_digests[] = {"SHA1", "SHA256", "SHA512"};
+static const size_t alg_lens[] = {20, 32, 64};
+
+hl_err hl_hmac_alg_parse(const char *name, hl_hmac_alg *out)
+{
+    for (size_t i = 0; i < sizeof(alg_names) / sizeof(alg_names[0]); i++) {
+        if (strcmp(name, alg_names[i]) == 0) {
+            *out = (hl_hmac_alg)i;
+            return HL_OK;
+        }
+    }
+    return HL_EINVAL;
+}
+
+size_t hl_hmac_len(hl_hmac_alg alg)
+{
+    return alg_lens[alg];
+}
+
+static EVP_MAC *hmac_impl;
+static pthread_once_t hmac_once = PTHREAD_ONCE_INIT;
+
+static void hmac_fetch(void)
+{
+    hmac_impl = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    if (!hmac_impl)
+        abort();
+}
+
+size_t hl_hmac(hl_hmac_alg alg, const void *key, size_t keylen, const void *const *parts,
+               const size_t *lens, size_t nparts, unsigned char out[HL_HMAC_MAX])
+{
+    static const unsigned char empty_key[1];
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)alg_digests[alg], 0),
+        OSSL_PARAM_construct_end(),
+    };
+    size_t maclen = 0;
+    pthread_once(&hmac_once, hmac_fetch);
+    EVP_MAC_CTX *ctx = EVP_MAC_CTX_new(hmac_impl);
+    /* OpenSSL refuses a NULL key; an empty one is a valid (if useless) HMAC key. */
+    if (!ctx || !EVP_MAC_init(ctx, keylen ? key : empty_key, keylen, params))
+        abort();
+    for (size_t i = 0; i < nparts; i++)
+        if (lens[i] && !EVP_MAC_update(ctx, parts[i], lens[i]))
+            abort();
+    if (!EVP_MAC_final(ctx, out, &maclen, HL_HMAC_MAX))
+        abort();
+    EVP_MAC_CTX_free(ctx);
+    return maclen;
 }
 
 bool hl_ct_equal(const void *a, size_t alen, const void *b, size_t blen)
@@ -59,7 +140,7 @@ hl_err hl_whsec_decode(const char *text, struct hl_secret *out, char *errbuf, si
     }
     const char *b64 = text + plen;
     unsigned char tmp[HL_SECRET_MAX_BYTES + 3];
-    long n = hl_base64_decode(b64, strlen(b64), tmp, sizeof(tmp));
+    long n = hl_base64_decode(b64, strlen(b64), tmp, sizeof(tmp), 0);
     if (n < 0) {
         snprintf(errbuf, errlen, "secret after 'whsec_' must be standard base64");
         return HL_EINVAL;
@@ -251,7 +332,7 @@ static hl_err key_decode(const char *text, const char *prefix, unsigned char out
         snprintf(errbuf, errlen, "key must start with '%s'", prefix);
         return HL_EINVAL;
     }
-    long n = hl_base64_decode(text + plen, strlen(text + plen), tmp, sizeof(tmp));
+    long n = hl_base64_decode(text + plen, strlen(text + plen), tmp, sizeof(tmp), 0);
     if (n != 32) {
         OPENSSL_cleanse(tmp, sizeof(tmp));
         snprintf(errbuf, errlen, "key after '%s' must be the base64 of 32 bytes", prefix);
@@ -336,7 +417,7 @@ hl_err hl_verify_v1a(const unsigned char pub[32], const char *msg_id, const char
     while ((p = next_entry(&rest, &n)) != NULL) {
         unsigned char sig[66];
         if (n == 4 + 88 && strncmp(p, "v1a,", 4) == 0 &&
-            hl_base64_decode(p + 4, 88, sig, sizeof(sig)) == 64) {
+            hl_base64_decode(p + 4, 88, sig, sizeof(sig), 0) == 64) {
             EVP_MD_CTX *md = EVP_MD_CTX_new();
             if (!md)
                 abort();

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dp_metrics.h"
 #include "dp_produce.h"
 #include "hl/task.h"
 #include "hl/banned.h"
@@ -69,6 +70,7 @@ void dp_attempt_record_emit(struct dp_producer *prod, const struct hl_task *t,
 {
     struct hl_buf b = HL_BUF_INIT;
     dp_attempt_record_encode(t, event_id, event_type, r, &b);
+    dp_metrics_outcome(r->status, r->error_class, r->disable_reason != NULL);
     dp_produce(prod, "attempts", t->delivery_id, b.ptr, b.len, msg);
     hl_buf_release(&b);
 }

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "dp_autodisable.h"
+#include "dp_metrics.h"
 #include "hl/buf.h"
 #include "hl/json.h"
 #include "hl/kafka.h"
@@ -325,6 +326,7 @@ struct dp_attemptlog *dp_attemptlog_start(const struct dp_config *cfg, char *err
         hl_kafka_conf_set(conf, "partition.assignment.strategy", "cooperative-sticky", errbuf,
                           errlen))
         goto fail;
+    dp_metrics_kafka_conf(conf, DP_METRICS_LOG_CONSUMER);
     l->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errbuf, errlen);
     if (!l->rk)
         goto fail;

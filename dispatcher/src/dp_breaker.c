@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dp_metrics.h"
 #include "hl/mem.h"
 #include "hl/time.h"
 #include "hl/banned.h"
@@ -60,7 +61,7 @@ struct dp_breaker *dp_breaker_get(struct dp_breaker_table *t, const char *webhoo
             return h;
     struct dp_breaker *h = hl_xcalloc(1, sizeof(*h));
     h->webhook_id = hl_xstrdup(webhook_id);
-    h->tokens = -1; /* full on first use */
+    h->rate = (struct hl_bucket)HL_BUCKET_INIT; /* full on first use */
     h->hnext = t->b[k];
     h->store = t->store;
     t->b[k] = h;
@@ -69,6 +70,8 @@ struct dp_breaker *dp_breaker_get(struct dp_breaker_table *t, const char *webhoo
         /* where the previous owner (or this dispatcher before a restart) left it */
         int64_t wait = v.open_until_ms - hl_now_ms();
         h->open = v.open;
+        if (h->open)
+            dp_metrics_breakers_open(1);
         h->open_until_ms = hl_mono_ms() + (wait > 0 ? wait : 0);
         h->tripped = v.tripped;
         h->failing_since_ms = v.failing_since_ms;
@@ -107,20 +110,10 @@ dp_admit dp_breaker_admit(const struct dp_config *cfg, struct dp_breaker *h, int
         limit = 1; /* half-open: one probe */
     if (h->in_flight >= limit)
         return DP_ADMIT_WAIT;
-    if (rate_per_s > 0) {
-        if (h->tokens < 0) {
-            h->tokens = rate_per_s;
-            h->refill_ms = now_ms;
-        }
-        h->tokens += (double)(now_ms - h->refill_ms) * rate_per_s / 1000.0;
-        h->refill_ms = now_ms;
-        if (h->tokens > rate_per_s)
-            h->tokens = rate_per_s;
-        if (h->tokens < 1.0) {
-            *wait_ms = (int64_t)((1.0 - h->tokens) * 1000.0 / rate_per_s) + 1;
-            return DP_ADMIT_WAIT;
-        }
-        h->tokens -= 1.0;
+    double missing;
+    if (rate_per_s > 0 && !hl_bucket_take(&h->rate, rate_per_s, rate_per_s, now_ms, &missing)) {
+        *wait_ms = (int64_t)(missing * 1000.0 / rate_per_s) + 1;
+        return DP_ADMIT_WAIT;
     }
     if (h->open)
         h->probing = true;
@@ -151,6 +144,7 @@ bool dp_breaker_done(const struct dp_config *cfg, struct dp_breaker *h, bool ok,
         h->tripped = false;
         if (h->open) {
             h->open = false;
+            dp_metrics_breakers_open(-1);
             h->window_start_ms = now_ms;
             h->window_total = h->window_failed = 0;
         }
@@ -164,6 +158,7 @@ bool dp_breaker_done(const struct dp_config *cfg, struct dp_breaker *h, bool ok,
     } else if (!ok && !h->open && h->window_total >= cfg->breaker_min_requests &&
                h->window_failed * 100 >= cfg->breaker_failure_pct * h->window_total) {
         h->open = true;
+        dp_metrics_breakers_open(1);
         h->tripped = true;
         h->open_until_ms = now_ms + cfg->breaker_open_ms;
     }

@@ -20,6 +20,7 @@
 
 #include "dp_config.h"
 #include "dp_healthstore.h"
+#include "hl/bucket.h"
 
 typedef enum { DP_ADMIT_GO, DP_ADMIT_WAIT, DP_ADMIT_OPEN } dp_admit;
 
@@ -27,8 +28,7 @@ struct dp_breaker {
     char *webhook_id;
     struct dp_breaker *hnext; /* hash chain */
     int in_flight;
-    double tokens;
-    int64_t refill_ms; /* monotonic time of the last refill */
+    struct hl_bucket rate; /* rate_limit_per_s, bursts of one second's worth */
     /* breaker */
     int64_t window_start_ms;
     int window_total, window_failed;

@@ -101,6 +101,11 @@ const struct hl_cfg_opt dp_config_opts[] = {
      0,
      "codec of what the dispatcher produces (librdkafka compression.codec: none, lz4, zstd, "
      "snappy, gzip)"},
+    {"http_host", HL_CFG_STR, offsetof(struct dp_config, http_host), "0.0.0.0", 0, 0,
+     "address of the operations listener (/metrics, /healthz, /readyz)"},
+    {"http_port", HL_CFG_INT, offsetof(struct dp_config, http_port), "8081", 0, 65535,
+     "port of the operations listener (/metrics, /healthz, /readyz); 0: none. Each "
+     "dispatcher on one host needs its own"},
 };
 
 hl_err dp_config_finish(struct dp_config *cfg, char *errbuf, size_t errlen)

@@ -37,6 +37,8 @@ struct dp_config {
     int64_t prefetch_kb;       /* queued.max.messages.kbytes, per assigned partition */
     int64_t max_unacked;       /* produced records awaiting acknowledgement */
     char *kafka_compression;   /* compression.codec of what the dispatcher produces */
+    char *http_host;           /* the operations listener (dp_http.c) */
+    int64_t http_port;         /* 0: no listener */
 
     /* derived from retry_tiers_ms by dp_config_finish() */
     int64_t tiers[HL_RETRY_TIERS_MAX];

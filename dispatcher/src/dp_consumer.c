@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dp_metrics.h"
 #include "hl/kafka.h"
 #include "hl/log.h"
 #include "hl/mem.h"
@@ -287,6 +288,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         log_partitions("assigned", parts);
+        dp_metrics_group_joined();
         size_t resumed = 0;
         for (int i = 0; i < parts->cnt; i++) {
             struct dp_topic *t = topic_get(c, parts->elems[i].topic);
@@ -398,6 +400,7 @@ struct dp_consumer *dp_consumer_new(const struct dp_config *cfg, const struct dp
                           errbuf, errlen))
         goto out;
     rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
+    dp_metrics_kafka_conf(conf, DP_METRICS_CONSUMER);
     rd_kafka_conf_set_error_cb(conf, error_cb);
     rd_kafka_conf_set_opaque(conf, c);
 

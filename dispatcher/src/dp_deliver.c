@@ -42,6 +42,7 @@
 #include "dp_retry.h"
 #include "dp_signature.h"
 #include "dp_subs.h"
+#include "dp_metrics.h"
 #include "hl/buf.h"
 #include "hl/envelope.h"
 #include "hl/id.h"
@@ -238,12 +239,14 @@ static void attempt_start(struct dp_delivery *d)
     CURLMcode mc = curl_multi_add_handle(d->dl->multi, e);
     assert(mc == CURLM_OK);
     (void)mc;
+    dp_metrics_attempts_in_flight(1);
 }
 
 static void attempt_cleanup(struct dp_delivery *d)
 {
     struct dp_deliver *dl = d->dl;
     curl_multi_remove_handle(dl->multi, d->easy);
+    dp_metrics_attempts_in_flight(-1);
     if (dl->nspare < (size_t)dl->cfg->max_in_flight) {
         curl_easy_reset(d->easy); /* every option is set again by attempt_start */
         dl->spare[dl->nspare++] = d->easy;
@@ -380,6 +383,7 @@ static void attempt_done(struct dp_deliver *dl, CURL *e, CURLcode rc)
            t->attempt, t->delivery_id, t->webhook_id, why,
            (long long)(finished - d->started_wall_ms));
     attempt_cleanup(d);
+    dp_metrics_attempt(finished - d->started_wall_ms, cls);
 
     dp_attempt_record_sanitize_excerpt(&d->excerpt);
     dp_breaker_timed(d->h, d->started_wall_ms, finished);
@@ -404,6 +408,8 @@ static void attempt_done(struct dp_deliver *dl, CURL *e, CURLcode rc)
         .error_class = cls,
         .error = cls ? why : NULL,
     };
+    if (!cls)
+        dp_metrics_delivered(d->ev.timestamp, finished);
     if (cls) {
         free(t->last_error);
         t->last_error = hl_xstrdup(why);

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dp_metrics.h"
 #include "hl/log.h"
 #include "hl/mem.h"
 #include "hl/pg.h"
@@ -212,22 +213,15 @@ static bool open_field(const struct hl_keyring *kr, const char *field, const cha
     return false;
 }
 
-static void wipe_buf(struct hl_buf *b)
-{
-    if (b->ptr)
-        explicit_bzero(b->ptr, b->cap);
-    hl_buf_release(b);
-}
-
 /* Replaces the sealed credential fields of the auth object a by their plain text; a field
  * that does not open is removed (the webhook is then unusable: w->secret_error). */
 static void open_auth(const struct hl_keyring *kr, const char *id, json_t *a,
                       struct dp_webhook *w)
 {
-    static const char *const fields[] = {"password", "token", "value", "secret"};
+    const char *const *fields = hl_auth_secret_fields;
     char field[32];
     struct hl_buf plain = HL_BUF_INIT;
-    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+    for (size_t i = 0; i < HL_AUTH_SECRET_NFIELDS; i++) {
         json_t *v = json_object_get(a, fields[i]);
         if (!json_is_string(v))
             continue;
@@ -236,7 +230,7 @@ static void open_auth(const struct hl_keyring *kr, const char *id, json_t *a,
             json_object_set_new(a, fields[i], json_stringn(plain.ptr, plain.len));
         else
             json_object_del(a, fields[i]);
-        wipe_buf(&plain);
+        hl_buf_wipe(&plain);
     }
 }
 
@@ -337,7 +331,7 @@ static bool open_secrets(const struct hl_keyring *kr, const char *const col[NCOL
         w->has_previous_signing_key = true;
     ok = true;
 out:
-    wipe_buf(&plain);
+    hl_buf_wipe(&plain);
     return ok;
 }
 
@@ -455,6 +449,10 @@ static void publish(struct dp_subs *s, struct dp_snapshot *snap)
     pthread_mutex_lock(&s->lock);
     struct dp_snapshot *old = s->current;
     s->current = snap;
+    int64_t n[3] = {0, 0, 0};
+    for (size_t i = 0; i < snap->n; i++)
+        n[snap->hooks[i].status]++;
+    dp_metrics_snapshot_loaded(n[DP_WH_ACTIVE], n[DP_WH_PAUSED], n[DP_WH_DISABLED]);
     pthread_cond_broadcast(&s->loaded);
     pthread_mutex_unlock(&s->lock);
     dp_snapshot_release(old);
@@ -531,6 +529,7 @@ static hl_err reload(struct dp_subs *s, PGconn *conn, bool only_if_changed, char
     if (only_if_changed) {
         if (!read_version(conn, &version, errbuf, errlen))
             return HL_EIO;
+        dp_metrics_snapshot_checked();
         if (version == s->version)
             return HL_OK;
     }

@@ -18,46 +18,22 @@
 #include "dp_consumer.h"
 #include "dp_deliver.h"
 #include "dp_fanout.h"
-#include "dp_healthstore.h"
 #include "dp_attemptlog.h"
+#include "dp_healthstore.h"
+#include "dp_http.h"
 #include "dp_loop.h"
+#include "dp_metrics.h"
 #include "dp_produce.h"
 #include "dp_subs.h"
 #include "hl/config.h"
 #include "hl/keyring.h"
 #include "hl/log.h"
+#include "hl/retention.h"
+#include "hl/signals.h"
 #include "hl/banned.h"
 
 /* How often the startup wait for the first webhook load says it is still waiting. */
 #define STARTUP_WARN_MS 30000
-
-static volatile sig_atomic_t stop_requested;
-static int wake_write_fd = -1;
-
-/* Async-signal-safe: a flag and a write(2) that wakes the loop out of its poll. */
-static void on_signal(int sig)
-{
-    int saved = errno;
-    stop_requested = 1;
-    if (wake_write_fd >= 0) {
-        ssize_t n = write(wake_write_fd, "s", 1);
-        (void)n;
-    }
-    errno = saved;
-    (void)sig;
-}
-
-static void install_signals(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    sa.sa_handler = SIG_IGN;
-    sigaction(SIGPIPE, &sa, NULL);
-}
 
 static void usage(FILE *out)
 {
@@ -72,7 +48,7 @@ static void usage(FILE *out)
 static bool wait_for_webhooks(struct dp_subs *subs)
 {
     int64_t waited = 0;
-    while (!stop_requested) {
+    while (!hl_stop_signal) {
         if (dp_subs_wait_ready(subs, 500))
             return true;
         waited += 500;
@@ -96,6 +72,8 @@ int main(int argc, char **argv)
     struct dp_producer *prod = NULL;
     struct dp_healthstore *health = NULL;
     struct dp_attemptlog *log = NULL;
+    struct dp_http *http = NULL;
+    struct hl_retention *retention = NULL;
     struct hl_keyring keyring = {0};
 
     hl_log_set_service("dispatcher");
@@ -147,10 +125,18 @@ int main(int argc, char **argv)
         hl_log(HL_LOG_ERROR, "main", "pipe: %s", strerror(errno));
         goto out_curl;
     }
-    wake_write_fd = wake[1];
-    install_signals();
+    hl_signals_wake_fd(wake[1]);
+    hl_signals_install();
 
     hl_log(HL_LOG_INFO, "main", "hookline-dispatcher %s starting", HL_VERSION);
+    /* First, so that /healthz answers while the webhooks load and /readyz says why not. */
+    dp_metrics_init(&cfg);
+    http = dp_http_start(&cfg, err, sizeof(err));
+    if (!http && err[0]) {
+        hl_log(HL_LOG_ERROR, "main", "%s", err);
+        goto out_curl;
+    }
+    retention = hl_retention_start(&cfg.common);
     /* Webhook secrets are stored sealed; without the ring nothing could be signed. */
     if (hl_keyring_load(&keyring, cfg.common.master_key, cfg.common.master_key_file, err,
                         sizeof(err))) {
@@ -194,7 +180,8 @@ int main(int argc, char **argv)
         goto out_curl;
     }
 
-    dp_loop_run(&cfg, subs, consumer, dl, prod, wake[0], &stop_requested);
+    dp_loop_run(&cfg, subs, consumer, dl, prod, wake[0], &hl_stop_signal);
+    dp_metrics_shutting_down();
 
     /* Abandoned deliveries must not advance offsets: their events are redelivered. */
     dp_consumer_freeze(consumer);
@@ -209,17 +196,20 @@ int main(int argc, char **argv)
     hl_log(HL_LOG_INFO, "main", "stopped");
     rc = 0;
 out_curl:
+    dp_metrics_shutting_down();
     dp_deliver_free(dl);
     dp_healthstore_free(health);
     dp_producer_free(prod, 2000);
     dp_consumer_close(consumer);
     dp_attemptlog_stop(log);
     dp_subs_free(subs);
+    hl_retention_stop(retention);
+    dp_http_stop(http);
     hl_keyring_release(&keyring);
     curl_global_cleanup();
 out:
     dp_fanout_release();
-    wake_write_fd = -1;
+    hl_signals_wake_fd(-1);
     for (int i = 0; i < 2; i++)
         if (wake[i] >= 0)
             close(wake[i]);

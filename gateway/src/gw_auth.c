@@ -2,31 +2,36 @@
  *
  * `Authorization: Bearer <key>`. The bootstrap admin key comes from config; all other keys
  * live in api_keys as SHA-256 hashes. Looked-up keys are cached so that ingest does not
- * cost a query per request, and the cache is trustworthy only while a listener connection
- * hears 'hl_api_keys_changed': every notification empties it (so a revocation on any
- * gateway takes effect on all of them within milliseconds), and while the listener is
- * disconnected the cache is bypassed entirely. The same listener serves the cache of event
- * payload schemas (gw_event_schemas.c), which follows the same rule.
+ * cost a query per request, and the cache is trustworthy only while the change listener
+ * (gw_listen.c) hears 'hl_api_keys_changed': every notification empties it through
+ * gw_auth_forget (so a revocation on any gateway takes effect on all of them within
+ * milliseconds), and while the listener is disconnected the cache is bypassed entirely.
  *
- * PostgreSQL outages: the listener also keeps the whole set of unrevoked keys (and the
- * catalog's schemas, gw_event_schemas.c) as last seen; when a key cannot be looked up it is
- * checked against that set, so ingest goes on. A key revoked during the outage stays valid
- * on this gateway until PostgreSQL answers again (docs/operations.md).
+ * PostgreSQL outages: the listener also has this module keep the whole set of unrevoked
+ * keys as last seen (gw_auth_keys_changed); when a key cannot be looked up it is checked
+ * against that set, so ingest goes on. A key revoked during the outage stays valid on this
+ * gateway until PostgreSQL answers again (docs/operations.md).
  *
  * Roles, from most to least powerful: admin (all tenants, tenants and keys), tenant_admin
  * (everything inside its tenant), publisher (may only post events), viewer (read-only). */
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <pthread.h>
-#include <poll.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "gw.h"
-#include "gw_fence.h"
+#include <civetweb.h>
+
+#include "gw_auth.h"
+#include "gw_config.h"
+#include "gw_db.h"
+#include "gw_listen.h"
+#include "gw_reply.h"
+#include "gw_req.h"
+#include "gw_role.h"
+#include "gw_sql.h"
 #include "hl/log.h"
 #include "hl/mem.h"
 #include "hl/pg.h"
@@ -35,7 +40,6 @@
 
 #define CACHE_SLOTS 4096 /* power of two */
 #define CACHE_TTL_MS 60000
-#define LISTEN_RETRY_MS 2000
 
 struct cache_slot {
     unsigned char hash[32];
@@ -61,28 +65,9 @@ struct gw_auth {
     pthread_mutex_t mu;
     struct key_set *keys; /* @locks mu; NULL until the first load */
     struct cache_slot slots[CACHE_SLOTS];
-    atomic_bool cache_trusted; /* the listener is connected and LISTENing */
-    atomic_bool stop;
-    pthread_t listener;
-    char *dsn;
     unsigned char admin_hash[32];
     bool has_admin;
 };
-
-static const char *const role_names[] = {"none", "viewer", "publisher", "tenant_admin", "admin"};
-
-const char *gw_role_name(gw_role role)
-{
-    return role_names[role];
-}
-
-gw_role gw_role_parse(const char *s)
-{
-    for (int i = GW_ROLE_VIEWER; i <= GW_ROLE_ADMIN; i++)
-        if (strcmp(s, role_names[i]) == 0)
-            return (gw_role)i;
-    return GW_ROLE_NONE;
-}
 
 void gw_key_hash(const char *key, unsigned char out[32])
 {
@@ -176,82 +161,21 @@ static int key_set_find(struct gw_auth *a, const unsigned char hash[32], struct 
     return found;
 }
 
-/* Keeps a connection LISTENing and empties the cache on every notification. */
-static void *listen_main(void *arg)
+void gw_auth_keys_changed(void *arg, PGconn *conn, const char *payload)
 {
     struct gw_auth *a = arg;
-    PGconn *conn = NULL;
-    char err[256];
-    while (!atomic_load(&a->stop)) {
-        if (!conn) {
-            conn = hl_pg_connect(a->dsn, err, sizeof(err));
-            PGresult *r = conn ? PQexec(conn, "LISTEN hl_api_keys_changed;"
-                                              " LISTEN hl_event_types_changed;"
-                                              " LISTEN " GW_FENCE_CHANNEL)
-                               : NULL;
-            bool ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
-            PQclear(r);
-            if (!ok) {
-                PQfinish(conn);
-                conn = NULL;
-                struct pollfd none;
-                poll(&none, 0, LISTEN_RETRY_MS);
-                continue;
-            }
-            /* Anything may have changed while nobody listened. */
-            if (gw_fence_listen(conn, err, sizeof(err)))
-                hl_log(HL_LOG_WARN, "auth", "cannot read the subscription version: %s", err);
-            cache_clear(a);
-            gw_event_schemas_clear();
-            key_set_load(a, conn);
-            gw_event_schemas_load_catalog(conn);
-            atomic_store(&a->cache_trusted, true);
-        }
-        struct pollfd pfd = {.fd = PQsocket(conn), .events = POLLIN};
-        if (poll(&pfd, 1, 500) < 0)
-            continue;
-        if (!PQconsumeInput(conn) || PQstatus(conn) != CONNECTION_OK) {
-            atomic_store(&a->cache_trusted, false);
-            hl_log(HL_LOG_WARN, "auth", "lost the key-change listener; caching off until back");
-            PQfinish(conn);
-            conn = NULL;
-            continue;
-        }
-        PGnotify *n;
-        bool keys = false, types = false;
-        while ((n = PQnotifies(conn)) != NULL) {
-            if (strcmp(n->relname, "hl_event_types_changed") == 0)
-                types = true;
-            else if (strcmp(n->relname, GW_FENCE_CHANNEL) == 0)
-                gw_fence_note_payload(n->extra); /* other gateways' and dispatchers' changes */
-            else
-                keys = true;
-            PQfreemem(n);
-        }
-        if (keys) {
-            cache_clear(a);
-            key_set_load(a, conn);
-        }
-        if (types) {
-            gw_event_schemas_clear();
-            gw_event_schemas_load_catalog(conn);
-        }
-    }
-    PQfinish(conn);
-    return NULL;
+    cache_clear(a);
+    key_set_load(a, conn);
 }
 
 struct gw_auth *gw_auth_new(const struct gw_config *cfg)
 {
     struct gw_auth *a = hl_xcalloc(1, sizeof(*a));
     pthread_mutex_init(&a->mu, NULL);
-    a->dsn = hl_xstrdup(cfg->common.pg_dsn);
     if (cfg->admin_api_key && *cfg->admin_api_key) {
         gw_key_hash(cfg->admin_api_key, a->admin_hash);
         a->has_admin = true;
     }
-    if (pthread_create(&a->listener, NULL, listen_main, a) != 0)
-        abort();
     return a;
 }
 
@@ -259,11 +183,8 @@ void gw_auth_free(struct gw_auth *a)
 {
     if (!a)
         return;
-    atomic_store(&a->stop, true);
-    pthread_join(a->listener, NULL);
     key_set_free(a->keys);
     pthread_mutex_destroy(&a->mu);
-    free(a->dsn);
     free(a);
 }
 
@@ -313,8 +234,7 @@ static int admin_tenant(struct gw_req *r)
     char err[256];
     PGconn *c = gw_db_acquire(r->ctx->db, err, sizeof(err));
     if (!c)
-        return gw_reply_problem(r, 503, "database-unavailable", "Database unavailable",
-                                "the tenant store cannot be reached; retry later");
+        return gw_reply_db_unreachable(r, "tenant store");
     const char *params[] = {t};
     PGresult *res = PQexecParams(c, "SELECT 1 FROM tenants WHERE id = $1", 1, NULL, params,
                                  NULL, NULL, 0);
@@ -349,7 +269,7 @@ int gw_authenticate(struct gw_req *r)
 
     bool cached = false;
     int64_t now = hl_mono_ms();
-    if (atomic_load(&a->cache_trusted)) {
+    if (gw_listener_trusted(r->ctx->listener)) {
         pthread_mutex_lock(&a->mu);
         struct cache_slot *s = slot_for(a, hash);
         if (s->used && s->expires_ms > now && memcmp(s->hash, hash, 32) == 0) {
@@ -369,7 +289,7 @@ int gw_authenticate(struct gw_req *r)
         if (!found)
             return gw_reply_problem(r, 401, "unauthorized", "Unauthorized",
                                     "the API key is not valid or was revoked");
-        if (atomic_load(&a->cache_trusted)) {
+        if (gw_listener_trusted(r->ctx->listener)) {
             pthread_mutex_lock(&a->mu);
             struct cache_slot *s = slot_for(a, hash);
             memcpy(s->hash, hash, 32);
@@ -384,33 +304,9 @@ int gw_authenticate(struct gw_req *r)
     return 0;
 }
 
-/* Per-key rate limits: the key's own rate_limit_per_s, else the gateway's default; one
- * bucket per key id (so all of a key's requests share it, whichever route they take). */
-int gw_rate_limit_key(struct gw_req *r)
-{
-    const struct gw_config *cfg = r->ctx->cfg;
-    double rate = r->who.rate_limit_per_s >= 0 ? (double)r->who.rate_limit_per_s
-                                               : (double)cfg->api_key_rate_limit_per_s;
-    char key[64];
-    int retry_after;
-    snprintf(key, sizeof(key), "api-key:%s", r->who.key_id);
-    if (gw_rate_allow(key, rate, (double)cfg->api_key_rate_burst, &retry_after))
-        return 0;
-    hl_log(HL_LOG_DEBUG, "ratelimit", "key '%s' over %g requests/s", r->who.key_id, rate);
-    return gw_reply_rate_limited(r, retry_after,
-                                 "this API key may make %g requests per second (bursts of %lld);"
-                                 " retry in %d s",
-                                 rate, (long long)cfg->api_key_rate_burst, retry_after);
-}
-
 void gw_auth_forget(struct gw_auth *a)
 {
     cache_clear(a);
-}
-
-bool gw_caches_trusted(struct gw_auth *a)
-{
-    return atomic_load(&a->cache_trusted);
 }
 
 bool gw_allowed(const struct gw_req *r, gw_perm perm)
@@ -421,18 +317,19 @@ bool gw_allowed(const struct gw_req *r, gw_perm perm)
     case GW_PERM_PUBLISH: return role >= GW_ROLE_PUBLISHER;
     case GW_PERM_WRITE: return role >= GW_ROLE_TENANT_ADMIN;
     case GW_PERM_ADMIN: return role == GW_ROLE_ADMIN;
+    case GW_PERM_NONE: return true;
     }
     return false;
 }
 
 int gw_require(struct gw_req *r, gw_perm perm)
 {
-    static const char *const what[] = {"read", "publish events", "change", "administer"};
+    static const char *const what[] = {"", "read", "publish events", "change", "administer"};
     if (!gw_allowed(r, perm))
         return gw_reply_problem(r, 403, "forbidden", "Forbidden",
                                 "a %s key may not %s here", gw_role_name(r->who.role),
                                 what[perm]);
-    if (perm != GW_PERM_ADMIN && !r->who.tenant[0])
+    if (perm != GW_PERM_ADMIN && perm != GW_PERM_NONE && !r->who.tenant[0])
         return gw_reply_problem(r, 400, "tenant-required", "Tenant required",
                                 "admin keys name the tenant to act on with X-Hookline-Tenant");
     return 0;

@@ -2,7 +2,7 @@
  * environment variables, flags, --help and docs/configuration.md all derive. */
 #include <stddef.h>
 
-#include "gw.h"
+#include "gw_config.h"
 #include "hl/banned.h"
 
 #define O(f) offsetof(struct gw_config, f)
@@ -11,6 +11,9 @@ const struct hl_cfg_opt gw_config_opts[] = {
     HL_CFG_COMMON_OPTS(struct gw_config),
     {"http_host", HL_CFG_STR, O(http_host), "0.0.0.0", 0, 0, "address the HTTP API listens on"},
     {"http_port", HL_CFG_INT, O(http_port), "8080", 1, 65535, "port the HTTP API listens on"},
+    {"metrics_port", HL_CFG_INT, O(metrics_port), "0", 0, 65535,
+     "port (on http_host, plain HTTP) serving GET /metrics alone, instead of the API "
+     "listener; 0: /metrics is served on http_port"},
     {"http_threads", HL_CFG_INT, O(http_threads), "128", 2, 1024,
      "civetweb worker threads: each keep-alive connection holds one while it is open, and "
      "an ingest request holds it until Kafka acknowledges, so this bounds the connections "

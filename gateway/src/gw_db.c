@@ -7,7 +7,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 
-#include "gw.h"
+#include "gw_db.h"
 #include "gw_fence.h"
 #include "hl/log.h"
 #include "hl/mem.h"
@@ -95,87 +95,4 @@ void gw_db_release(struct gw_db *db, PGconn *conn)
     pthread_mutex_unlock(&db->mu);
     if (conn)
         PQfinish(conn);
-}
-
-PGresult *gw_query_json(struct gw_req *r, PGconn **conn, const char *sql, int nparams,
-                        const char *const *params)
-{
-    char err[256];
-    *conn = gw_db_acquire(r->ctx->db, err, sizeof(err));
-    if (!*conn) {
-        gw_reply_problem(r, 503, "database-unavailable", "Database unavailable",
-                         "the store cannot be reached; retry later");
-        return NULL;
-    }
-    PGresult *res = PQexecParams(*conn, sql, nparams, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        hl_pg_errmsg(*conn, err, sizeof(err));
-        hl_log(HL_LOG_ERROR, "db", "query failed: %s", err);
-        PQclear(res);
-        gw_db_release(r->ctx->db, *conn);
-        *conn = NULL;
-        gw_reply_problem(r, 503, "database-unavailable", "Database unavailable",
-                         "the store failed the request; retry later");
-        return NULL;
-    }
-    return res;
-}
-
-json_t *gw_row_json(PGresult *res, int row)
-{
-    json_t *j = json_loads(PQgetvalue(res, row, 0), 0, NULL);
-    if (!j)
-        abort(); /* PostgreSQL rendered it: not being JSON is a bug */
-    return j;
-}
-
-json_t *gw_page_json(PGresult *res, long limit)
-{
-    int n = PQntuples(res);
-    json_t *data = json_array();
-    for (int i = 0; i < n && i < limit; i++)
-        json_array_append_new(data, gw_row_json(res, i));
-    json_t *next = json_null();
-    if (n > limit)
-        next = json_incref(json_object_get(json_array_get(data, (size_t)limit - 1), "id"));
-    return json_pack("{s:o, s:o}", "data", data, "next_cursor", next);
-}
-
-bool gw_query_exists(struct gw_req *r, const char *table, const char *id)
-{
-    char err[256], sql[160];
-    PGconn *c = gw_db_acquire(r->ctx->db, err, sizeof(err));
-    if (!c)
-        return false;
-    /* table is one of the callers' literals, never client input. */
-    snprintf(sql, sizeof(sql), "SELECT 1 FROM %s WHERE tenant_id = $1 AND id = $2", table);
-    const char *params[] = {r->who.tenant, id};
-    PGresult *res = PQexecParams(c, sql, 2, NULL, params, NULL, NULL, 0);
-    bool found = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
-    PQclear(res);
-    gw_db_release(r->ctx->db, c);
-    return found;
-}
-
-int gw_reply_page(struct gw_req *r, const char *sql, const char *scope,
-                  const char *const *extra, int nextra)
-{
-    char cursor[64] = "", fetch[24];
-    long limit;
-    bool has_cursor;
-    int st = gw_page_params(r, &limit, cursor, sizeof(cursor), &has_cursor);
-    if (st)
-        return st;
-    snprintf(fetch, sizeof(fetch), "%ld", limit + 1);
-    const char *params[8] = {scope, fetch, has_cursor ? cursor : NULL};
-    for (int i = 0; i < nextra && i < 5; i++)
-        params[3 + i] = extra[i];
-    PGconn *conn = NULL;
-    PGresult *res = gw_query_json(r, &conn, sql, 3 + nextra, params);
-    if (!res)
-        return 503;
-    json_t *page = gw_page_json(res, limit);
-    PQclear(res);
-    gw_db_release(r->ctx->db, conn);
-    return gw_reply_json(r, 200, page);
 }

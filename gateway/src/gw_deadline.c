@@ -24,7 +24,9 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "gw.h"
+#include <civetweb.h>
+
+#include "gw_deadline.h"
 #include "hl/log.h"
 #include "hl/mem.h"
 #include "hl/time.h"

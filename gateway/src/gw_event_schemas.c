@@ -3,7 +3,7 @@
  * An event whose type has a JSON Schema in the tenant's catalog must match it (422 with
  * pointers otherwise). Schemas are compiled on first use and cached per (tenant, type),
  * including "this type has no schema". The cache is emptied whenever the catalog changes
- * (the change listener in gw_auth.c hears NOTIFY hl_event_types_changed) and bypassed while
+ * (the change listener, gw_listen.c, hears NOTIFY hl_event_types_changed) and bypassed while
  * that listener is disconnected, so a schema change applies to the very next event.
  *
  * While PostgreSQL cannot be asked, a type's schema comes from the catalog as the change
@@ -18,7 +18,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gw.h"
+#include "gw_db.h"
+#include "gw_event_schemas.h"
+#include "gw_listen.h"
+#include "gw_reply.h"
+#include "gw_req.h"
 #include "hl/jsonschema.h"
 #include "hl/log.h"
 #include "hl/mem.h"
@@ -58,7 +62,7 @@ static void catalog_free(struct catalog_entry *v, size_t n)
     free(v);
 }
 
-void gw_event_schemas_load_catalog(PGconn *conn)
+static void load_catalog(PGconn *conn)
 {
     PGresult *res = PQexec(conn, "SELECT coalesce(tenant_id, ''), name, schema::text"
                                  " FROM event_types WHERE schema IS NOT NULL");
@@ -174,13 +178,9 @@ static bool check(const struct hl_schema *schema, const json_t *data, const char
     struct hl_schema_result res;
     hl_schema_result_init(&res, 0);
     bool ok = hl_schema_validate(schema, data, &res);
-    for (size_t i = 0; i < res.nerrors; i++) {
-        char ptr[1024];
-        snprintf(ptr, sizeof(ptr), "%s/data%s", prefix, res.errors[i].pointer);
-        json_array_append_new(e->list, json_pack("{s:s, s:s, s:s}", "pointer", ptr, "keyword",
-                                                 res.errors[i].keyword, "detail",
-                                                 res.errors[i].detail));
-    }
+    char data_prefix[256];
+    snprintf(data_prefix, sizeof(data_prefix), "%s/data", prefix);
+    hl_schema_errors_append(e->list, &res, data_prefix);
     hl_schema_result_release(&res);
     return ok;
 }
@@ -191,7 +191,7 @@ int gw_event_schema_check(struct gw_req *r, const char *type, const json_t *data
     char key[256];
     snprintf(key, sizeof(key), "%s\n%s", r->who.tenant, type);
     struct slot *s = &slots[hash(key)];
-    bool trusted = gw_caches_trusted(r->ctx->auth);
+    bool trusted = gw_listener_trusted(r->ctx->listener);
 
     if (trusted) {
         pthread_rwlock_rdlock(&cache_lock);
@@ -221,4 +221,10 @@ int gw_event_schema_check(struct gw_req *r, const char *type, const json_t *data
         hl_schema_free(schema);
     }
     return rc;
+}
+
+void gw_event_schemas_changed(void *unused, PGconn *conn, const char *payload)
+{
+    gw_event_schemas_clear();
+    load_catalog(conn);
 }

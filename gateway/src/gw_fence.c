@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hl/log.h"
 #include "hl/pg.h"
 #include "hl/banned.h"
 
@@ -98,4 +99,13 @@ void gw_fence_drain_held(void)
 {
     for (int i = 0; i < nheld; i++)
         gw_fence_drain(held[i]);
+}
+
+void gw_fence_changed(void *unused, PGconn *conn, const char *payload)
+{
+    char err[256];
+    if (payload)
+        gw_fence_note_payload(payload); /* other gateways' and dispatchers' changes */
+    else if (gw_fence_listen(conn, err, sizeof(err)))
+        hl_log(HL_LOG_WARN, "auth", "cannot read the subscription version: %s", err);
 }

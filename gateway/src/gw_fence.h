@@ -36,6 +36,10 @@ int64_t gw_fence_version(void);
 int gw_fence_format(char *out);
 /* Notes the payload of a GW_FENCE_CHANNEL notification (a decimal version). */
 void gw_fence_note_payload(const char *payload);
+/* The change listener's callback for GW_FENCE_CHANNEL (gw_listen.h): notes a
+ * notification's payload, or on (re)connect makes conn listen and notes the current
+ * version. @locality the change listener thread */
+void gw_fence_changed(void *unused, PGconn *conn, const char *payload);
 /* Makes a new pooled connection listen, and notes the current version. */
 hl_err gw_fence_listen(PGconn *conn, char *errbuf, size_t errlen);
 /* Notes the notifications a connection has received (never blocks; drops any others). */

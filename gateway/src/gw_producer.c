@@ -12,7 +12,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "gw.h"
+#include "gw_config.h"
+#include "gw_producer.h"
+#include "hl/kafka.h"
 #include "gw_fence.h"
 #include "hl/log.h"
 #include "hl/mem.h"
@@ -151,6 +153,11 @@ void gw_producer_warm(struct gw_producer *p, const char *topic, int timeout_ms)
         hl_log(HL_LOG_WARN, "producer", "topic '%s': %s", topic,
                rd_kafka_err2str(md->topics[0].err));
     rd_kafka_metadata_destroy(md);
+}
+
+int gw_producer_queue_len(struct gw_producer *p)
+{
+    return rd_kafka_outq_len(p->rk);
 }
 
 bool gw_producer_healthy(struct gw_producer *p)

@@ -12,12 +12,18 @@
  * bucket, which at 2^-64 per pair is not worth a stored copy of every key.
  *
  * Limits are per gateway process: with N gateways behind a balancer a key may make up to
- * N times its rate. The API-key limit that uses these buckets is in gw_auth.c. */
+ * N times its rate. gw_rate_limit_key, at the end, is the API-key limit every authenticated
+ * request passes (the router calls it after authentication). */
 #include <math.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 
-#include "gw.h"
+#include "gw_config.h"
+#include "gw_ratelimit.h"
+#include "gw_reply.h"
+#include "gw_req.h"
+#include "hl/log.h"
 #include "hl/time.h"
 #include "hl/banned.h"
 
@@ -29,7 +35,7 @@
 struct slot {
     uint64_t hash;
     bool used;
-    struct gw_bucket b;
+    struct hl_bucket b;
 };
 
 struct shard {
@@ -46,23 +52,14 @@ static void shards_init(void)
         pthread_mutex_init(&shards[i].mu, NULL);
 }
 
-bool gw_bucket_take(struct gw_bucket *b, double rate_per_s, double burst, int64_t now_ms,
+bool gw_bucket_take(struct hl_bucket *b, double rate_per_s, double burst, int64_t now_ms,
                     int *retry_after_s)
 {
-    if (burst < 1)
-        burst = 1;
-    if (now_ms > b->last_ms) {
-        b->tokens += (double)(now_ms - b->last_ms) * rate_per_s / 1000.0;
-        b->last_ms = now_ms;
-    }
-    if (b->tokens > burst)
-        b->tokens = burst;
-    if (b->tokens >= 1.0) {
-        b->tokens -= 1.0;
+    double missing;
+    if (hl_bucket_take(b, rate_per_s, burst, now_ms, &missing))
         return true;
-    }
     /* A refused request takes nothing, so a client that honours Retry-After succeeds. */
-    double wait_s = ceil((1.0 - b->tokens) / rate_per_s);
+    double wait_s = ceil(missing / rate_per_s);
     *retry_after_s = wait_s < 1 ? 1 : wait_s > RETRY_AFTER_MAX_S ? RETRY_AFTER_MAX_S : (int)wait_s;
     return false;
 }
@@ -106,10 +103,28 @@ bool gw_rate_allow(const char *bucket_key, double rate_per_s, double burst, int 
         s = free_slot ? free_slot : oldest;
         s->used = true;
         s->hash = h;
-        s->b.tokens = burst < 1 ? 1 : burst; /* a new bucket starts full */
-        s->b.last_ms = now;
+        s->b = (struct hl_bucket)HL_BUCKET_INIT; /* a new bucket starts full */
     }
     bool ok = gw_bucket_take(&s->b, rate_per_s, burst, now, retry_after_s);
     pthread_mutex_unlock(&sh->mu);
     return ok;
+}
+
+/* Per-key rate limits: the key's own rate_limit_per_s, else the gateway's default; one
+ * bucket per key id (so all of a key's requests share it, whichever route they take). */
+int gw_rate_limit_key(struct gw_req *r)
+{
+    const struct gw_config *cfg = r->ctx->cfg;
+    double rate = r->who.rate_limit_per_s >= 0 ? (double)r->who.rate_limit_per_s
+                                               : (double)cfg->api_key_rate_limit_per_s;
+    char key[64];
+    int retry_after;
+    snprintf(key, sizeof(key), "api-key:%s", r->who.key_id);
+    if (gw_rate_allow(key, rate, (double)cfg->api_key_rate_burst, &retry_after))
+        return 0;
+    hl_log(HL_LOG_DEBUG, "ratelimit", "key '%s' over %g requests/s", r->who.key_id, rate);
+    return gw_reply_rate_limited(r, retry_after,
+                                 "this API key may make %g requests per second (bursts of %lld);"
+                                 " retry in %d s",
+                                 rate, (long long)cfg->api_key_rate_burst, retry_after);
 }

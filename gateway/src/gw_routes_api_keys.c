@@ -8,7 +8,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gw.h"
+#include <civetweb.h>
+
+#include "gw_auth.h"
+#include "gw_body.h"
+#include "gw_db.h"
+#include "gw_page.h"
+#include "gw_reply.h"
+#include "gw_req.h"
+#include "gw_role.h"
+#include "gw_route.h"
+#include "gw_routes_api_keys.h"
+#include "gw_schemas.h"
+#include "gw_sql.h"
 #include "hl/id.h"
 #include "hl/log.h"
 #include "hl/sign.h"
@@ -47,7 +59,7 @@ static void hex32(const unsigned char h[32], char out[65])
     out[64] = '\0';
 }
 
-static int create(struct gw_req *r)
+static int create(struct gw_req *r, const char *unused)
 {
     struct gw_errors e;
     PGconn *conn = NULL;
@@ -135,7 +147,7 @@ static const char *scope(struct gw_req *r)
     return r->who.role == GW_ROLE_ADMIN && !r->who.tenant[0] ? NULL : r->who.tenant;
 }
 
-static int list(struct gw_req *r)
+static int list(struct gw_req *r, const char *unused)
 {
     return gw_reply_page(r,
                          "SELECT " KEY_JSON " FROM api_keys WHERE ($1::text IS NULL OR"
@@ -144,56 +156,71 @@ static int list(struct gw_req *r)
                          scope(r), NULL, 0);
 }
 
-static int one(struct gw_req *r, const char *id)
+static int get_one(struct gw_req *r, const char *id)
 {
     PGconn *conn = NULL;
-    const char *m = r->info->request_method;
     const char *params[] = {scope(r), id};
-    PGresult *res;
-    if (strcmp(m, "GET") == 0)
-        res = gw_query_json(r, &conn,
-                            "SELECT " KEY_JSON " FROM api_keys WHERE ($1::text IS NULL OR"
-                            " tenant_id = $1) AND id = $2",
-                            2, params);
-    else if (strcmp(m, "DELETE") == 0)
-        res = gw_query_json(r, &conn,
-                            "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())"
-                            " WHERE ($1::text IS NULL OR tenant_id = $1) AND id = $2"
-                            " RETURNING id",
-                            2, params);
-    else
-        return gw_method_not_allowed(r, "GET, DELETE");
+    PGresult *res = gw_query_json(r, &conn,
+                                  "SELECT " KEY_JSON " FROM api_keys WHERE ($1::text IS NULL OR"
+                                  " tenant_id = $1) AND id = $2",
+                                  2, params);
     if (!res)
         return 503;
-    int status;
-    if (PQntuples(res) == 0)
-        status = gw_reply_problem(r, 404, "not-found", "Not found", "no API key '%s'", id);
-    else if (strcmp(m, "DELETE") == 0) {
-        gw_auth_forget(r->ctx->auth);
-        hl_log(HL_LOG_INFO, "api-keys", "revoked key '%s'", id);
-        status = gw_reply_no_content(r);
-    } else
-        status = gw_reply_json(r, 200, gw_row_json(res, 0));
+    int status = PQntuples(res) ? gw_reply_json(r, 200, gw_row_json(res, 0))
+                                : gw_reply_not_found(r, "no API key '%s'", id);
     PQclear(res);
     gw_db_release(r->ctx->db, conn);
     return status;
 }
 
-int gw_route_api_keys(struct gw_req *r, const char *rest)
+/* Revocation: every gateway's cache forgets the key (this one at once, the others on the
+ * NOTIFY the api_keys trigger sends). */
+static int revoke(struct gw_req *r, const char *id)
 {
+    PGconn *conn = NULL;
+    const char *params[] = {scope(r), id};
+    PGresult *res = gw_query_json(r, &conn,
+                                  "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())"
+                                  " WHERE ($1::text IS NULL OR tenant_id = $1) AND id = $2"
+                                  " RETURNING id",
+                                  2, params);
+    if (!res)
+        return 503;
+    int status;
+    if (PQntuples(res) == 0) {
+        status = gw_reply_not_found(r, "no API key '%s'", id);
+    } else {
+        gw_auth_forget(r->ctx->auth);
+        hl_log(HL_LOG_INFO, "api-keys", "revoked key '%s'", id);
+        status = gw_reply_no_content(r);
+    }
+    PQclear(res);
+    gw_db_release(r->ctx->db, conn);
+    return status;
+}
+
+/* Keys are managed by admins and tenant admins, whatever the path. */
+static int gate(struct gw_req *r, const char *rest)
+{
+    (void)rest;
     if (r->who.role != GW_ROLE_ADMIN && r->who.role != GW_ROLE_TENANT_ADMIN)
         return gw_reply_problem(r, 403, "forbidden", "Forbidden",
                                 "a %s key may not manage API keys", gw_role_name(r->who.role));
-    const char *m = r->info->request_method;
-    if (rest[0] == '\0' || strcmp(rest, "/") == 0) {
-        if (strcmp(m, "GET") == 0)
-            return list(r);
-        if (strcmp(m, "POST") == 0)
-            return create(r);
-        return gw_method_not_allowed(r, "GET, POST");
-    }
-    const char *id = rest + 1;
-    if (!gw_uuid_like(id))
-        return gw_reply_problem(r, 404, "not-found", "Not found", "no API key '%s'", id);
-    return one(r, id);
+    return 0;
 }
+
+static const struct gw_route routes[] = {
+    {"GET", "", GW_PERM_NONE, GW_ROUTE_DB, list},
+    {"POST", "", GW_PERM_NONE, GW_ROUTE_DB, create},
+    {"GET", "/{id}", GW_PERM_NONE, GW_ROUTE_DB, get_one},
+    {"DELETE", "/{id}", GW_PERM_NONE, GW_ROUTE_DB, revoke},
+};
+
+const struct gw_resource gw_res_api_keys = {
+    .prefix = "/api/v1/api-keys",
+    .gate = gate,
+    .param_ok = gw_uuid_like,
+    .not_found = "no API key '%s'",
+    .routes = routes,
+    .nroutes = GW_NROUTES(routes),
+};

@@ -15,7 +15,19 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "gw.h"
+#include <civetweb.h>
+
+#include "gw_body.h"
+#include "gw_db.h"
+#include "gw_page.h"
+#include "gw_producer.h"
+#include "gw_reply.h"
+#include "gw_req.h"
+#include "gw_role.h"
+#include "gw_route.h"
+#include "gw_routes_deliveries.h"
+#include "gw_schemas.h"
+#include "gw_sql.h"
 #include "hl/id.h"
 #include "hl/jsonschema.h"
 #include "hl/log.h"
@@ -204,7 +216,7 @@ static int get_one(struct gw_req *r, const char *id)
         return 503;
     int status;
     if (PQntuples(res) == 0) {
-        status = gw_reply_problem(r, 404, "not-found", "Not found", "no delivery '%s'", id);
+        status = gw_reply_not_found(r, "no delivery '%s'", id);
     } else {
         json_t *d = gw_row_json(res, 0);
         /* "attempts" is the count; the list reads better under that name in the detail. */
@@ -268,7 +280,7 @@ static int retry_one(struct gw_req *r, const char *id)
         return 503;
     int status;
     if (PQntuples(res) == 0) {
-        status = gw_reply_problem(r, 404, "not-found", "Not found", "no delivery '%s'", id);
+        status = gw_reply_not_found(r, "no delivery '%s'", id);
     } else if (redrive(r, res) != 1) {
         status = gw_reply_problem(r, 503, "unavailable", "Retry not accepted",
                                   "the retry could not be written to Kafka; retry later");
@@ -343,8 +355,7 @@ static int test_send(struct gw_req *r, const char *webhook_id)
     char err[256], event_id[HL_UUID_LEN], delivery_id[HL_DELIVERY_ID_LEN], ts[HL_ISO8601_LEN];
     PGconn *conn = gw_db_acquire(r->ctx->db, err, sizeof(err));
     if (!conn)
-        return gw_reply_problem(r, 503, "database-unavailable", "Database unavailable",
-                                "the webhook store cannot be reached; retry later");
+        return gw_reply_db_unreachable(r, "webhook store");
     const char *params[] = {r->who.tenant, webhook_id};
     PGresult *res = PQexecParams(conn, "SELECT 1 FROM webhooks WHERE tenant_id = $1 AND id = $2",
                                  2, NULL, params, NULL, NULL, 0);
@@ -352,7 +363,7 @@ static int test_send(struct gw_req *r, const char *webhook_id)
     PQclear(res);
     if (!exists) {
         gw_db_release(r->ctx->db, conn);
-        return gw_reply_problem(r, 404, "not-found", "Not found", "no webhook '%s'", webhook_id);
+        return gw_reply_not_found(r, "no webhook '%s'", webhook_id);
     }
 
     hl_uuid_v7(event_id);
@@ -442,53 +453,65 @@ static int stats(struct gw_req *r, const char *webhook_id)
     if (!res)
         return 503;
     int status = PQntuples(res) == 0
-                     ? gw_reply_problem(r, 404, "not-found", "Not found", "no webhook '%s'",
-                                        webhook_id)
+                     ? gw_reply_not_found(r, "no webhook '%s'", webhook_id)
                      : gw_reply_json(r, 200, gw_row_json(res, 0));
     PQclear(res);
     gw_db_release(r->ctx->db, conn);
     return status;
 }
 
-int gw_route_deliveries(struct gw_req *r, const char *rest)
+static int list_all(struct gw_req *r, const char *unused)
 {
-    const char *m = r->info->request_method;
-    bool read = strcmp(m, "GET") == 0;
-    int st = gw_require(r, read ? GW_PERM_READ : GW_PERM_WRITE);
-    if (st)
-        return st;
-    if (rest[0] == '\0' || strcmp(rest, "/") == 0)
-        return read ? list(r, NULL) : gw_method_not_allowed(r, "GET");
-    char id[HL_DELIVERY_ID_LEN + 8];
-    const char *slash = strchr(rest + 1, '/');
-    size_t len = slash ? (size_t)(slash - rest - 1) : strlen(rest + 1);
-    if (len != HL_DELIVERY_ID_LEN - 1)
-        return gw_reply_problem(r, 404, "not-found", "Not found", "no such delivery");
-    memcpy(id, rest + 1, len);
-    id[len] = '\0';
-    if (!slash)
-        return read ? get_one(r, id) : gw_method_not_allowed(r, "GET");
-    if (strcmp(slash, "/retry") == 0)
-        return strcmp(m, "POST") == 0 ? retry_one(r, id) : gw_method_not_allowed(r, "POST");
-    return gw_reply_problem(r, 404, "not-found", "Not found", "no route for '%s'",
-                            r->info->local_uri);
+    return list(r, NULL);
 }
 
-int gw_webhook_subroute(struct gw_req *r, const char *webhook_id, const char *action)
+static bool delivery_id_ok(const char *id)
 {
-    const char *m = r->info->request_method;
-    /* Someone else's webhook, or none, is 404 whatever the action. */
+    return strlen(id) == HL_DELIVERY_ID_LEN - 1;
+}
+
+static const struct gw_route routes[] = {
+    {"GET", "", GW_PERM_NONE, GW_ROUTE_DB, list_all},
+    {"GET", "/{id}", GW_PERM_NONE, GW_ROUTE_DB, get_one},
+    {"POST", "/{id}/retry", GW_PERM_NONE, GW_ROUTE_DB, retry_one},
+};
+
+const struct gw_resource gw_res_deliveries = {
+    .prefix = "/api/v1/deliveries",
+    .read_perm = GW_PERM_READ,
+    .write_perm = GW_PERM_WRITE,
+    .param_ok = delivery_id_ok,
+    .not_found = "no such delivery",
+    .routes = routes,
+    .nroutes = GW_NROUTES(routes),
+};
+
+/* Runs fn for the caller's webhook webhook_id; someone else's webhook, or none, is 404
+ * whatever the action. */
+static int for_webhook(struct gw_req *r, const char *webhook_id,
+                       int (*fn)(struct gw_req *r, const char *webhook_id))
+{
     if (!gw_query_exists(r, "webhooks", webhook_id))
-        return gw_reply_problem(r, 404, "not-found", "Not found", "no webhook '%s'", webhook_id);
-    if (strcmp(action, "deliveries") == 0)
-        return strcmp(m, "GET") == 0 ? list(r, webhook_id) : gw_method_not_allowed(r, "GET");
-    if (strcmp(action, "stats") == 0)
-        return strcmp(m, "GET") == 0 ? stats(r, webhook_id) : gw_method_not_allowed(r, "GET");
-    if (strcmp(action, "replay") == 0)
-        return strcmp(m, "POST") == 0 ? replay(r, webhook_id) : gw_method_not_allowed(r, "POST");
-    if (strcmp(action, "test") == 0)
-        return strcmp(m, "POST") == 0 ? test_send(r, webhook_id)
-                                      : gw_method_not_allowed(r, "POST");
-    return gw_reply_problem(r, 404, "not-found", "Not found", "no route for '%s'",
-                            r->info->local_uri);
+        return gw_reply_not_found(r, "no webhook '%s'", webhook_id);
+    return fn(r, webhook_id);
+}
+
+int gw_webhook_deliveries(struct gw_req *r, const char *webhook_id)
+{
+    return for_webhook(r, webhook_id, list);
+}
+
+int gw_webhook_stats(struct gw_req *r, const char *webhook_id)
+{
+    return for_webhook(r, webhook_id, stats);
+}
+
+int gw_webhook_replay(struct gw_req *r, const char *webhook_id)
+{
+    return for_webhook(r, webhook_id, replay);
+}
+
+int gw_webhook_test(struct gw_req *r, const char *webhook_id)
+{
+    return for_webhook(r, webhook_id, test_send);
 }

@@ -10,7 +10,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gw.h"
+#include <civetweb.h>
+
+#include "gw_auth.h"
+#include "gw_body.h"
+#include "gw_db.h"
+#include "gw_page.h"
+#include "gw_reply.h"
+#include "gw_req.h"
+#include "gw_role.h"
+#include "gw_route.h"
+#include "gw_routes_deliveries.h"
+#include "gw_routes_developer.h"
+#include "gw_routes_webhooks.h"
+#include "gw_sql.h"
 #include "hl/log.h"
 #include "hl/sign.h"
 #include "hl/banned.h"
@@ -23,7 +36,7 @@ static void set_body(struct gw_req *r, json_t *body)
     r->body_len = strlen(r->body);
 }
 
-static int overview(struct gw_req *r)
+static int overview(struct gw_req *r, const char *unused)
 {
     PGconn *conn = NULL;
     const char *params[] = {r->who.tenant};
@@ -76,7 +89,7 @@ static bool translate(json_t *b)
     return true;
 }
 
-static int post(struct gw_req *r)
+static int post(struct gw_req *r, const char *unused)
 {
     json_t *body = gw_body_object(r);
     if (!body)
@@ -98,7 +111,7 @@ static int post(struct gw_req *r)
         if (!json_is_string(id) || !gw_uuid_like(json_string_value(id)))
             status = bad(r, "/id", "is required: the subscription to test");
         else
-            status = gw_webhook_subroute(r, json_string_value(id), "test");
+            status = gw_webhook_test(r, json_string_value(id));
     } else {
         status = bad(r, "/action", "must be 'create' or 'test'");
     }
@@ -106,7 +119,7 @@ static int post(struct gw_req *r)
     return status;
 }
 
-static int put(struct gw_req *r)
+static int put(struct gw_req *r, const char *unused)
 {
     json_t *body = gw_body_object(r);
     if (!body)
@@ -152,7 +165,7 @@ out:
     return status;
 }
 
-static int del(struct gw_req *r)
+static int del(struct gw_req *r, const char *unused)
 {
     char id[64] = "";
     if (!gw_query(r, "id", id, sizeof(id)) && r->body) {
@@ -167,25 +180,25 @@ static int del(struct gw_req *r)
     return gw_webhook_delete(r, id);
 }
 
-int gw_route_developer_webhooks(struct gw_req *r, const char *rest)
+static int gate(struct gw_req *r, const char *rest)
 {
+    (void)rest;
     if (r->who.role < GW_ROLE_TENANT_ADMIN)
         return gw_reply_problem(r, 403, "forbidden", "Forbidden",
                                 "the developer platform needs a tenant_admin key");
-    int st = gw_require(r, GW_PERM_WRITE);
-    if (st)
-        return st;
-    if (rest[0] != '\0' && strcmp(rest, "/") != 0)
-        return gw_reply_problem(r, 404, "not-found", "Not found", "no route for '%s'",
-                                r->info->local_uri);
-    const char *m = r->info->request_method;
-    if (strcmp(m, "GET") == 0)
-        return overview(r);
-    if (strcmp(m, "POST") == 0)
-        return post(r);
-    if (strcmp(m, "PUT") == 0)
-        return put(r);
-    if (strcmp(m, "DELETE") == 0)
-        return del(r);
-    return gw_method_not_allowed(r, "GET, POST, PUT, DELETE");
+    return gw_require(r, GW_PERM_WRITE);
 }
+
+static const struct gw_route routes[] = {
+    {"GET", "", GW_PERM_NONE, GW_ROUTE_DB, overview},
+    {"POST", "", GW_PERM_NONE, GW_ROUTE_DB, post},
+    {"PUT", "", GW_PERM_NONE, GW_ROUTE_DB, put},
+    {"DELETE", "", GW_PERM_NONE, GW_ROUTE_DB, del},
+};
+
+const struct gw_resource gw_res_developer_webhooks = {
+    .prefix = "/api/admin/developer/webhooks",
+    .gate = gate,
+    .routes = routes,
+    .nroutes = GW_NROUTES(routes),
+};

@@ -7,7 +7,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gw.h"
+#include <civetweb.h>
+
+#include "gw_body.h"
+#include "gw_db.h"
+#include "gw_event_schemas.h"
+#include "gw_reply.h"
+#include "gw_req.h"
+#include "gw_role.h"
+#include "gw_route.h"
+#include "gw_routes_event_types.h"
+#include "gw_schemas.h"
+#include "gw_sql.h"
 #include "hl/jsonschema.h"
 #include "hl/log.h"
 #include "hl/match.h"
@@ -23,7 +34,7 @@ static char *dump_or_null(json_t *v)
     return v && !json_is_null(v) ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
 }
 
-static int create(struct gw_req *r)
+static int create(struct gw_req *r, const char *unused)
 {
     int status;
     PGconn *conn = NULL;
@@ -34,11 +45,7 @@ static int create(struct gw_req *r)
         goto out;
     json_t *name = json_object_get(body, "name");
     if (!name) {
-        struct gw_errors e;
-        gw_errors_init(&e);
-        gw_errors_add(&e, "/name", "is required");
-        status = gw_reply_invalid(r, &e, "the event type is not valid");
-        gw_errors_release(&e);
+        status = gw_reply_invalid1(r, "/name", "is required", "the event type is not valid");
         goto out;
     }
     if ((status = gw_check_payload_schema(r, body)))
@@ -76,7 +83,7 @@ out:
     return status;
 }
 
-static int list(struct gw_req *r)
+static int list(struct gw_req *r, const char *unused)
 {
     PGconn *conn = NULL;
     const char *params[] = {r->who.tenant};
@@ -94,106 +101,120 @@ static int list(struct gw_req *r)
     return gw_reply_json(r, 200, json_pack("{s:o, s:n}", "data", data, "next_cursor"));
 }
 
-static int one(struct gw_req *r, const char *name)
+/* The answer to a statement on one event type (res NULL: gw_query_json replied 503): 404
+ * when it touched no type of the caller's, else the type (204 for a delete). A change
+ * empties this gateway's schema cache at once: it must not wait for its own NOTIFY. */
+static int answer(struct gw_req *r, PGconn *conn, PGresult *res, const char *name, bool change,
+                  bool deleted)
 {
-    const char *m = r->info->request_method;
-    PGconn *conn = NULL;
-    PGresult *res = NULL;
-    json_t *body = NULL;
-    char *schema = NULL;
     int status;
-    const char *params[5] = {r->who.tenant, name};
-
-    if (strcmp(m, "GET") == 0) {
-        res = gw_query_json(r, &conn,
-                            "SELECT " EVENT_TYPE_JSON " FROM event_types WHERE name = $2 AND"
-                            " (tenant_id = $1 OR tenant_id IS NULL)",
-                            2, params);
-    } else if (strcmp(m, "PATCH") == 0) {
-        if ((status = gw_require(r, GW_PERM_WRITE)))
-            return status;
-        if (!(body = gw_body_object(r)))
-            return 400;
-        if ((status = gw_validate(r, "event-type", body, "the event type update is not valid")))
-            goto out;
-        if (json_object_get(body, "name")) {
-            status = gw_reply_problem(r, 400, "invalid-request", "Invalid request",
-                                      "an event type cannot be renamed");
-            goto out;
-        }
-        if ((status = gw_check_payload_schema(r, body)))
-            goto out;
-        json_t *desc = json_object_get(body, "description");
-        json_t *dep = json_object_get(body, "deprecated");
-        bool has_schema = json_object_get(body, "schema") != NULL;
-        schema = dump_or_null(json_object_get(body, "schema"));
-        params[2] = desc ? json_string_value(desc) : NULL;
-        params[3] = has_schema ? "1" : NULL;
-        params[4] = dep ? (json_is_true(dep) ? "true" : "false") : NULL;
-        const char *p6[] = {params[0], params[1], params[2], params[3], params[4], schema};
-        res = gw_query_json(
-            r, &conn,
-            "UPDATE event_types SET description = coalesce($3, description),"
-            " schema = CASE WHEN $4::text IS NULL THEN schema ELSE $6::jsonb END,"
-            " deprecated = coalesce($5::boolean, deprecated), updated_at = now()"
-            " WHERE tenant_id = $1 AND name = $2 RETURNING " EVENT_TYPE_JSON,
-            6, p6);
-    } else if (strcmp(m, "DELETE") == 0) {
-        if ((status = gw_require(r, GW_PERM_WRITE)))
-            return status;
-        res = gw_query_json(r, &conn,
-                            "DELETE FROM event_types WHERE tenant_id = $1 AND name = $2"
-                            " RETURNING name",
-                            2, params);
+    if (!res)
+        return 503;
+    if (PQntuples(res) == 0) {
+        status = gw_reply_not_found(r, "no event type '%s' of yours", name);
     } else {
-        return gw_method_not_allowed(r, "GET, PATCH, DELETE");
+        if (change)
+            gw_event_schemas_clear();
+        status = deleted ? gw_reply_no_content(r) : gw_reply_json(r, 200, gw_row_json(res, 0));
     }
-    if (!res) {
-        status = 503;
+    PQclear(res);
+    gw_db_release(r->ctx->db, conn);
+    return status;
+}
+
+static int get_one(struct gw_req *r, const char *name)
+{
+    PGconn *conn = NULL;
+    const char *params[] = {r->who.tenant, name};
+    PGresult *res = gw_query_json(r, &conn,
+                                  "SELECT " EVENT_TYPE_JSON " FROM event_types WHERE name = $2"
+                                  " AND (tenant_id = $1 OR tenant_id IS NULL)",
+                                  2, params);
+    return answer(r, conn, res, name, false, false);
+}
+
+static int patch_one(struct gw_req *r, const char *name)
+{
+    int status;
+    json_t *body = gw_body_object(r);
+    if (!body)
+        return 400;
+    if ((status = gw_validate(r, "event-type", body, "the event type update is not valid")))
+        goto out;
+    if (json_object_get(body, "name")) {
+        status = gw_reply_problem(r, 400, "invalid-request", "Invalid request",
+                                  "an event type cannot be renamed");
         goto out;
     }
-    if (PQntuples(res) > 0 && strcmp(m, "GET") != 0)
-        gw_event_schemas_clear(); /* this gateway must not wait for its own NOTIFY */
-    if (PQntuples(res) == 0)
-        status = gw_reply_problem(r, 404, "not-found", "Not found",
-                                  "no event type '%s' of yours", name);
-    else if (strcmp(m, "DELETE") == 0)
-        status = gw_reply_no_content(r);
-    else
-        status = gw_reply_json(r, 200, gw_row_json(res, 0));
-    PQclear(res);
-out:
+    if ((status = gw_check_payload_schema(r, body)))
+        goto out;
+    json_t *desc = json_object_get(body, "description");
+    json_t *dep = json_object_get(body, "deprecated");
+    bool has_schema = json_object_get(body, "schema") != NULL;
+    char *schema = dump_or_null(json_object_get(body, "schema"));
+    const char *params[] = {r->who.tenant,
+                            name,
+                            desc ? json_string_value(desc) : NULL,
+                            has_schema ? "1" : NULL,
+                            dep ? (json_is_true(dep) ? "true" : "false") : NULL,
+                            schema};
+    PGconn *conn = NULL;
+    PGresult *res = gw_query_json(
+        r, &conn,
+        "UPDATE event_types SET description = coalesce($3, description),"
+        " schema = CASE WHEN $4::text IS NULL THEN schema ELSE $6::jsonb END,"
+        " deprecated = coalesce($5::boolean, deprecated), updated_at = now()"
+        " WHERE tenant_id = $1 AND name = $2 RETURNING " EVENT_TYPE_JSON,
+        6, params);
     free(schema);
-    gw_db_release(r->ctx->db, conn);
+    status = answer(r, conn, res, name, true, false);
+out:
     json_decref(body);
     return status;
 }
 
-int gw_route_event_types(struct gw_req *r, const char *rest)
+static int delete_one(struct gw_req *r, const char *name)
 {
-    const char *m = r->info->request_method;
-    int st = gw_require(r, strcmp(m, "GET") == 0 ? GW_PERM_READ : GW_PERM_WRITE);
-    if (st)
-        return st;
-    if (rest[0] == '\0' || strcmp(rest, "/") == 0) {
-        if (strcmp(m, "GET") == 0)
-            return list(r);
-        if (strcmp(m, "POST") == 0)
-            return create(r);
-        return gw_method_not_allowed(r, "GET, POST");
-    }
-    const char *name = rest + 1;
-    if (!hl_event_type_valid(name))
-        return gw_reply_problem(r, 404, "not-found", "Not found", "no such event type");
-    return one(r, name);
+    PGconn *conn = NULL;
+    const char *params[] = {r->who.tenant, name};
+    PGresult *res = gw_query_json(r, &conn,
+                                  "DELETE FROM event_types WHERE tenant_id = $1 AND name = $2"
+                                  " RETURNING name",
+                                  2, params);
+    return answer(r, conn, res, name, true, true);
 }
 
-int gw_event_types_available(struct gw_req *r)
+static bool name_ok(const char *name)
 {
-    if (strcmp(r->info->request_method, "GET") != 0)
-        return gw_method_not_allowed(r, "GET");
-    int st = gw_require(r, GW_PERM_READ);
-    if (st)
-        return st;
-    return list(r);
+    return hl_event_type_valid(name);
 }
+
+static const struct gw_route routes[] = {
+    {"GET", "", GW_PERM_NONE, GW_ROUTE_DB, list},
+    {"POST", "", GW_PERM_NONE, GW_ROUTE_DB, create},
+    {"GET", "/{name}", GW_PERM_NONE, GW_ROUTE_DB, get_one},
+    {"PATCH", "/{name}", GW_PERM_NONE, GW_ROUTE_DB, patch_one},
+    {"DELETE", "/{name}", GW_PERM_NONE, GW_ROUTE_DB, delete_one},
+};
+
+const struct gw_resource gw_res_event_types = {
+    .prefix = "/api/v1/event-types",
+    .read_perm = GW_PERM_READ,
+    .write_perm = GW_PERM_WRITE,
+    .param_ok = name_ok,
+    .not_found = "no such event type",
+    .routes = routes,
+    .nroutes = GW_NROUTES(routes),
+};
+
+/* GET /api/v1/webhooks/events/available: the catalog, as seed 003 names it. The method is
+ * checked before the role, as everywhere else under /webhooks it is not. */
+static const struct gw_route available_routes[] = {
+    {"GET", "", GW_PERM_READ, GW_ROUTE_DB, list},
+};
+
+const struct gw_resource gw_res_event_types_available = {
+    .prefix = "/api/v1/webhooks/events/available",
+    .routes = available_routes,
+    .nroutes = GW_NROUTES(available_routes),
+};

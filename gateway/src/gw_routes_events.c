@@ -13,8 +13,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gw.h"
+#include <civetweb.h>
+
+#include "gw_body.h"
+#include "gw_config.h"
+#include "gw_db.h"
+#include "gw_event_schemas.h"
 #include "gw_idmem.h"
+#include "gw_metrics.h"
+#include "gw_producer.h"
+#include "gw_reply.h"
+#include "gw_req.h"
+#include "gw_role.h"
+#include "gw_route.h"
+#include "gw_routes_events.h"
+#include "gw_schemas.h"
 #include "hl/envelope.h"
 #include "hl/id.h"
 #include "hl/json.h"
@@ -198,8 +211,10 @@ static void accept_items(struct gw_req *r, struct item *items, size_t n)
                                    .value = items[i].value, .value_len = items[i].value_len};
         which[k++] = i;
     }
-    if (k)
+    if (k) {
         gw_produce_wait(r->ctx->producer, msgs, k);
+        gw_metrics_acked();
+    }
     for (size_t j = 0; j < k; j++) {
         struct item *it = &items[which[j]];
         if (msgs[j].err) {
@@ -252,12 +267,13 @@ static void item_result(struct hl_buf *b, struct item *it, const size_t *index)
 static void items_release(struct item *items, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
+        gw_metrics_event(items[i].status, items[i].duplicate);
         free(items[i].value);
         gw_errors_release(&items[i].errors);
     }
 }
 
-static int post_event(struct gw_req *r)
+static int post_event(struct gw_req *r, const char *unused)
 {
     json_t *body = gw_body_event(r);
     if (!body)
@@ -297,7 +313,7 @@ static int post_event(struct gw_req *r)
 
 /* 207 with one result per event, in order; the request as a whole is refused (400) only
  * when it is not a batch at all. */
-static int post_batch(struct gw_req *r)
+static int post_batch(struct gw_req *r, const char *unused)
 {
     json_t *body = gw_body_event(r);
     if (!body)
@@ -344,19 +360,20 @@ static int post_batch(struct gw_req *r)
     return status;
 }
 
-int gw_route_events(struct gw_req *r, const char *rest)
-{
-    int st = gw_require(r, GW_PERM_PUBLISH);
-    if (st)
-        return st;
-    bool post = strcmp(r->info->request_method, "POST") == 0;
-    if (rest[0] == '\0' || strcmp(rest, "/") == 0)
-        return post ? post_event(r) : gw_method_not_allowed(r, "POST");
-    if (strcmp(rest, "/batch") == 0)
-        return post ? post_batch(r) : gw_method_not_allowed(r, "POST");
-    return gw_reply_problem(r, 404, "not-found", "Not found", "no route for '%s'",
-                            r->info->local_uri);
-}
+/* Not GW_ROUTE_DB: PostgreSQL serves only parts of ingest (the catalog's schemas, client
+ * ids), each of which answers for itself when it is down. */
+static const struct gw_route routes[] = {
+    {"POST", "", GW_PERM_NONE, 0, post_event},
+    {"POST", "/batch", GW_PERM_NONE, 0, post_batch},
+};
+
+const struct gw_resource gw_res_events = {
+    .prefix = "/api/v1/events",
+    .read_perm = GW_PERM_PUBLISH,
+    .write_perm = GW_PERM_PUBLISH,
+    .routes = routes,
+    .nroutes = GW_NROUTES(routes),
+};
 
 /* Writes the client event ids accepted while PostgreSQL was down to event_ids, once it
  * answers again (gw_idmem.h); nothing to do, and no connection taken, otherwise. */

@@ -6,7 +6,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gw.h"
+#include <civetweb.h>
+
+#include "gw_body.h"
+#include "gw_db.h"
+#include "gw_page.h"
+#include "gw_reply.h"
+#include "gw_req.h"
+#include "gw_role.h"
+#include "gw_route.h"
+#include "gw_routes_extensions.h"
+#include "gw_schemas.h"
+#include "gw_sql.h"
 #include "hl/id.h"
 #include "hl/log.h"
 #include "hl/banned.h"
@@ -40,7 +51,7 @@ static int unknown_webhook(struct gw_req *r)
     return st;
 }
 
-static int create(struct gw_req *r)
+static int create(struct gw_req *r, const char *unused)
 {
     int status;
     char err[256], id[HL_UUID_LEN];
@@ -52,8 +63,7 @@ static int create(struct gw_req *r)
     if ((status = gw_validate(r, "extension", body, "the extension is not valid")))
         goto out;
     if (!(conn = gw_db_acquire(r->ctx->db, err, sizeof(err)))) {
-        status = gw_reply_problem(r, 503, "database-unavailable", "Database unavailable",
-                                  "the store cannot be reached; retry later");
+        status = gw_reply_db_unreachable(r, "store");
         goto out;
     }
     hl_uuid_v7(id);
@@ -68,8 +78,7 @@ static int create(struct gw_req *r)
                        " ON CONFLICT (tenant_id, extension_key) DO NOTHING",
                        5, NULL, ins, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-        status = gw_reply_problem(r, 503, "database-unavailable", "Database unavailable",
-                                  "the store failed the request; retry later");
+        status = gw_reply_db_error(r, "extensions", "store", res);
         goto rollback;
     }
     if (strcmp(PQcmdTuples(res), "0") == 0) {
@@ -83,8 +92,7 @@ static int create(struct gw_req *r)
     res = PQexecParams(conn, WRITE_SQL, 3, NULL, upd, NULL, NULL, 0);
     free(b);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        status = gw_reply_problem(r, 503, "database-unavailable", "Database unavailable",
-                                  "the store failed the request; retry later");
+        status = gw_reply_db_error(r, "extensions", "store", res);
         goto rollback;
     }
     if (PQntuples(res) == 0) {
@@ -105,7 +113,7 @@ out:
     return status;
 }
 
-static int list(struct gw_req *r)
+static int list(struct gw_req *r, const char *unused)
 {
     return gw_reply_page(r,
                          "SELECT " EXTENSION_JSON " FROM extensions WHERE tenant_id = $1"
@@ -113,73 +121,81 @@ static int list(struct gw_req *r)
                          r->who.tenant, NULL, 0);
 }
 
-static int one(struct gw_req *r, const char *id)
+/* The answer to a statement on one extension (res NULL: gw_query_json replied 503): the
+ * extension (204 for a delete), or 404. A PATCH that links a webhook and touched nothing
+ * says which of the two is missing. */
+static int answer(struct gw_req *r, PGconn *conn, PGresult *res, const char *id,
+                  const json_t *patch, bool deleted)
 {
-    const char *m = r->info->request_method;
-    PGconn *conn = NULL;
-    PGresult *res;
-    json_t *body = NULL;
-    char *b = NULL;
     int status;
-    const char *params[3] = {r->who.tenant, id, NULL};
-    if (strcmp(m, "GET") == 0) {
-        res = gw_query_json(r, &conn,
-                            "SELECT " EXTENSION_JSON " FROM extensions WHERE tenant_id = $1"
-                            " AND id = $2",
-                            2, params);
-    } else if (strcmp(m, "PATCH") == 0) {
-        if (!(body = gw_body_object(r)))
-            return 400;
-        if ((status = gw_validate(r, "extension-patch", body, "the update is not valid"))) {
-            json_decref(body);
-            return status;
-        }
-        params[2] = b = json_dumps(body, JSON_COMPACT);
-        res = gw_query_json(r, &conn, WRITE_SQL, 3, params);
-    } else if (strcmp(m, "DELETE") == 0) {
-        res = gw_query_json(r, &conn,
-                            "DELETE FROM extensions WHERE tenant_id = $1 AND id = $2 RETURNING id",
-                            2, params);
-    } else {
-        return gw_method_not_allowed(r, "GET, PATCH, DELETE");
-    }
-    free(b);
-    if (!res) {
-        json_decref(body);
+    if (!res)
         return 503;
-    }
+    const json_t *wh = patch ? json_object_get(patch, "webhook_id") : NULL;
     if (PQntuples(res) == 1)
-        status = strcmp(m, "DELETE") == 0 ? gw_reply_no_content(r)
-                                          : gw_reply_json(r, 200, gw_row_json(res, 0));
-    else if (body && json_object_get(body, "webhook_id") &&
-             !json_is_null(json_object_get(body, "webhook_id")))
-        /* Either the extension or the webhook is not there; say which. */
-        status = gw_query_exists(r, "extensions", id) ? unknown_webhook(r)
-                                                      : gw_reply_problem(r, 404, "not-found",
-                                                                         "Not found",
-                                                                         "no extension '%s'", id);
+        status = deleted ? gw_reply_no_content(r) : gw_reply_json(r, 200, gw_row_json(res, 0));
+    else if (wh && !json_is_null(wh) && gw_query_exists(r, "extensions", id))
+        status = unknown_webhook(r);
     else
-        status = gw_reply_problem(r, 404, "not-found", "Not found", "no extension '%s'", id);
+        status = gw_reply_not_found(r, "no extension '%s'", id);
     PQclear(res);
     gw_db_release(r->ctx->db, conn);
+    return status;
+}
+
+static int get_one(struct gw_req *r, const char *id)
+{
+    PGconn *conn = NULL;
+    const char *params[] = {r->who.tenant, id};
+    PGresult *res = gw_query_json(r, &conn,
+                                  "SELECT " EXTENSION_JSON " FROM extensions WHERE tenant_id = $1"
+                                  " AND id = $2",
+                                  2, params);
+    return answer(r, conn, res, id, NULL, false);
+}
+
+static int patch_one(struct gw_req *r, const char *id)
+{
+    int status;
+    json_t *body = gw_body_object(r);
+    if (!body)
+        return 400;
+    if (!(status = gw_validate(r, "extension-patch", body, "the update is not valid"))) {
+        char *b = json_dumps(body, JSON_COMPACT);
+        const char *params[] = {r->who.tenant, id, b};
+        PGconn *conn = NULL;
+        PGresult *res = gw_query_json(r, &conn, WRITE_SQL, 3, params);
+        free(b);
+        status = answer(r, conn, res, id, body, false);
+    }
     json_decref(body);
     return status;
 }
 
-int gw_route_extensions(struct gw_req *r, const char *rest)
+static int delete_one(struct gw_req *r, const char *id)
 {
-    const char *m = r->info->request_method;
-    int st = gw_require(r, strcmp(m, "GET") == 0 ? GW_PERM_READ : GW_PERM_WRITE);
-    if (st)
-        return st;
-    if (rest[0] == '\0' || strcmp(rest, "/") == 0) {
-        if (strcmp(m, "GET") == 0)
-            return list(r);
-        if (strcmp(m, "POST") == 0)
-            return create(r);
-        return gw_method_not_allowed(r, "GET, POST");
-    }
-    if (!gw_uuid_like(rest + 1))
-        return gw_reply_problem(r, 404, "not-found", "Not found", "no such extension");
-    return one(r, rest + 1);
+    PGconn *conn = NULL;
+    const char *params[] = {r->who.tenant, id};
+    PGresult *res = gw_query_json(r, &conn,
+                                  "DELETE FROM extensions WHERE tenant_id = $1 AND id = $2"
+                                  " RETURNING id",
+                                  2, params);
+    return answer(r, conn, res, id, NULL, true);
 }
+
+static const struct gw_route routes[] = {
+    {"GET", "", GW_PERM_NONE, GW_ROUTE_DB, list},
+    {"POST", "", GW_PERM_NONE, GW_ROUTE_DB, create},
+    {"GET", "/{id}", GW_PERM_NONE, GW_ROUTE_DB, get_one},
+    {"PATCH", "/{id}", GW_PERM_NONE, GW_ROUTE_DB, patch_one},
+    {"DELETE", "/{id}", GW_PERM_NONE, GW_ROUTE_DB, delete_one},
+};
+
+const struct gw_resource gw_res_extensions = {
+    .prefix = "/api/v1/extensions",
+    .read_perm = GW_PERM_READ,
+    .write_perm = GW_PERM_WRITE,
+    .param_ok = gw_uuid_like,
+    .not_found = "no such extension",
+    .routes = routes,
+    .nroutes = GW_NROUTES(routes),
+};

@@ -24,7 +24,23 @@
 #include <string.h>
 #include <strings.h>
 
-#include "gw.h"
+#include <civetweb.h>
+
+#include "gw_config.h"
+#include "gw_db.h"
+#include "gw_event_schemas.h"
+#include "gw_metrics.h"
+#include "gw_producer.h"
+#include "gw_ratelimit.h"
+#include "gw_reply.h"
+#include "gw_req.h"
+#include "gw_role.h"
+#include "gw_route.h"
+#include "gw_routes_incoming.h"
+#include "gw_routes_sources.h"
+#include "gw_secrets.h"
+#include "gw_source_schemas.h"
+#include "gw_sql.h"
 #include "hl/envelope.h"
 #include "hl/id.h"
 #include "hl/inverify.h"
@@ -196,9 +212,7 @@ static int authenticate(struct gw_req *r, const struct source *s)
         status = gw_reply_problem(r, 401, "verification-failed", "Unauthorized",
                                   "the request does not verify for this source: %s", why);
     }
-    if (cred.ptr)
-        OPENSSL_cleanse(cred.ptr, cred.cap);
-    hl_buf_release(&cred);
+    hl_buf_wipe(&cred);
     return status;
 }
 
@@ -382,7 +396,9 @@ static int produce(struct gw_req *r, const struct source *s, const char *type, j
     }
     struct gw_kmsg msg = {.topic = r->ctx->events_topic, .key = id, .value = value,
                           .value_len = len};
-    if (gw_produce_wait(r->ctx->producer, &msg, 1) != HL_OK) {
+    hl_err produced = gw_produce_wait(r->ctx->producer, &msg, 1);
+    gw_metrics_acked();
+    if (produced != HL_OK) {
         status = gw_reply_problem(r, 503, "unavailable", "Event not accepted",
                                   "Kafka did not acknowledge the event (%s); it was not "
                                   "accepted, retry later",
@@ -398,16 +414,12 @@ out:
     return status;
 }
 
-int gw_route_incoming(struct gw_req *r, const char *rest)
+static int receive(struct gw_req *r, const char *rest)
 {
     char id[HL_UUID_LEN], type[HL_EVENT_TYPE_MAX + 1];
     struct source s = {0};
     json_t *data = NULL;
     int status;
-    if (strcmp(r->info->request_method, "POST") != 0)
-        return gw_method_not_allowed(r, "POST");
-    if (!gw_uuid_like(rest))
-        return gw_reply_problem(r, 404, "not-found", "Not found", "no such source");
     snprintf(id, sizeof(id), "%s", rest);
     if ((status = load_source(r, id, &s)))
         goto out;
@@ -424,3 +436,18 @@ out:
     source_release(&s);
     return status;
 }
+
+/* Public: the source's own verification authenticates the request, not an API key. Not
+ * GW_ROUTE_DB: the source is read from PostgreSQL, and load_source answers for itself. */
+static const struct gw_route routes[] = {
+    {"POST", "/{source_id}", GW_PERM_NONE, 0, receive},
+};
+
+const struct gw_resource gw_res_incoming = {
+    .prefix = "/api/v1/incoming",
+    .flags = GW_RES_PUBLIC,
+    .param_ok = gw_uuid_like,
+    .not_found = "no such source",
+    .routes = routes,
+    .nroutes = GW_NROUTES(routes),
+};

@@ -17,7 +17,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gw.h"
+#include "gw_body.h"
+#include "gw_db.h"
+#include "gw_page.h"
+#include "gw_reply.h"
+#include "gw_req.h"
+#include "gw_role.h"
+#include "gw_route.h"
+#include "gw_routes_sources.h"
+#include "gw_schemas.h"
+#include "gw_secrets.h"
+#include "gw_source_schemas.h"
+#include "gw_sql.h"
 #include "hl/id.h"
 #include "hl/jsonschema.h"
 #include "hl/log.h"
@@ -68,11 +79,6 @@ static const char *credential_field(const char *type)
     return "secret";
 }
 
-void gw_source_aad(const char *id, char out[GW_SOURCE_AAD_LEN])
-{
-    snprintf(out, GW_SOURCE_AAD_LEN, "source.secret:%s", id);
-}
-
 /* A checked body's verification, made ready to store: defaults filled in and the credential
  * moved out into *cred (malloc'd, NULL when the body gave none). */
 static void take_credential(json_t *verification, char **cred)
@@ -120,36 +126,109 @@ static void check_credential(const json_t *verification, const char *cred, struc
     OPENSSL_cleanse(&s, sizeof(s));
 }
 
-static int reply_db_error(struct gw_req *r, PGresult *res)
+/* Whether the stored credential of the tenant's source id decodes as a whsec_ secret (for
+ * a PATCH switching to Standard Webhooks without giving one). 1 yes, 0 no, -1 no such
+ * source, -2 the store failed, -3 the stored credential does not open (logged with the
+ * source and key ids). */
+static int stored_is_whsec(struct gw_req *r, const char *id)
 {
-    hl_log(HL_LOG_ERROR, "sources", "statement failed: %s",
-           res ? PQresultErrorMessage(res) : "no result");
-    return gw_reply_problem(r, 503, "database-unavailable", "Database unavailable",
-                            "the source store failed the request; retry later");
+    char err[256], aad[GW_SOURCE_AAD_LEN], key_id[HL_KEYRING_ID_MAX + 1] = "?";
+    PGconn *conn = gw_db_acquire(r->ctx->db, err, sizeof(err));
+    if (!conn)
+        return -2;
+    const char *params[] = {r->who.tenant, id};
+    PGresult *res = PQexecParams(conn,
+                                 "SELECT secret FROM sources WHERE tenant_id = $1 AND id = $2", 2,
+                                 NULL, params, NULL, NULL, 0);
+    int rc = -2;
+    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 0) {
+        rc = -1;
+    } else if (PQresultStatus(res) == PGRES_TUPLES_OK) {
+        struct hl_buf plain = HL_BUF_INIT;
+        struct hl_secret s;
+        gw_source_aad(id, aad);
+        if (hl_keyring_open(&r->ctx->keyring, aad, PQgetvalue(res, 0, 0), &plain, err,
+                            sizeof(err)) != HL_OK) {
+            hl_sealed_key_id(PQgetvalue(res, 0, 0), key_id);
+            hl_log(HL_LOG_ERROR, "sources",
+                   "cannot open the credential of source '%s' sealed under master key '%s': %s",
+                   id, key_id, err);
+            rc = -3;
+        } else {
+            rc = hl_whsec_decode(hl_buf_str(&plain), &s, err, sizeof(err)) == HL_OK;
+        }
+        OPENSSL_cleanse(&s, sizeof(s));
+        hl_buf_wipe(&plain);
+    }
+    PQclear(res);
+    gw_db_release(r->ctx->db, conn);
+    return rc;
 }
 
-static int create(struct gw_req *r)
+static int not_found(struct gw_req *r, const char *id)
+{
+    return gw_reply_not_found(r, "no source '%s'", id);
+}
+
+/* A PATCH that switches to Standard Webhooks without a secret keeps the stored one, which
+ * must then be a whsec_ secret. Returns 0 (errors appended to e) or the status sent. */
+static int check_kept_credential(struct gw_req *r, const char *id, struct gw_errors *e)
+{
+    int rc = stored_is_whsec(r, id);
+    if (rc == -1)
+        return not_found(r, id);
+    if (rc == -2)
+        return gw_reply_db_error(r, "sources", "source store", NULL);
+    if (rc == -3) /* it cannot be kept: the caller resolves this by giving one */
+        return gw_reply_problem(r, 409, "conflict", "Conflict",
+                                "the stored credential of source '%s' cannot be opened, "
+                                "so it cannot be kept: give a 'secret' with the verification",
+                                id);
+    if (rc == 0)
+        gw_errors_add(e, "/verification/secret",
+                      "the stored secret is not a 'whsec_' secret: give one");
+    return 0;
+}
+
+/* The opening create and PATCH share: the body checked against its schema, the credential
+ * taken out of its verification (into *cred) and checked, its payload schema compiled.
+ * patch_id: the source whose stored credential a PATCH keeps when it gives none (NULL for
+ * create). Returns 0, or the status of the reply sent; the caller frees *body and *cred
+ * (free_credential) either way. */
+static int take_body(struct gw_req *r, const char *schema, const char *what,
+                     const char *patch_id, json_t **body, char **cred)
+{
+    struct gw_errors e;
+    int status;
+    *cred = NULL;
+    if (!(*body = gw_body_object(r)))
+        return 400;
+    if ((status = gw_validate(r, schema, *body, what)))
+        return status;
+    gw_errors_init(&e);
+    json_t *ver = json_object_get(*body, "verification");
+    take_credential(ver, cred);
+    if (patch_id && ver && !*cred &&
+        strcmp(json_string_value(json_object_get(ver, "type")), "standard_webhooks") == 0 &&
+        (status = check_kept_credential(r, patch_id, &e)))
+        goto out;
+    check_credential(ver, *cred, &e);
+    if (gw_errors_any(&e))
+        status = gw_reply_invalid(r, &e, what);
+    else
+        status = gw_check_payload_schema(r, *body);
+out:
+    gw_errors_release(&e);
+    return status;
+}
+
+static int create(struct gw_req *r, const char *unused)
 {
     char id[HL_UUID_LEN], aad[GW_SOURCE_AAD_LEN], generated[HL_WHSEC_MAX_LEN] = "";
     char *cred = NULL, *sealed = NULL, *b = NULL;
-    struct gw_errors e;
+    json_t *body = NULL;
     int status;
-    gw_errors_init(&e);
-    json_t *body = gw_body_object(r);
-    if (!body) {
-        status = 400;
-        goto out;
-    }
-    if ((status = gw_validate(r, "source", body, "the source is not valid")))
-        goto out;
-    json_t *ver = json_object_get(body, "verification");
-    take_credential(ver, &cred);
-    check_credential(ver, cred, &e);
-    if (gw_errors_any(&e)) {
-        status = gw_reply_invalid(r, &e, "the source is not valid");
-        goto out;
-    }
-    if ((status = gw_check_payload_schema(r, body)))
+    if ((status = take_body(r, "source", "the source is not valid", NULL, &body, &cred)))
         goto out;
     if (!json_object_get(body, "event_type"))
         json_object_set_new(body, "event_type", json_pack("{s:s, s:s}", "from", "fixed", "value",
@@ -184,102 +263,18 @@ out:
     free_credential(cred);
     free(sealed);
     free(b);
-    gw_errors_release(&e);
     json_decref(body);
     return status;
-}
-
-/* Whether the stored credential of the tenant's source id decodes as a whsec_ secret (for
- * a PATCH switching to Standard Webhooks without giving one). 1 yes, 0 no, -1 no such
- * source, -2 the store failed, -3 the stored credential does not open (logged with the
- * source and key ids). */
-static int stored_is_whsec(struct gw_req *r, const char *id)
-{
-    char err[256], aad[GW_SOURCE_AAD_LEN], key_id[HL_KEYRING_ID_MAX + 1] = "?";
-    PGconn *conn = gw_db_acquire(r->ctx->db, err, sizeof(err));
-    if (!conn)
-        return -2;
-    const char *params[] = {r->who.tenant, id};
-    PGresult *res = PQexecParams(conn,
-                                 "SELECT secret FROM sources WHERE tenant_id = $1 AND id = $2", 2,
-                                 NULL, params, NULL, NULL, 0);
-    int rc = -2;
-    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 0) {
-        rc = -1;
-    } else if (PQresultStatus(res) == PGRES_TUPLES_OK) {
-        struct hl_buf plain = HL_BUF_INIT;
-        struct hl_secret s;
-        gw_source_aad(id, aad);
-        if (hl_keyring_open(&r->ctx->keyring, aad, PQgetvalue(res, 0, 0), &plain, err,
-                            sizeof(err)) != HL_OK) {
-            hl_sealed_key_id(PQgetvalue(res, 0, 0), key_id);
-            hl_log(HL_LOG_ERROR, "sources",
-                   "cannot open the credential of source '%s' sealed under master key '%s': %s",
-                   id, key_id, err);
-            rc = -3;
-        } else {
-            rc = hl_whsec_decode(hl_buf_str(&plain), &s, err, sizeof(err)) == HL_OK;
-        }
-        OPENSSL_cleanse(&s, sizeof(s));
-        if (plain.ptr)
-            OPENSSL_cleanse(plain.ptr, plain.cap);
-        hl_buf_release(&plain);
-    }
-    PQclear(res);
-    gw_db_release(r->ctx->db, conn);
-    return rc;
-}
-
-static int not_found(struct gw_req *r, const char *id)
-{
-    return gw_reply_problem(r, 404, "not-found", "Not found", "no source '%s'", id);
 }
 
 static int patch(struct gw_req *r, const char *id)
 {
     char aad[GW_SOURCE_AAD_LEN];
     char *cred = NULL, *sealed = NULL, *b = NULL;
-    struct gw_errors e;
+    json_t *body = NULL;
     int status;
-    gw_errors_init(&e);
-    json_t *body = gw_body_object(r);
-    if (!body) {
-        status = 400;
-        goto out;
-    }
-    if ((status = gw_validate(r, "source-patch", body, "the source update is not valid")))
-        goto out;
-    json_t *ver = json_object_get(body, "verification");
-    take_credential(ver, &cred);
-    if (ver && !cred &&
-        strcmp(json_string_value(json_object_get(ver, "type")), "standard_webhooks") == 0) {
-        int rc = stored_is_whsec(r, id);
-        if (rc == -1) {
-            status = not_found(r, id);
-            goto out;
-        }
-        if (rc == -2) {
-            status = reply_db_error(r, NULL);
-            goto out;
-        }
-        if (rc == -3) { /* it cannot be kept: the caller resolves this by giving one */
-            status = gw_reply_problem(r, 409, "conflict", "Conflict",
-                                      "the stored credential of source '%s' cannot be opened, "
-                                      "so it cannot be kept: give a 'secret' with the "
-                                      "verification",
-                                      id);
-            goto out;
-        }
-        if (rc == 0)
-            gw_errors_add(&e, "/verification/secret",
-                          "the stored secret is not a 'whsec_' secret: give one");
-    }
-    check_credential(ver, cred, &e);
-    if (gw_errors_any(&e)) {
-        status = gw_reply_invalid(r, &e, "the source update is not valid");
-        goto out;
-    }
-    if ((status = gw_check_payload_schema(r, body)))
+    if ((status = take_body(r, "source-patch", "the source update is not valid", id, &body,
+                            &cred)))
         goto out;
     if (cred) {
         gw_source_aad(id, aad);
@@ -307,7 +302,6 @@ out:
     free_credential(cred);
     free(sealed);
     free(b);
-    gw_errors_release(&e);
     json_decref(body);
     return status;
 }
@@ -348,18 +342,13 @@ static int delete_one(struct gw_req *r, const char *id)
     return status;
 }
 
-static int list(struct gw_req *r)
+static int list(struct gw_req *r, const char *unused)
 {
     char status_f[16] = "";
     bool has_status = gw_query(r, "status", status_f, sizeof(status_f)) && status_f[0];
-    if (has_status && strcmp(status_f, "active") && strcmp(status_f, "disabled")) {
-        struct gw_errors e;
-        gw_errors_init(&e);
-        gw_errors_add(&e, "", "query parameter 'status' must be active or disabled");
-        int st = gw_reply_invalid(r, &e, "invalid query parameter");
-        gw_errors_release(&e);
-        return st;
-    }
+    if (has_status && strcmp(status_f, "active") && strcmp(status_f, "disabled"))
+        return gw_reply_invalid1(r, "", "query parameter 'status' must be active or disabled",
+                                 "invalid query parameter");
     const char *filters[] = {has_status ? status_f : NULL};
     return gw_reply_page(r,
                          "SELECT " SOURCE_JSON " FROM sources WHERE tenant_id = $1"
@@ -368,31 +357,20 @@ static int list(struct gw_req *r)
                          r->who.tenant, filters, 1);
 }
 
-int gw_route_sources(struct gw_req *r, const char *rest)
-{
-    const char *m = r->info->request_method;
-    bool read = strcmp(m, "GET") == 0;
-    int st;
-    if ((st = gw_require(r, read ? GW_PERM_READ : GW_PERM_WRITE)))
-        return st;
-    if (rest[0] == '\0' || strcmp(rest, "/") == 0) {
-        if (read)
-            return list(r);
-        if (strcmp(m, "POST") == 0)
-            return create(r);
-        return gw_method_not_allowed(r, "GET, POST");
-    }
-    const char *id = rest + 1;
-    if (strchr(id, '/'))
-        return gw_reply_problem(r, 404, "not-found", "Not found", "no route for '%s'",
-                                r->info->local_uri);
-    if (!gw_uuid_like(id))
-        return not_found(r, id);
-    if (read)
-        return get_one(r, id);
-    if (strcmp(m, "PATCH") == 0)
-        return patch(r, id);
-    if (strcmp(m, "DELETE") == 0)
-        return delete_one(r, id);
-    return gw_method_not_allowed(r, "GET, PATCH, DELETE");
-}
+static const struct gw_route routes[] = {
+    {"GET", "", GW_PERM_NONE, GW_ROUTE_DB, list},
+    {"POST", "", GW_PERM_NONE, GW_ROUTE_DB, create},
+    {"GET", "/{id}", GW_PERM_NONE, GW_ROUTE_DB, get_one},
+    {"PATCH", "/{id}", GW_PERM_NONE, GW_ROUTE_DB, patch},
+    {"DELETE", "/{id}", GW_PERM_NONE, GW_ROUTE_DB, delete_one},
+};
+
+const struct gw_resource gw_res_sources = {
+    .prefix = "/api/v1/sources",
+    .read_perm = GW_PERM_READ,
+    .write_perm = GW_PERM_WRITE,
+    .param_ok = gw_uuid_like,
+    .not_found = "no source '%s'",
+    .routes = routes,
+    .nroutes = GW_NROUTES(routes),
+};

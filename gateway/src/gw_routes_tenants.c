@@ -3,7 +3,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gw.h"
+#include <civetweb.h>
+
+#include "gw_auth.h"
+#include "gw_body.h"
+#include "gw_db.h"
+#include "gw_page.h"
+#include "gw_reply.h"
+#include "gw_req.h"
+#include "gw_role.h"
+#include "gw_route.h"
+#include "gw_routes_tenants.h"
+#include "gw_schemas.h"
+#include "gw_sql.h"
 #include "hl/id.h"
 #include "hl/log.h"
 #include "hl/banned.h"
@@ -12,7 +24,7 @@
     "json_build_object('id', id, 'name', name, 'metadata', metadata, 'created_at', "             \
     GW_TS("created_at") ", 'updated_at', " GW_TS("updated_at") ")"
 
-static int create(struct gw_req *r)
+static int create(struct gw_req *r, const char *unused)
 {
     PGconn *conn = NULL;
     int status;
@@ -53,9 +65,8 @@ out:
     return status;
 }
 
-static int list(struct gw_req *r)
+static int list(struct gw_req *r, const char *unused)
 {
-    PGconn *conn = NULL;
     char cursor[80] = "", limit_s[24];
     long limit;
     bool has_cursor;
@@ -66,93 +77,99 @@ static int list(struct gw_req *r)
     has_cursor = gw_query(r, "cursor", cursor, sizeof(cursor)) && cursor[0];
     snprintf(limit_s, sizeof(limit_s), "%ld", limit + 1);
     const char *params[] = {limit_s, has_cursor ? cursor : NULL};
-    PGresult *res = gw_query_json(r, &conn,
-                                  "SELECT " TENANT_JSON " FROM tenants WHERE ($2::text IS NULL"
-                                  " OR id > $2) ORDER BY id LIMIT $1",
-                                  2, params);
-    if (!res)
-        return 503;
-    json_t *page = gw_page_json(res, limit);
-    PQclear(res);
-    gw_db_release(r->ctx->db, conn);
-    return gw_reply_json(r, 200, page);
+    return gw_reply_page_query(r,
+                               "SELECT " TENANT_JSON " FROM tenants WHERE ($2::text IS NULL"
+                               " OR id > $2) ORDER BY id LIMIT $1",
+                               2, params, limit);
 }
 
-static int one(struct gw_req *r, const char *id, const char *method)
+/* The answer to a statement on one tenant (res NULL: gw_query_json replied 503). */
+static int answer(struct gw_req *r, PGconn *conn, PGresult *res, const char *id, bool deleted)
+{
+    int status;
+    if (!res)
+        return 503;
+    if (PQntuples(res) == 0) {
+        status = gw_reply_not_found(r, "no tenant '%s'", id);
+    } else if (deleted) {
+        gw_auth_forget(r->ctx->auth); /* its keys went with it */
+        status = gw_reply_no_content(r);
+    } else {
+        status = gw_reply_json(r, 200, gw_row_json(res, 0));
+    }
+    PQclear(res);
+    gw_db_release(r->ctx->db, conn);
+    return status;
+}
+
+static int get_one(struct gw_req *r, const char *id)
 {
     PGconn *conn = NULL;
-    json_t *body = NULL;
-    PGresult *res = NULL;
-    int status;
+    const char *params[] = {id};
+    PGresult *res = gw_query_json(r, &conn, "SELECT " TENANT_JSON " FROM tenants WHERE id = $1",
+                                  1, params);
+    return answer(r, conn, res, id, false);
+}
 
-    if (strcmp(method, "GET") == 0) {
-        const char *params[] = {id};
-        res = gw_query_json(r, &conn, "SELECT " TENANT_JSON " FROM tenants WHERE id = $1", 1,
-                            params);
-    } else if (strcmp(method, "PATCH") == 0) {
-        if (!(body = gw_body_object(r))) {
-            status = 400;
-            goto out;
-        }
-        if ((status = gw_validate(r, "tenant-patch", body, "the tenant update is not valid")))
-            goto out;
+static int patch_one(struct gw_req *r, const char *id)
+{
+    int status;
+    json_t *body = gw_body_object(r);
+    if (!body)
+        return 400;
+    if (!(status = gw_validate(r, "tenant-patch", body, "the tenant update is not valid"))) {
         json_t *name = json_object_get(body, "name");
         json_t *meta = json_object_get(body, "metadata");
         char *meta_s = meta ? json_dumps(meta, JSON_COMPACT) : NULL;
         const char *params[] = {id, name ? json_string_value(name) : NULL, meta_s};
-        res = gw_query_json(r, &conn,
-                            "UPDATE tenants SET name = coalesce($2, name),"
-                            " metadata = coalesce($3::jsonb, metadata), updated_at = now()"
-                            " WHERE id = $1 RETURNING " TENANT_JSON,
-                            3, params);
+        PGconn *conn = NULL;
+        PGresult *res = gw_query_json(r, &conn,
+                                      "UPDATE tenants SET name = coalesce($2, name),"
+                                      " metadata = coalesce($3::jsonb, metadata),"
+                                      " updated_at = now() WHERE id = $1 RETURNING " TENANT_JSON,
+                                      3, params);
         free(meta_s);
-    } else if (strcmp(method, "DELETE") == 0) {
-        const char *params[] = {id};
-        res = gw_query_json(r, &conn, "DELETE FROM tenants WHERE id = $1 RETURNING id", 1,
-                            params);
-    } else {
-        status = gw_method_not_allowed(r, "GET, PATCH, DELETE");
-        goto out;
+        status = answer(r, conn, res, id, false);
     }
-    if (!res) {
-        status = 503;
-        goto out;
-    }
-    if (PQntuples(res) == 0)
-        status = gw_reply_problem(r, 404, "not-found", "Not found", "no tenant '%s'", id);
-    else if (strcmp(method, "DELETE") == 0) {
-        gw_auth_forget(r->ctx->auth); /* its keys went with it */
-        status = gw_reply_no_content(r);
-    }
-    else
-        status = gw_reply_json(r, 200, gw_row_json(res, 0));
-    PQclear(res);
-out:
-    gw_db_release(r->ctx->db, conn);
     json_decref(body);
     return status;
 }
 
-int gw_route_tenants(struct gw_req *r, const char *rest)
+static int delete_one(struct gw_req *r, const char *id)
 {
-    const char *m = r->info->request_method;
-    if (rest[0] == '\0' || strcmp(rest, "/") == 0) {
-        if (!gw_allowed(r, GW_PERM_ADMIN))
-            return gw_require(r, GW_PERM_ADMIN);
-        if (strcmp(m, "GET") == 0)
-            return list(r);
-        if (strcmp(m, "POST") == 0)
-            return create(r);
-        return gw_method_not_allowed(r, "GET, POST");
-    }
-    const char *id = rest + 1;
-    /* A tenant's own readers may see their tenant; anyone else gets 404, not 403. */
-    if (!gw_allowed(r, GW_PERM_ADMIN)) {
-        if (strcmp(m, "GET") != 0 || strcmp(id, r->who.tenant) != 0 ||
-            !gw_allowed(r, GW_PERM_READ))
-            return strcmp(id, r->who.tenant) == 0
-                       ? gw_require(r, GW_PERM_ADMIN)
-                       : gw_reply_problem(r, 404, "not-found", "Not found", "no tenant '%s'", id);
-    }
-    return one(r, id, m);
+    PGconn *conn = NULL;
+    const char *params[] = {id};
+    PGresult *res = gw_query_json(r, &conn, "DELETE FROM tenants WHERE id = $1 RETURNING id", 1,
+                                  params);
+    return answer(r, conn, res, id, true);
 }
+
+/* The collection is for admins. A tenant's own readers may see their tenant; anyone else
+ * gets 404 for another tenant, not 403. */
+static int gate(struct gw_req *r, const char *rest)
+{
+    if (gw_allowed(r, GW_PERM_ADMIN))
+        return 0;
+    if (rest[0] == '\0' || strcmp(rest, "/") == 0)
+        return gw_require(r, GW_PERM_ADMIN);
+    const char *id = rest + 1;
+    bool own = strcmp(id, r->who.tenant) == 0;
+    if (strcmp(r->info->request_method, "GET") != 0 || !own || !gw_allowed(r, GW_PERM_READ))
+        return own ? gw_require(r, GW_PERM_ADMIN) : gw_reply_not_found(r, "no tenant '%s'", id);
+    return 0;
+}
+
+static const struct gw_route routes[] = {
+    {"GET", "", GW_PERM_NONE, GW_ROUTE_DB, list},
+    {"POST", "", GW_PERM_NONE, GW_ROUTE_DB, create},
+    {"GET", "/{id}", GW_PERM_NONE, GW_ROUTE_DB, get_one},
+    {"PATCH", "/{id}", GW_PERM_NONE, GW_ROUTE_DB, patch_one},
+    {"DELETE", "/{id}", GW_PERM_NONE, GW_ROUTE_DB, delete_one},
+};
+
+const struct gw_resource gw_res_tenants = {
+    .prefix = "/api/v1/tenants",
+    .gate = gate,
+    .routes = routes,
+    .nroutes = GW_NROUTES(routes),
+};

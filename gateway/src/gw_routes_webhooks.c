@@ -21,7 +21,20 @@
 
 #include <openssl/crypto.h>
 
-#include "gw.h"
+#include <civetweb.h>
+
+#include "gw_body.h"
+#include "gw_db.h"
+#include "gw_page.h"
+#include "gw_reply.h"
+#include "gw_req.h"
+#include "gw_role.h"
+#include "gw_route.h"
+#include "gw_routes_deliveries.h"
+#include "gw_routes_webhooks.h"
+#include "gw_schemas.h"
+#include "gw_secrets.h"
+#include "gw_sql.h"
 #include "hl/id.h"
 #include "hl/log.h"
 #include "hl/match.h"
@@ -36,7 +49,7 @@
     "json_build_object('id', id, 'name', name, 'description', description, 'url', url,"          \
     " 'events', events, 'status', status, 'disabled_reason', disabled_reason,"                     \
     " 'method', method, 'headers', headers,"                                                       \
-    " 'auth', auth - 'password' - 'token' - 'value' - 'secret',"                                   \
+    " 'auth', " HL_AUTH_SHOWN_SQL("auth") ","                                   \
     " 'signature', signature, 'retry_policy', retry_policy, 'timeout_ms', timeout_ms,"             \
     " 'rate_limit_per_s', rate_limit_per_s, 'max_concurrency', max_concurrency,"                   \
     " 'metadata', metadata,"                                                                       \
@@ -200,7 +213,7 @@ static int check_catalog(struct gw_req *r, PGconn *conn, json_t *events)
 
 /* Maps a failed statement to a reply: a CHECK violation is the client's fault (400 with the
  * field it concerns), anything else is 503. */
-static int reply_db_error(struct gw_req *r, PGresult *res)
+static int reply_write_error(struct gw_req *r, PGresult *res)
 {
     const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
     const char *constraint = PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME);
@@ -219,11 +232,7 @@ static int reply_db_error(struct gw_req *r, PGresult *res)
         gw_errors_release(&e);
         return st;
     }
-    /* The primary message only: a DETAIL line may quote the row. */
-    const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
-    hl_log(HL_LOG_ERROR, "webhooks", "statement failed: %s", msg ? msg : "no result");
-    return gw_reply_problem(r, 503, "database-unavailable", "Database unavailable",
-                            "the webhook store failed the request; retry later");
+    return gw_reply_db_error(r, "webhooks", "webhook store", res);
 }
 
 static bool exec_ok(PGconn *conn, const char *sql)
@@ -266,12 +275,11 @@ static int write_full(struct gw_req *r, json_t *body, const char *replace_id)
     PGresult *res = NULL;
     PGconn *conn = gw_db_acquire(r->ctx->db, err, sizeof(err));
     if (!conn)
-        return gw_reply_problem(r, 503, "database-unavailable", "Database unavailable",
-                                "the webhook store cannot be reached; retry later");
+        return gw_reply_db_unreachable(r, "webhook store");
     if ((status = check_catalog(r, conn, json_object_get(body, "events"))))
         goto out;
     if (!exec_ok(conn, "BEGIN")) {
-        status = reply_db_error(r, NULL);
+        status = reply_write_error(r, NULL);
         goto out;
     }
 
@@ -280,11 +288,11 @@ static int write_full(struct gw_req *r, json_t *body, const char *replace_id)
         const char *params[] = {r->who.tenant, id};
         res = PQexecParams(conn, RESET_SQL, 2, NULL, params, NULL, NULL, 0);
         if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-            status = reply_db_error(r, res);
+            status = reply_write_error(r, res);
             goto rollback;
         }
         if (strcmp(PQcmdTuples(res), "0") == 0) {
-            status = gw_reply_problem(r, 404, "not-found", "Not found", "no webhook '%s'", id);
+            status = gw_reply_not_found(r, "no webhook '%s'", id);
             goto rollback;
         }
     } else {
@@ -303,7 +311,7 @@ static int write_full(struct gw_req *r, json_t *body, const char *replace_id)
                            4, NULL, params, NULL, NULL, 0);
         free(sealed);
         if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-            status = reply_db_error(r, res);
+            status = reply_write_error(r, res);
             goto rollback;
         }
     }
@@ -312,13 +320,13 @@ static int write_full(struct gw_req *r, json_t *body, const char *replace_id)
     json_object_del(body, "secret");
     res = apply_body(r, conn, id, body);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        status = reply_db_error(r, res);
+        status = reply_write_error(r, res);
         goto rollback;
     }
     json_t *wh = gw_row_json(res, 0);
     if (!exec_ok(conn, "COMMIT")) {
         json_decref(wh);
-        status = reply_db_error(r, NULL);
+        status = reply_write_error(r, NULL);
         goto out;
     }
     if (replace_id) {
@@ -378,8 +386,7 @@ static int patch(struct gw_req *r, const char *id)
     if ((status = gw_validate(r, "webhook-patch", body, "the webhook update is not valid")))
         goto out;
     if (!(conn = gw_db_acquire(r->ctx->db, err, sizeof(err)))) {
-        status = gw_reply_problem(r, 503, "database-unavailable", "Database unavailable",
-                                  "the webhook store cannot be reached; retry later");
+        status = gw_reply_db_unreachable(r, "webhook store");
         goto out;
     }
     /* New custom headers must not collide with the legacy header kept from before. */
@@ -405,9 +412,9 @@ static int patch(struct gw_req *r, const char *id)
         goto out;
     PGresult *res = apply_body(r, conn, id, body);
     if (PQresultStatus(res) != PGRES_TUPLES_OK)
-        status = reply_db_error(r, res);
+        status = reply_write_error(r, res);
     else if (PQntuples(res) == 0)
-        status = gw_reply_problem(r, 404, "not-found", "Not found", "no webhook '%s'", id);
+        status = gw_reply_not_found(r, "no webhook '%s'", id);
     else
         status = gw_reply_json(r, 200, gw_row_json(res, 0));
     PQclear(res);
@@ -427,7 +434,7 @@ static int reply_one(struct gw_req *r, const char *sql, int nparams, const char 
         return 503;
     int status;
     if (PQntuples(res) == 0)
-        status = gw_reply_problem(r, 404, "not-found", "Not found", "no webhook '%s'", params[1]);
+        status = gw_reply_not_found(r, "no webhook '%s'", params[1]);
     else
         status = gw_reply_json(r, 200, gw_row_json(res, 0));
     PQclear(res);
@@ -435,23 +442,19 @@ static int reply_one(struct gw_req *r, const char *sql, int nparams, const char 
     return status;
 }
 
-static int list(struct gw_req *r)
+static int list(struct gw_req *r, const char *unused)
 {
     char status_f[16] = "", event_f[HL_EVENT_TYPE_MAX + 1] = "";
     bool has_status = gw_query(r, "status", status_f, sizeof(status_f)) && status_f[0];
     bool has_event = gw_query(r, "event", event_f, sizeof(event_f)) && event_f[0];
     if ((has_status && strcmp(status_f, "active") && strcmp(status_f, "paused") &&
          strcmp(status_f, "disabled")) ||
-        (has_event && !hl_event_type_valid(event_f))) {
-        struct gw_errors e;
-        gw_errors_init(&e);
-        gw_errors_add(&e, "", has_event && !hl_event_type_valid(event_f)
-                                  ? "query parameter 'event' must be an event type"
-                                  : "query parameter 'status' must be active, paused or disabled");
-        int st = gw_reply_invalid(r, &e, "invalid query parameter");
-        gw_errors_release(&e);
-        return st;
-    }
+        (has_event && !hl_event_type_valid(event_f)))
+        return gw_reply_invalid1(r, "",
+                                 has_event && !hl_event_type_valid(event_f)
+                                     ? "query parameter 'event' must be an event type"
+                                     : "query parameter 'status' must be active, paused or disabled",
+                                 "invalid query parameter");
     const char *filters[] = {has_status ? status_f : NULL, has_event ? event_f : NULL};
     /* ?event= lists the webhooks that would receive that event type. */
     return gw_reply_page(
@@ -475,7 +478,7 @@ static int delete_one(struct gw_req *r, const char *id)
         return 503;
     int status;
     if (PQntuples(res) == 0) {
-        status = gw_reply_problem(r, 404, "not-found", "Not found", "no webhook '%s'", id);
+        status = gw_reply_not_found(r, "no webhook '%s'", id);
     } else {
         hl_log(HL_LOG_INFO, "webhooks", "deleted webhook '%s'", id);
         status = gw_reply_no_content(r);
@@ -514,9 +517,9 @@ static int read_current(struct gw_req *r, PGconn *conn, const char *id, bool nee
                                  2, NULL, params, NULL, NULL, 0);
     int status = 0;
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        status = reply_db_error(r, res);
+        status = reply_write_error(r, res);
     } else if (PQntuples(res) == 0) {
-        status = gw_reply_problem(r, 404, "not-found", "Not found", "no webhook '%s'", id);
+        status = gw_reply_not_found(r, "no webhook '%s'", id);
     } else {
         *v1a = strcmp(PQgetvalue(res, 0, 3), "t") == 0;
         snprintf(pk, pklen, "%s", PQgetvalue(res, 0, 2));
@@ -535,13 +538,6 @@ static int read_current(struct gw_req *r, PGconn *conn, const char *id, bool nee
     return status;
 }
 
-static void wipe(struct hl_buf *b)
-{
-    if (b->ptr)
-        OPENSSL_cleanse(b->ptr, b->cap);
-    hl_buf_release(b);
-}
-
 int gw_webhook_rotate(struct gw_req *r, const char *id, const char *secret, long long overlap_s,
                       bool unless_same, json_t **out)
 {
@@ -556,13 +552,12 @@ int gw_webhook_rotate(struct gw_req *r, const char *id, const char *secret, long
     *out = NULL;
     PGconn *conn = gw_db_acquire(r->ctx->db, err, sizeof(err));
     if (!conn)
-        return gw_reply_problem(r, 503, "database-unavailable", "Database unavailable",
-                                "the webhook store cannot be reached; retry later");
+        return gw_reply_db_unreachable(r, "webhook store");
     snprintf(fresh, sizeof(fresh), "%s", secret ? secret : "");
     if (!secret)
         hl_whsec_generate(fresh);
     if (!exec_ok(conn, "BEGIN")) {
-        status = reply_db_error(r, NULL);
+        status = reply_write_error(r, NULL);
         goto out;
     }
     bool need_old = overlap_s > 0 || unless_same;
@@ -590,13 +585,13 @@ int gw_webhook_rotate(struct gw_req *r, const char *id, const char *secret, long
                             v1a && sealed[3] ? old_pk : NULL};
     res = PQexecParams(conn, ROTATE_SQL, 9, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
-        status = reply_db_error(r, res);
+        status = reply_write_error(r, res);
         goto rollback;
     }
     json_t *wh = gw_row_json(res, 0);
     if (!exec_ok(conn, "COMMIT")) {
         json_decref(wh);
-        status = reply_db_error(r, NULL);
+        status = reply_write_error(r, NULL);
         goto out;
     }
     json_object_set_new(wh, "secret", json_string(fresh));
@@ -611,8 +606,8 @@ out:
     gw_db_release(r->ctx->db, conn);
     for (int i = 0; i < 4; i++)
         free(sealed[i]);
-    wipe(&cur);
-    wipe(&cur_sk);
+    hl_buf_wipe(&cur);
+    hl_buf_wipe(&cur_sk);
     OPENSSL_cleanse(fresh, sizeof(fresh));
     return status;
 }
@@ -681,66 +676,62 @@ int gw_webhook_delete(struct gw_req *r, const char *id)
     return delete_one(r, id);
 }
 
-int gw_route_webhooks(struct gw_req *r, const char *rest)
+static int create(struct gw_req *r, const char *unused)
 {
-    const char *m = r->info->request_method;
-    bool read = strcmp(m, "GET") == 0;
-    int st;
-
-    /* Seed 003's catalog route lives under /webhooks. */
-    if (strcmp(rest, "/events/available") == 0)
-        return gw_event_types_available(r);
-    if ((st = gw_require(r, read ? GW_PERM_READ : GW_PERM_WRITE)))
-        return st;
-    if (rest[0] == '\0' || strcmp(rest, "/") == 0) {
-        if (read)
-            return list(r);
-        if (strcmp(m, "POST") == 0)
-            return create_or_replace(r, NULL);
-        return gw_method_not_allowed(r, "GET, POST");
-    }
-
-    char id[40];
-    const char *slash = strchr(rest + 1, '/');
-    size_t idlen = slash ? (size_t)(slash - rest - 1) : strlen(rest + 1);
-    if (idlen >= sizeof(id))
-        return gw_reply_problem(r, 404, "not-found", "Not found", "no such webhook");
-    memcpy(id, rest + 1, idlen);
-    id[idlen] = '\0';
-    if (!gw_uuid_like(id))
-        return gw_reply_problem(r, 404, "not-found", "Not found", "no webhook '%s'", id);
-    const char *params[] = {r->who.tenant, id};
-
-    if (!slash) {
-        if (read)
-            return gw_webhook_get(r, id);
-        if (strcmp(m, "PATCH") == 0)
-            return patch(r, id);
-        if (strcmp(m, "PUT") == 0)
-            return create_or_replace(r, id);
-        if (strcmp(m, "DELETE") == 0)
-            return delete_one(r, id);
-        return gw_method_not_allowed(r, "GET, PATCH, PUT, DELETE");
-    }
-
-    const char *action = slash + 1;
-    if (strcmp(action, "pause") == 0 || strcmp(action, "resume") == 0) {
-        if (strcmp(m, "POST") != 0)
-            return gw_method_not_allowed(r, "POST");
-        /* Resuming clears a disabled state too: the operator vouches for the endpoint. */
-        bool pause = action[0] == 'p';
-        return reply_one(r, pause ? "UPDATE webhooks SET status = 'paused', disabled_reason ="
-                                    " NULL, updated_at = now() WHERE tenant_id = $1 AND id = $2"
-                                    " RETURNING " WEBHOOK_JSON
-                                  : "UPDATE webhooks SET status = 'active', disabled_reason ="
-                                    " NULL, updated_at = now() WHERE tenant_id = $1 AND id = $2"
-                                    " RETURNING " WEBHOOK_JSON,
-                         2, params);
-    }
-    if (strcmp(action, "rotate-secret") == 0) {
-        if (strcmp(m, "POST") != 0)
-            return gw_method_not_allowed(r, "POST");
-        return rotate_secret(r, id);
-    }
-    return gw_webhook_subroute(r, id, action);
+    return create_or_replace(r, NULL);
 }
+
+static int replace(struct gw_req *r, const char *id)
+{
+    return create_or_replace(r, id);
+}
+
+/* Resuming clears a disabled state too: the operator vouches for the endpoint. */
+static int set_status(struct gw_req *r, const char *id, bool pause)
+{
+    const char *params[] = {r->who.tenant, id};
+    return reply_one(r, pause ? "UPDATE webhooks SET status = 'paused', disabled_reason ="
+                                " NULL, updated_at = now() WHERE tenant_id = $1 AND id = $2"
+                                " RETURNING " WEBHOOK_JSON
+                              : "UPDATE webhooks SET status = 'active', disabled_reason ="
+                                " NULL, updated_at = now() WHERE tenant_id = $1 AND id = $2"
+                                " RETURNING " WEBHOOK_JSON,
+                     2, params);
+}
+
+static int pause_one(struct gw_req *r, const char *id)
+{
+    return set_status(r, id, true);
+}
+
+static int resume_one(struct gw_req *r, const char *id)
+{
+    return set_status(r, id, false);
+}
+
+static const struct gw_route routes[] = {
+    {"GET", "", GW_PERM_NONE, GW_ROUTE_DB, list},
+    {"POST", "", GW_PERM_NONE, GW_ROUTE_DB, create},
+    {"GET", "/{id}", GW_PERM_NONE, GW_ROUTE_DB, gw_webhook_get},
+    {"PATCH", "/{id}", GW_PERM_NONE, GW_ROUTE_DB, patch},
+    {"PUT", "/{id}", GW_PERM_NONE, GW_ROUTE_DB, replace},
+    {"DELETE", "/{id}", GW_PERM_NONE, GW_ROUTE_DB, delete_one},
+    {"POST", "/{id}/pause", GW_PERM_NONE, GW_ROUTE_DB, pause_one},
+    {"POST", "/{id}/resume", GW_PERM_NONE, GW_ROUTE_DB, resume_one},
+    {"POST", "/{id}/rotate-secret", GW_PERM_NONE, GW_ROUTE_DB, rotate_secret},
+    {"GET", "/{id}/deliveries", GW_PERM_NONE, GW_ROUTE_DB, gw_webhook_deliveries},
+    {"GET", "/{id}/stats", GW_PERM_NONE, GW_ROUTE_DB, gw_webhook_stats},
+    {"POST", "/{id}/replay", GW_PERM_NONE, GW_ROUTE_DB, gw_webhook_replay},
+    {"POST", "/{id}/test", GW_PERM_NONE, GW_ROUTE_DB, gw_webhook_test},
+};
+
+/* GET /webhooks/events/available is gw_res_event_types_available, matched first. */
+const struct gw_resource gw_res_webhooks = {
+    .prefix = "/api/v1/webhooks",
+    .read_perm = GW_PERM_READ,
+    .write_perm = GW_PERM_WRITE,
+    .param_ok = gw_uuid_like,
+    .not_found = "no webhook '%s'",
+    .routes = routes,
+    .nroutes = GW_NROUTES(routes),
+};

@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gw.h"
+#include "gw_reply.h"
+#include "gw_req.h"
+#include "gw_schemas.h"
 #include "hl/jsonschema.h"
 #include "hl/log.h"
 #include "hl/mem.h"
@@ -86,13 +88,7 @@ bool gw_schema_check(const char *name, const json_t *instance, const char *point
     struct hl_schema_result res;
     hl_schema_result_init(&res, 0);
     bool ok = hl_schema_validate(find(name), instance, &res);
-    for (size_t i = 0; i < res.nerrors; i++) {
-        char ptr[1024];
-        snprintf(ptr, sizeof(ptr), "%s%s", pointer_prefix, res.errors[i].pointer);
-        json_array_append_new(e->list, json_pack("{s:s, s:s, s:s}", "pointer", ptr, "keyword",
-                                                 res.errors[i].keyword, "detail",
-                                                 res.errors[i].detail));
-    }
+    hl_schema_errors_append(e->list, &res, pointer_prefix);
     hl_schema_result_release(&res);
     return ok;
 }

@@ -12,16 +12,12 @@
 
 #include <openssl/crypto.h>
 
-#include "gw.h"
+#include "gw_secrets.h"
 #include "hl/log.h"
 #include "hl/banned.h"
 
 #define RESEAL_BATCH 200
 
-/* Credential fields of the `auth` object, sealed one by one (the other fields, such as
- * the user name or header name, are shown by the API). */
-static const char *const auth_fields[] = {"password", "token", "value", "secret"};
-#define NAUTH (sizeof(auth_fields) / sizeof(auth_fields[0]))
 
 /* The sealed columns, in the order the re-seal pass selects them. */
 static const char *const columns[] = {"secret", "previous_secret", "signing_key",
@@ -59,13 +55,13 @@ hl_err gw_unseal(const struct hl_keyring *kr, const char *field, const char *web
 void gw_seal_auth(const struct hl_keyring *kr, json_t *auth, const char *webhook_id)
 {
     char field[32];
-    for (size_t i = 0; i < NAUTH; i++) {
-        json_t *v = json_object_get(auth, auth_fields[i]);
+    for (size_t i = 0; i < HL_AUTH_SECRET_NFIELDS; i++) {
+        json_t *v = json_object_get(auth, hl_auth_secret_fields[i]);
         if (!json_is_string(v))
             continue;
-        snprintf(field, sizeof(field), "auth.%s", auth_fields[i]);
+        snprintf(field, sizeof(field), "auth.%s", hl_auth_secret_fields[i]);
         char *sealed = gw_seal(kr, field, webhook_id, json_string_value(v));
-        json_object_set_new(auth, auth_fields[i], json_string(sealed));
+        json_object_set_new(auth, hl_auth_secret_fields[i], json_string(sealed));
         free(sealed);
     }
 }
@@ -95,9 +91,7 @@ static char *reseal_value(const struct hl_keyring *kr, const char *aad, const ch
         hl_log(HL_LOG_ERROR, "rotate", "cannot open %s (master key id '%s'): %s", what, kid, why);
         c->unopenable++;
     }
-    if (plain.ptr)
-        OPENSSL_cleanse(plain.ptr, plain.cap);
-    hl_buf_release(&plain);
+    hl_buf_wipe(&plain);
     return out;
 }
 
@@ -129,15 +123,15 @@ static bool reseal_row(PGconn *conn, const struct hl_keyring *kr, PGresult *res,
     }
     json_t *auth = json_loads(PQgetvalue(res, row, NCOLUMNS + 1), 0, NULL);
     char field[32];
-    for (size_t i = 0; i < NAUTH; i++) {
-        json_t *v = json_object_get(auth, auth_fields[i]);
+    for (size_t i = 0; i < HL_AUTH_SECRET_NFIELDS; i++) {
+        json_t *v = json_object_get(auth, hl_auth_secret_fields[i]);
         if (!json_is_string(v))
             continue;
-        snprintf(field, sizeof(field), "auth.%s", auth_fields[i]);
+        snprintf(field, sizeof(field), "auth.%s", hl_auth_secret_fields[i]);
         char *sealed =
             reseal_webhook_value(kr, field, id, json_string_value(v), plaintext_only, c);
         if (sealed) {
-            json_object_set_new(auth, auth_fields[i], json_string(sealed));
+            json_object_set_new(auth, hl_auth_secret_fields[i], json_string(sealed));
             free(sealed);
             changed = true;
         }
@@ -198,6 +192,11 @@ typedef void (*reseal_row_fn)(struct reseal_pass *p, PGresult *res, int row, boo
 static void webhook_row(struct reseal_pass *p, PGresult *res, int row, bool *failed)
 {
     reseal_row(p->conn, p->kr, res, row, p->plaintext_only, p->c, p->errbuf, p->errlen, failed);
+}
+
+void gw_source_aad(const char *id, char out[GW_SOURCE_AAD_LEN])
+{
+    snprintf(out, GW_SOURCE_AAD_LEN, "source.secret:%s", id);
 }
 
 /* A source's credential: one sealed column with AAD gw_source_aad(id). */

@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gw.h"
+#include "gw_source_schemas.h"
 #include "hl/jsonschema.h"
 #include "hl/log.h"
 #include "hl/mem.h"

@@ -1,7 +1,6 @@
 /* hookline-gateway: the REST API. Wires configuration, the PostgreSQL pool, the Kafka
  * producer and the HTTP server, and carries the operational subcommands (migrate,
  * create-topics, gen-master-key, rotate-master-key, config-doc). */
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,17 +8,27 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "gw.h"
+#include "gw_auth.h"
+#include "gw_config.h"
+#include "gw_db.h"
+#include "gw_event_schemas.h"
+#include "gw_fence.h"
+#include "gw_listen.h"
+#include "gw_metrics.h"
+#include "gw_producer.h"
+#include "gw_req.h"
+#include "gw_routes_events.h"
+#include "gw_schemas.h"
+#include "gw_secrets.h"
+#include "gw_server.h"
+#include "gw_source_schemas.h"
+#include "hl/kafka.h"
+#include "hl/keyring.h"
 #include "hl/log.h"
 #include "hl/pg.h"
+#include "hl/retention.h"
+#include "hl/signals.h"
 #include "hl/banned.h"
-
-static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig)
-{
-    stop_requested = sig;
-}
 
 static void usage(FILE *out)
 {
@@ -174,6 +183,7 @@ static int cmd_serve(const struct gw_config *cfg)
     int rc = 1;
     struct gw_ctx ctx = {.cfg = cfg};
     struct gw_server *server = NULL;
+    struct hl_retention *retention = NULL;
 
     hl_topic_name(ctx.events_topic, cfg->common.topic_prefix, "events");
     hl_topic_name(ctx.deliveries_topic, cfg->common.topic_prefix, "deliveries");
@@ -188,7 +198,16 @@ static int cmd_serve(const struct gw_config *cfg)
         return 1;
     }
     ctx.db = gw_db_new(cfg->common.pg_dsn, (int)cfg->pg_pool_size);
+    /* What the change listener keeps current: the API keys, the event-type schemas and the
+     * subscription version. */
     ctx.auth = gw_auth_new(cfg);
+    const struct gw_listen_channel channels[] = {
+        {"hl_api_keys_changed", gw_auth_keys_changed, ctx.auth, false},
+        {"hl_event_types_changed", gw_event_schemas_changed, NULL, false},
+        {GW_FENCE_CHANNEL, gw_fence_changed, NULL, true},
+    };
+    ctx.listener = gw_listener_start(cfg->common.pg_dsn, channels,
+                                     sizeof(channels) / sizeof(channels[0]));
     ctx.producer = gw_producer_new(cfg, err, sizeof(err));
     if (!ctx.producer) {
         hl_log(HL_LOG_ERROR, "main", "cannot create the kafka producer: %s", err);
@@ -197,14 +216,9 @@ static int cmd_serve(const struct gw_config *cfg)
     /* Before the server starts (so before /healthz answers): the events topic's leaders. */
     gw_producer_warm(ctx.producer, ctx.events_topic, 5000);
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    hl_signals_install();
 
+    gw_metrics_init(&ctx);
     server = gw_server_start(&ctx, err, sizeof(err));
     if (!server) {
         hl_log(HL_LOG_ERROR, "main", "cannot start the http server on %s:%lld: %s",
@@ -213,20 +227,28 @@ static int cmd_serve(const struct gw_config *cfg)
     }
     hl_log(HL_LOG_INFO, "main", "listening on %s:%lld, events to '%s'", cfg->http_host,
            (long long)cfg->http_port, ctx.events_topic);
+    if (!gw_metrics_listen(cfg, err, sizeof(err))) {
+        hl_log(HL_LOG_ERROR, "main", "%s", err);
+        goto out;
+    }
+    retention = hl_retention_start(&cfg->common);
     /* The main thread's only job while serving: housekeeping once a minute. */
-    for (int ticks = 0; !stop_requested; ticks++) {
+    for (int ticks = 0; !hl_stop_signal; ticks++) {
         sleep(1);
         gw_events_remember_ids(&ctx);
         if (ticks % 60 == 0)
             gw_events_expire_ids(&ctx);
     }
-    hl_log(HL_LOG_INFO, "main", "shutting down on signal %d", (int)stop_requested);
+    hl_log(HL_LOG_INFO, "main", "shutting down on signal %d", (int)hl_stop_signal);
     rc = 0;
 out:
     /* Stopping the server waits for requests in progress, each of which waits for its
      * acknowledgements; then the producer flushes whatever is left. */
+    hl_retention_stop(retention);
+    gw_metrics_stop();
     gw_server_stop(server);
     gw_producer_free(ctx.producer);
+    gw_listener_stop(ctx.listener);
     gw_auth_free(ctx.auth);
     gw_db_free(ctx.db);
     hl_keyring_release(&ctx.keyring);

@@ -152,6 +152,8 @@ class Hookline:
         self.master_key = "t1:" + base64.b64encode(os.urandom(32)).decode()
         self.gateway: Service | None = None
         self.dispatchers: list[Service] = []
+        # dispatcher i's operations listener (/metrics, /healthz, /readyz)
+        self.dispatcher_ports: list[int] = []
         self.session = requests.Session()
         self._db_created = False
         self._admin_client = None
@@ -262,9 +264,12 @@ class Hookline:
         prefix is a command that execs the dispatcher (e.g. ``ip netns exec NS``).
         """
         i = len(self.dispatchers)
+        self.dispatcher_ports.append(free_port())
         self.dispatchers.append(
             self._spawn(f"dispatcher-{i}", [*(prefix or []), str(DISPATCHER)],
-                        {k: str(v) for k, v in extra_env.items()})
+                        {"HOOKLINE_HTTP_HOST": "127.0.0.1",
+                         "HOOKLINE_HTTP_PORT": str(self.dispatcher_ports[i]),
+                         **{k: str(v) for k, v in extra_env.items()}})
         )
         if wait:
             self.wait_dispatchers_ready()

@@ -22,6 +22,7 @@
 #include "hl/config.h"
 #include "hl/log.h"
 #include "hl/sign.h"
+#include "hl/signals.h"
 #include "hl/time.h"
 #include "hl/banned.h"
 
@@ -59,14 +60,6 @@ struct receiver {
     int delay_ms;
     pthread_mutex_t out_lock; /* one delivery's two lines stay together */
 };
-
-static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig)
-{
-    stop_requested = 1;
-    (void)sig;
-}
 
 static void read_body(struct mg_connection *conn, struct hl_buf *body)
 {
@@ -163,12 +156,7 @@ int main(int argc, char **argv)
     r.status = (int)cfg.status;
     r.delay_ms = (int)cfg.delay_ms;
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
+    hl_signals_install();
 
     snprintf(ports, sizeof(ports), "%s:%lld", cfg.host, (long long)cfg.port);
     const char *options[] = {"listening_ports", ports, "num_threads", "64",
@@ -182,7 +170,7 @@ int main(int argc, char **argv)
     mg_set_request_handler(ctx, "/", on_request, &r);
     hl_log(HL_LOG_INFO, "receiver", "listening on http://%s", ports);
 
-    while (!stop_requested)
+    while (!hl_stop_signal)
         poll(NULL, 0, 200);
     mg_stop(ctx);
     rc = 0;

@@ -9,11 +9,11 @@
 
 #include <cmocka.h>
 
-#include "gw.h"
+#include "gw_ratelimit.h"
 
 static void test_burst_then_refused_with_retry_after(void **state)
 {
-    struct gw_bucket b = {.tokens = 5, .last_ms = 1000};
+    struct hl_bucket b = {.tokens = 5, .last_ms = 1000};
     int retry = 0;
     for (int i = 0; i < 5; i++)
         assert_true(gw_bucket_take(&b, 1.0, 5, 1000, &retry));
@@ -28,7 +28,7 @@ static void test_burst_then_refused_with_retry_after(void **state)
 
 static void test_refill_is_capped_at_burst(void **state)
 {
-    struct gw_bucket b = {.tokens = 0, .last_ms = 0};
+    struct hl_bucket b = {.tokens = 0, .last_ms = 0};
     int retry = 0, allowed = 0;
     /* an hour idle at 10/s refills to the burst of 3, not 36000 */
     for (int i = 0; i < 10; i++)
@@ -38,7 +38,7 @@ static void test_refill_is_capped_at_burst(void **state)
 
 static void test_slow_rates_round_retry_after_up(void **state)
 {
-    struct gw_bucket b = {.tokens = 0, .last_ms = 0};
+    struct hl_bucket b = {.tokens = 0, .last_ms = 0};
     int retry = 0;
     /* 0.1/s: a token every 10 s */
     assert_false(gw_bucket_take(&b, 0.1, 1, 0, &retry));
@@ -50,7 +50,7 @@ static void test_slow_rates_round_retry_after_up(void **state)
 
 static void test_clock_going_back_changes_nothing(void **state)
 {
-    struct gw_bucket b = {.tokens = 1, .last_ms = 5000};
+    struct hl_bucket b = {.tokens = 1, .last_ms = 5000};
     int retry = 0;
     assert_true(gw_bucket_take(&b, 1.0, 1, 4000, &retry));
     assert_false(gw_bucket_take(&b, 1.0, 1, 4000, &retry));

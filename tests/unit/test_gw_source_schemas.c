@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "gw.h"
+#include "gw_source_schemas.h"
 #include "hl/jsonschema.h"
 
 #define ID_A "01a2050c-0000-7000-8000-00000000000a"

@@ -16,6 +16,9 @@ struct hl_buf {
 void hl_buf_init(struct hl_buf *b);
 void hl_buf_release(struct hl_buf *b); /* frees the storage; the buffer is empty again */
 void hl_buf_clear(struct hl_buf *b);   /* keeps the storage, length 0 */
+/* Overwrites the whole storage (OPENSSL_cleanse, which the compiler cannot drop), then
+ * releases it: for buffers that held a secret. */
+void hl_buf_wipe(struct hl_buf *b);
 void hl_buf_grow(struct hl_buf *b, size_t extra);
 void hl_buf_add(struct hl_buf *b, const void *data, size_t len);
 void hl_buf_adds(struct hl_buf *b, const char *s);

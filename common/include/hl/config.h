@@ -36,6 +36,9 @@ struct hl_common_cfg {
     char *master_key;
     char *master_key_file;
     char *ssrf_allowlist; /* parsed into hl_ssrf_allow by hl_common_cfg_apply() */
+    int64_t retention_days;      /* hl/retention.h; 0: no cleanup in this process */
+    int64_t retention_interval_ms;
+    int64_t retention_window_ms; /* overrides retention_days when set */
 };
 
 #define HL_CFG_COMMON_OPTS(type)                                                                   \
@@ -56,7 +59,18 @@ struct hl_common_cfg {
     {"ssrf_allowlist", HL_CFG_STR, offsetof(type, common.ssrf_allowlist), NULL, 0, 0,              \
      "comma-separated CIDRs (e.g. 127.0.0.0/8,::1/128) that webhook URLs and deliveries may "     \
      "reach although SSRF protection blocks them (loopback, private, link-local, ...); unset: "  \
-     "none"}
+     "none"},                                                                                      \
+    {"retention_days", HL_CFG_INT, offsetof(type, common.retention_days), "30", 0, 3650,           \
+     "deliveries and their attempts are deleted this many days after their last change "         \
+     "(one process at a time, whatever the replicas); 0: this process does no cleanup"},         \
+    {"retention_interval_ms", HL_CFG_INT, offsetof(type, common.retention_interval_ms),            \
+     "86400000", 1000, INT64_C(31536000000),                                                       \
+     "period of the delivery-log cleanup (the first runs one minute after start, or sooner "     \
+     "when the period is shorter)"},                                                               \
+    {"retention_window_ms", HL_CFG_INT, offsetof(type, common.retention_window_ms), "0", 0,        \
+     INT64_C(315360000000),                                                                        \
+     "retention window in ms instead of retention_days (tests, short-lived environments); 0: "   \
+     "retention_days applies"}
 
 /* Applies defaults, then environment variables, then argv flags (argv[0..argc) are flags
  * only; the caller strips the program name and subcommand). On error describes the

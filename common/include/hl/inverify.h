@@ -25,24 +25,16 @@
 #include <stdint.h>
 
 #include "hl/err.h"
+#include "hl/sign.h" /* hl_hmac, hl_base64_decode */
 
-#define HL_HMAC_MAX 64         /* SHA-512 */
 #define HL_SIG_HEADER_MAX 1024 /* longer signature headers are refused unparsed */
 #define HL_STRIPE_MAX_SIGS 8   /* v1 entries considered in one Stripe-Signature */
 #define HL_STRIPE_TOLERANCE_S 300
 
-typedef enum { HL_HMAC_SHA1, HL_HMAC_SHA256, HL_HMAC_SHA512 } hl_hmac_alg;
 typedef enum { HL_SIGENC_HEX, HL_SIGENC_BASE64 } hl_sig_encoding;
 
-/* "sha1", "sha256", "sha512" (HL_EINVAL otherwise). */
-hl_err hl_hmac_alg_parse(const char *name, hl_hmac_alg *out);
 /* "hex", "base64" (HL_EINVAL otherwise). */
 hl_err hl_sig_encoding_parse(const char *name, hl_sig_encoding *out);
-size_t hl_hmac_len(hl_hmac_alg alg);
-
-/* HMAC over the concatenation of nparts parts. Returns the MAC length (hl_hmac_len). */
-size_t hl_hmac(hl_hmac_alg alg, const void *key, size_t keylen, const void *const *parts,
-               const size_t *lens, size_t nparts, unsigned char out[HL_HMAC_MAX]);
 
 /* Decodes a signature header value: surrounding spaces and tabs are ignored; a non-empty
  * prefix must be present (compared exactly) and is stripped; the rest is hex (either case)

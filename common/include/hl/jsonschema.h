@@ -81,6 +81,10 @@ void hl_schema_result_release(struct hl_schema_result *res);
 /* The errors as the problem+json `errors` member: a new array (caller owns the reference)
  * of {"pointer": "/a/0", "keyword": "type", "detail": "must be string"}. */
 json_t *hl_schema_errors_to_json(const struct hl_schema_result *res);
+/* The same entries appended to arr, each pointer prefixed with prefix ("" for none; a
+ * request body's "/data" or a batch item's "/events/3/data"). */
+void hl_schema_errors_append(json_t *arr, const struct hl_schema_result *res,
+                             const char *prefix);
 
 /* A format checker: true when the len bytes at s are valid in that format. */
 typedef bool (*hl_schema_format_fn)(const char *s, size_t len);

@@ -69,6 +69,14 @@ hl_err hl_keyring_open(const struct hl_keyring *kr, const char *aad, const char 
  * auth.value, auth.secret. */
 #define HL_AAD_MAX 128
 void hl_aad_webhook(char out[HL_AAD_MAX], const char *field, const char *webhook_id);
+
+/* The credential members of a webhook's `auth` object, each sealed on its own as field
+ * "auth.<name>" and never shown by the API (the other members, such as a user or header
+ * name, are). HL_AUTH_SHOWN_SQL(col) is the jsonb `col` without them, for PostgreSQL to
+ * render; it names the same four. */
+#define HL_AUTH_SECRET_NFIELDS 4
+extern const char *const hl_auth_secret_fields[HL_AUTH_SECRET_NFIELDS];
+#define HL_AUTH_SHOWN_SQL(col) col " - 'password' - 'token' - 'value' - 'secret'"
 /* The key id a sealed value names, copied into id; false when s is not sealed. */
 bool hl_sealed_key_id(const char *s, char id[HL_KEYRING_ID_MAX + 1]);
 

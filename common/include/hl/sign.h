@@ -54,10 +54,29 @@ hl_err hl_verify_legacy(const struct hl_secret *s, const char *sig_header, const
 
 /* Constant-time comparison of equal-length buffers; false when lengths differ. */
 bool hl_ct_equal(const void *a, size_t alen, const void *b, size_t blen);
-/* Standard base64 with padding. Encode returns the length written (out needs
- * 4*ceil(n/3)+1 bytes); decode returns the decoded length or -1 on malformed input. */
+/* Standard base64 (RFC 4648, section 4), through OpenSSL. Encode writes it with padding and
+ * returns the length written (out needs 4*ceil(n/3)+1 bytes). Decode returns the decoded
+ * length (at most outcap bytes written) or -1 on malformed input; padding is required
+ * unless flags has HL_BASE64_PAD_OPTIONAL (present, it must be right), and with
+ * HL_BASE64_CANONICAL the unused bits of the last character must be zero. */
+#define HL_BASE64_PAD_OPTIONAL 0x1
+#define HL_BASE64_CANONICAL 0x2
 size_t hl_base64_encode(const unsigned char *in, size_t n, char *out);
-long hl_base64_decode(const char *in, size_t n, unsigned char *out, size_t outcap);
+long hl_base64_decode(const char *in, size_t n, unsigned char *out, size_t outcap,
+                      unsigned flags);
+
+/* HMAC (OpenSSL's EVP_MAC, fetched once) over the concatenation of nparts parts: the MAC
+ * of outgoing signatures and of incoming webhook verification (hl/inverify.h). */
+#define HL_HMAC_MAX 64 /* SHA-512 */
+typedef enum { HL_HMAC_SHA1, HL_HMAC_SHA256, HL_HMAC_SHA512 } hl_hmac_alg;
+
+/* "sha1", "sha256", "sha512" (HL_EINVAL otherwise). */
+hl_err hl_hmac_alg_parse(const char *name, hl_hmac_alg *out);
+size_t hl_hmac_len(hl_hmac_alg alg);
+
+/* HMAC over the concatenation of nparts parts. Returns the MAC length (hl_hmac_len). */
+size_t hl_hmac(hl_hmac_alg alg, const void *key, size_t keylen, const void *const *parts,
+               const size_t *lens, size_t nparts, unsigned char out[HL_HMAC_MAX]);
 
 /* --- v1a: ed25519 ------------------------------------------------------------------- */
 

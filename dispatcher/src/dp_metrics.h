@@ -1,0 +1,55 @@
+/* The dispatcher's metrics (names and meanings in docs/operations.md): what the loop
+ * thread counts as deliveries end, the Kafka consumers' lag from librdkafka's statistics,
+ * the subscription snapshot, and the readiness that dp_http.c answers /readyz with.
+ *
+ * Every function here may be called from any thread; updates are lock-free except the
+ * statistics callbacks, which swap a lag table under a mutex every few seconds. */
+#ifndef DP_METRICS_H
+#define DP_METRICS_H
+
+#include <librdkafka/rdkafka.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "dp_config.h"
+
+
+/* Declares every family and registers the scrape-time collectors. @locality main thread,
+ * before any other thread starts */
+void dp_metrics_init(const struct dp_config *cfg);
+
+/* An attempt record was produced: status is the record's (succeeded, retrying, failed,
+ * skipped), error_class NULL on success; disabling when the record disables its webhook.
+ * @locality loop thread */
+void dp_metrics_outcome(const char *status, const char *error_class, bool disabling);
+/* An HTTP attempt ended after elapsed_ms; error_class NULL on success. */
+void dp_metrics_attempt(int64_t elapsed_ms, const char *error_class);
+/* A delivery succeeded at finished_ms (epoch) for an event accepted at timestamp (the
+ * envelope's ISO 8601 text). */
+void dp_metrics_delivered(const char *timestamp, int64_t finished_ms);
+/* HTTP attempts in flight went up or down by delta. */
+void dp_metrics_attempts_in_flight(int delta);
+/* Open circuit breakers went up or down by delta. */
+void dp_metrics_breakers_open(int delta);
+/* Subscription snapshot published (loader thread) with so many webhooks of each status,
+ * or the version check found the current one up to date. */
+void dp_metrics_snapshot_loaded(int64_t active, int64_t paused, int64_t disabled);
+void dp_metrics_snapshot_checked(void);
+
+/* Which consumer a configuration is for: its lag is exposed under its own names. */
+typedef enum { DP_METRICS_CONSUMER, DP_METRICS_LOG_CONSUMER } dp_metrics_client;
+/* Turns on librdkafka's statistics (statistics.interval.ms) with a callback that keeps the
+ * consumer's lag per topic and partition. The conf's opaque is left alone. */
+void dp_metrics_kafka_conf(rd_kafka_conf_t *conf, dp_metrics_client which);
+/* Takes the lag of the assigned partitions out of one librdkafka statistics document (what
+ * the callback does; exposed for unit tests). */
+void dp_metrics_kafka_stats(dp_metrics_client which, const char *json, size_t len);
+
+/* Readiness: the consumer group assigned us (even an empty share), a snapshot is loaded,
+ * and no shutdown has begun. */
+void dp_metrics_group_joined(void);
+void dp_metrics_shutting_down(void);
+/* True when ready; otherwise false with the reasons in why. */
+bool dp_metrics_ready(char *why, size_t whylen);
+
+#endif
