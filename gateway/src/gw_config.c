@@ -62,6 +62,9 @@ const struct hl_cfg_opt gw_config_opts[] = {
      "directory of SQL migrations (default: the source tree's schemas/migrations)"},
     {"schemas_dir", HL_CFG_STR, O(schemas_dir), NULL, 0, 0,
      "directory of request-body JSON Schemas (default: the source tree's schemas/api)"},
+    {"ui_dir", HL_CFG_STR, O(ui_dir), NULL, 0, 0,
+     "directory of the dashboard's built files, served under /ui/ (default: the build "
+     "tree's ui/dist; an installation's is <prefix>/share/hookline/ui); empty: no dashboard"},
     {"admin_api_key", HL_CFG_STR, O(admin_api_key), NULL, 0, 0,
      "bootstrap admin API key (manages tenants and keys); unset: only stored keys work"},
 };

@@ -32,6 +32,7 @@ struct gw_config {
     char *migrations_dir;
     char *admin_api_key;
     char *schemas_dir;
+    char *ui_dir;
 };
 
 extern const struct hl_cfg_opt gw_config_opts[];

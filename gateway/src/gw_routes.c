@@ -13,6 +13,7 @@
 #include "gw_routes_extensions.h"
 #include "gw_routes_incoming.h"
 #include "gw_routes_sources.h"
+#include "gw_routes_table_sources.h"
 #include "gw_routes_tenants.h"
 #include "gw_routes_webhooks.h"
 #include "hl/banned.h"
@@ -32,6 +33,7 @@ const struct gw_resource *const gw_resources[] = {
     &gw_res_deliveries,
     &gw_res_extensions,
     &gw_res_sources,
+    &gw_res_table_sources,
     &gw_res_developer_webhooks,
 };
 const size_t gw_nresources = sizeof(gw_resources) / sizeof(gw_resources[0]);

@@ -22,6 +22,7 @@
 #include "gw_route.h"
 #include "gw_routes.h"
 #include "gw_server.h"
+#include "gw_ui.h"
 #include "hl/log.h"
 #include "hl/mem.h"
 #include "hl/banned.h"
@@ -40,8 +41,9 @@ static int handle(struct mg_connection *conn, void *cbdata)
     };
     int64_t began = gw_metrics_begin();
     int status = gw_read_body(&r);
-    if (status == 0)
-        status = gw_route_request(&r, gw_resources, gw_nresources);
+    if (status == 0) /* the dashboard's files are not the API: their own table (gw_ui.h) */
+        status = gw_ui_claims(r.info->local_uri) ? gw_ui_serve(&r)
+                                                 : gw_route_request(&r, gw_resources, gw_nresources);
     gw_metrics_end(&r, status, began);
     free(r.body);
     return status;
