@@ -75,6 +75,16 @@ hl_err hl_kafka_create_topics(const char *brokers, const struct hl_topic_spec *t
             err = HL_EINVAL;
             goto out;
         }
+        if (topics[i].min_insync_replicas > 0) {
+            char v[16];
+            snprintf(v, sizeof(v), "%d", topics[i].min_insync_replicas);
+            rd_kafka_resp_err_t e = rd_kafka_NewTopic_set_config(nt[i], "min.insync.replicas", v);
+            if (e) {
+                snprintf(errbuf, errlen, "topic '%s': %s", topics[i].name, rd_kafka_err2str(e));
+                err = HL_EINVAL;
+                goto out;
+            }
+        }
     }
     q = rd_kafka_queue_new(rk);
     opts = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);

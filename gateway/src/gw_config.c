@@ -41,6 +41,11 @@ const struct hl_cfg_opt gw_config_opts[] = {
      "partitions of <prefix>.events when create-topics makes it"},
     {"topic_replication", HL_CFG_INT, O(topic_replication), "1", 1, 16,
      "replication factor of topics create-topics makes"},
+    {"topic_min_insync_replicas", HL_CFG_INT, O(topic_min_insync_replicas), "0", 0, 16,
+     "min.insync.replicas of topics create-topics makes: how many replicas must hold an "
+     "event before Kafka acknowledges it (acks=all) and the gateway answers 202; 0 = the "
+     "broker's default. At most topic_replication; 2 with a replication factor of 3 keeps "
+     "ingest up while one broker is down"},
     {"produce_timeout_ms", HL_CFG_INT, O(produce_timeout_ms), "10000", 100, 300000,
      "how long an event may wait for Kafka's acknowledgement before the request fails"},
     {"linger_ms", HL_CFG_INT, O(linger_ms), "0", 0, 1000,

@@ -24,6 +24,7 @@ struct gw_config {
     char *tls_key_file;
     int64_t events_partitions;
     int64_t topic_replication;
+    int64_t topic_min_insync_replicas;
     int64_t produce_timeout_ms;
     int64_t linger_ms;
     char *kafka_compression;

@@ -156,12 +156,19 @@ static int cmd_create_topics(const struct gw_config *cfg)
     _Static_assert(N == 4 + HL_RETRY_TIERS_MAX, "one retry topic per tier");
     char err[512], names[N][HL_TOPIC_MAX];
     struct hl_topic_spec topics[N];
-    int rf = (int)cfg->topic_replication;
+    int rf = (int)cfg->topic_replication, isr = (int)cfg->topic_min_insync_replicas;
+    if (isr > rf) {
+        hl_log(HL_LOG_ERROR, "create-topics",
+               "topic_min_insync_replicas (%d) exceeds topic_replication (%d): no write could "
+               "ever be acknowledged",
+               isr, rf);
+        return 1;
+    }
     for (size_t i = 0; i < N; i++) {
         hl_topic_name(names[i], cfg->common.topic_prefix, table[i].suffix);
         topics[i] = (struct hl_topic_spec){names[i],
                                            table[i].one_partition ? 1 : (int)cfg->events_partitions,
-                                           rf};
+                                           rf, isr};
     }
     if (hl_kafka_create_topics(cfg->common.brokers, topics, N, 15000, err, sizeof(err))) {
         hl_log(HL_LOG_ERROR, "create-topics", "%s", err);

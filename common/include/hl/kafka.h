@@ -26,6 +26,7 @@ struct hl_topic_spec {
     const char *name;
     int partitions;
     int replication;
+    int min_insync_replicas; /* topic config min.insync.replicas; 0 = the broker's default */
 };
 
 /* Creates the topics that do not exist yet; existing ones are left alone. */
