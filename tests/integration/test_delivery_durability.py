@@ -157,7 +157,10 @@ def pg_start(port: int) -> None:
     stack = os.environ["HOOKLINE_STACK_DIR"]
     if pg_ctl("status", check=False) == 0:
         return  # never stopped (the test failed before)
-    pg_ctl("-l", f"{stack}/logs/postgres.log", "-o", f"-p {port}", "-w", "-t", "60", "start")
+    # the same server options as scripts/stack (logical decoding for the table-events tests)
+    pg_ctl("-l", f"{stack}/logs/postgres.log", "-o",
+           f"-p {port} -c wal_level=logical -c max_replication_slots=64 -c max_wal_senders=64",
+           "-w", "-t", "60", "start")
 
 
 def test_postgres_outage_does_not_stop_delivery_and_log_catches_up(hookline, receiver):
