@@ -38,6 +38,7 @@
 #include "dp_classify.h"
 #include "dp_consumer.h"
 #include "dp_deadletter.h"
+#include "dp_format.h"
 #include "dp_produce.h"
 #include "dp_retry.h"
 #include "dp_signature.h"
@@ -45,6 +46,7 @@
 #include "dp_metrics.h"
 #include "hl/buf.h"
 #include "hl/envelope.h"
+#include "hl/format.h"
 #include "hl/id.h"
 #include "hl/log.h"
 #include "hl/mem.h"
@@ -80,6 +82,7 @@ struct dp_delivery {
     const struct dp_webhook *w;
     struct dp_breaker *h;
     struct hl_buf body;
+    struct hl_buf fmt_lines; /* the format's header lines (dp_format.h), when it has one */
     struct hl_event ev; /* read off task.event_text, which it borrows */
 
     /* the attempt in progress */
@@ -187,11 +190,14 @@ static void attempt_start(struct dp_delivery *d)
     int64_t now = hl_now_ms();
 
     add_line(d, "Content-Type: application/json");
-    add_line(d, "User-Agent: Hookline/" HL_VERSION);
+    add_line(d, w->format && w->format->user_agent_line ? w->format->user_agent_line
+                                                        : "User-Agent: Hookline/" HL_VERSION);
     for (size_t i = 0; i < w->nheader_lines; i++)
         add_line(d, w->header_lines[i]);
     dp_signature_headers(w, d->task.delivery_id, d->ev.type, d->body.ptr, d->body.len, now,
                          &d->headers);
+    if (w->format)
+        dp_format_headers(w, &d->fmt_lines, d->body.ptr, d->body.len, &d->headers);
     add_line(d, "Expect:"); /* no 100-continue round trip for larger bodies */
 
     d->task.attempt++;
@@ -276,6 +282,7 @@ static void delivery_finish(struct dp_delivery *d)
     hl_task_release(&d->task);
     dp_snapshot_release(d->snap);
     hl_buf_release(&d->body);
+    hl_buf_release(&d->fmt_lines);
     hl_buf_release(&d->excerpt);
     free(d);
 }
@@ -636,7 +643,10 @@ void dp_deliver_task(struct dp_deliver *dl, struct dp_msg *msg, struct dp_snapsh
     d->w = w;
     d->h = h;
     d->ev = ev; /* its text is task.event_text, now d->task's */
-    hl_envelope_body(&d->ev, w->id, &d->body);
+    if (w->format)
+        dp_format_render(w, &d->ev, d->task.delivery_id, &d->body, &d->fmt_lines);
+    else
+        hl_envelope_body(&d->ev, w->id, &d->body);
     d->next = dl->live;
     if (dl->live)
         dl->live->prev = d;

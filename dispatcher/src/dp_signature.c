@@ -68,7 +68,7 @@ void dp_signature_headers(const struct dp_webhook *w, const char *delivery_id,
     long long ts = (long long)(now_ms / 1000);
     if (w->sig_standard || w->sig_v1a)
         standard(w, delivery_id, body, body_len, ts, now_ms, headers);
-    if (w->sig_legacy) {
+    if (w->sig_legacy && !w->format) {
         char legacy[HL_SIG_LEGACY_LEN];
         hl_sign_legacy(&w->secret, body, body_len, legacy);
         add_header(headers, "%s: %s", w->legacy_header, legacy);

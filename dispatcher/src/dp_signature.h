@@ -5,7 +5,8 @@
  *                       (during a rotation's overlap the old ones sign too, new first, so
  *                       receivers holding either verify)
  *   legacy              <legacy_header>: sha256=<hex HMAC of the body>, X-Webhook-Event,
- *                       X-Webhook-Id, X-Webhook-Timestamp
+ *                       X-Webhook-Id, X-Webhook-Timestamp (not with a delivery format:
+ *                       the format's headers and signature replace them, dp_format.h)
  *   outbound auth hmac  <auth header>: sha256=<hex HMAC of the body, keyed with the
  *                       configured secret text>
  *

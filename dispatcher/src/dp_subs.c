@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dp_format.h"
 #include "dp_metrics.h"
 #include "hl/log.h"
 #include "hl/mem.h"
@@ -37,6 +38,7 @@
     " (extract(epoch FROM previous_secret_expires_at) * 1000)::bigint, retry_policy::text,"       \
     " timeout_ms, rate_limit_per_s, max_concurrency,"                                             \
     " (extract(epoch FROM updated_at) * 1000)::bigint, signing_key, previous_signing_key"         \
+    ", format::text"                                                                               \
     " FROM webhooks"
 #define TENANTS_SQL "SELECT id FROM tenants ORDER BY id"
 /* What a reload compares before it loads everything: every statement that changes tenants
@@ -90,6 +92,7 @@ void dp_webhook_release(struct dp_webhook *w)
     }
     free(w->hmac_header);
     free(w->secret_error);
+    dp_format_release(w);
     explicit_bzero(w, sizeof(*w));
 }
 
@@ -407,6 +410,8 @@ bool dp_webhook_from_columns(const char *const col[NCOLS], const struct hl_keyri
         w->timeout_ms = 30000;
     w->rate_limit_per_s = col[14] ? (int)strtol(col[14], NULL, 10) : 0;
     w->max_concurrency = col[15] ? (int)strtol(col[15], NULL, 10) : 0;
+    if (!dp_format_load(kr, col[0], col[4], col[19], w, errbuf, errlen))
+        goto out;
 
     w->id = hl_xstrdup(col[0]);
     w->tenant = hl_xstrdup(col[1]);

@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hl/buf.h"
 #include "hl/err.h"
 #include "hl/keyring.h"
 #include "hl/sign.h"
@@ -64,6 +65,9 @@ struct dp_webhook {
     int rate_limit_per_s; /* 0: unlimited */
     int max_concurrency;  /* 0: the dispatcher's default */
     int64_t updated_ms;   /* epoch ms of the row's last change */
+    /* Delivery format (dp_format.h): NULL for the standard one, whose path is unchanged */
+    struct hl_format *format;
+    struct hl_buf format_key; /* HMAC key of the format's signature header */
 };
 
 /* Immutable once published. hooks are sorted by tenant, then id; tenants sorted. */
@@ -102,10 +106,10 @@ bool dp_snapshot_has_tenant(const struct dp_snapshot *snap, const char *tenant);
 /* Builds a webhook from the text form of its columns (the loader's SELECT, in order:
  * id tenant url events secret status method headers auth signature previous_secret
  * previous_secret_expires_ms retry_policy timeout_ms rate_limit_per_s max_concurrency
- * updated_ms signing_key previous_signing_key; NULL for SQL NULL), opening the sealed
+ * updated_ms signing_key previous_signing_key format; NULL for SQL NULL), opening the sealed
  * values with kr. False, with the reason in errbuf and w empty, when unusable; true with
  * w->secret_error set when only a secret does not open. Exposed for unit tests. */
-#define DP_WEBHOOK_NCOLS 19
+#define DP_WEBHOOK_NCOLS 20
 bool dp_webhook_from_columns(const char *const col[DP_WEBHOOK_NCOLS], const struct hl_keyring *kr,
                              struct dp_webhook *w, char *errbuf, size_t errlen);
 void dp_webhook_release(struct dp_webhook *w);

@@ -1,6 +1,7 @@
 /* Every resource the gateway serves, in the order gw_route_request tries their prefixes:
  * a prefix must come before any shorter prefix of it (events/available before webhooks).
  * A new resource is one line here and one struct gw_resource in its own file. */
+#include "gw_formats.h"
 #include "gw_health.h"
 #include "gw_openapi.h"
 #include "gw_route.h"
@@ -35,5 +36,6 @@ const struct gw_resource *const gw_resources[] = {
     &gw_res_sources,
     &gw_res_table_sources,
     &gw_res_developer_webhooks,
+    &gw_res_formats,
 };
 const size_t gw_nresources = sizeof(gw_resources) / sizeof(gw_resources[0]);

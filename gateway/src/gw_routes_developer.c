@@ -5,7 +5,10 @@
  *   POST action=test     {id}                                           -> test delivery
  *   PUT                  {id, url|endpoint?, events?, active?, secret?} -> update (+ rotate)
  *   DELETE               ?id= or {id}                                   -> delete
- * "active": true/false maps to status active/paused. */
+ * "active": true/false maps to status active/paused. Subscriptions are created in the
+ * "stacksos" delivery format unless the body names another `format`, so receivers get
+ * seed 000's body and x-stacksos-* headers; a `secret` that is not a "whsec_..." one is
+ * the plain shared secret of x-stacksos-signature (format.secret, sealed at rest). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +74,21 @@ static int bad(struct gw_req *r, const char *pointer, const char *detail)
     return st;
 }
 
+/* A plain shared secret (anything but "whsec_...") keys x-stacksos-signature: it moves
+ * into the stacksos format. On create, a body without a format gets the stacksos one. */
+static void stacksos_format(json_t *b, bool create)
+{
+    json_t *secret = json_object_get(b, "secret");
+    bool plain = json_is_string(secret) && strncmp(json_string_value(secret), "whsec_", 6) != 0;
+    if (plain) {
+        json_object_set_new(b, "format", json_pack("{s:s, s:O}", "name", "stacksos", "secret",
+                                                   secret));
+        json_object_del(b, "secret");
+    } else if (create && !json_object_get(b, "format")) {
+        json_object_set_new(b, "format", json_string("stacksos"));
+    }
+}
+
 /* Moves "active" (bool) to "status" and "endpoint" to "url". Returns false on a bad type. */
 static bool translate(json_t *b)
 {
@@ -103,6 +121,7 @@ static int post(struct gw_req *r, const char *unused)
         if (!translate(body)) {
             status = bad(r, "/active", "must be a boolean");
         } else {
+            stacksos_format(body, true);
             set_body(r, body);
             status = gw_webhook_create(r);
         }
@@ -137,6 +156,7 @@ static int put(struct gw_req *r, const char *unused)
         status = bad(r, "/active", "must be a boolean");
         goto out;
     }
+    stacksos_format(body, false);
     /* A new secret replaces the old one, which keeps signing for the usual overlap. */
     json_t *secret = json_object_get(body, "secret");
     if (secret) {

@@ -25,6 +25,7 @@
 
 #include "gw_body.h"
 #include "gw_db.h"
+#include "gw_formats.h"
 #include "gw_page.h"
 #include "gw_reply.h"
 #include "gw_req.h"
@@ -53,6 +54,8 @@
     " 'signature', signature, 'retry_policy', retry_policy, 'timeout_ms', timeout_ms,"             \
     " 'rate_limit_per_s', rate_limit_per_s, 'max_concurrency', max_concurrency,"                   \
     " 'metadata', metadata,"                                                                       \
+    " 'format', CASE WHEN format IS NULL THEN '\"standard\"'::jsonb WHEN format ? 'name' THEN"      \
+    "   format->'name' ELSE format - 'secret' END,"                                                \
     " 'public_key', CASE WHEN (signature->>'v1a')::boolean THEN public_key END,"                  \
     " 'previous_public_key', CASE WHEN (signature->>'v1a')::boolean AND"                          \
     "   previous_secret_expires_at > now() THEN previous_public_key END,"                          \
@@ -90,6 +93,7 @@
     " max_concurrency = CASE WHEN b ? 'max_concurrency' THEN (b->>'max_concurrency')::int"         \
     "   ELSE max_concurrency END,"                                                                 \
     " metadata = coalesce(b->'metadata', metadata),"                                               \
+    " format = CASE WHEN b ? 'format' THEN nullif(b->'format', 'null'::jsonb) ELSE format END,"   \
     " updated_at = now()"                                                                          \
     " FROM (SELECT $3::jsonb AS b) body WHERE tenant_id = $1 AND id = $2"                         \
     " RETURNING " WEBHOOK_JSON
@@ -98,7 +102,7 @@
     "UPDATE webhooks SET name = DEFAULT, description = DEFAULT, status = DEFAULT,"               \
     " disabled_reason = NULL, method = DEFAULT, headers = DEFAULT, auth = DEFAULT,"               \
     " signature = DEFAULT, retry_policy = DEFAULT, timeout_ms = DEFAULT,"                         \
-    " rate_limit_per_s = NULL, max_concurrency = NULL, metadata = DEFAULT"                        \
+    " rate_limit_per_s = NULL, max_concurrency = NULL, metadata = DEFAULT, format = NULL"         \
     " WHERE tenant_id = $1 AND id = $2"
 
 /* Headers the dispatcher sets itself, or that would break HTTP if a user set them. */
@@ -261,6 +265,7 @@ static PGresult *apply_body(struct gw_req *r, PGconn *conn, const char *id, json
     json_t *auth = json_object_get(body, "auth");
     if (auth)
         gw_seal_auth(kr, auth, id);
+    gw_format_seal(kr, body, id);
     if (json_is_true(json_object_get(json_object_get(body, "signature"), "v1a"))) {
         hl_v1a_generate(whsk, whpk);
         sealed_sk = gw_seal(kr, "signing_key", id, whsk);
@@ -369,6 +374,7 @@ static int create_or_replace(struct gw_req *r, const char *replace_id)
         goto out;
     gw_errors_init(&e);
     check_semantics(body, NULL, &e);
+    gw_format_prepare(body, &e);
     if (gw_errors_any(&e))
         status = gw_reply_invalid(r, &e, "the webhook is not valid");
     else if (replace_id && json_object_get(body, "secret"))
@@ -410,6 +416,7 @@ static int patch(struct gw_req *r, const char *id)
     json_t *sig = json_object_get(body, "signature");
     check_semantics(body, sig && json_object_get(sig, "legacy_header") ? NULL : stored_legacy,
                     &e);
+    gw_format_prepare(body, &e);
     if (gw_errors_any(&e)) {
         status = gw_reply_invalid(r, &e, "the webhook update is not valid");
         gw_errors_release(&e);
