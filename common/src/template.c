@@ -189,6 +189,7 @@ static void node_release(struct node *nd)
     free(nd->keys);
     free(nd->keylens);
     free(nd->kids);
+    memset(nd, 0, sizeof(*nd));
 }
 
 static void set_const(struct node *nd, const json_t *v)
@@ -282,7 +283,6 @@ static bool compile(struct compiler *c, const json_t *v, struct node *nd, int de
 out:
     if (!ok) {
         node_release(nd);
-        memset(nd, 0, sizeof(*nd));
         return false;
     }
     if (constant) {

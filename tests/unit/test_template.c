@@ -56,6 +56,14 @@ static void test_pointers_and_missing(void **state)
                         "[42,\"x\",null,\"cli\",\"2026-02-25T15:00:00.123Z\"]");
 }
 
+/* Constant parts next to placeholders are serialized once, at compile time. */
+static void test_constant_subtrees(void **state)
+{
+    (void)state;
+    assert_string_equal(render_json("{\"c\":[1,{\"a\":null}],\"e\":\"{{event}}\",\"k\":{\"x\":true}}"),
+                        "{\"c\":[1,{\"a\":null}],\"e\":\"user.created\",\"k\":{\"x\":true}}");
+}
+
 static void test_timestamps(void **state)
 {
     (void)state;
@@ -130,7 +138,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_typed_values),     cmocka_unit_test(test_pointers_and_missing),
-        cmocka_unit_test(test_timestamps),       cmocka_unit_test(test_text_is_escaped),
+        cmocka_unit_test(test_timestamps),       cmocka_unit_test(test_constant_subtrees),       cmocka_unit_test(test_text_is_escaped),
         cmocka_unit_test(test_text_template),    cmocka_unit_test(test_bad_templates),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
