@@ -136,20 +136,29 @@ static bool reseal_row(PGconn *conn, const struct hl_keyring *kr, PGresult *res,
             changed = true;
         }
     }
+    /* the delivery format's plain shared secret (migration 0015) */
+    char *format_secret = NULL;
+    if (!PQgetisnull(res, row, NCOLUMNS + 2)) {
+        format_secret = reseal_webhook_value(kr, "format.secret", id,
+                                             PQgetvalue(res, row, NCOLUMNS + 2), plaintext_only, c);
+        changed |= format_secret != NULL;
+    }
     char *auth_text = changed ? json_dumps(auth, JSON_COMPACT) : NULL;
     json_decref(auth);
     if (changed) {
         /* updated_at stays: this is not a change of the webhook (the dispatchers compare it
          * with when they disabled one). */
-        const char *params[] = {id, vals[0], vals[1], vals[2], vals[3], auth_text};
+        const char *params[] = {id, vals[0], vals[1], vals[2], vals[3], auth_text, format_secret};
         PGresult *u = PQexecParams(
             conn,
             "UPDATE webhooks SET secret = coalesce($2, secret),"
             " previous_secret = coalesce($3, previous_secret),"
             " signing_key = coalesce($4, signing_key),"
-            " previous_signing_key = coalesce($5, previous_signing_key), auth = $6::jsonb"
+            " previous_signing_key = coalesce($5, previous_signing_key), auth = $6::jsonb,"
+            " format = CASE WHEN $7::text IS NULL THEN format"
+            "   ELSE jsonb_set(format, '{secret}', to_jsonb($7::text)) END"
             " WHERE id = $1",
-            6, NULL, params, NULL, NULL, 0);
+            7, NULL, params, NULL, NULL, 0);
         if (PQresultStatus(u) != PGRES_COMMAND_OK) {
             snprintf(errbuf, errlen, "cannot update webhook '%s': %s", id,
                      pg_primary(u));
@@ -161,6 +170,7 @@ static bool reseal_row(PGconn *conn, const struct hl_keyring *kr, PGresult *res,
     }
     for (size_t k = 0; k < NCOLUMNS; k++)
         free(vals[k]);
+    free(format_secret);
     if (auth_text) {
         OPENSSL_cleanse(auth_text, strlen(auth_text));
         free(auth_text);
@@ -270,7 +280,8 @@ hl_err gw_reseal_all(PGconn *conn, const struct hl_keyring *kr, bool plaintext_o
     memset(c, 0, sizeof(*c));
     if (reseal_table(&p, "webhooks",
                      "SELECT id::text, secret, previous_secret, signing_key,"
-                     " previous_signing_key, auth::text FROM webhooks WHERE id > $1::uuid"
+                     " previous_signing_key, auth::text, format->>'secret' FROM webhooks"
+                     " WHERE id > $1::uuid"
                      " ORDER BY id LIMIT $2::int FOR UPDATE",
                      webhook_row) != HL_OK ||
         reseal_table(&p, "sources",
