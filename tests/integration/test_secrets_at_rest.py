@@ -26,7 +26,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 SEALED_COLUMNS = ("secret", "previous_secret", "signing_key", "previous_signing_key",
-                  "auth->>'password'", "auth->>'token'", "auth->>'value'", "auth->>'secret'")
+                  "auth->>'password'", "auth->>'token'", "auth->>'value'", "auth->>'secret'",
+                  "format->>'secret'")
 
 
 def new_key(kid: str) -> str:
@@ -92,18 +93,21 @@ def gateway_tool(hookline, command: str) -> tuple[int, str]:
 
 def test_master_key_rotation_reseals_everything_and_deliveries_keep_their_secrets(hookline, make_receiver):
     hookline.ensure_event_types(["order.created"])
-    rcv = {k: make_receiver() for k in ("basic", "bearer", "api_key", "hmac", "v1a")}
+    rcv = {k: make_receiver() for k in ("basic", "bearer", "api_key", "hmac", "v1a", "format")}
     auths = {
         "basic": {"type": "basic", "username": "hook", "password": "pw-" + os.urandom(8).hex()},
         "bearer": {"type": "bearer", "token": "tok-" + os.urandom(12).hex()},
         "api_key": {"type": "api_key", "header": "X-Api-Key", "value": "key-" + os.urandom(12).hex()},
         "hmac": {"type": "hmac", "secret": "hmac-" + os.urandom(12).hex()},
         "v1a": {"type": "none"},
+        "format": {"type": "none"},
     }
+    format_secret = "fmt-" + os.urandom(12).hex()  # a delivery format's shared secret
     hooks, secrets_now, old_secret = {}, {}, {}
     for name, auth in auths.items():
         extra = {"signature": {"standard": True, "legacy": True, "legacy_header": "x-stacksos-signature"}} \
-            if name == "basic" else {"signature": {"v1a": True}} if name == "v1a" else {}
+            if name == "basic" else {"signature": {"v1a": True}} if name == "v1a" \
+            else {"format": {"name": "xavyo", "secret": format_secret}} if name == "format" else {}
         hooks[name] = hookline.create_webhook(rcv[name].url, ["order.created"], auth=auth, **extra)
         secrets_now[name] = hooks[name]["secret"]
     # Rotations leave sealed previous secrets (and a previous v1a key) behind too.
@@ -114,7 +118,8 @@ def test_master_key_rotation_reseals_everything_and_deliveries_keep_their_secret
         old_secret[name], secrets_now[name] = secrets_now[name], r.json()["secret"]
         hooks[name] = r.json()
     stored = sealed_values(hookline)
-    assert len(stored) == 13, stored  # 5 secrets, 2 previous ones, 2 v1a keys, 4 credentials
+    # 6 secrets, 2 previous ones, 2 v1a keys, 4 credentials, 1 format shared secret
+    assert len(stored) == 15, stored
     assert all(v.startswith("hlenc:v1:t1:") for v in stored), stored
     # An incoming-webhook source's credential is sealed too, and must survive the rotation.
     source_key = "src-" + os.urandom(12).hex()
@@ -169,6 +174,8 @@ def test_master_key_rotation_reseals_everything_and_deliveries_keep_their_secret
     assert got["api_key"].headers["X-Api-Key"] == auths["api_key"]["value"]
     assert got["hmac"].headers["X-Hookline-Hmac"] == "sha256=" + hmac.new(
         auths["hmac"]["secret"].encode(), got["hmac"].body, hashlib.sha256).hexdigest()
+    assert got["format"].headers["X-Webhook-Signature"] == "sha256=" + hmac.new(
+        format_secret.encode(), got["format"].body, hashlib.sha256).hexdigest()
     assert v1a_valid(got["v1a"], hooks["v1a"]["public_key"])
     assert v1a_valid(got["v1a"], hooks["v1a"]["previous_public_key"])
     # The source's credential still opens under the new key only: right key 202, wrong 401.
