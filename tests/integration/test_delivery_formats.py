@@ -155,6 +155,20 @@ def test_each_seed_receiver_accepts_deliveries_in_its_format(hookline, make_rece
     for rcv in (stacks, sp, epic, xv):
         assert len(rcv.snapshot()) == 1
 
+    # Seed 000's PUT with a new plain secret: the next delivery is signed with it.
+    new_secret = "stacks-rotated-shared-secret"
+    r = hookline.api("PUT", "/api/admin/developer/webhooks",
+                     json={"id": stacks_wh["id"], "secret": new_secret})
+    assert r.status_code == 200 and r.json()["format"] == "stacksos", r.text
+    stacks.responder = stacksos_receiver(new_secret)
+    r = hookline.api("POST", "/api/admin/developer/webhooks",
+                     json={"action": "test", "id": stacks_wh["id"]})
+    assert r.status_code == 202, r.text
+    req = stacks.wait_for(2, timeout=30)[1]
+    assert stacksos_receiver(new_secret)(req) == 200
+    assert req.json()["event"] == "system.webhook.test"
+    assert req.headers["x-stacksos-event"] == "system.webhook.test"
+
 
 def test_custom_format_templates_and_standard_stays_standard(hookline, make_receiver):
     hookline.ensure_event_types([EVENT])
