@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "dp_subs.h"
+#include "hl/format.h"
 #include "hl/keyring.h"
 #include "hl/sign.h"
 
@@ -137,12 +138,53 @@ static void test_plain_text_and_moved_values_do_not_open(void **state)
     hl_keyring_release(&kr);
 }
 
+/* A stored format compiles at load; its signature key is the sealed shared secret, or the
+ * webhook's secret as text without one; a format that does not compile makes the row
+ * unusable. */
+static void test_format_compiles_at_load_with_its_key(void **state)
+{
+    struct hl_keyring kr;
+    struct row r;
+    struct dp_webhook w;
+    char err[256], fmt[512];
+    assert_int_equal(hl_keyring_parse(&kr, K1, err, sizeof(err)), HL_OK);
+    make_row(&r, &kr, false);
+    char *shared = seal(&kr, "format.secret", "plain-shared-secret");
+    snprintf(fmt, sizeof(fmt), "{\"name\": \"stacksos\", \"secret\": \"%s\"}", shared);
+    r.col[19] = fmt;
+    assert_true(dp_webhook_from_columns(r.col, &kr, &w, err, sizeof(err)));
+    assert_null(w.secret_error);
+    assert_non_null(w.format);
+    assert_string_equal(w.format->sig_header, "x-stacksos-signature");
+    assert_int_equal(w.format_key.len, 19);
+    assert_memory_equal(w.format_key.ptr, "plain-shared-secret", 19);
+    dp_webhook_release(&w);
+
+    r.col[19] = "{\"name\": \"epic81\"}";
+    assert_true(dp_webhook_from_columns(r.col, &kr, &w, err, sizeof(err)));
+    assert_int_equal(w.format_key.len, strlen(SECRET));
+    assert_memory_equal(w.format_key.ptr, SECRET, strlen(SECRET));
+    dp_webhook_release(&w);
+
+    r.col[19] = NULL;
+    assert_true(dp_webhook_from_columns(r.col, &kr, &w, err, sizeof(err)));
+    assert_null(w.format); /* the standard path */
+    dp_webhook_release(&w);
+
+    r.col[19] = "{\"body\": \"{{nope}}\"}";
+    assert_false(dp_webhook_from_columns(r.col, &kr, &w, err, sizeof(err)));
+    assert_non_null(strstr(err, "unknown placeholder"));
+    free(shared);
+    free_row(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sealed_values_open_into_keys_and_headers),
         cmocka_unit_test(test_value_under_missing_key_marks_the_webhook_unavailable),
         cmocka_unit_test(test_plain_text_and_moved_values_do_not_open),
+        cmocka_unit_test(test_format_compiles_at_load_with_its_key),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
