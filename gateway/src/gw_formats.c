@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "gw_req.h"
 #include "gw_route.h"
@@ -25,6 +26,27 @@ void gw_format_prepare(json_t *body, struct gw_errors *e)
         gw_errors_add(e, ptr, "%s", te.detail);
         return;
     }
+    /* The webhook's own headers (and auth's) may not repeat one the format sets. */
+    struct hl_format *f = NULL;
+    if (stored && hl_format_compile(stored, &f, &te) == HL_OK && f) {
+        const char *auth_header =
+            json_string_value(json_object_get(json_object_get(body, "auth"), "header"));
+        for (size_t i = 0; i <= f->nheaders; i++) {
+            const char *name = i < f->nheaders ? f->header_names[i] : f->sig_header;
+            const char *key;
+            json_t *v;
+            if (!name)
+                continue;
+            json_object_foreach(json_object_get(body, "headers"), key, v) {
+                if (strcasecmp(key, name) == 0)
+                    gw_errors_add(e, "/format", "sets '%s', which 'headers' sets too", name);
+            }
+            if (auth_header && strcasecmp(auth_header, name) == 0)
+                gw_errors_add(e, "/format", "sets '%s', which 'auth' sends its credential in",
+                              name);
+        }
+    }
+    hl_format_free(f);
     json_object_set_new(body, "format", stored ? stored : json_null());
 }
 

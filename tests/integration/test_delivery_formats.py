@@ -243,6 +243,12 @@ def test_bad_formats_are_refused_and_change_nothing(hookline, receiver):
         if pointer:
             errs = r.json()["errors"]
             assert any(e["pointer"] == pointer and detail in e["detail"] for e in errs), (fmt, errs)
+    r = hookline.api("POST", "/api/v1/webhooks",
+                     json={"url": receiver.url, "events": [EVENT], "format": "stacksos",
+                           "headers": {"X-StacksOS-Event": "x"}})
+    assert r.status_code == 400, r.text
+    assert any(e["pointer"] == "/format" and "x-stacksos-event" in e["detail"]
+               for e in r.json()["errors"]), r.text
     assert hookline.api("GET", "/api/v1/webhooks").json()["data"] == [], "nothing was stored"
 
     wh = hookline.create_webhook(receiver.url, [EVENT], format="epic81")
