@@ -115,6 +115,16 @@ static int webhook_body(struct ctl_ctx *x, json_t *body)
     }
     ctl_body_opt(x, body, "auth", "auth");
     ctl_body_opt(x, body, "signature", "signature");
+    const char *fmt = ctl_arg(a, "delivery-format");
+    if (fmt) {
+        /* a built-in's name, or a format object (the gateway checks either) */
+        json_t *j = fmt[0] == '{' ? json_loads(fmt, 0, NULL) : json_string(fmt);
+        if (!j) {
+            usage_error("%s", "--delivery-format: not a format name or a JSON object");
+            return CTL_EXIT_USAGE;
+        }
+        json_object_set_new(body, "format", j);
+    }
     if (signature) {
         /* The mapping's signature settings, under the user's own --signature members. */
         json_t *user = json_object_get(body, "signature");

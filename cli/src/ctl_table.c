@@ -58,6 +58,9 @@ const struct ctl_opt ctl_global_opts[] = {
          "the API's own auth object instead, e.g. '{\"type\":\"bearer\",\"token\":\"t\"}'"}, \
         {"signature", CTL_OPT_JSON, "'<json>'", NULL, false,                                 \
          "signature settings, e.g. '{\"legacy_header\":\"x-stacksos-signature\"}'"},         \
+        {"delivery-format", CTL_OPT_STRING, "<name-or-json>", NULL, false,                     \
+         "delivery format: a built-in (standard, stacksos, systemprompt, epic81, xavyo) or "  \
+         "a format object as JSON"},                                                         \
         {"retry-strategy", CTL_OPT_ENUM, "<strategy>", "exponential|linear|fixed", false,    \
          "retry back-off"},                                                                  \
         {"max-attempts", CTL_OPT_INT, "<n>", NULL, false,                                    \

@@ -199,6 +199,12 @@ def test_webhook_commands_in_table_and_json(hookline, ctl, make_receiver):
     assert rp == {"replayed": 0, "truncated": False}, rp
     assert fields(ctl.ok("webhooks:replay", wid, "--since", "2000-01-01T00:00:00Z"))["replayed"] == "0"
 
+    # a delivery format, by name or as a JSON object
+    assert ctl.json("webhooks:update", other, "--delivery-format", "epic81")["format"] == "epic81"
+    custom = {"body": {"e": "{{event}}"}, "user_agent": "Acme/1"}
+    assert ctl.json("webhooks:update", other, "--delivery-format",
+                    json.dumps(custom))["format"] == custom
+
     # delete (no prompt: not a terminal, and --force)
     assert ctl.ok("webhooks:delete", other, "--force").strip() == f"deleted webhook {other}"
     assert ctl.run("webhooks:delete", wid, "--force", "--format", "json").stdout == ""
