@@ -19,7 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct hl_filter *f = NULL;
     if (hl_filter_compile(spec, &f, where, sizeof(where), err, sizeof(err)) == HL_OK) {
         json_t *events[] = {
-            json_pack("{s:s, s:s, s:{s:i, s:[s, n, f], s:{s:b}}}", "type", "order.created",
+            json_pack("{s:s, s:s, s:{s:i, s:[s, n, f], s:{s:b}}}", "event", "order.created",
                       "tenant", "t1", "data", "a", 1, "b", "x", 2.5, "c", "d", 1),
             json_string("x"),
             json_incref(spec),

@@ -12,7 +12,7 @@
 #include "hl/filter.h"
 
 static const char *EVENT =
-    "{\"id\": \"e1\", \"type\": \"order.created\", \"tenant\": \"acme\","
+    "{\"id\": \"e1\", \"event\": \"order.created\", \"tenant\": \"acme\","
     " \"data\": {\"amount\": 250, \"price\": 9.5, \"currency\": \"EUR\", \"country\": \"DE\","
     " \"tags\": [\"vip\", \"eu\"], \"a/b\": true, \"nothing\": null}}";
 
@@ -87,9 +87,9 @@ static void test_numeric_and_prefix(void **state)
     /* a string is not a number, and a number has no prefix */
     assert_false(matches("{\"path\": \"/data/currency\", \"op\": \"gt\", \"value\": 0}"));
     assert_false(matches("{\"path\": \"/data/amount\", \"op\": \"prefix\", \"value\": \"2\"}"));
-    assert_true(matches("{\"path\": \"/type\", \"op\": \"prefix\", \"value\": \"order.\"}"));
-    assert_true(matches("{\"path\": \"/type\", \"op\": \"prefix\", \"value\": \"\"}"));
-    assert_false(matches("{\"path\": \"/type\", \"op\": \"prefix\", \"value\": \"order.created.x\"}"));
+    assert_true(matches("{\"path\": \"/event\", \"op\": \"prefix\", \"value\": \"order.\"}"));
+    assert_true(matches("{\"path\": \"/event\", \"op\": \"prefix\", \"value\": \"\"}"));
+    assert_false(matches("{\"path\": \"/event\", \"op\": \"prefix\", \"value\": \"order.created.x\"}"));
 }
 
 static void test_groups(void **state)
@@ -102,7 +102,7 @@ static void test_groups(void **state)
     assert_true(matches(vip_eu_big));
     /* the last member of an all decides too (the subtree walk must reach it) */
     assert_false(matches(
-        "{\"all\": [{\"any\": [{\"path\": \"/type\", \"op\": \"exists\"}]},"
+        "{\"all\": [{\"any\": [{\"path\": \"/event\", \"op\": \"exists\"}]},"
         " {\"path\": \"/tenant\", \"op\": \"eq\", \"value\": \"other\"}]}"));
     assert_false(matches("{\"any\": [{\"path\": \"/data/x\", \"op\": \"exists\"},"
                          " {\"all\": [{\"path\": \"/data/amount\", \"op\": \"lt\", \"value\": 0}]}]}"));

@@ -7,7 +7,7 @@
  *   {"path": "/data/amount", "op": "gte", "value": 100}   a condition
  *   {"all": [node, ...]}                                   every node matches
  *   {"any": [node, ...]}                                   at least one node matches
- * path is a JSON Pointer (RFC 6901) into the envelope (/type, /tenant, /data/..., ...).
+ * path is a JSON Pointer (RFC 6901) into the envelope (/event, /tenant, /data/..., /metadata/..., ...).
  * Operators: eq, ne, in (value: an array), exists (value: true or false, default true),
  * lt, lte, gt, gte (value: a number), prefix (value: a string). Numbers compare by value
  * (1 equals 1.0). A path that refers to nothing matches only ne, exists:false; a value of
