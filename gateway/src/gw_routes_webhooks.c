@@ -85,7 +85,7 @@
     "   ((signature || coalesce(b->'signature', '{}'))->>'v1a')::boolean THEN $4 ELSE signing_key END," \
     " public_key = CASE WHEN signing_key IS NULL AND"                                             \
     "   ((signature || coalesce(b->'signature', '{}'))->>'v1a')::boolean THEN $5 ELSE public_key END," \
-    " retry_policy = retry_policy || coalesce(b->'retry_policy', '{}'),"                           \
+    " retry_policy = jsonb_strip_nulls(retry_policy || coalesce(b->'retry_policy', '{}')),"        \
     " timeout_ms = coalesce((b->>'timeout_ms')::int, timeout_ms),"                                 \
     " rate_limit_per_s = CASE WHEN b ? 'rate_limit_per_s' THEN (b->>'rate_limit_per_s')::int"      \
     "   ELSE rate_limit_per_s END,"                                                                \

@@ -15,7 +15,8 @@ struct gw_errors;
  * - `filter` must compile (hl/filter.h): the pointer names the part inside it;
  * - `retry_policy.schedule_ms` replaces strategy, delays and max_attempts, so it may not
  *   come with them; a retry_policy that sets any of them without schedule_ms clears a
- *   stored schedule (schedule_ms: null), so that what the client set is what applies. */
+ *   stored schedule (schedule_ms: null, which UPDATE_SQL strips), so that what the client
+ *   set is what applies. */
 void gw_webhook_check_extras(json_t *body, struct gw_errors *e);
 
 #endif

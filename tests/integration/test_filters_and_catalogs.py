@@ -76,7 +76,7 @@ def test_explicit_schedule_retries_arrive_on_time_and_bad_schedules_are_refused(
     r = hookline.api("PATCH", f"/api/v1/webhooks/{wh['id']}",
                      json={"retry_policy": {"strategy": "fixed", "initial_delay_ms": 500}})
     assert r.status_code == 200, r.text
-    assert r.json()["retry_policy"]["schedule_ms"] is None
+    assert "schedule_ms" not in r.json()["retry_policy"], r.json()
     assert r.json()["retry_policy"]["strategy"] == "fixed"
 
 
