@@ -48,9 +48,9 @@ _hooklinectl() {
         --retry-strategy) reply=($(compgen -W "exponential linear fixed" -- "$cur")) ;;
         --status) reply=($(compgen -W "active inactive paused" -- "$cur")) ;;
         --format) reply=($(compgen -W "table json" -- "$cur")) ;;
-        --url|--events|--name|--description|--headers|--auth-credentials|--auth|--signature|--max-attempts|--initial-delay-ms|--max-delay-ms|--timeout-ms|--rate-limit|--max-concurrency|--metadata|--secret|--url|--api-key|--profile|--tenant) ;;
+        --url|--events|--name|--description|--headers|--auth-credentials|--auth|--signature|--max-attempts|--initial-delay-ms|--max-delay-ms|--retry-schedule|--filter|--timeout-ms|--rate-limit|--max-concurrency|--metadata|--secret|--url|--api-key|--profile|--tenant) ;;
         *)
-            reply=($(compgen -W " --url --events --name --description --method --headers --auth-type --auth-credentials --auth --signature --retry-strategy --max-attempts --initial-delay-ms --max-delay-ms --timeout-ms --rate-limit --max-concurrency --metadata --status --secret --url --api-key --profile --tenant --format --help" -- "$cur"))
+            reply=($(compgen -W " --url --events --name --description --method --headers --auth-type --auth-credentials --auth --signature --retry-strategy --max-attempts --initial-delay-ms --max-delay-ms --retry-schedule --filter --timeout-ms --rate-limit --max-concurrency --metadata --status --secret --url --api-key --profile --tenant --format --help" -- "$cur"))
             ;;
         esac
         ;;
@@ -70,9 +70,9 @@ _hooklinectl() {
         --retry-strategy) reply=($(compgen -W "exponential linear fixed" -- "$cur")) ;;
         --status) reply=($(compgen -W "active inactive paused disabled" -- "$cur")) ;;
         --format) reply=($(compgen -W "table json" -- "$cur")) ;;
-        --url|--events|--name|--description|--headers|--auth-credentials|--auth|--signature|--max-attempts|--initial-delay-ms|--max-delay-ms|--timeout-ms|--rate-limit|--max-concurrency|--metadata|--url|--api-key|--profile|--tenant) ;;
+        --url|--events|--name|--description|--headers|--auth-credentials|--auth|--signature|--max-attempts|--initial-delay-ms|--max-delay-ms|--retry-schedule|--filter|--timeout-ms|--rate-limit|--max-concurrency|--metadata|--url|--api-key|--profile|--tenant) ;;
         *)
-            reply=($(compgen -W " --url --events --name --description --method --headers --auth-type --auth-credentials --auth --signature --retry-strategy --max-attempts --initial-delay-ms --max-delay-ms --timeout-ms --rate-limit --max-concurrency --metadata --status --no-rate-limit --no-max-concurrency --url --api-key --profile --tenant --format --help" -- "$cur"))
+            reply=($(compgen -W " --url --events --name --description --method --headers --auth-type --auth-credentials --auth --signature --retry-strategy --max-attempts --initial-delay-ms --max-delay-ms --retry-schedule --filter --timeout-ms --rate-limit --max-concurrency --metadata --status --no-rate-limit --no-max-concurrency --url --api-key --profile --tenant --format --help" -- "$cur"))
             ;;
         esac
         ;;

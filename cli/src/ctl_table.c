@@ -64,6 +64,11 @@ const struct ctl_opt ctl_global_opts[] = {
          "attempts in all, the first included (1..20)"},                                     \
         {"initial-delay-ms", CTL_OPT_INT, "<ms>", NULL, false, "wait before the first retry"}, \
         {"max-delay-ms", CTL_OPT_INT, "<ms>", NULL, false, "longest wait between attempts"},   \
+        {"retry-schedule", CTL_OPT_JSON, "'<json>'", NULL, false,                            \
+         "explicit waits before each retry in ms, e.g. '[60000,300000,900000]' (replaces "   \
+         "the strategy options)"},                                                           \
+        {"filter", CTL_OPT_JSON, "'<json>'", NULL, false,                                    \
+         "payload filter, e.g. '{\"path\":\"/data/amount\",\"op\":\"gte\",\"value\":100}'"}, \
         {"timeout-ms", CTL_OPT_INT, "<ms>", NULL, false, "timeout per attempt (100..120000)"}, \
         {"rate-limit", CTL_OPT_INT, "<per-second>", NULL, false,                             \
          "deliveries per second at most"},                                                   \
