@@ -179,6 +179,12 @@ static const struct ctl_opt deliveries_list_opts[] = {
     END,
 };
 
+static const struct ctl_opt event_types_import_opts[] = {
+    {"catalog", CTL_OPT_ENUM, "<catalog>", "stacksos|systemprompt|epic81|xavyo", true,
+     "built-in catalog to copy into the tenant's"},
+    END,
+};
+
 static const struct ctl_opt event_type_fields_create[] = {
     {"name", CTL_OPT_STRING, "<type>", NULL, true, "event type name, e.g. order.created"},
     {"description", CTL_OPT_STRING, "<text>", NULL, false, "description"},
@@ -323,6 +329,13 @@ const struct ctl_command ctl_commands[] = {
      event_type_fields_create, ctl_event_types_create, true},
     {"event-types:update", G_TYPES, "<name>", false, NULL, "Change an event type", NULL,
      event_type_fields_update, ctl_event_types_update, true},
+    {"event-types:catalogs", G_TYPES, NULL, false, NULL, "List the built-in catalogs",
+     "The event catalogs of the seed systems, each importable with event-types:import.",
+     no_opts, ctl_event_types_catalogs, true},
+    {"event-types:import", G_TYPES, NULL, false, NULL, "Import a built-in catalog",
+     "Copies a built-in catalog's event types into the tenant's catalog; names it has "
+     "already and built-in ones are left as they are. Safe to repeat.",
+     event_types_import_opts, ctl_event_types_import, true},
     {"event-types:delete", G_TYPES, "<name>", false, NULL, "Remove an event type", NULL,
      no_opts, ctl_event_types_delete, true},
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from test_cli import ctl  # noqa: F401  (the hooklinectl fixture)
 from waiting import wait_for
 
 DATA = Path(__file__).parent / "data"
@@ -84,7 +85,7 @@ def test_explicit_schedule_retries_arrive_on_time_and_bad_schedules_are_refused(
 
 
 @pytest.mark.dispatchers(0)
-def test_active_is_an_alias_of_status_on_create_patch_and_put(hookline):
+def test_active_is_an_alias_of_status_on_create_patch_and_put(hookline, ctl):
     hookline.ensure_event_types(["user.created"])
     base = {"url": "http://127.0.0.1:9999/hook", "events": ["user.created"]}
     r = hookline.api("POST", "/api/v1/webhooks", json={**base, "active": True})
@@ -115,6 +116,21 @@ def test_active_is_an_alias_of_status_on_create_patch_and_put(hookline):
     problem(hookline.api("POST", "/api/v1/webhooks", json={**base, "active": 1}), 400, "/active")
     assert hookline.api("GET", path).json() == before
     assert len(hookline.api("GET", "/api/v1/webhooks").json()["data"]) == 2
+
+    # hooklinectl: the catalogs, their import, and the new webhook fields
+    p = ctl.run("event-types:catalogs")
+    assert p.returncode == 0 and "epic81" in p.stdout and "xavyo" in p.stdout, p.stderr
+    p = ctl.run("event-types:import", "--catalog", "xavyo", "--format", "json")
+    assert p.returncode == 0, p.stderr
+    report = json.loads(p.stdout)  # user.created was made above
+    assert (len(report["created"]), report["existing"]) == (10, ["user.created"]), report
+    p = ctl.run("webhooks:create", "--url", "http://127.0.0.1:9999/x", "--events", "role.assigned",
+                "--retry-schedule", "[60000,300000]", "--filter",
+                '{"path":"/data/role","op":"eq","value":"admin"}', "--format", "json")
+    assert p.returncode == 0, p.stderr
+    made = json.loads(p.stdout)
+    assert made["retry_policy"]["schedule_ms"] == [60000, 300000], made
+    assert made["filter"] == {"path": "/data/role", "op": "eq", "value": "admin"}, made
 
 
 # --- payload filters and unlisted event types -----------------------------------------
