@@ -10,56 +10,6 @@
 #include "hl/mem.h"
 #include "hl/banned.h"
 
-/* Opens sealed field `field` of webhook id into out; on failure records why in
- * w->secret_error (the field and the reason, never the value). */
-static bool open_sealed(const struct hl_keyring *kr, const char *field, const char *id,
-                        const char *sealed, struct hl_buf *out, struct dp_webhook *w)
-{
-    char aad[HL_AAD_MAX], why[128];
-    hl_aad_webhook(aad, field, id);
-    if (hl_keyring_open(kr, aad, sealed, out, why, sizeof(why)) == HL_OK)
-        return true;
-    if (!w->secret_error) {
-        char msg[320];
-        snprintf(msg, sizeof(msg), "cannot open %s: %s", field, why);
-        w->secret_error = hl_xstrdup(msg);
-    }
-    return false;
-}
-
-bool dp_format_load(const struct hl_keyring *kr, const char *id, const char *sealed_secret,
-                    const char *format_text, struct dp_webhook *w, char *errbuf, size_t errlen)
-{
-    if (!format_text)
-        return true;
-    json_t *stored = json_loads(format_text, 0, NULL);
-    struct hl_template_error e;
-    if (!stored || hl_format_compile(stored, &w->format, &e) != HL_OK) {
-        snprintf(errbuf, errlen, "format does not compile: %s: %s", e.pointer, e.detail);
-        json_decref(stored);
-        return false;
-    }
-    const char *secret = json_string_value(json_object_get(stored, "secret"));
-    if (w->format && w->format->sig_header) {
-        if (w->format->sig_key == HL_FMT_KEY_WHSEC)
-            hl_buf_add(&w->format_key, w->secret.key, w->secret.len);
-        else if (secret)
-            open_sealed(kr, "format.secret", id, secret, &w->format_key, w);
-        else
-            open_sealed(kr, "secret", id, sealed_secret ? sealed_secret : "", &w->format_key, w);
-    }
-    json_decref(stored);
-    return true;
-}
-
-void dp_format_release(struct dp_webhook *w)
-{
-    hl_format_free(w->format);
-    w->format = NULL;
-    hl_buf_wipe(&w->format_key);
-    hl_buf_release(&w->format_key);
-}
-
 void dp_format_render(const struct dp_webhook *w, struct hl_event *ev, const char *delivery_id,
                       struct hl_buf *body, struct hl_buf *lines)
 {

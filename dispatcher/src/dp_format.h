@@ -1,5 +1,5 @@
 /* A webhook's delivery format in the dispatcher (hl/format.h): compiled once when the
- * subscription cache loads the webhook, rendered once per delivery (body and header lines,
+ * subscription cache loads the webhook (dp_subs.c), rendered once per delivery (body and header lines,
  * which depend on the event only, so retries send the same bytes), and signed per attempt.
  * A webhook without a format never reaches this file's render path: its body stays
  * hl_envelope_body's and its headers dp_signature_headers'. */
@@ -13,17 +13,6 @@
 #include "dp_subs.h"
 #include "hl/buf.h"
 #include "hl/envelope.h"
-#include "hl/keyring.h"
-
-/* Compiles the stored format (format_text: the jsonb column's text, NULL for the standard
- * format) into w->format and opens the key of its signature header into w->format_key:
- * its sealed plain shared secret, else the webhook's secret (sealed_secret) as text, or
- * the decoded whsec_ bytes already in w->secret. False with errbuf set when the format
- * does not compile; a secret that does not open sets w->secret_error instead.
- * @locality the loader thread */
-bool dp_format_load(const struct hl_keyring *kr, const char *id, const char *sealed_secret,
-                    const char *format_text, struct dp_webhook *w, char *errbuf, size_t errlen);
-void dp_format_release(struct dp_webhook *w);
 
 /* Renders w's format for the event ev of delivery delivery_id: the body into body (cleared
  * first) and the format's header lines, "Name: value\0" each, into lines (cleared first).

@@ -20,8 +20,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "dp_format.h"
 #include "dp_metrics.h"
+#include "hl/format.h"
 #include "hl/log.h"
 #include "hl/mem.h"
 #include "hl/pg.h"
@@ -70,6 +70,63 @@ struct dp_subs {
     int wake_fd;     /* the loop's wake pipe, -1 when none */
 };
 
+/* --- the delivery format (hl/format.h; rendered in dp_format.c) ------------------------ */
+
+/* Opens sealed field `field` of webhook id into out; on failure records why in
+ * w->secret_error (the field and the reason, never the value). */
+static bool format_open_sealed(const struct hl_keyring *kr, const char *field, const char *id,
+                        const char *sealed, struct hl_buf *out, struct dp_webhook *w)
+{
+    char aad[HL_AAD_MAX], why[128];
+    hl_aad_webhook(aad, field, id);
+    if (hl_keyring_open(kr, aad, sealed, out, why, sizeof(why)) == HL_OK)
+        return true;
+    if (!w->secret_error) {
+        char msg[320];
+        snprintf(msg, sizeof(msg), "cannot open %s: %s", field, why);
+        w->secret_error = hl_xstrdup(msg);
+    }
+    return false;
+}
+
+/* Compiles the stored format (format_text: the jsonb column's text, NULL for the standard
+ * format) into w->format and opens the key of its signature header into w->format_key:
+ * its sealed plain shared secret, else the webhook's secret (sealed_secret) as text, or
+ * the decoded whsec_ bytes already in w->secret. False with errbuf set when the format
+ * does not compile; a secret that does not open sets w->secret_error instead. */
+static bool format_load(const struct hl_keyring *kr, const char *id, const char *sealed_secret,
+                    const char *format_text, struct dp_webhook *w, char *errbuf, size_t errlen)
+{
+    if (!format_text)
+        return true;
+    json_t *stored = json_loads(format_text, 0, NULL);
+    struct hl_template_error e;
+    if (!stored || hl_format_compile(stored, &w->format, &e) != HL_OK) {
+        snprintf(errbuf, errlen, "format does not compile: %s: %s", e.pointer, e.detail);
+        json_decref(stored);
+        return false;
+    }
+    const char *secret = json_string_value(json_object_get(stored, "secret"));
+    if (w->format && w->format->sig_header) {
+        if (w->format->sig_key == HL_FMT_KEY_WHSEC)
+            hl_buf_add(&w->format_key, w->secret.key, w->secret.len);
+        else if (secret)
+            format_open_sealed(kr, "format.secret", id, secret, &w->format_key, w);
+        else
+            format_open_sealed(kr, "secret", id, sealed_secret ? sealed_secret : "", &w->format_key, w);
+    }
+    json_decref(stored);
+    return true;
+}
+
+static void format_release(struct dp_webhook *w)
+{
+    hl_format_free(w->format);
+    w->format = NULL;
+    hl_buf_wipe(&w->format_key);
+    hl_buf_release(&w->format_key);
+}
+
 void dp_webhook_release(struct dp_webhook *w)
 {
     free(w->id);
@@ -92,7 +149,7 @@ void dp_webhook_release(struct dp_webhook *w)
     }
     free(w->hmac_header);
     free(w->secret_error);
-    dp_format_release(w);
+    format_release(w);
     explicit_bzero(w, sizeof(*w));
 }
 
@@ -433,7 +490,7 @@ bool dp_webhook_from_columns(const char *const col[NCOLS], const struct hl_keyri
         w->timeout_ms = 30000;
     w->rate_limit_per_s = col[14] ? (int)strtol(col[14], NULL, 10) : 0;
     w->max_concurrency = col[15] ? (int)strtol(col[15], NULL, 10) : 0;
-    if (!dp_format_load(kr, col[0], col[4], col[20], w, errbuf, errlen))
+    if (!format_load(kr, col[0], col[4], col[20], w, errbuf, errlen))
         goto out;
 
     w->id = hl_xstrdup(col[0]);
