@@ -370,6 +370,9 @@ static bool stream(struct cdc_stream *s, PGconn *conn, uint64_t confirmed, char 
     struct run_state st;
     memset(&st, 0, sizeof(st));
     st.acks = cdc_acks_new(confirmed);
+    pthread_mutex_lock(&s->lock);
+    st.events = s->status.events; /* counted over the stream's whole life */
+    pthread_mutex_unlock(&s->lock);
     cdc_parser_init(&st.parser);
     uint64_t sent = confirmed;
     int64_t last_status = hl_mono_ms();
@@ -519,6 +522,10 @@ static void *stream_main(void *arg)
         hl_log(HL_LOG_WARN, "stream", "table source '%s': %s; retrying in %lld ms", s->src.id,
                err, (long long)backoff);
         set_state(s, "error", err);
+        pthread_mutex_lock(&s->lock);
+        s->status.errors++;
+        s->changed = true;
+        pthread_mutex_unlock(&s->lock);
         nap(s, backoff);
         backoff = backoff * 2 > s->cfg->reconnect_max_ms ? s->cfg->reconnect_max_ms : backoff * 2;
     }

@@ -89,4 +89,16 @@ void hl_cfg_markdown(FILE *out, const struct hl_cfg_opt *opts, size_t n);
  * @locality main thread, before any other thread starts. */
 hl_err hl_common_cfg_apply(const struct hl_common_cfg *c, char *errbuf, size_t errlen);
 
+/* The opening a service's main shares (the dispatcher's, hookline-cdc's): logs as service,
+ * answers `config-doc` (the options as markdown) and `--help`/`-h` (usage) on stdout, else
+ * loads cfg (zeroed first; its struct hl_common_cfg at offset 0, as HL_CFG_COMMON_OPTS
+ * lays it out) from the command line and the environment and applies the common options.
+ * Returns -1 when main goes on (then it releases cfg with hl_cfg_release), else the exit
+ * status main returns at once (1 after printing "<prog>: <error>" and the usage to stderr;
+ * cfg already released). @locality main thread, before any other thread starts. */
+typedef void (*hl_cfg_usage_fn)(FILE *out);
+int hl_cfg_main_opening(const char *service, const char *prog, const struct hl_cfg_opt *opts,
+                        size_t n, void *cfg, size_t cfg_size, hl_cfg_usage_fn usage, int argc,
+                        char **argv);
+
 #endif
