@@ -39,7 +39,7 @@ const struct hl_cfg_opt cdc_config_opts[] = {
      "gzip)"},
     {"http_host", HL_CFG_STR, offsetof(struct cdc_config, http_host), "0.0.0.0", 0, 0,
      "address of the operations listener (/metrics, /healthz, /readyz)"},
-    {"http_port", HL_CFG_INT, offsetof(struct cdc_config, http_port), "8082", 0, 65535,
+    {"http_port", HL_CFG_INT, offsetof(struct cdc_config, http_port), "8083", 0, 65535,
      "port of the operations listener (/metrics, /healthz, /readyz); 0: none. Each worker "
      "on one host needs its own"},
 };

@@ -12,6 +12,7 @@ import base64
 import json
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import time
@@ -479,6 +480,11 @@ def test_worker_exports_slot_lag_confirmed_lsn_and_counts_per_source(hookline, u
     assert metric(text, "hookline_cdc_slot_lag_bytes", src["id"]) is not None, text
     assert metric(text, "hookline_cdc_errors_total", src["id"]) == 0, text
     assert 'hookline_cdc_sources{state="streaming"} 1' in text, text
+    promtool = shutil.which("promtool")
+    assert promtool, "promtool is missing: run scripts/install-deps"
+    p = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True,
+                       text=True, timeout=30)
+    assert p.returncode == 0, p.stdout + p.stderr
     # the status route and the metric say the same position, once both are current
     def same():
         s = status(hookline, src["id"])
