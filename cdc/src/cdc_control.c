@@ -149,6 +149,8 @@ static void take(struct control *c, PGresult *r, int i)
         hl_buf_release(&dsn);
         return;
     }
+    if (!PQgetisnull(r, i, 7) && !cdc_lsn_parse(PQgetvalue(r, i, 7), &src.last_confirmed))
+        src.last_confirmed = 0;
     hl_log(HL_LOG_INFO, "control", "holding table source '%s'%s", id,
            h->deleting ? " (to drop it)" : "");
     h->stream = cdc_stream_start(c->cfg, c->prod, &src, hl_buf_detach(&dsn, NULL), h->deleting);
@@ -168,7 +170,7 @@ static bool scan(struct control *c)
 {
     PGresult *r = query(c,
                         "SELECT id, tenant_id, status, connection, tables::text, event_name,"
-                        " updated_at::text FROM table_sources ORDER BY id",
+                        " updated_at::text, confirmed_lsn FROM table_sources ORDER BY id",
                         0, NULL);
     if (!r)
         return PQstatus(c->conn) == CONNECTION_OK;

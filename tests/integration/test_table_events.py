@@ -562,3 +562,35 @@ def test_invalid_patches_are_refused_and_change_nothing(hookline, userdb):
     assert hookline.api("DELETE", url).status_code == 202
     r = hookline.api("PATCH", url, json={"name": "x"})
     assert r.status_code == 409, r.text
+
+
+def test_a_lost_slot_is_recreated_and_the_possible_gap_reported(hookline, userdb, cdc, receiver):
+    """What a fail-over of the user's database does to a source (PostgreSQL 15 keeps no
+    logical slot on a standby): the slot is gone when the worker reconnects. Played here by
+    dropping it while the source is paused. The worker makes a new one and streams, and
+    the status says changes may be missing since the last confirmed LSN."""
+    userdb.run("CREATE TABLE public.f (id int PRIMARY KEY)")
+    src = create_source(hookline, userdb, [{"name": "public.f"}])
+    hookline.create_webhook(receiver.url, ["*"])
+    cdc.start()
+    hookline.settle()
+    wait_streaming(hookline, src["id"])
+    userdb.run("INSERT INTO f VALUES (1)")
+    receiver.wait_for(1, timeout=10)
+    before = wait_for(lambda: (s := status(hookline, src["id"]))["confirmed_lsn"] and s,
+                      timeout=10, what="a confirmed LSN")
+    assert hookline.api("POST", f"/api/v1/table-sources/{src['id']}/pause").status_code == 200
+    with psycopg.connect(userdb.infra.pg_admin_dsn, autocommit=True) as c:
+        wait_for(lambda: c.execute("SELECT pg_drop_replication_slot(slot_name) FROM"
+                                   " pg_replication_slots WHERE database = %s AND NOT active",
+                                   (userdb.name,)).fetchall(),
+                 timeout=15, what="the paused source's slot dropped")
+    assert userdb.slots() == []
+    assert hookline.api("POST", f"/api/v1/table-sources/{src['id']}/resume").status_code == 200
+    s = wait_streaming(hookline, src["id"])
+    assert "replication slot was missing" in s["detail"], s
+    assert f"changes after {before['confirmed_lsn']}" in s["detail"], (s, before)
+    assert len(userdb.slots()) == 1
+    userdb.run("INSERT INTO f VALUES (2)")
+    got = receiver.wait_for(2, timeout=10)
+    assert sorted(r.json()["data"]["id"] for r in got) == [1, 2]
