@@ -46,11 +46,6 @@ struct control {
     char worker[128];
 };
 
-void cdc_connection_aad(const char *id, char out[HL_AAD_MAX])
-{
-    snprintf(out, HL_AAD_MAX, "table_source.connection:%s", id);
-}
-
 static PGresult *query(struct control *c, const char *sql, int n, const char *const *params)
 {
     PGresult *r = PQexecParams(c->conn, sql, n, NULL, params, NULL, NULL, 0);
@@ -132,7 +127,7 @@ static void take(struct control *c, PGresult *r, int i)
     char err[256], aad[HL_AAD_MAX];
     struct cdc_source src;
     struct hl_buf dsn = HL_BUF_INIT;
-    cdc_connection_aad(id, aad);
+    hl_aad_table_source(aad, id);
     if (hl_keyring_open(c->keyring, aad, sealed, &dsn, err, sizeof(err))) {
         hl_log(HL_LOG_ERROR, "control", "table source '%s': cannot open its connection string: %s",
                id, err);

@@ -30,6 +30,7 @@
 #include "gw_sql.h"
 #include "hl/buf.h"
 #include "hl/id.h"
+#include "hl/keyring.h"
 #include "hl/log.h"
 #include "hl/mem.h"
 #include "hl/ssrf.h"
@@ -70,11 +71,6 @@
     " AND status <> 'deleting' AND updated_at::text = $4 RETURNING " TABLE_SOURCE_JSON
 
 #define EVENT_TYPE_RE "^[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*$"
-
-static void connection_aad(const char *id, char out[HL_AAD_MAX])
-{
-    snprintf(out, HL_AAD_MAX, "table_source.connection:%s", id);
-}
 
 static int not_found(struct gw_req *r, const char *id)
 {
@@ -246,7 +242,7 @@ static int create(struct gw_req *r, const char *unused)
         goto out;
     }
     hl_uuid_v7(id);
-    connection_aad(id, aad);
+    hl_aad_table_source(aad, id);
     sealed = hl_keyring_seal(&r->ctx->keyring, aad, dsn, strlen(dsn));
     json_object_del(body, "connection"); /* the plain text goes no further */
     b = json_dumps(body, JSON_COMPACT);
