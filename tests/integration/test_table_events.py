@@ -594,3 +594,21 @@ def test_a_lost_slot_is_recreated_and_the_possible_gap_reported(hookline, userdb
     userdb.run("INSERT INTO f VALUES (2)")
     got = receiver.wait_for(2, timeout=10)
     assert sorted(r.json()["data"]["id"] for r in got) == [1, 2]
+
+
+def test_master_key_rotation_reseals_connection_strings(hookline, userdb, cdc):
+    """rotate-master-key moves a table source's connection string to the new key; a worker
+    with only the new key then opens it and streams."""
+    userdb.run("CREATE TABLE public.k (id int PRIMARY KEY)")
+    src = create_source(hookline, userdb, [{"name": "public.k"}])
+    [(before,)] = hookline.sql("SELECT connection FROM table_sources WHERE id = %s", src["id"])
+    assert before.startswith("hlenc:v1:t1:")
+    k2 = "k2:" + base64.b64encode(os.urandom(32)).decode()
+    env = {**hookline.env, "HOOKLINE_MASTER_KEY": f"{k2},{hookline.master_key}"}
+    p = subprocess.run([str(BUILD / "gateway" / "hookline-gateway"), "rotate-master-key"],
+                       env=env, capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stdout + p.stderr
+    [(after,)] = hookline.sql("SELECT connection FROM table_sources WHERE id = %s", src["id"])
+    assert after.startswith("hlenc:v1:k2:"), after
+    cdc.start(HOOKLINE_MASTER_KEY=k2)
+    wait_streaming(hookline, src["id"])
