@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "hl/buf.h"
 #include "hl/log.h"
 #include "hl/mem.h"
@@ -103,6 +105,7 @@ hl_err hl_kafka_extra_set(const char *inline_props, const char *file, char *errb
     if (inline_props && *inline_props) {
         char *copy = hl_xstrdup(inline_props);
         err = extra_parse(copy, ";", "kafka_properties", errbuf, errlen);
+        OPENSSL_cleanse(copy, strlen(inline_props)); /* may hold sasl.password */
         free(copy);
         if (err)
             return err;
@@ -125,6 +128,7 @@ hl_err hl_kafka_extra_set(const char *inline_props, const char *file, char *errb
         char where[300];
         snprintf(where, sizeof(where), "kafka_properties_file '%s'", file);
         err = extra_parse(text, "\n", where, errbuf, errlen);
+        OPENSSL_cleanse(text, len); /* the file is where secrets go */
         free(text);
     }
     return err;
