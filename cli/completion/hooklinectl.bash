@@ -26,7 +26,7 @@ _hooklinectl() {
             if [[ $cur == -* ]]; then
                 reply=($(compgen -W " --url --api-key --profile --tenant --format --help --version" -- "$cur"))
             else
-                reply=($(compgen -W "webhooks:list webhooks:create webhooks:info webhooks:update webhooks:delete webhooks:test webhooks:deliveries webhooks:stats webhooks:trigger webhooks:retry webhooks:pause webhooks:resume webhooks:rotate-secret webhooks:replay deliveries:list deliveries:show event-types:list event-types:info event-types:create event-types:update event-types:delete sources:list sources:info sources:create sources:update sources:delete tenants:list tenants:info tenants:create tenants:update tenants:delete api-keys:list api-keys:info api-keys:create api-keys:revoke help completion doc" -- "$cur"))
+                reply=($(compgen -W "webhooks:list webhooks:create webhooks:info webhooks:update webhooks:delete webhooks:test webhooks:deliveries webhooks:stats webhooks:trigger webhooks:retry webhooks:pause webhooks:resume webhooks:rotate-secret webhooks:replay deliveries:list deliveries:show event-types:list event-types:info event-types:create event-types:update event-types:catalogs event-types:import event-types:delete sources:list sources:info sources:create sources:update sources:delete tenants:list tenants:info tenants:create tenants:update tenants:delete api-keys:list api-keys:info api-keys:create api-keys:revoke help completion doc" -- "$cur"))
             fi
             ;;
         esac
@@ -48,9 +48,9 @@ _hooklinectl() {
         --retry-strategy) reply=($(compgen -W "exponential linear fixed" -- "$cur")) ;;
         --status) reply=($(compgen -W "active inactive paused" -- "$cur")) ;;
         --format) reply=($(compgen -W "table json" -- "$cur")) ;;
-        --url|--events|--name|--description|--headers|--auth-credentials|--auth|--signature|--max-attempts|--initial-delay-ms|--max-delay-ms|--timeout-ms|--rate-limit|--max-concurrency|--metadata|--secret|--url|--api-key|--profile|--tenant) ;;
+        --url|--events|--name|--description|--headers|--auth-credentials|--auth|--signature|--max-attempts|--initial-delay-ms|--max-delay-ms|--retry-schedule|--filter|--timeout-ms|--rate-limit|--max-concurrency|--metadata|--secret|--url|--api-key|--profile|--tenant) ;;
         *)
-            reply=($(compgen -W " --url --events --name --description --method --headers --auth-type --auth-credentials --auth --signature --retry-strategy --max-attempts --initial-delay-ms --max-delay-ms --timeout-ms --rate-limit --max-concurrency --metadata --status --secret --url --api-key --profile --tenant --format --help" -- "$cur"))
+            reply=($(compgen -W " --url --events --name --description --method --headers --auth-type --auth-credentials --auth --signature --retry-strategy --max-attempts --initial-delay-ms --max-delay-ms --retry-schedule --filter --timeout-ms --rate-limit --max-concurrency --metadata --status --secret --url --api-key --profile --tenant --format --help" -- "$cur"))
             ;;
         esac
         ;;
@@ -70,9 +70,9 @@ _hooklinectl() {
         --retry-strategy) reply=($(compgen -W "exponential linear fixed" -- "$cur")) ;;
         --status) reply=($(compgen -W "active inactive paused disabled" -- "$cur")) ;;
         --format) reply=($(compgen -W "table json" -- "$cur")) ;;
-        --url|--events|--name|--description|--headers|--auth-credentials|--auth|--signature|--max-attempts|--initial-delay-ms|--max-delay-ms|--timeout-ms|--rate-limit|--max-concurrency|--metadata|--url|--api-key|--profile|--tenant) ;;
+        --url|--events|--name|--description|--headers|--auth-credentials|--auth|--signature|--max-attempts|--initial-delay-ms|--max-delay-ms|--retry-schedule|--filter|--timeout-ms|--rate-limit|--max-concurrency|--metadata|--url|--api-key|--profile|--tenant) ;;
         *)
-            reply=($(compgen -W " --url --events --name --description --method --headers --auth-type --auth-credentials --auth --signature --retry-strategy --max-attempts --initial-delay-ms --max-delay-ms --timeout-ms --rate-limit --max-concurrency --metadata --status --no-rate-limit --no-max-concurrency --url --api-key --profile --tenant --format --help" -- "$cur"))
+            reply=($(compgen -W " --url --events --name --description --method --headers --auth-type --auth-credentials --auth --signature --retry-strategy --max-attempts --initial-delay-ms --max-delay-ms --retry-schedule --filter --timeout-ms --rate-limit --max-concurrency --metadata --status --no-rate-limit --no-max-concurrency --url --api-key --profile --tenant --format --help" -- "$cur"))
             ;;
         esac
         ;;
@@ -224,6 +224,25 @@ _hooklinectl() {
             ;;
         esac
         ;;
+    event-types:catalogs)
+        case $prev in
+        --format) reply=($(compgen -W "table json" -- "$cur")) ;;
+        --url|--api-key|--profile|--tenant) ;;
+        *)
+            reply=($(compgen -W " --url --api-key --profile --tenant --format --help" -- "$cur"))
+            ;;
+        esac
+        ;;
+    event-types:import)
+        case $prev in
+        --catalog) reply=($(compgen -W "stacksos systemprompt epic81 xavyo" -- "$cur")) ;;
+        --format) reply=($(compgen -W "table json" -- "$cur")) ;;
+        --url|--api-key|--profile|--tenant) ;;
+        *)
+            reply=($(compgen -W " --catalog --url --api-key --profile --tenant --format --help" -- "$cur"))
+            ;;
+        esac
+        ;;
     event-types:delete)
         case $prev in
         --format) reply=($(compgen -W "table json" -- "$cur")) ;;
@@ -369,7 +388,7 @@ _hooklinectl() {
         --url|--api-key|--profile|--tenant) ;;
         *)
             if [[ $cur != -* ]]; then
-                reply=($(compgen -W "webhooks:list webhooks:create webhooks:info webhooks:update webhooks:delete webhooks:test webhooks:deliveries webhooks:stats webhooks:trigger webhooks:retry webhooks:pause webhooks:resume webhooks:rotate-secret webhooks:replay deliveries:list deliveries:show event-types:list event-types:info event-types:create event-types:update event-types:delete sources:list sources:info sources:create sources:update sources:delete tenants:list tenants:info tenants:create tenants:update tenants:delete api-keys:list api-keys:info api-keys:create api-keys:revoke help completion doc" -- "$cur"))
+                reply=($(compgen -W "webhooks:list webhooks:create webhooks:info webhooks:update webhooks:delete webhooks:test webhooks:deliveries webhooks:stats webhooks:trigger webhooks:retry webhooks:pause webhooks:resume webhooks:rotate-secret webhooks:replay deliveries:list deliveries:show event-types:list event-types:info event-types:create event-types:update event-types:catalogs event-types:import event-types:delete sources:list sources:info sources:create sources:update sources:delete tenants:list tenants:info tenants:create tenants:update tenants:delete api-keys:list api-keys:info api-keys:create api-keys:revoke help completion doc" -- "$cur"))
             else
                 reply=($(compgen -W " --url --api-key --profile --tenant --format --help" -- "$cur"))
             fi

@@ -13,6 +13,10 @@ static const struct ctl_col event_type_cols[] = {
     {"SCHEMA", "schema"},       {"DESCRIPTION", "description"}, {NULL, NULL},
 };
 
+static const struct ctl_col catalog_cols[] = {
+    {"NAME", "name"}, {"TITLE", "title"}, {NULL, NULL},
+};
+
 static const struct ctl_col source_cols[] = {
     {"ID", "id"},
     {"NAME", "name"},
@@ -136,6 +140,18 @@ int ctl_event_types_update(struct ctl_ctx *x)
 int ctl_event_types_delete(struct ctl_ctx *x)
 {
     return delete_item(x, "/api/v1/event-types", "event type", false);
+}
+
+int ctl_event_types_catalogs(struct ctl_ctx *x)
+{
+    return ctl_list_unpaged(x, "/api/v1/event-type-catalogs", catalog_cols);
+}
+
+int ctl_event_types_import(struct ctl_ctx *x)
+{
+    json_t *body = json_object();
+    ctl_body_opt(x, body, "catalog", "catalog");
+    return post_body(x, "/api/v1/event-types/import", body);
 }
 
 /* --- sources ------------------------------------------------------------------------------- */

@@ -82,6 +82,7 @@ static int webhook_body(struct ctl_ctx *x, json_t *body)
     ctl_body_opt(x, body, "timeout_ms", "timeout-ms");
     ctl_body_opt(x, body, "rate_limit_per_s", "rate-limit");
     ctl_body_opt(x, body, "max_concurrency", "max-concurrency");
+    ctl_body_opt(x, body, "filter", "filter");
     if (ctl_arg(a, "status"))
         json_object_set_new(body, "status", json_string(api_status(ctl_arg(a, "status"))));
 
@@ -90,6 +91,7 @@ static int webhook_body(struct ctl_ctx *x, json_t *body)
     ctl_body_opt(x, retry, "max_attempts", "max-attempts");
     ctl_body_opt(x, retry, "initial_delay_ms", "initial-delay-ms");
     ctl_body_opt(x, retry, "max_delay_ms", "max-delay-ms");
+    ctl_body_opt(x, retry, "schedule_ms", "retry-schedule");
     if (json_object_size(retry))
         json_object_set(body, "retry_policy", retry);
     json_decref(retry);

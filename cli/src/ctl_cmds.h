@@ -81,6 +81,8 @@ int ctl_event_types_info(struct ctl_ctx *x);
 int ctl_event_types_create(struct ctl_ctx *x);
 int ctl_event_types_update(struct ctl_ctx *x);
 int ctl_event_types_delete(struct ctl_ctx *x);
+int ctl_event_types_catalogs(struct ctl_ctx *x);
+int ctl_event_types_import(struct ctl_ctx *x);
 int ctl_sources_list(struct ctl_ctx *x);
 int ctl_sources_info(struct ctl_ctx *x);
 int ctl_sources_create(struct ctl_ctx *x);

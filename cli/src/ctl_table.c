@@ -64,6 +64,11 @@ const struct ctl_opt ctl_global_opts[] = {
          "attempts in all, the first included (1..20)"},                                     \
         {"initial-delay-ms", CTL_OPT_INT, "<ms>", NULL, false, "wait before the first retry"}, \
         {"max-delay-ms", CTL_OPT_INT, "<ms>", NULL, false, "longest wait between attempts"},   \
+        {"retry-schedule", CTL_OPT_JSON, "'<json>'", NULL, false,                            \
+         "explicit waits before each retry in ms, e.g. '[60000,300000,900000]' (replaces "   \
+         "the strategy options)"},                                                           \
+        {"filter", CTL_OPT_JSON, "'<json>'", NULL, false,                                    \
+         "payload filter, e.g. '{\"path\":\"/data/amount\",\"op\":\"gte\",\"value\":100}'"}, \
         {"timeout-ms", CTL_OPT_INT, "<ms>", NULL, false, "timeout per attempt (100..120000)"}, \
         {"rate-limit", CTL_OPT_INT, "<per-second>", NULL, false,                             \
          "deliveries per second at most"},                                                   \
@@ -171,6 +176,12 @@ static const struct ctl_opt deliveries_list_opts[] = {
     {"webhook", CTL_OPT_STRING, "<webhook-id>", NULL, false, "only this webhook's"},
     DELIVERY_FILTERS,
     PAGING,
+    END,
+};
+
+static const struct ctl_opt event_types_import_opts[] = {
+    {"catalog", CTL_OPT_ENUM, "<catalog>", "stacksos|systemprompt|epic81|xavyo", true,
+     "built-in catalog to copy into the tenant's"},
     END,
 };
 
@@ -318,6 +329,13 @@ const struct ctl_command ctl_commands[] = {
      event_type_fields_create, ctl_event_types_create, true},
     {"event-types:update", G_TYPES, "<name>", false, NULL, "Change an event type", NULL,
      event_type_fields_update, ctl_event_types_update, true},
+    {"event-types:catalogs", G_TYPES, NULL, false, NULL, "List the built-in catalogs",
+     "The event catalogs of the seed systems, each importable with event-types:import.",
+     no_opts, ctl_event_types_catalogs, true},
+    {"event-types:import", G_TYPES, NULL, false, NULL, "Import a built-in catalog",
+     "Copies a built-in catalog's event types into the tenant's catalog; names it has "
+     "already and built-in ones are left as they are. Safe to repeat.",
+     event_types_import_opts, ctl_event_types_import, true},
     {"event-types:delete", G_TYPES, "<name>", false, NULL, "Remove an event type", NULL,
      no_opts, ctl_event_types_delete, true},
 

@@ -5,7 +5,10 @@
  * Services may produce to <prefix>.events without the gateway (schemas/kafka.md), so every
  * message is checked against schemas/event.schema.json, the same contract the gateway's
  * own events meet; one that fails goes to the dead-letter topic with the validator's
- * errors (pointer + keyword) and is never delivered. */
+ * errors (pointer + keyword) and is never delivered.
+ *
+ * A webhook's payload filter (hl/filter.h) is evaluated here, after its event patterns,
+ * against the envelope parsed once for all webhooks. */
 #include "dp_fanout.h"
 
 #include <assert.h>
@@ -17,6 +20,7 @@
 #include "dp_deadletter.h"
 #include "dp_produce.h"
 #include "dp_subs.h"
+#include "hl/filter.h"
 #include "hl/id.h"
 #include "hl/jsonschema.h"
 #include "hl/log.h"
@@ -111,6 +115,10 @@ size_t dp_fanout(struct dp_msg *msg, const struct dp_snapshot *snap, struct dp_p
     for (size_t i = first; i < first + count; i++) {
         const struct dp_webhook *w = &snap->hooks[i];
         if (!hl_event_patterns_match(w->events, w->nevents, msg->ev.type))
+            continue;
+        /* The payload filter, against the tree parsed once above for every webhook: no
+         * match is no delivery, not even a skipped one. */
+        if (w->filter && !hl_filter_match(w->filter, msg->ev.root))
             continue;
         struct hl_task t = {.tenant = (char *)msg->ev.tenant,
                             .webhook_id = w->id,

@@ -50,6 +50,8 @@ int64_t dp_retry_base_delay_ms(const struct dp_retry_policy *p, int n)
     int64_t d = p->initial_delay_ms;
     if (n < 1)
         n = 1;
+    if (p->nschedule > 0)
+        return p->schedule_ms[n <= p->nschedule ? n - 1 : p->nschedule - 1];
     switch (p->strategy) {
     case DP_BACKOFF_FIXED:
         break;
@@ -68,6 +70,8 @@ int64_t dp_retry_delay_ms(const struct dp_retry_policy *p, int n, double rnd, in
                           bool throttled, int64_t throttle_min_ms, int64_t retry_after_ms)
 {
     int64_t d = dp_retry_base_delay_ms(p, n);
+    if (p->nschedule > 0) /* the client's own times: no jitter, no throttle floor, no cap */
+        return retry_after_ms > d ? retry_after_ms : d;
     d += (int64_t)((double)d * jitter_pct / 100.0 * (2.0 * rnd - 1.0));
     if (d > p->max_delay_ms)
         d = p->max_delay_ms;

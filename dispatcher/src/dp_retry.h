@@ -61,12 +61,17 @@ struct dp_retry_decision dp_retry_decide(const struct dp_config *cfg,
                                          double rnd);
 
 /* Wait before retry number n (1 = the wait after the first attempt), before jitter:
- * exponential initial * 2^(n-1), linear initial * n, fixed initial; capped at max. */
+ * exponential initial * 2^(n-1), linear initial * n, fixed initial; capped at max. With an
+ * explicit schedule, its n-th entry (the last one past its end). */
 int64_t dp_retry_base_delay_ms(const struct dp_retry_policy *p, int n);
 /* The wait after a failed attempt. rnd in [0, 1) spreads it by +-jitter_pct; throttled
  * (429, timeout) raises it to at least min(throttle_min_ms, max delay); retry_after_ms
  * (>= 0 when the endpoint sent Retry-After, already capped by the caller) raises it to at
- * least that. Never negative. */
+ * least that. Never negative. An explicit schedule is followed as written (a client that
+ * lists 1m, 5m, 15m expects each retry within 10 % of those times): neither jitter nor
+ * the throttle floor nor max_delay_ms applies, only a longer Retry-After. The tiers carry
+ * such a wait to its due time (dp_deliver.c), so it arrives late only by the loop's and
+ * Kafka's latency, never early. */
 int64_t dp_retry_delay_ms(const struct dp_retry_policy *p, int n, double rnd, int jitter_pct,
                           bool throttled, int64_t throttle_min_ms, int64_t retry_after_ms);
 /* The tier for a wait: the longest tier not longer than wait_ms (tier 0 when all are

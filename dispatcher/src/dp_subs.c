@@ -36,8 +36,8 @@
     " headers::text, auth::text, signature::text, previous_secret,"                               \
     " (extract(epoch FROM previous_secret_expires_at) * 1000)::bigint, retry_policy::text,"       \
     " timeout_ms, rate_limit_per_s, max_concurrency,"                                             \
-    " (extract(epoch FROM updated_at) * 1000)::bigint, signing_key, previous_signing_key"         \
-    " FROM webhooks"
+    " (extract(epoch FROM updated_at) * 1000)::bigint, signing_key, previous_signing_key,"        \
+    " filter::text FROM webhooks"
 #define TENANTS_SQL "SELECT id FROM tenants ORDER BY id"
 /* What a reload compares before it loads everything: every statement that changes tenants
  * or webhooks advances this counter (migration 0011) and NOTIFYs, so the timer is a safety
@@ -79,6 +79,7 @@ void dp_webhook_release(struct dp_webhook *w)
     free(w->events);
     free(w->method);
     free(w->legacy_header);
+    hl_filter_free(w->filter);
     for (size_t i = 0; i < w->nheader_lines; i++) {
         explicit_bzero(w->header_lines[i], strlen(w->header_lines[i]));
         free(w->header_lines[i]);
@@ -402,6 +403,29 @@ bool dp_webhook_from_columns(const char *const col[NCOLS], const struct hl_keyri
     w->retry.initial_delay_ms = jint(retry, "initial_delay_ms", 5000, 0, INT64_C(86400000) * 7);
     w->retry.max_delay_ms =
         jint(retry, "max_delay_ms", 3600000, w->retry.initial_delay_ms, INT64_C(86400000) * 7);
+    json_t *sched = json_object_get(retry, "schedule_ms");
+    for (size_t k = 0; k < json_array_size(sched) && k < DP_SCHEDULE_MAX; k++)
+        w->retry.schedule_ms[w->retry.nschedule++] =
+            json_integer_value(json_array_get(sched, k)) > 0
+                ? json_integer_value(json_array_get(sched, k))
+                : 0;
+    if (w->retry.nschedule)
+        w->retry.max_attempts = 1 + w->retry.nschedule;
+    /* The gateway compiled the filter before storing it; one that no longer compiles
+     * (a dispatcher older than the gateway) makes the webhook unusable, never unfiltered. */
+    if (col[19]) {
+        char where[256], why[256];
+        json_t *spec = json_loads(col[19], 0, NULL);
+        hl_err ferr = spec ? hl_filter_compile(spec, &w->filter, where, sizeof(where), why,
+                                               sizeof(why))
+                           : HL_EINVAL;
+        json_decref(spec);
+        if (ferr) {
+            snprintf(errbuf, errlen, "filter does not compile: %s at '%s'",
+                     spec ? why : "not JSON", spec ? where : "");
+            goto out;
+        }
+    }
     w->timeout_ms = col[13] ? strtoll(col[13], NULL, 10) : 30000;
     if (w->timeout_ms < 100)
         w->timeout_ms = 30000;

@@ -18,11 +18,14 @@
 #include <stdint.h>
 
 #include "hl/err.h"
+#include "hl/filter.h"
 #include "hl/keyring.h"
 #include "hl/sign.h"
 
 typedef enum { DP_WH_ACTIVE, DP_WH_PAUSED, DP_WH_DISABLED } dp_wh_status;
 typedef enum { DP_BACKOFF_EXPONENTIAL, DP_BACKOFF_LINEAR, DP_BACKOFF_FIXED } dp_backoff;
+
+#define DP_SCHEDULE_MAX 20 /* retry_policy.schedule_ms: at most this many retries */
 
 /* A webhook's retry policy (retry_policy jsonb, migration 0003). */
 struct dp_retry_policy {
@@ -30,6 +33,10 @@ struct dp_retry_policy {
     int max_attempts; /* total, first attempt included */
     int64_t initial_delay_ms;
     int64_t max_delay_ms;
+    /* An explicit schedule (retry_policy.schedule_ms), when nschedule > 0: the wait before
+     * retry n is schedule_ms[n - 1], and max_attempts is 1 + nschedule. */
+    int nschedule;
+    int64_t schedule_ms[DP_SCHEDULE_MAX];
 };
 
 /* Everything an attempt needs, decoded and preformatted once per load so that building a
@@ -64,6 +71,7 @@ struct dp_webhook {
     int rate_limit_per_s; /* 0: unlimited */
     int max_concurrency;  /* 0: the dispatcher's default */
     int64_t updated_ms;   /* epoch ms of the row's last change */
+    struct hl_filter *filter; /* the payload filter (migration 0016), NULL when none */
 };
 
 /* Immutable once published. hooks are sorted by tenant, then id; tenants sorted. */
@@ -102,10 +110,10 @@ bool dp_snapshot_has_tenant(const struct dp_snapshot *snap, const char *tenant);
 /* Builds a webhook from the text form of its columns (the loader's SELECT, in order:
  * id tenant url events secret status method headers auth signature previous_secret
  * previous_secret_expires_ms retry_policy timeout_ms rate_limit_per_s max_concurrency
- * updated_ms signing_key previous_signing_key; NULL for SQL NULL), opening the sealed
+ * updated_ms signing_key previous_signing_key filter; NULL for SQL NULL), opening the sealed
  * values with kr. False, with the reason in errbuf and w empty, when unusable; true with
  * w->secret_error set when only a secret does not open. Exposed for unit tests. */
-#define DP_WEBHOOK_NCOLS 19
+#define DP_WEBHOOK_NCOLS 20
 bool dp_webhook_from_columns(const char *const col[DP_WEBHOOK_NCOLS], const struct hl_keyring *kr,
                              struct dp_webhook *w, char *errbuf, size_t errlen);
 void dp_webhook_release(struct dp_webhook *w);

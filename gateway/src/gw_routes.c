@@ -6,6 +6,7 @@
 #include "gw_route.h"
 #include "gw_routes.h"
 #include "gw_routes_api_keys.h"
+#include "gw_routes_catalogs.h"
 #include "gw_routes_deliveries.h"
 #include "gw_routes_developer.h"
 #include "gw_routes_event_types.h"
@@ -29,7 +30,9 @@ const struct gw_resource *const gw_resources[] = {
     &gw_res_events,
     &gw_res_tenants,
     &gw_res_api_keys,
+    &gw_res_event_types_import,
     &gw_res_event_types,
+    &gw_res_event_type_catalogs,
     &gw_res_deliveries,
     &gw_res_extensions,
     &gw_res_sources,

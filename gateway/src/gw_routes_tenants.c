@@ -21,7 +21,8 @@
 #include "hl/banned.h"
 
 #define TENANT_JSON                                                                                \
-    "json_build_object('id', id, 'name', name, 'metadata', metadata, 'created_at', "             \
+    "json_build_object('id', id, 'name', name, 'metadata', metadata,"                             \
+    " 'allow_unlisted_event_types', allow_unlisted_event_types, 'created_at', "                   \
     GW_TS("created_at") ", 'updated_at', " GW_TS("updated_at") ")"
 
 static int create(struct gw_req *r, const char *unused)
@@ -40,12 +41,14 @@ static int create(struct gw_req *r, const char *unused)
     const char *id = jid ? json_string_value(jid) : idbuf;
     json_t *meta = json_object_get(body, "metadata");
     char *meta_s = meta ? json_dumps(meta, JSON_COMPACT) : NULL;
+    json_t *unlisted = json_object_get(body, "allow_unlisted_event_types");
     const char *params[] = {id, json_string_value(json_object_get(body, "name")),
-                            meta_s ? meta_s : "{}"};
+                            meta_s ? meta_s : "{}", json_is_true(unlisted) ? "true" : "false"};
     PGresult *res = gw_query_json(r, &conn,
-                                  "INSERT INTO tenants (id, name, metadata) VALUES ($1, $2, $3)"
+                                  "INSERT INTO tenants (id, name, metadata,"
+                                  " allow_unlisted_event_types) VALUES ($1, $2, $3, $4)"
                                   " ON CONFLICT (id) DO NOTHING RETURNING " TENANT_JSON,
-                                  3, params);
+                                  4, params);
     free(meta_s);
     if (!res) {
         status = 503;
@@ -121,13 +124,17 @@ static int patch_one(struct gw_req *r, const char *id)
         json_t *name = json_object_get(body, "name");
         json_t *meta = json_object_get(body, "metadata");
         char *meta_s = meta ? json_dumps(meta, JSON_COMPACT) : NULL;
-        const char *params[] = {id, name ? json_string_value(name) : NULL, meta_s};
+        json_t *unlisted = json_object_get(body, "allow_unlisted_event_types");
+        const char *params[] = {id, name ? json_string_value(name) : NULL, meta_s,
+                                unlisted ? (json_is_true(unlisted) ? "true" : "false") : NULL};
         PGconn *conn = NULL;
         PGresult *res = gw_query_json(r, &conn,
                                       "UPDATE tenants SET name = coalesce($2, name),"
                                       " metadata = coalesce($3::jsonb, metadata),"
+                                      " allow_unlisted_event_types = coalesce($4::boolean,"
+                                      " allow_unlisted_event_types),"
                                       " updated_at = now() WHERE id = $1 RETURNING " TENANT_JSON,
-                                      3, params);
+                                      4, params);
         free(meta_s);
         status = answer(r, conn, res, id, false);
     }

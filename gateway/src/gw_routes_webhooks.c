@@ -35,6 +35,7 @@
 #include "gw_schemas.h"
 #include "gw_secrets.h"
 #include "gw_sql.h"
+#include "gw_webhook_checks.h"
 #include "hl/id.h"
 #include "hl/log.h"
 #include "hl/match.h"
@@ -48,6 +49,7 @@
 #define WEBHOOK_JSON                                                                               \
     "json_build_object('id', id, 'name', name, 'description', description, 'url', url,"          \
     " 'events', events, 'status', status, 'disabled_reason', disabled_reason,"                     \
+    " 'active', status = 'active', 'filter', filter,"                                             \
     " 'method', method, 'headers', headers,"                                                       \
     " 'auth', " HL_AUTH_SHOWN_SQL("auth") ","                                   \
     " 'signature', signature, 'retry_policy', retry_policy, 'timeout_ms', timeout_ms,"             \
@@ -83,13 +85,14 @@
     "   ((signature || coalesce(b->'signature', '{}'))->>'v1a')::boolean THEN $4 ELSE signing_key END," \
     " public_key = CASE WHEN signing_key IS NULL AND"                                             \
     "   ((signature || coalesce(b->'signature', '{}'))->>'v1a')::boolean THEN $5 ELSE public_key END," \
-    " retry_policy = retry_policy || coalesce(b->'retry_policy', '{}'),"                           \
+    " retry_policy = jsonb_strip_nulls(retry_policy || coalesce(b->'retry_policy', '{}')),"        \
     " timeout_ms = coalesce((b->>'timeout_ms')::int, timeout_ms),"                                 \
     " rate_limit_per_s = CASE WHEN b ? 'rate_limit_per_s' THEN (b->>'rate_limit_per_s')::int"      \
     "   ELSE rate_limit_per_s END,"                                                                \
     " max_concurrency = CASE WHEN b ? 'max_concurrency' THEN (b->>'max_concurrency')::int"         \
     "   ELSE max_concurrency END,"                                                                 \
     " metadata = coalesce(b->'metadata', metadata),"                                               \
+    " filter = CASE WHEN b ? 'filter' THEN nullif(b->'filter', 'null') ELSE filter END,"          \
     " updated_at = now()"                                                                          \
     " FROM (SELECT $3::jsonb AS b) body WHERE tenant_id = $1 AND id = $2"                         \
     " RETURNING " WEBHOOK_JSON
@@ -98,7 +101,7 @@
     "UPDATE webhooks SET name = DEFAULT, description = DEFAULT, status = DEFAULT,"               \
     " disabled_reason = NULL, method = DEFAULT, headers = DEFAULT, auth = DEFAULT,"               \
     " signature = DEFAULT, retry_policy = DEFAULT, timeout_ms = DEFAULT,"                         \
-    " rate_limit_per_s = NULL, max_concurrency = NULL, metadata = DEFAULT"                        \
+    " rate_limit_per_s = NULL, max_concurrency = NULL, metadata = DEFAULT, filter = NULL"         \
     " WHERE tenant_id = $1 AND id = $2"
 
 /* Headers the dispatcher sets itself, or that would break HTTP if a user set them. */
@@ -165,10 +168,12 @@ static void check_semantics(json_t *body, const char *stored_legacy, struct gw_e
     if (ah && (header_reserved(ah, legacy) ||
                (stored_legacy && strcasecmp(ah, stored_legacy) == 0)))
         gw_errors_add(e, "/auth/header", "'%s' is set by Hookline or is hop-by-hop", ah);
+
+    gw_webhook_check_extras(body, e); /* active, filter, retry_policy.schedule_ms */
 }
 
 /* Every non-wildcard pattern must name a catalog event type (the tenant's or a built-in
- * one). Returns 0, or the status of the reply sent (422 naming the unknown ones). */
+ * one), unless the tenant allows unlisted types (migration 0016). Returns 0, or the status of the reply sent (422 naming the unknown ones). */
 static int check_catalog(struct gw_req *r, PGconn *conn, json_t *events)
 {
     if (!events)
@@ -188,7 +193,9 @@ static int check_catalog(struct gw_req *r, PGconn *conn, json_t *events)
         conn,
         "SELECT p FROM unnest($2::text[]) WITH ORDINALITY AS t(p, n) WHERE p NOT LIKE '%*'"
         " AND NOT EXISTS (SELECT 1 FROM event_types et WHERE et.name = p"
-        " AND (et.tenant_id = $1 OR et.tenant_id IS NULL)) ORDER BY n",
+        " AND (et.tenant_id = $1 OR et.tenant_id IS NULL))"
+        " AND NOT EXISTS (SELECT 1 FROM tenants WHERE id = $1 AND allow_unlisted_event_types)"
+        " ORDER BY n",
         2, NULL, params, NULL, NULL, 0);
     hl_buf_release(&lit);
     int status = 0;

@@ -14,9 +14,9 @@
 static void strategies(void **state)
 {
     (void)state;
-    struct dp_retry_policy exp = {DP_BACKOFF_EXPONENTIAL, 6, 1000, 60000};
-    struct dp_retry_policy lin = {DP_BACKOFF_LINEAR, 6, 1000, 3500};
-    struct dp_retry_policy fix = {DP_BACKOFF_FIXED, 3, 700, 700};
+    struct dp_retry_policy exp = {.strategy = DP_BACKOFF_EXPONENTIAL, .max_attempts = 6, .initial_delay_ms = 1000, .max_delay_ms = 60000};
+    struct dp_retry_policy lin = {.strategy = DP_BACKOFF_LINEAR, .max_attempts = 6, .initial_delay_ms = 1000, .max_delay_ms = 3500};
+    struct dp_retry_policy fix = {.strategy = DP_BACKOFF_FIXED, .max_attempts = 3, .initial_delay_ms = 700, .max_delay_ms = 700};
     assert_int_equal(dp_retry_base_delay_ms(&exp, 1), 1000);
     assert_int_equal(dp_retry_base_delay_ms(&exp, 2), 2000);
     assert_int_equal(dp_retry_base_delay_ms(&exp, 5), 16000);
@@ -29,7 +29,7 @@ static void strategies(void **state)
 static void jitter_throttle_retry_after(void **state)
 {
     (void)state;
-    struct dp_retry_policy p = {DP_BACKOFF_EXPONENTIAL, 6, 1000, 60000};
+    struct dp_retry_policy p = {.strategy = DP_BACKOFF_EXPONENTIAL, .max_attempts = 6, .initial_delay_ms = 1000, .max_delay_ms = 60000};
     assert_int_equal(dp_retry_delay_ms(&p, 1, 0.0, 20, false, 0, -1), 800);
     assert_int_equal(dp_retry_delay_ms(&p, 1, 0.5, 20, false, 0, -1), 1000);
     assert_true(dp_retry_delay_ms(&p, 1, 0.999, 20, false, 0, -1) <= 1200);
@@ -91,7 +91,7 @@ static void decide_exhaustive(void **state)
 {
     (void)state;
     struct dp_config cfg = decide_cfg();
-    struct dp_retry_policy p = {DP_BACKOFF_EXPONENTIAL, 3, 1000, 600000};
+    struct dp_retry_policy p = {.strategy = DP_BACKOFF_EXPONENTIAL, .max_attempts = 3, .initial_delay_ms = 1000, .max_delay_ms = 600000};
     const int64_t now = 10000000;
     const int64_t since[] = {0, now - 999999, now - 1000000, now - 5000000};
     const int64_t ra[] = {-1, 2000, 99999999};
@@ -155,11 +155,11 @@ static void decide_budget(void **state)
 {
     (void)state;
     struct dp_config cfg = decide_cfg();
-    struct dp_retry_policy one = {DP_BACKOFF_FIXED, 1, 500, 500};
+    struct dp_retry_policy one = {.strategy = DP_BACKOFF_FIXED, .max_attempts = 1, .initial_delay_ms = 500, .max_delay_ms = 500};
     struct dp_endpoint_health h = {0, false};
     struct dp_attempt_result a = {"http_status", 500, 1, -1};
     assert_int_equal(dp_retry_decide(&cfg, &one, &a, &h, 0, 0.5).next, DP_NEXT_DEAD_LETTER);
-    struct dp_retry_policy fix = {DP_BACKOFF_FIXED, 20, 500, 500};
+    struct dp_retry_policy fix = {.strategy = DP_BACKOFF_FIXED, .max_attempts = 20, .initial_delay_ms = 500, .max_delay_ms = 500};
     a.attempts_used = 19;
     struct dp_retry_decision d = dp_retry_decide(&cfg, &fix, &a, &h, 0, 0.5);
     assert_int_equal(d.next, DP_NEXT_RETRY);
@@ -173,7 +173,7 @@ static void decide_throttle_and_jitter(void **state)
 {
     (void)state;
     struct dp_config cfg = decide_cfg();
-    struct dp_retry_policy p = {DP_BACKOFF_FIXED, 5, 1000, 2000};
+    struct dp_retry_policy p = {.strategy = DP_BACKOFF_FIXED, .max_attempts = 5, .initial_delay_ms = 1000, .max_delay_ms = 2000};
     struct dp_endpoint_health h = {0, false};
     struct dp_attempt_result a = {"timeout", 0, 1, -1};
     assert_int_equal(dp_retry_decide(&cfg, &p, &a, &h, 0, 0.5).wait_ms, 2000);
@@ -182,6 +182,76 @@ static void decide_throttle_and_jitter(void **state)
     a.http_status = 503;
     assert_int_equal(dp_retry_decide(&cfg, &p, &a, &h, 0, 0.0).wait_ms, 800);
     assert_int_equal(dp_retry_decide(&cfg, &p, &a, &h, 0, 0.5).wait_ms, 1000);
+}
+
+/* An explicit schedule (seed 003: 1m, 5m, 15m, 1h, 2h) is followed as written: no jitter,
+ * no throttle floor, no max_delay_ms cap; a longer Retry-After still wins; the budget is
+ * one attempt plus one per entry. */
+static struct dp_retry_policy seed003_schedule(void)
+{
+    struct dp_retry_policy p = {.strategy = DP_BACKOFF_EXPONENTIAL, .max_attempts = 6,
+                                .initial_delay_ms = 5000, .max_delay_ms = 3600000,
+                                .nschedule = 5,
+                                .schedule_ms = {60000, 300000, 900000, 3600000, 7200000}};
+    return p;
+}
+
+static void schedule_followed_exactly(void **state)
+{
+    (void)state;
+    struct dp_retry_policy p = seed003_schedule();
+    for (int n = 1; n <= 5; n++) {
+        assert_int_equal(dp_retry_base_delay_ms(&p, n), p.schedule_ms[n - 1]);
+        /* the jitter's extremes and a throttled attempt change nothing */
+        assert_int_equal(dp_retry_delay_ms(&p, n, 0.0, 20, false, 0, -1), p.schedule_ms[n - 1]);
+        assert_int_equal(dp_retry_delay_ms(&p, n, 0.999, 20, true, 600000, -1),
+                         p.schedule_ms[n - 1]);
+    }
+    assert_int_equal(dp_retry_base_delay_ms(&p, 9), 7200000); /* past the end: the last */
+    assert_int_equal(dp_retry_delay_ms(&p, 1, 0.5, 20, false, 0, 90000), 90000);
+    assert_int_equal(dp_retry_delay_ms(&p, 2, 0.5, 20, false, 0, 90000), 300000);
+
+    struct dp_config cfg = decide_cfg();
+    cfg.retry_jitter_pct = 20;
+    struct dp_endpoint_health h = {0, false};
+    p.max_attempts = 1 + p.nschedule; /* as dp_subs loads it */
+    struct dp_attempt_result a = {"timeout", 0, 1, -1};
+    struct dp_retry_decision d = dp_retry_decide(&cfg, &p, &a, &h, 0, 0.9);
+    assert_int_equal(d.next, DP_NEXT_RETRY);
+    assert_int_equal(d.wait_ms, 60000);
+    a.attempts_used = 5;
+    assert_int_equal(dp_retry_decide(&cfg, &p, &a, &h, 0, 0.9).wait_ms, 7200000);
+    a.attempts_used = 6;
+    assert_int_equal(dp_retry_decide(&cfg, &p, &a, &h, 0, 0.9).next, DP_NEXT_DEAD_LETTER);
+}
+
+/* How a wait travels (dp_deliver.c): into the longest tier not longer than what remains,
+ * again from that tier while a tier still fits, and the rest below the shortest tier in
+ * memory. With the default tiers every entry of seed 003's schedule (and of a short test
+ * schedule) is carried to its due time exactly, in a handful of hops: the only error left
+ * is each hop's Kafka latency, far below 10 % of the wait. A 60 s retry never waits for a
+ * longer tier. */
+static void tiers_carry_schedules_to_their_due_time(void **state)
+{
+    (void)state;
+    const int64_t tiers[] = {5000, 60000, 600000, 3600000}; /* retry_tiers_ms's default */
+    const int64_t waits[] = {1000, 3000, 2000, 60000, 300000, 900000, 3600000, 7200000, 86400000};
+    for (size_t i = 0; i < sizeof(waits) / sizeof(waits[0]); i++) {
+        int64_t remaining = waits[i], waited = 0;
+        int hops = 0;
+        while (remaining >= tiers[0]) {
+            size_t t = dp_retry_tier(tiers, 4, remaining);
+            assert_true(tiers[t] <= remaining); /* never past the due time */
+            waited += tiers[t];
+            remaining -= tiers[t];
+            hops++;
+        }
+        waited += remaining; /* held in memory */
+        assert_int_equal(waited, waits[i]);
+        assert_true(hops <= 24);
+        if (waits[i] == 60000)
+            assert_int_equal(hops, 1);
+    }
 }
 
 int main(void)
@@ -194,6 +264,8 @@ int main(void)
         cmocka_unit_test(jitter_throttle_retry_after),
         cmocka_unit_test(tiers),
         cmocka_unit_test(retry_after),
+        cmocka_unit_test(schedule_followed_exactly),
+        cmocka_unit_test(tiers_carry_schedules_to_their_due_time),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

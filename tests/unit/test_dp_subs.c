@@ -137,10 +137,49 @@ static void test_plain_text_and_moved_values_do_not_open(void **state)
     hl_keyring_release(&kr);
 }
 
+/* Migration 0016's column and retry_policy.schedule_ms: a filter is compiled at load (one
+ * that does not compile makes the webhook unusable, never unfiltered); a schedule sets the
+ * attempts to one more than its length. */
+static void test_filter_and_schedule_load(void **state)
+{
+    struct hl_keyring kr;
+    struct row r;
+    struct dp_webhook w;
+    char err[256];
+    assert_int_equal(hl_keyring_parse(&kr, K1, err, sizeof(err)), HL_OK);
+    make_row(&r, &kr, false);
+    r.col[12] = "{\"strategy\": \"fixed\", \"max_attempts\": 3, \"schedule_ms\": [60000, 7200000]}";
+    r.col[19] = "{\"path\": \"/data/n\", \"op\": \"gt\", \"value\": 1}";
+    assert_true(dp_webhook_from_columns(r.col, &kr, &w, err, sizeof(err)));
+    assert_int_equal(w.retry.nschedule, 2);
+    assert_int_equal(w.retry.max_attempts, 3);
+    assert_int_equal(w.retry.schedule_ms[1], 7200000);
+    assert_non_null(w.filter);
+    json_t *ev = json_loads("{\"data\": {\"n\": 2}}", 0, NULL);
+    assert_true(hl_filter_match(w.filter, ev));
+    json_decref(ev);
+    dp_webhook_release(&w);
+
+    r.col[12] = "{\"schedule_ms\": null}";
+    r.col[19] = NULL;
+    assert_true(dp_webhook_from_columns(r.col, &kr, &w, err, sizeof(err)));
+    assert_int_equal(w.retry.nschedule, 0);
+    assert_int_equal(w.retry.max_attempts, 6);
+    assert_null(w.filter);
+    dp_webhook_release(&w);
+
+    r.col[19] = "{\"path\": \"/data/n\", \"op\": \"like\", \"value\": 1}";
+    assert_false(dp_webhook_from_columns(r.col, &kr, &w, err, sizeof(err)));
+    assert_non_null(strstr(err, "filter"));
+    free_row(&r);
+    hl_keyring_release(&kr);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sealed_values_open_into_keys_and_headers),
+        cmocka_unit_test(test_filter_and_schedule_load),
         cmocka_unit_test(test_value_under_missing_key_marks_the_webhook_unavailable),
         cmocka_unit_test(test_plain_text_and_moved_values_do_not_open),
     };
