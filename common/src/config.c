@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "hl/kafka.h"
 #include "hl/log.h"
 #include "hl/mem.h"
 #include "hl/ssrf.h"
@@ -234,6 +235,8 @@ hl_err hl_common_cfg_apply(const struct hl_common_cfg *c, char *errbuf, size_t e
                    hl_ssrf_allow.cidr[i].family == AF_INET ? "IPv4" : "IPv6");
     if (hl_ssrf_allow.n)
         hl_log(HL_LOG_INFO, "config", "ssrf_allowlist: %s", c->ssrf_allowlist);
+    if (hl_kafka_extra_set(c->kafka_properties, c->kafka_properties_file, errbuf, errlen))
+        return HL_EINVAL;
     return HL_OK;
 }
 

@@ -179,7 +179,7 @@ int main(int argc, char **argv)
     dp_consumer_close(consumer);
     consumer = NULL;
     hl_log(HL_LOG_INFO, "main", "stopped");
-    rc = 0;
+    rc = dp_producer_fatal() ? 1 : 0; /* a supervisor restarts it with a new producer */
 out_curl:
     dp_metrics_shutting_down();
     dp_deliver_free(dl);
