@@ -37,6 +37,11 @@ const struct hl_cfg_opt cdc_config_opts[] = {
     {"kafka_compression", HL_CFG_STR, offsetof(struct cdc_config, kafka_compression), "none", 0,
      0, "codec of the events produced (librdkafka compression.codec: none, lz4, zstd, snappy, "
      "gzip)"},
+    {"http_host", HL_CFG_STR, offsetof(struct cdc_config, http_host), "0.0.0.0", 0, 0,
+     "address of the operations listener (/metrics, /healthz, /readyz)"},
+    {"http_port", HL_CFG_INT, offsetof(struct cdc_config, http_port), "8083", 0, 65535,
+     "port of the operations listener (/metrics, /healthz, /readyz); 0: none. Each worker "
+     "on one host needs its own"},
 };
 
 const size_t cdc_config_nopts = sizeof(cdc_config_opts) / sizeof(cdc_config_opts[0]);

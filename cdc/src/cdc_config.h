@@ -20,6 +20,8 @@ struct cdc_config {
     int64_t linger_ms;
     int64_t max_in_flight;      /* events awaiting Kafka per source before reading pauses */
     char *kafka_compression;
+    char *http_host;            /* the operations listener (hl/opshttp.h) */
+    int64_t http_port;          /* 0: no listener */
 };
 
 extern const struct hl_cfg_opt cdc_config_opts[];

@@ -13,6 +13,7 @@
 #include <openssl/crypto.h>
 
 #include "cdc_fence.h"
+#include "cdc_metrics.h"
 #include "cdc_pgoutput.h"
 #include "cdc_source.h"
 #include "cdc_stream.h"
@@ -32,6 +33,7 @@ struct held {
     struct cdc_stream *stream; /* NULL when the row could not be used (state says why) */
     bool deleting;
     bool seen; /* in the last scan */
+    uint64_t run; /* which stream, for the metrics' counters */
 };
 
 struct control {
@@ -40,13 +42,9 @@ struct control {
     struct cdc_producer *prod;
     PGconn *conn;
     struct held *held;
+    uint64_t runs; /* streams started */
     char worker[128];
 };
-
-void cdc_connection_aad(const char *id, char out[HL_AAD_MAX])
-{
-    snprintf(out, HL_AAD_MAX, "table_source.connection:%s", id);
-}
 
 static PGresult *query(struct control *c, const char *sql, int n, const char *const *params)
 {
@@ -122,13 +120,14 @@ static void take(struct control *c, PGresult *r, int i)
     snprintf(h->version, sizeof(h->version), "%s", PQgetvalue(r, i, 6));
     h->deleting = strcmp(status, "deleting") == 0;
     h->seen = true;
+    h->run = ++c->runs;
     h->next = c->held;
     c->held = h;
 
     char err[256], aad[HL_AAD_MAX];
     struct cdc_source src;
     struct hl_buf dsn = HL_BUF_INIT;
-    cdc_connection_aad(id, aad);
+    hl_aad_table_source(aad, id);
     if (hl_keyring_open(c->keyring, aad, sealed, &dsn, err, sizeof(err))) {
         hl_log(HL_LOG_ERROR, "control", "table source '%s': cannot open its connection string: %s",
                id, err);
@@ -145,6 +144,8 @@ static void take(struct control *c, PGresult *r, int i)
         hl_buf_release(&dsn);
         return;
     }
+    if (!PQgetisnull(r, i, 7) && !cdc_lsn_parse(PQgetvalue(r, i, 7), &src.last_confirmed))
+        src.last_confirmed = 0;
     hl_log(HL_LOG_INFO, "control", "holding table source '%s'%s", id,
            h->deleting ? " (to drop it)" : "");
     h->stream = cdc_stream_start(c->cfg, c->prod, &src, hl_buf_detach(&dsn, NULL), h->deleting);
@@ -164,7 +165,7 @@ static bool scan(struct control *c)
 {
     PGresult *r = query(c,
                         "SELECT id, tenant_id, status, connection, tables::text, event_name,"
-                        " updated_at::text FROM table_sources ORDER BY id",
+                        " updated_at::text, confirmed_lsn FROM table_sources ORDER BY id",
                         0, NULL);
     if (!r)
         return PQstatus(c->conn) == CONNECTION_OK;
@@ -205,18 +206,35 @@ static bool scan(struct control *c)
     return true;
 }
 
-/* Writes changed statuses; finishes dropped sources. */
+/* Writes changed statuses; finishes dropped sources; publishes the metrics. */
 static void flush_status(struct control *c)
 {
+    size_t n = 0, cap = 0;
+    struct cdc_metrics_source *rows = NULL;
+    for (struct held *h = c->held; h; h = h->next)
+        cap++;
+    rows = hl_xcalloc(cap ? cap : 1, sizeof(*rows));
     for (struct held **pp = &c->held; *pp;) {
         struct held *h = *pp;
         if (!h->stream) {
+            struct cdc_metrics_source *m = &rows[n++];
+            snprintf(m->id, sizeof(m->id), "%s", h->id);
+            snprintf(m->state, sizeof(m->state), "error");
+            m->run = h->run;
             pp = &h->next;
             continue;
         }
         struct cdc_stream_status st;
         bool changed;
         cdc_stream_status(h->stream, &st, &changed);
+        struct cdc_metrics_source *m = &rows[n++];
+        snprintf(m->id, sizeof(m->id), "%s", h->id);
+        snprintf(m->state, sizeof(m->state), "%s", st.state);
+        m->confirmed = st.confirmed;
+        m->lag_bytes = st.wal_end > st.confirmed ? st.wal_end - st.confirmed : 0;
+        m->events = st.events;
+        m->errors = st.errors;
+        m->run = h->run;
         if (h->deleting && cdc_stream_dropped(h->stream)) {
             const char *params[] = {h->id};
             PGresult *r = query(c, "DELETE FROM table_sources WHERE id = $1 AND status = 'deleting'",
@@ -224,6 +242,7 @@ static void flush_status(struct control *c)
             if (r) {
                 hl_log(HL_LOG_INFO, "control", "table source '%s' deleted", h->id);
                 PQclear(r);
+                n--; /* not held any more */
                 *pp = h->next;
                 release(c, h, true);
                 free(h);
@@ -234,6 +253,8 @@ static void flush_status(struct control *c)
             report(c, h->id, st.state, st.detail, &st);
         pp = &h->next;
     }
+    cdc_metrics_publish(rows, n);
+    free(rows);
 }
 
 static bool connect_control(struct control *c)
@@ -311,6 +332,7 @@ int cdc_control_run(const struct cdc_config *cfg, const struct hl_keyring *keyri
             }
             backoff = 500;
             next_scan = 0;
+            cdc_metrics_control(true);
             hl_log(HL_LOG_INFO, "control", "worker '%s' watching table sources", c.worker);
         }
         int64_t now = hl_mono_ms();
@@ -336,6 +358,8 @@ int cdc_control_run(const struct cdc_config *cfg, const struct hl_keyring *keyri
         release_all(&c, false);
         PQfinish(c.conn);
         c.conn = NULL;
+        cdc_metrics_control(false);
+        cdc_metrics_publish(NULL, 0);
     }
     if (c.conn) {
         flush_status(&c);

@@ -27,7 +27,4 @@
 int cdc_control_run(const struct cdc_config *cfg, const struct hl_keyring *keyring,
                     struct cdc_producer *prod, volatile sig_atomic_t *stop);
 
-/* The AAD a table source's connection string is sealed under. */
-void cdc_connection_aad(const char *id, char out[HL_AAD_MAX]);
-
 #endif

@@ -8,6 +8,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "hl/err.h"
 
@@ -31,6 +32,8 @@ struct cdc_source {
     struct cdc_table_rule *rules;
     size_t nrules;
     char slot[CDC_SLOT_NAME_LEN];
+    uint64_t last_confirmed; /* the LSN last reported confirmed (0: never streamed): a slot
+                                missing then was lost, e.g. in a fail-over */
 };
 
 /* Fills s from the stored columns (tables: the JSON array). HL_EINVAL with a reason. */

@@ -244,9 +244,11 @@ out:
     return ok;
 }
 
-/* Creates the slot when missing; *confirmed gets where streaming resumes. */
-static bool ensure_slot(struct cdc_stream *s, PGconn *conn, uint64_t *confirmed, char *errbuf,
-                        size_t errlen)
+/* Creates the slot when missing; *confirmed gets where streaming resumes. A slot missing
+ * after the source has streamed was lost (PostgreSQL 15 does not fail logical slots over to
+ * a standby): the new one starts now, so *gap gets what to tell the operator (else ""). */
+static bool ensure_slot(struct cdc_stream *s, PGconn *conn, uint64_t *confirmed, char *gap,
+                        size_t gaplen, char *errbuf, size_t errlen)
 {
     char sql[256];
     PGresult *r = NULL;
@@ -271,6 +273,19 @@ static bool ensure_slot(struct cdc_stream *s, PGconn *conn, uint64_t *confirmed,
     if (!cdc_lsn_parse(PQgetvalue(r, 0, 1), confirmed))
         *confirmed = 0;
     PQclear(r);
+    pthread_mutex_lock(&s->lock);
+    uint64_t last = s->status.confirmed ? s->status.confirmed : s->src.last_confirmed;
+    pthread_mutex_unlock(&s->lock);
+    if (last) {
+        char from[CDC_LSN_LEN], to[CDC_LSN_LEN];
+        cdc_lsn_format(last, from);
+        cdc_lsn_format(*confirmed, to);
+        snprintf(gap, gaplen, "the replication slot was missing (a fail-over of the "
+                 "database?); made a new one at %s: changes after %s and before it may be "
+                 "missing", to, from);
+        hl_log(HL_LOG_WARN, "stream", "table source '%s': %s", s->src.id, gap);
+        return true;
+    }
     hl_log(HL_LOG_INFO, "stream", "created replication slot '%s' for table source '%s'",
            s->src.slot, s->src.id);
     return true;
@@ -370,6 +385,9 @@ static bool stream(struct cdc_stream *s, PGconn *conn, uint64_t confirmed, char 
     struct run_state st;
     memset(&st, 0, sizeof(st));
     st.acks = cdc_acks_new(confirmed);
+    pthread_mutex_lock(&s->lock);
+    st.events = s->status.events; /* counted over the stream's whole life */
+    pthread_mutex_unlock(&s->lock);
     cdc_parser_init(&st.parser);
     uint64_t sent = confirmed;
     int64_t last_status = hl_mono_ms();
@@ -474,7 +492,7 @@ static bool drop_all(struct cdc_stream *s, PGconn *conn, char *errbuf, size_t er
 static void *stream_main(void *arg)
 {
     struct cdc_stream *s = arg;
-    char err[512];
+    char err[512], gap[256] = "";
     int64_t backoff = s->cfg->reconnect_min_ms;
     while (!atomic_load(&s->stop)) {
         keep_detail(s, s->drop ? "dropping" : "connecting");
@@ -493,8 +511,15 @@ static void *stream_main(void *arg)
         } else if (conn) {
             uint64_t confirmed = 0;
             char start[512], lsn[CDC_LSN_LEN];
+            char lost[256] = "";
             if (ensure_publication(s, conn, err, sizeof(err)) &&
-                ensure_slot(s, conn, &confirmed, err, sizeof(err))) {
+                ensure_slot(s, conn, &confirmed, lost, sizeof(lost), err, sizeof(err))) {
+                if (lost[0]) { /* kept for the life of this stream */
+                    snprintf(gap, sizeof(gap), "%s", lost);
+                    pthread_mutex_lock(&s->lock);
+                    s->status.errors++;
+                    pthread_mutex_unlock(&s->lock);
+                }
                 snprintf(start, sizeof(start),
                          "START_REPLICATION SLOT %s LOGICAL 0/0 (proto_version '1', "
                          "publication_names '%s')",
@@ -506,7 +531,7 @@ static void *stream_main(void *arg)
                     pthread_mutex_lock(&s->lock);
                     s->status.confirmed = confirmed;
                     pthread_mutex_unlock(&s->lock);
-                    set_state(s, "streaming", "");
+                    set_state(s, "streaming", gap); /* the gap stays in view */
                     backoff = s->cfg->reconnect_min_ms;
                     ok = stream(s, conn, confirmed, err, sizeof(err));
                 }
@@ -519,6 +544,10 @@ static void *stream_main(void *arg)
         hl_log(HL_LOG_WARN, "stream", "table source '%s': %s; retrying in %lld ms", s->src.id,
                err, (long long)backoff);
         set_state(s, "error", err);
+        pthread_mutex_lock(&s->lock);
+        s->status.errors++;
+        s->changed = true;
+        pthread_mutex_unlock(&s->lock);
         nap(s, backoff);
         backoff = backoff * 2 > s->cfg->reconnect_max_ms ? s->cfg->reconnect_max_ms : backoff * 2;
     }

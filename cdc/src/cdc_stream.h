@@ -28,6 +28,7 @@ struct cdc_stream_status {
     uint64_t confirmed; /* last LSN confirmed to PostgreSQL (0: none yet) */
     uint64_t wal_end;   /* the server's end of WAL when it last said */
     uint64_t events;    /* produced since the stream started */
+    uint64_t errors;    /* failures (each retried) since the stream started */
 };
 
 struct cdc_stream;

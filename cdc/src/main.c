@@ -4,39 +4,22 @@
  *
  * Threads: this one (the control loop: which sources this worker holds, their status),
  * one per held source (its replication stream), the producer's delivery-report thread and
- * librdkafka's own. This file only wires them together and handles signals. */
-#include <signal.h>
+ * librdkafka's own, and the operations listener's (/metrics, /healthz, /readyz). This file
+ * only wires them together. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cdc_config.h"
 #include "cdc_control.h"
+#include "cdc_metrics.h"
 #include "cdc_producer.h"
 #include "hl/config.h"
 #include "hl/keyring.h"
 #include "hl/log.h"
+#include "hl/opshttp.h"
+#include "hl/signals.h"
 #include "hl/banned.h"
-
-static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop_requested = 1;
-}
-
-static void install_signals(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    sa.sa_handler = SIG_IGN;
-    sigaction(SIGPIPE, &sa, NULL);
-}
 
 static void usage(FILE *out)
 {
@@ -53,28 +36,14 @@ int main(int argc, char **argv)
     struct cdc_config cfg;
     struct hl_keyring keyring = {0};
     struct cdc_producer *prod = NULL;
+    struct hl_ops_http *http = NULL;
     char err[512];
     int rc = 1;
 
-    hl_log_set_service("cdc");
-    if (argc > 1 && strcmp(argv[1], "config-doc") == 0) {
-        hl_cfg_markdown(stdout, cdc_config_opts, cdc_config_nopts);
-        return 0;
-    }
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            usage(stdout);
-            return 0;
-        }
-    }
-    memset(&cfg, 0, sizeof(cfg));
-    if (hl_cfg_load(cdc_config_opts, cdc_config_nopts, &cfg, argc - 1, argv + 1, err,
-                    sizeof(err)) ||
-        hl_common_cfg_apply(&cfg.common, err, sizeof(err))) {
-        fprintf(stderr, "hookline-cdc: %s\n", err);
-        usage(stderr);
-        goto out;
-    }
+    int opening = hl_cfg_main_opening("cdc", "hookline-cdc", cdc_config_opts, cdc_config_nopts,
+                                      &cfg, sizeof(cfg), usage, argc, argv);
+    if (opening >= 0)
+        return opening;
     if (cfg.reconnect_max_ms < cfg.reconnect_min_ms) {
         fprintf(stderr, "hookline-cdc: reconnect_max_ms is below reconnect_min_ms\n");
         goto out;
@@ -87,8 +56,15 @@ int main(int argc, char **argv)
                                          "PGSSLROOTCERT", "PGSSLCRL", "PGHOST", "PGHOSTADDR"};
     for (size_t i = 0; i < sizeof(pg_env) / sizeof(pg_env[0]); i++)
         unsetenv(pg_env[i]);
-    install_signals();
+    hl_signals_install();
     hl_log(HL_LOG_INFO, "main", "hookline-cdc %s starting", HL_VERSION);
+    /* First, so that /healthz answers while PostgreSQL is awaited and /readyz says why not. */
+    cdc_metrics_init();
+    http = hl_ops_http_start(cfg.http_host, cfg.http_port, cdc_metrics_ready, err, sizeof(err));
+    if (!http && err[0]) {
+        hl_log(HL_LOG_ERROR, "main", "%s", err);
+        goto out;
+    }
     /* Connection strings are stored sealed; without the ring none can be opened. */
     if (hl_keyring_load(&keyring, cfg.common.master_key, cfg.common.master_key_file, err,
                         sizeof(err))) {
@@ -100,10 +76,13 @@ int main(int argc, char **argv)
         hl_log(HL_LOG_ERROR, "main", "cannot create the Kafka producer: %s", err);
         goto out;
     }
-    rc = cdc_control_run(&cfg, &keyring, prod, &stop_requested);
+    rc = cdc_control_run(&cfg, &keyring, prod, &hl_stop_signal);
+    cdc_metrics_shutting_down();
     hl_log(HL_LOG_INFO, "main", "stopped");
 out:
+    cdc_metrics_shutting_down();
     cdc_producer_free(prod, 5000);
+    hl_ops_http_stop(http);
     hl_keyring_release(&keyring);
     hl_cfg_release(cdc_config_opts, cdc_config_nopts, &cfg);
     return rc;

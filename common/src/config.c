@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "hl/kafka.h"
 #include "hl/log.h"
 #include "hl/mem.h"
 #include "hl/ssrf.h"
@@ -234,5 +235,34 @@ hl_err hl_common_cfg_apply(const struct hl_common_cfg *c, char *errbuf, size_t e
                    hl_ssrf_allow.cidr[i].family == AF_INET ? "IPv4" : "IPv6");
     if (hl_ssrf_allow.n)
         hl_log(HL_LOG_INFO, "config", "ssrf_allowlist: %s", c->ssrf_allowlist);
+    if (hl_kafka_extra_set(c->kafka_properties, c->kafka_properties_file, errbuf, errlen))
+        return HL_EINVAL;
     return HL_OK;
+}
+
+int hl_cfg_main_opening(const char *service, const char *prog, const struct hl_cfg_opt *opts,
+                        size_t n, void *cfg, size_t cfg_size, hl_cfg_usage_fn usage, int argc,
+                        char **argv)
+{
+    char err[512];
+    hl_log_set_service(service);
+    if (argc > 1 && strcmp(argv[1], "config-doc") == 0) {
+        hl_cfg_markdown(stdout, opts, n);
+        return 0;
+    }
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage(stdout);
+            return 0;
+        }
+    }
+    memset(cfg, 0, cfg_size);
+    if (hl_cfg_load(opts, n, cfg, argc - 1, argv + 1, err, sizeof(err)) ||
+        hl_common_cfg_apply((const struct hl_common_cfg *)cfg, err, sizeof(err))) {
+        fprintf(stderr, "%s: %s\n", prog, err);
+        usage(stderr);
+        hl_cfg_release(opts, n, cfg);
+        return 1;
+    }
+    return -1;
 }

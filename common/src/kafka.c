@@ -1,10 +1,17 @@
 /* Kafka plumbing shared by both services (see hl/kafka.h). */
 #include "hl/kafka.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
+#include "hl/buf.h"
 #include "hl/log.h"
+#include "hl/mem.h"
 #include "hl/banned.h"
 
 /* librdkafka logs with syslog levels from its own threads; hl_log is thread-safe. */
@@ -25,6 +32,108 @@ hl_err hl_kafka_conf_set(rd_kafka_conf_t *conf, const char *name, const char *va
     return HL_OK;
 }
 
+/* The extra properties (kafka_properties, kafka_properties_file): a security.protocol, SASL
+ * or TLS settings for a broker such as Strimzi's TLS listener. Hookline has no option of
+ * its own for each; librdkafka's names and checks are the contract (its CONFIGURATION.md).
+ * Written once on the main thread before any client exists, read-only afterwards. */
+static struct {
+    char **name, **value;
+    size_t n;
+} extra;
+
+static char *trim(char *s)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    char *e = s + strlen(s);
+    while (e > s && isspace((unsigned char)e[-1]))
+        *--e = '\0';
+    return s;
+}
+
+/* Adds every "name=value" of text, entries split at any of seps; from names where. */
+static hl_err extra_parse(char *text, const char *seps, const char *where, char *errbuf,
+                          size_t errlen)
+{
+    rd_kafka_conf_t *scratch = rd_kafka_conf_new();
+    hl_err err = HL_EINVAL;
+    char tmp[512];
+    for (char *line = text, *next; line; line = next) {
+        next = strpbrk(line, seps);
+        if (next)
+            *next++ = '\0';
+        char *entry = trim(line);
+        if (!*entry || *entry == '#')
+            continue;
+        char *eq = strchr(entry, '=');
+        if (!eq) {
+            snprintf(errbuf, errlen, "%s: '%.64s' is not name=value", where, entry);
+            goto out;
+        }
+        *eq = '\0';
+        char *name = trim(entry), *value = trim(eq + 1);
+        if (strcmp(name, "bootstrap.servers") == 0 || strcmp(name, "client.id") == 0) {
+            snprintf(errbuf, errlen, "%s: '%s' is set by Hookline (option brokers)", where, name);
+            goto out;
+        }
+        if (rd_kafka_conf_set(scratch, name, value, tmp, sizeof(tmp)) != RD_KAFKA_CONF_OK) {
+            snprintf(errbuf, errlen, "%s: %s", where, tmp);
+            goto out;
+        }
+        extra.name = hl_xrealloc(extra.name, (extra.n + 1) * sizeof(*extra.name));
+        extra.value = hl_xrealloc(extra.value, (extra.n + 1) * sizeof(*extra.value));
+        extra.name[extra.n] = hl_xstrdup(name);
+        extra.value[extra.n] = hl_xstrdup(value);
+        extra.n++;
+        hl_log(HL_LOG_INFO, "config", "kafka property '%s' set from %s", name, where);
+    }
+    err = HL_OK;
+out:
+    rd_kafka_conf_destroy(scratch);
+    return err;
+}
+
+hl_err hl_kafka_extra_set(const char *inline_props, const char *file, char *errbuf,
+                          size_t errlen)
+{
+    hl_err err = HL_OK;
+    for (size_t i = 0; i < extra.n; i++) {
+        free(extra.name[i]);
+        free(extra.value[i]);
+    }
+    extra.n = 0;
+    if (inline_props && *inline_props) {
+        char *copy = hl_xstrdup(inline_props);
+        err = extra_parse(copy, ";", "kafka_properties", errbuf, errlen);
+        OPENSSL_cleanse(copy, strlen(inline_props)); /* may hold sasl.password */
+        free(copy);
+        if (err)
+            return err;
+    }
+    if (file && *file) {
+        FILE *f = fopen(file, "r");
+        if (!f) {
+            snprintf(errbuf, errlen, "kafka_properties_file: cannot open '%s': %s", file,
+                     strerror(errno));
+            return HL_EINVAL;
+        }
+        struct hl_buf b = HL_BUF_INIT;
+        char chunk[4096];
+        size_t got;
+        while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0)
+            hl_buf_add(&b, chunk, got);
+        fclose(f);
+        size_t len = 0;
+        char *text = hl_buf_detach(&b, &len);
+        char where[300];
+        snprintf(where, sizeof(where), "kafka_properties_file '%s'", file);
+        err = extra_parse(text, "\n", where, errbuf, errlen);
+        OPENSSL_cleanse(text, len); /* the file is where secrets go */
+        free(text);
+    }
+    return err;
+}
+
 rd_kafka_conf_t *hl_kafka_conf_new(const char *brokers, const char *client_id, char *errbuf,
                                    size_t errlen)
 {
@@ -34,6 +143,11 @@ rd_kafka_conf_t *hl_kafka_conf_new(const char *brokers, const char *client_id, c
         rd_kafka_conf_destroy(conf);
         return NULL;
     }
+    for (size_t i = 0; i < extra.n; i++)
+        if (hl_kafka_conf_set(conf, extra.name[i], extra.value[i], errbuf, errlen)) {
+            rd_kafka_conf_destroy(conf);
+            return NULL;
+        }
     rd_kafka_conf_set_log_cb(conf, log_cb);
     return conf;
 }

@@ -288,6 +288,11 @@ void hl_aad_webhook(char out[HL_AAD_MAX], const char *field, const char *webhook
     snprintf(out, HL_AAD_MAX, "webhook.%s:%s", field, webhook_id);
 }
 
+void hl_aad_table_source(char out[HL_AAD_MAX], const char *table_source_id)
+{
+    snprintf(out, HL_AAD_MAX, "table_source.connection:%s", table_source_id);
+}
+
 bool hl_sealed_key_id(const char *s, char id[HL_KEYRING_ID_MAX + 1])
 {
     if (!hl_sealed_is(s))

@@ -37,7 +37,7 @@ struct dp_config {
     int64_t prefetch_kb;       /* queued.max.messages.kbytes, per assigned partition */
     int64_t max_unacked;       /* produced records awaiting acknowledgement */
     char *kafka_compression;   /* compression.codec of what the dispatcher produces */
-    char *http_host;           /* the operations listener (dp_http.c) */
+    char *http_host;           /* the operations listener (hl/opshttp.h) */
     int64_t http_port;         /* 0: no listener */
 
     /* derived from retry_tiers_ms by dp_config_finish() */

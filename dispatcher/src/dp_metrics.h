@@ -1,6 +1,6 @@
 /* The dispatcher's metrics (names and meanings in docs/operations.md): what the loop
  * thread counts as deliveries end, the Kafka consumers' lag from librdkafka's statistics,
- * the subscription snapshot, and the readiness that dp_http.c answers /readyz with.
+ * the subscription snapshot, and the readiness that the operations listener (hl/opshttp.h) answers /readyz with.
  *
  * Every function here may be called from any thread; updates are lock-free except the
  * statistics callbacks, which swap a lag table under a mutex every few seconds. */

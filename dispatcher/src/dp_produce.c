@@ -1,6 +1,8 @@
 /* The dispatcher's producer (see dp_produce.h). */
 #include "dp_produce.h"
 
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +18,33 @@ struct dp_producer {
     rd_kafka_queue_t *main;
     char prefix[HL_TOPIC_MAX];
 };
+
+/* Set once the producer had a fatal error (see fatal_stop). */
+static atomic_bool fatal;
+
+/* An idempotent producer whose sequence broke (OUT_OF_ORDER_SEQUENCE_NUMBER when brokers
+ * holding its records were killed and restarted while records were in flight) raises a
+ * fatal error: the instance refuses every record from then on, and librdkafka says the
+ * application must terminate it. Producing again would loop for ever and deliver nothing
+ * while this dispatcher still held its partitions. So the dispatcher stops as on SIGTERM:
+ * finished work is committed, unfinished work (its pending units are never released) is
+ * redone by the partitions' next owner, and the process exits with status 1 so that its
+ * supervisor starts one with a new producer. @locality any thread */
+static void fatal_stop(rd_kafka_t *rk)
+{
+    char why[512];
+    rd_kafka_resp_err_t e = rd_kafka_fatal_error(rk, why, sizeof(why));
+    if (atomic_exchange(&fatal, true))
+        return;
+    hl_log(HL_LOG_ERROR, "produce", "fatal producer error %s: %s; stopping (exit status 1)",
+           rd_kafka_err2name(e), why);
+    raise(SIGTERM);
+}
+
+bool dp_producer_fatal(void)
+{
+    return atomic_load(&fatal);
+}
 
 /* fence > 0 travels as the DP_FENCE_HEADER header (tasks only). */
 static void produce_raw(rd_kafka_t *rk, const char *topic, const void *key, size_t klen,
@@ -37,6 +66,10 @@ static void produce_raw(rd_kafka_t *rk, const char *topic, const void *key, size
             rd_kafka_headers_destroy(hdrs); /* owned by librdkafka only on success */
         if (!err)
             return;
+        if (err == RD_KAFKA_RESP_ERR__FATAL || atomic_load(&fatal)) {
+            fatal_stop(rk);
+            return;
+        }
         if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
             hl_log(HL_LOG_ERROR, "produce", "cannot produce to '%s': %s; retrying", topic,
                    rd_kafka_err2str(err));
@@ -49,6 +82,11 @@ static void produce_raw(rd_kafka_t *rk, const char *topic, const void *key, size
 static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
     (void)opaque;
+    char why[8];
+    if (m->err && rd_kafka_fatal_error(rk, why, sizeof(why))) {
+        fatal_stop(rk); /* the record's unit stays pending: redone by the next owner */
+        return;
+    }
     if (m->err) {
         hl_log(HL_LOG_WARN, "produce", "record to '%s' failed: %s; producing it again",
                rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err));

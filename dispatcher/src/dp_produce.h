@@ -10,6 +10,7 @@
 #ifndef DP_PRODUCE_H
 #define DP_PRODUCE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "dp_config.h"
@@ -29,6 +30,9 @@ void dp_produce(struct dp_producer *p, const char *suffix, const char *key, cons
 int dp_producer_outstanding(const struct dp_producer *p);
 /* Serves delivery reports (never blocks). */
 void dp_producer_serve(struct dp_producer *p);
+/* True once the producer had a fatal error: it has raised SIGTERM to stop the
+ * dispatcher, which then exits with status 1. */
+bool dp_producer_fatal(void);
 /* Flushes for up to timeout_ms, then frees. */
 void dp_producer_free(struct dp_producer *p, int timeout_ms);
 

@@ -20,7 +20,6 @@
 #include "dp_fanout.h"
 #include "dp_attemptlog.h"
 #include "dp_healthstore.h"
-#include "dp_http.h"
 #include "dp_loop.h"
 #include "dp_metrics.h"
 #include "dp_produce.h"
@@ -28,6 +27,7 @@
 #include "hl/config.h"
 #include "hl/keyring.h"
 #include "hl/log.h"
+#include "hl/opshttp.h"
 #include "hl/retention.h"
 #include "hl/signals.h"
 #include "hl/banned.h"
@@ -72,29 +72,14 @@ int main(int argc, char **argv)
     struct dp_producer *prod = NULL;
     struct dp_healthstore *health = NULL;
     struct dp_attemptlog *log = NULL;
-    struct dp_http *http = NULL;
+    struct hl_ops_http *http = NULL;
     struct hl_retention *retention = NULL;
     struct hl_keyring keyring = {0};
 
-    hl_log_set_service("dispatcher");
-    if (argc > 1 && strcmp(argv[1], "config-doc") == 0) {
-        hl_cfg_markdown(stdout, dp_config_opts, dp_config_nopts);
-        return 0;
-    }
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            usage(stdout);
-            return 0;
-        }
-    }
-    memset(&cfg, 0, sizeof(cfg));
-    if (hl_cfg_load(dp_config_opts, dp_config_nopts, &cfg, argc - 1, argv + 1, err,
-                    sizeof(err)) ||
-        hl_common_cfg_apply(&cfg.common, err, sizeof(err))) {
-        fprintf(stderr, "hookline-dispatcher: %s\n", err);
-        usage(stderr);
-        goto out;
-    }
+    int opening = hl_cfg_main_opening("dispatcher", "hookline-dispatcher", dp_config_opts,
+                                      dp_config_nopts, &cfg, sizeof(cfg), usage, argc, argv);
+    if (opening >= 0)
+        return opening;
     if (dp_config_finish(&cfg, err, sizeof(err))) {
         fprintf(stderr, "hookline-dispatcher: %s\n", err);
         goto out;
@@ -131,7 +116,7 @@ int main(int argc, char **argv)
     hl_log(HL_LOG_INFO, "main", "hookline-dispatcher %s starting", HL_VERSION);
     /* First, so that /healthz answers while the webhooks load and /readyz says why not. */
     dp_metrics_init(&cfg);
-    http = dp_http_start(&cfg, err, sizeof(err));
+    http = hl_ops_http_start(cfg.http_host, cfg.http_port, dp_metrics_ready, err, sizeof(err));
     if (!http && err[0]) {
         hl_log(HL_LOG_ERROR, "main", "%s", err);
         goto out_curl;
@@ -194,7 +179,7 @@ int main(int argc, char **argv)
     dp_consumer_close(consumer);
     consumer = NULL;
     hl_log(HL_LOG_INFO, "main", "stopped");
-    rc = 0;
+    rc = dp_producer_fatal() ? 1 : 0; /* a supervisor restarts it with a new producer */
 out_curl:
     dp_metrics_shutting_down();
     dp_deliver_free(dl);
@@ -204,7 +189,7 @@ out_curl:
     dp_attemptlog_stop(log);
     dp_subs_free(subs);
     hl_retention_stop(retention);
-    dp_http_stop(http);
+    hl_ops_http_stop(http);
     hl_keyring_release(&keyring);
     curl_global_cleanup();
 out:

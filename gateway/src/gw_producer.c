@@ -7,6 +7,7 @@
  * wakes them. Many requests share each producer batch, so throughput comes from batching
  * across requests while every request still waits only for its own messages. */
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +56,8 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque)
     pthread_mutex_unlock(&w->mu);
 }
 
+static atomic_bool fatal;
+
 static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 {
     struct gw_producer *p = opaque;
@@ -62,6 +65,19 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
         atomic_store(&p->broker_up, 0);
     hl_log(err == RD_KAFKA_RESP_ERR__FATAL ? HL_LOG_ERROR : HL_LOG_WARN, "producer", "%s: %s",
            rd_kafka_err2name(err), reason);
+    /* An idempotent producer's fatal error (its sequence broken, e.g. after brokers were
+     * killed with records in flight) fails every later event: no 202 is wrong, but none
+     * would come again. Stop as on SIGTERM, exit status 1, and let the supervisor start a
+     * gateway with a new producer. */
+    if (err == RD_KAFKA_RESP_ERR__FATAL && !atomic_exchange(&fatal, true)) {
+        hl_log(HL_LOG_ERROR, "producer", "fatal producer error; stopping (exit status 1)");
+        raise(SIGTERM);
+    }
+}
+
+bool gw_producer_fatal(void)
+{
+    return atomic_load(&fatal);
 }
 
 static void *poll_main(void *arg)

@@ -28,6 +28,8 @@ struct gw_kmsg {
  * @locality any thread; blocks the caller up to produce_timeout_ms. */
 hl_err gw_produce_wait(struct gw_producer *p, struct gw_kmsg *msgs, size_t n);
 bool gw_producer_healthy(struct gw_producer *p);
+/* True once the producer had a fatal error; it raised SIGTERM, and serve exits with 1. */
+bool gw_producer_fatal(void);
 /* Fetches topic's metadata (waiting up to timeout_ms) so that the first events produced to
  * it do not wait for it; a failure is logged, not fatal (librdkafka keeps trying).
  * @locality the main thread, before serving. */

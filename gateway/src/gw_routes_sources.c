@@ -242,22 +242,14 @@ static int create(struct gw_req *r, const char *unused)
     sealed = hl_keyring_seal(&r->ctx->keyring, aad, plain, strlen(plain));
     b = json_dumps(body, JSON_COMPACT);
     const char *params[] = {r->who.tenant, id, b, sealed};
-    PGconn *conn = NULL;
-    PGresult *res = gw_query_json(r, &conn, INSERT_SQL, 4, params);
-    if (!res) {
-        status = 503;
+    json_t *src;
+    if ((status = gw_query_row(r, INSERT_SQL, 4, params, &src)))
         goto out;
-    }
-    json_t *src = gw_row_json(res, 0);
-    PQclear(res);
-    gw_db_release(r->ctx->db, conn);
     json_t *v = json_object_get(src, "verification");
     json_object_set_new(v, credential_field(json_string_value(json_object_get(v, "type"))),
                         json_string(plain));
     hl_log(HL_LOG_INFO, "sources", "created source '%s' for tenant '%s'", id, r->who.tenant);
-    char location[128];
-    snprintf(location, sizeof(location), "Location: /api/v1/sources/%s\r\n", id);
-    status = gw_reply_json_hdr(r, 201, src, location);
+    status = gw_reply_created(r, "/api/v1/sources", id, src);
 out:
     OPENSSL_cleanse(generated, sizeof(generated));
     free_credential(cred);
@@ -282,22 +274,17 @@ static int patch(struct gw_req *r, const char *id)
     }
     b = json_dumps(body, JSON_COMPACT);
     const char *params[] = {r->who.tenant, id, b, sealed};
-    PGconn *conn = NULL;
-    PGresult *res = gw_query_json(r, &conn, UPDATE_SQL, 4, params);
-    if (!res) {
-        status = 503;
+    json_t *src;
+    if ((status = gw_query_row(r, UPDATE_SQL, 4, params, &src)))
         goto out;
-    }
-    if (PQntuples(res) == 0) {
+    if (!src) {
         status = not_found(r, id);
     } else {
         gw_source_schema_forget(id);
         hl_log(HL_LOG_INFO, "sources", "updated source '%s'%s", id,
                cred ? " (new credential)" : "");
-        status = gw_reply_json(r, 200, gw_row_json(res, 0));
+        status = gw_reply_json(r, 200, src);
     }
-    PQclear(res);
-    gw_db_release(r->ctx->db, conn);
 out:
     free_credential(cred);
     free(sealed);
@@ -309,16 +296,13 @@ out:
 static int get_one(struct gw_req *r, const char *id)
 {
     const char *params[] = {r->who.tenant, id};
-    PGconn *conn = NULL;
-    PGresult *res = gw_query_json(
-        r, &conn, "SELECT " SOURCE_JSON " FROM sources WHERE tenant_id = $1 AND id = $2", 2,
-        params);
-    if (!res)
-        return 503;
-    int status = PQntuples(res) ? gw_reply_json(r, 200, gw_row_json(res, 0)) : not_found(r, id);
-    PQclear(res);
-    gw_db_release(r->ctx->db, conn);
-    return status;
+    json_t *src;
+    int status = gw_query_row(
+        r, "SELECT " SOURCE_JSON " FROM sources WHERE tenant_id = $1 AND id = $2", 2, params,
+        &src);
+    if (status)
+        return status;
+    return src ? gw_reply_json(r, 200, src) : not_found(r, id);
 }
 
 static int delete_one(struct gw_req *r, const char *id)

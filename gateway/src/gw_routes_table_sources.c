@@ -7,7 +7,7 @@
  * only its host, port, dbname and user (`connection`). Rows are rendered to JSON by
  * PostgreSQL (TABLE_SOURCE_JSON), which never selects the sealed column.
  *
- * Pause, resume and delete only change the row; the worker holding the source hears the
+ * Pause, resume, PATCH and delete only change the row; the worker holding the source hears the
  * NOTIFY and acts: a paused source keeps its slot (the user's server retains WAL until it
  * resumes), a deleted one is 'deleting' until the worker has dropped slot and publication
  * on the user's database and removed the row. Shapes: schemas/api/table-source.schema.json. */
@@ -30,6 +30,7 @@
 #include "gw_sql.h"
 #include "hl/buf.h"
 #include "hl/id.h"
+#include "hl/keyring.h"
 #include "hl/log.h"
 #include "hl/mem.h"
 #include "hl/ssrf.h"
@@ -53,12 +54,23 @@
     " b->'tables', coalesce(b->>'event_name', '{table}.{action}')"                               \
     " FROM (SELECT $3::jsonb AS b) body RETURNING " TABLE_SOURCE_JSON
 
-#define EVENT_TYPE_RE "^[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*$"
+/* What a PATCH checks against: the stored tables, pattern and status, and the version the
+ * update then requires. $1 tenant, $2 id. */
+#define CURRENT_SQL                                                                                \
+    "SELECT json_build_object('tables', tables, 'event_name', event_name, 'status', status,"     \
+    " 'version', updated_at::text) FROM table_sources WHERE tenant_id = $1 AND id = $2"
 
-static void connection_aad(const char *id, char out[HL_AAD_MAX])
-{
-    snprintf(out, HL_AAD_MAX, "table_source.connection:%s", id);
-}
+/* $1 tenant, $2 id, $3 the checked body, $4 the version it was checked against. The stream
+ * restarts: its state is pending again until the worker reports. */
+#define UPDATE_SQL                                                                                 \
+    "UPDATE table_sources SET name = coalesce(b->>'name', name),"                                \
+    " tables = coalesce(b->'tables', tables), event_name = coalesce(b->>'event_name', event_name)," \
+    " updated_at = now(), state = CASE WHEN status = 'paused' THEN 'paused' ELSE 'pending' END,"  \
+    " state_detail = ''"                                                                           \
+    " FROM (SELECT $3::jsonb AS b) body WHERE tenant_id = $1 AND id = $2"                         \
+    " AND status <> 'deleting' AND updated_at::text = $4 RETURNING " TABLE_SOURCE_JSON
+
+#define EVENT_TYPE_RE "^[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*$"
 
 static int not_found(struct gw_req *r, const char *id)
 {
@@ -206,7 +218,7 @@ static int create(struct gw_req *r, const char *unused)
 {
     char id[HL_UUID_LEN], aad[HL_AAD_MAX];
     char *sealed = NULL, *b = NULL, *info_s = NULL;
-    json_t *info = NULL;
+    json_t *info = NULL, *src;
     struct gw_errors e, e422;
     int status;
     gw_errors_init(&e);
@@ -230,26 +242,17 @@ static int create(struct gw_req *r, const char *unused)
         goto out;
     }
     hl_uuid_v7(id);
-    connection_aad(id, aad);
+    hl_aad_table_source(aad, id);
     sealed = hl_keyring_seal(&r->ctx->keyring, aad, dsn, strlen(dsn));
     json_object_del(body, "connection"); /* the plain text goes no further */
     b = json_dumps(body, JSON_COMPACT);
     info_s = json_dumps(info, JSON_COMPACT);
     const char *params[] = {r->who.tenant, id, b, sealed, info_s};
-    PGconn *conn = NULL;
-    PGresult *res = gw_query_json(r, &conn, INSERT_SQL, 5, params);
-    if (!res) {
-        status = 503;
+    if ((status = gw_query_row(r, INSERT_SQL, 5, params, &src)))
         goto out;
-    }
-    json_t *src = gw_row_json(res, 0);
-    PQclear(res);
-    gw_db_release(r->ctx->db, conn);
     hl_log(HL_LOG_INFO, "table-sources", "created table source '%s' for tenant '%s'", id,
            r->who.tenant);
-    char location[128];
-    snprintf(location, sizeof(location), "Location: /api/v1/table-sources/%s\r\n", id);
-    status = gw_reply_json_hdr(r, 201, src, location);
+    status = gw_reply_created(r, "/api/v1/table-sources", id, src);
 out:
     free(sealed);
     free(b);
@@ -261,19 +264,80 @@ out:
     return status;
 }
 
+/* PATCH: name, tables, event_name. The tables and the pattern are checked together, the
+ * one the body leaves out as stored; the worker holding the source restarts its stream
+ * (updated_at moved), sets the publication to the new tables and applies the new rules
+ * from the slot's confirmed LSN on. The update only applies to the row as read (its
+ * updated_at), so a concurrent change is a 409, never a mix of two checks. */
+static int patch(struct gw_req *r, const char *id)
+{
+    char *b = NULL;
+    json_t *cur = NULL, *merged = NULL, *src = NULL;
+    struct gw_errors e;
+    int status;
+    gw_errors_init(&e);
+    json_t *body = gw_body_object(r);
+    if (!body) {
+        status = 400;
+        goto out;
+    }
+    if ((status = gw_validate(r, "table-source-patch", body,
+                              "the table source update is not valid")))
+        goto out;
+    const char *read[] = {r->who.tenant, id};
+    if ((status = gw_query_row(r, CURRENT_SQL, 2, read, &cur)))
+        goto out;
+    if (!cur) {
+        status = not_found(r, id);
+        goto out;
+    }
+    if (strcmp(json_string_value(json_object_get(cur, "status")), "deleting") == 0) {
+        status = gw_reply_problem(r, 409, "conflict", "Conflict",
+                                  "table source '%s' is being deleted", id);
+        goto out;
+    }
+    merged = json_pack("{s:O, s:O}", "tables",
+                       json_object_get(body, "tables") ? json_object_get(body, "tables")
+                                                       : json_object_get(cur, "tables"),
+                       "event_name",
+                       json_object_get(body, "event_name") ? json_object_get(body, "event_name")
+                                                           : json_object_get(cur, "event_name"));
+    check_tables(merged, &e);
+    if (gw_errors_any(&e)) {
+        status = gw_reply_invalid(r, &e, "the table source update is not valid");
+        goto out;
+    }
+    b = json_dumps(body, JSON_COMPACT);
+    const char *params[] = {r->who.tenant, id, b,
+                            json_string_value(json_object_get(cur, "version"))};
+    if ((status = gw_query_row(r, UPDATE_SQL, 4, params, &src)))
+        goto out;
+    if (!src) {
+        status = gw_reply_problem(r, 409, "conflict", "Conflict",
+                                  "table source '%s' changed while this update was checked; "
+                                  "read it again and retry", id);
+        goto out;
+    }
+    hl_log(HL_LOG_INFO, "table-sources", "updated table source '%s'", id);
+    status = gw_reply_json(r, 200, src);
+out:
+    free(b);
+    json_decref(cur);
+    json_decref(merged);
+    gw_errors_release(&e);
+    json_decref(body);
+    return status;
+}
+
 /* One row as JSON: sql selects one JSON column from table_sources with $1 tenant, $2 id. */
 static int reply_one(struct gw_req *r, const char *id, const char *sql, int ok_status)
 {
     const char *params[] = {r->who.tenant, id};
-    PGconn *conn = NULL;
-    PGresult *res = gw_query_json(r, &conn, sql, 2, params);
-    if (!res)
-        return 503;
-    int status = PQntuples(res) ? gw_reply_json(r, ok_status, gw_row_json(res, 0))
-                                : not_found(r, id);
-    PQclear(res);
-    gw_db_release(r->ctx->db, conn);
-    return status;
+    json_t *src;
+    int status = gw_query_row(r, sql, 2, params, &src);
+    if (status)
+        return status;
+    return src ? gw_reply_json(r, ok_status, src) : not_found(r, id);
 }
 
 static int get_one(struct gw_req *r, const char *id)
@@ -363,6 +427,7 @@ static const struct gw_route routes[] = {
     {"GET", "", GW_PERM_NONE, GW_ROUTE_DB, list},
     {"POST", "", GW_PERM_NONE, GW_ROUTE_DB, create},
     {"GET", "/{id}", GW_PERM_NONE, GW_ROUTE_DB, get_one},
+    {"PATCH", "/{id}", GW_PERM_NONE, GW_ROUTE_DB, patch},
     {"DELETE", "/{id}", GW_PERM_NONE, GW_ROUTE_DB, delete_one},
     {"GET", "/{id}/status", GW_PERM_NONE, GW_ROUTE_DB, get_status},
     {"POST", "/{id}/pause", GW_PERM_NONE, GW_ROUTE_DB, pause},

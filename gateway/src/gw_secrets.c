@@ -232,6 +232,32 @@ static void source_row(struct reseal_pass *p, PGresult *res, int row, bool *fail
     free(sealed);
 }
 
+/* A table source's connection string: one sealed column with AAD hl_aad_table_source(id). */
+static void table_source_row(struct reseal_pass *p, PGresult *res, int row, bool *failed)
+{
+    const char *id = PQgetvalue(res, row, 0);
+    char aad[HL_AAD_MAX], what[HL_AAD_MAX + 48];
+    hl_aad_table_source(aad, id);
+    snprintf(what, sizeof(what), "connection string of table source '%s'", id);
+    char *sealed = reseal_value(p->kr, aad, what, PQgetvalue(res, row, 1), p->plaintext_only, p->c);
+    if (!sealed)
+        return;
+    const char *params[] = {id, sealed};
+    /* updated_at stays: the worker holding the source keeps its stream (the string is open
+     * already) and opens the new seal when it next takes the source. */
+    PGresult *u = PQexecParams(p->conn,
+                               "UPDATE table_sources SET connection = $2 WHERE id = $1::uuid", 2,
+                               NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(u) != PGRES_COMMAND_OK) {
+        snprintf(p->errbuf, p->errlen, "cannot update table source '%s': %s", id, pg_primary(u));
+        *failed = true;
+    } else {
+        p->c->rows_updated++;
+    }
+    PQclear(u);
+    free(sealed);
+}
+
 /* Walks `table` in id order, RESEAL_BATCH rows per transaction, handing each row of
  * `select_sql` (id first; $1 the last id seen, $2 the batch size) to fn. The rows are
  * locked while re-sealed, so a concurrent rotate-secret or PATCH either comes before (and is
@@ -287,7 +313,11 @@ hl_err gw_reseal_all(PGconn *conn, const struct hl_keyring *kr, bool plaintext_o
         reseal_table(&p, "sources",
                      "SELECT id::text, secret FROM sources WHERE id > $1::uuid"
                      " ORDER BY id LIMIT $2::int FOR UPDATE",
-                     source_row) != HL_OK)
+                     source_row) != HL_OK ||
+        reseal_table(&p, "table_sources",
+                     "SELECT id::text, connection FROM table_sources WHERE id > $1::uuid"
+                     " ORDER BY id LIMIT $2::int FOR UPDATE",
+                     table_source_row) != HL_OK)
         return HL_EIO;
     if (c->unopenable) {
         snprintf(errbuf, errlen,

@@ -75,3 +75,25 @@ bool gw_query_exists(struct gw_req *r, const char *table, const char *id)
     return found;
 }
 
+
+int gw_query_row(struct gw_req *r, const char *sql, int nparams, const char *const *params,
+                 json_t **row)
+{
+    PGconn *conn = NULL;
+    *row = NULL;
+    PGresult *res = gw_query_json(r, &conn, sql, nparams, params);
+    if (!res)
+        return 503;
+    if (PQntuples(res) > 0)
+        *row = gw_row_json(res, 0);
+    PQclear(res);
+    gw_db_release(r->ctx->db, conn);
+    return 0;
+}
+
+int gw_reply_created(struct gw_req *r, const char *prefix, const char *id, json_t *row)
+{
+    char location[256];
+    snprintf(location, sizeof(location), "Location: %s/%s\r\n", prefix, id);
+    return gw_reply_json_hdr(r, 201, row, location);
+}

@@ -17,6 +17,13 @@ struct gw_req;
 PGresult *gw_query_json(struct gw_req *r, PGconn **conn, const char *sql, int nparams,
                         const char *const *params);
 json_t *gw_row_json(PGresult *res, int row);
+/* gw_query_json for a statement of at most one row (a create's INSERT, an UPDATE or a read
+ * of one resource), the connection handed back: *row gets the row (NULL: none). Returns
+ * 0, or 503 after replying. */
+int gw_query_row(struct gw_req *r, const char *sql, int nparams, const char *const *params,
+                 json_t **row);
+/* 201 with row (stolen) and `Location: <prefix>/<id>`. */
+int gw_reply_created(struct gw_req *r, const char *prefix, const char *id, json_t *row);
 /* True when the tenant's row `id` exists in `table` (a literal of the caller's). */
 bool gw_query_exists(struct gw_req *r, const char *table, const char *id);
 /* The two 503 database-unavailable answers; store names what failed ("store", "webhook

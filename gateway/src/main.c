@@ -240,7 +240,7 @@ static int cmd_serve(const struct gw_config *cfg)
             gw_events_expire_ids(&ctx);
     }
     hl_log(HL_LOG_INFO, "main", "shutting down on signal %d", (int)hl_stop_signal);
-    rc = 0;
+    rc = gw_producer_fatal() ? 1 : 0; /* a supervisor restarts it with a new producer */
 out:
     /* Stopping the server waits for requests in progress, each of which waits for its
      * acknowledgements; then the producer flushes whatever is left. */

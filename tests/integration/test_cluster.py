@@ -57,6 +57,10 @@ def test_three_brokers_leader_killed_and_two_down_lose_nothing(tmp_path: Path):
     # Two brokers down for 15 s at 20 events/s: ingest must have refused requests then.
     refused = re.search(r"^two brokers down .*: (\d+) requests refused then", report, re.M)
     assert refused and int(refused.group(1)) > 0, report
+    # ... each with its 503 within the gateway's produce_timeout_ms, not left hanging.
+    hung = re.search(r"^two down, sent then\s+(\d+) refused: (\d+) without an answer", report,
+                     re.M)
+    assert hung and hung.group(2) == "0", report
     assert rc == 0, report
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import REPO, free_port
+from conftest import BUILD, REPO, free_port
 
 FAST = {"HOOKLINE_RETRY_TIERS_MS": "200,1000", "HOOKLINE_RETRY_JITTER_PCT": "0"}
 PROMETHEUS = shutil.which("prometheus")
@@ -243,9 +243,33 @@ def test_dispatcher_is_not_ready_while_shutting_down(hookline, make_receiver):
     slow.wait_for(1, timeout=5)
 
 
-def test_dashboard_and_alerts_name_only_exported_metrics(hookline):
+def cdc_exposition(hookline, tmp_path: Path) -> str:
+    """The exposition of a hookline-cdc worker (which holds no table source here: its
+    families are declared all the same)."""
+    port = free_port()
+    with open(tmp_path / "cdc.log", "wb") as out:
+        p = subprocess.Popen([str(BUILD / "cdc" / "hookline-cdc")], stdout=out,
+                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                             env={**hookline.env, "HOOKLINE_HTTP_HOST": "127.0.0.1",
+                                  "HOOKLINE_HTTP_PORT": str(port)})
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                return scrape(f"http://127.0.0.1:{port}/metrics")
+            except requests.ConnectionError:
+                assert p.poll() is None and time.monotonic() < deadline, \
+                    (tmp_path / "cdc.log").read_text()[-3000:]
+                time.sleep(0.1)
+    finally:
+        p.send_signal(signal.SIGTERM)
+        p.wait(timeout=15)
+
+
+def test_dashboard_and_alerts_name_only_exported_metrics(hookline, tmp_path):
     exported = exported_names(scrape(hookline.base_url + "/metrics"))
     exported |= exported_names(scrape(dp_url(hookline, 0, "/metrics")))
+    exported |= exported_names(cdc_exposition(hookline, tmp_path))
     exported.add("up")  # Prometheus's own, per target
     documented = set(re.findall(r"`((?:hookline|process)_[a-z_]+)`",
                                 (REPO / "docs/operations.md").read_text()))

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "hl/config.h"
+#include "hl/kafka.h"
 
 struct test_cfg {
     struct hl_common_cfg common;
@@ -31,6 +32,8 @@ static int clear_env(void **state)
     unsetenv("HOOKLINE_TEST_PORT");
     unsetenv("HOOKLINE_TEST_NAME");
     unsetenv("HOOKLINE_TOPIC_PREFIX");
+    unsetenv("HOOKLINE_KAFKA_PROPERTIES");
+    unsetenv("HOOKLINE_KAFKA_PROPERTIES_FILE");
     return 0;
 }
 
@@ -112,6 +115,42 @@ static void test_common_apply_checks_log_level(void **state)
     hl_cfg_release(opts, NOPTS, &c);
 }
 
+/* kafka_properties reach every client's configuration; a property librdkafka does not
+ * know stops the service at startup with its name. */
+static void test_common_apply_kafka_properties(void **state)
+{
+    struct test_cfg c;
+    char err[256];
+    char *good[] = {"--kafka-properties= security.protocol=ssl ; ssl.ca.location=/x/ca.pem;"};
+    assert_int_equal(hl_cfg_load(opts, NOPTS, &c, 1, good, err, sizeof(err)), HL_OK);
+    assert_int_equal(hl_common_cfg_apply(&c.common, err, sizeof(err)), HL_OK);
+    rd_kafka_conf_t *conf = hl_kafka_conf_new("127.0.0.1:1", "t", err, sizeof(err));
+    assert_non_null(conf);
+    char v[128];
+    size_t vlen = sizeof(v);
+    assert_int_equal(rd_kafka_conf_get(conf, "security.protocol", v, &vlen), RD_KAFKA_CONF_OK);
+    assert_string_equal(v, "ssl");
+    vlen = sizeof(v);
+    assert_int_equal(rd_kafka_conf_get(conf, "ssl.ca.location", v, &vlen), RD_KAFKA_CONF_OK);
+    assert_string_equal(v, "/x/ca.pem");
+    rd_kafka_conf_destroy(conf);
+    hl_cfg_release(opts, NOPTS, &c);
+
+    char *bad[] = {"--kafka-properties=security.protocoll=ssl"};
+    assert_int_equal(hl_cfg_load(opts, NOPTS, &c, 1, bad, err, sizeof(err)), HL_OK);
+    assert_int_equal(hl_common_cfg_apply(&c.common, err, sizeof(err)), HL_EINVAL);
+    assert_non_null(strstr(err, "security.protocoll"));
+    hl_cfg_release(opts, NOPTS, &c);
+
+    char *missing[] = {"--kafka-properties-file=/nonexistent/kafka.properties"};
+    assert_int_equal(hl_cfg_load(opts, NOPTS, &c, 1, missing, err, sizeof(err)), HL_OK);
+    assert_int_equal(hl_common_cfg_apply(&c.common, err, sizeof(err)), HL_EINVAL);
+    assert_non_null(strstr(err, "kafka_properties_file"));
+    hl_cfg_release(opts, NOPTS, &c);
+    /* nothing left behind for later clients */
+    assert_int_equal(hl_kafka_extra_set(NULL, NULL, err, sizeof(err)), HL_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -120,6 +159,7 @@ int main(void)
         cmocka_unit_test_setup(test_out_of_range_and_bad_values, clear_env),
         cmocka_unit_test_setup(test_unknown_flag_and_missing_value, clear_env),
         cmocka_unit_test_setup(test_common_apply_checks_log_level, clear_env),
+        cmocka_unit_test_setup(test_common_apply_kafka_properties, clear_env),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -36,6 +36,8 @@ struct hl_common_cfg {
     char *master_key;
     char *master_key_file;
     char *ssrf_allowlist; /* parsed into hl_ssrf_allow by hl_common_cfg_apply() */
+    char *kafka_properties;      /* hl/kafka.h: extra librdkafka properties, every client */
+    char *kafka_properties_file; /* the same from a file (secrets: a mounted Secret) */
     int64_t retention_days;      /* hl/retention.h; 0: no cleanup in this process */
     int64_t retention_interval_ms;
     int64_t retention_window_ms; /* overrides retention_days when set */
@@ -60,6 +62,14 @@ struct hl_common_cfg {
      "comma-separated CIDRs (e.g. 127.0.0.0/8,::1/128) that webhook URLs and deliveries may "     \
      "reach although SSRF protection blocks them (loopback, private, link-local, ...); unset: "  \
      "none"},                                                                                      \
+    {"kafka_properties", HL_CFG_STR, offsetof(type, common.kafka_properties), NULL, 0, 0,          \
+     "extra librdkafka properties for every Kafka client of the service, 'name=value' "          \
+     "separated by ';' (e.g. security.protocol=SSL;ssl.ca.location=/etc/kafka/ca.pem); an "      \
+     "unknown property or bad value stops the service at startup"},                               \
+    {"kafka_properties_file", HL_CFG_STR, offsetof(type, common.kafka_properties_file), NULL, 0,  \
+     0,                                                                                            \
+     "file of librdkafka properties, one 'name=value' per line, '#' comments (for secrets such "  \
+     "as sasl.password); applied after kafka_properties"},                                       \
     {"retention_days", HL_CFG_INT, offsetof(type, common.retention_days), "30", 0, 3650,           \
      "deliveries and their attempts are deleted this many days after their last change "         \
      "(one process at a time, whatever the replicas); 0: this process does no cleanup"},         \
@@ -85,8 +95,21 @@ void hl_cfg_release(const struct hl_cfg_opt *opts, size_t n, void *cfg);
 void hl_cfg_usage(FILE *out, const struct hl_cfg_opt *opts, size_t n);
 /* A markdown table of the options (docs/configuration.md is generated from it). */
 void hl_cfg_markdown(FILE *out, const struct hl_cfg_opt *opts, size_t n);
-/* Applies the common options' side effects (log level, the SSRF allow-list hl_ssrf_allow).
+/* Applies the common options' side effects (log level, the SSRF allow-list hl_ssrf_allow,
+ * the Kafka properties hl_kafka_conf_new() adds: hl_kafka_extra_set()).
  * @locality main thread, before any other thread starts. */
 hl_err hl_common_cfg_apply(const struct hl_common_cfg *c, char *errbuf, size_t errlen);
+
+/* The opening a service's main shares (the dispatcher's, hookline-cdc's): logs as service,
+ * answers `config-doc` (the options as markdown) and `--help`/`-h` (usage) on stdout, else
+ * loads cfg (zeroed first; its struct hl_common_cfg at offset 0, as HL_CFG_COMMON_OPTS
+ * lays it out) from the command line and the environment and applies the common options.
+ * Returns -1 when main goes on (then it releases cfg with hl_cfg_release), else the exit
+ * status main returns at once (1 after printing "<prog>: <error>" and the usage to stderr;
+ * cfg already released). @locality main thread, before any other thread starts. */
+typedef void (*hl_cfg_usage_fn)(FILE *out);
+int hl_cfg_main_opening(const char *service, const char *prog, const struct hl_cfg_opt *opts,
+                        size_t n, void *cfg, size_t cfg_size, hl_cfg_usage_fn usage, int argc,
+                        char **argv);
 
 #endif

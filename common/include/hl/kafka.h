@@ -13,7 +13,15 @@
  * `create-topics` need not know the dispatchers' delays; it creates all of them. */
 #define HL_RETRY_TIERS_MAX 8
 
-/* A new configuration with bootstrap.servers, client.id and the log callback set. */
+/* Sets the extra librdkafka properties every later hl_kafka_conf_new() applies (options
+ * kafka_properties: "name=value;..."; kafka_properties_file: one per line, '#' comments;
+ * either may be NULL). Each is tried on a scratch configuration, so an unknown property or
+ * a bad value fails here, with librdkafka's message, and not in the first client made.
+ * Values are never logged (sasl.password). @locality main thread, before any client. */
+hl_err hl_kafka_extra_set(const char *inline_props, const char *file, char *errbuf,
+                          size_t errlen);
+/* A new configuration with bootstrap.servers, client.id, the extra properties
+ * (hl_kafka_extra_set) and the log callback set. */
 rd_kafka_conf_t *hl_kafka_conf_new(const char *brokers, const char *client_id, char *errbuf,
                                    size_t errlen);
 /* Sets one property or fails with librdkafka's message in errbuf. */

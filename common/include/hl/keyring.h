@@ -69,6 +69,10 @@ hl_err hl_keyring_open(const struct hl_keyring *kr, const char *aad, const char 
  * auth.value, auth.secret. */
 #define HL_AAD_MAX 128
 void hl_aad_webhook(char out[HL_AAD_MAX], const char *field, const char *webhook_id);
+/* The AAD of a table source's connection string, shared by the gateway (which seals it and
+ * re-seals it in rotate-master-key) and hookline-cdc (which opens it):
+ * "table_source.connection:<id>". */
+void hl_aad_table_source(char out[HL_AAD_MAX], const char *table_source_id);
 
 /* The credential members of a webhook's `auth` object, each sealed on its own as field
  * "auth.<name>" and never shown by the API (the other members, such as a user or header

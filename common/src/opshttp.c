@@ -1,22 +1,22 @@
-/* The dispatcher's operations listener (see dp_http.h). It runs from before the first
- * webhook load to the end of shutdown, so an orchestrator sees the process alive
- * (/healthz) while it is not ready yet or no longer ready (/readyz). */
-#include "dp_http.h"
+/* The operations listener (see hl/opshttp.h). A service starts it first and stops it last,
+ * so an orchestrator sees the process alive (/healthz) while it is not ready yet or no
+ * longer ready (/readyz). */
+#include "hl/opshttp.h"
 
 #include <civetweb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "dp_metrics.h"
 #include "hl/buf.h"
 #include "hl/log.h"
 #include "hl/mem.h"
 #include "hl/metrics.h"
 #include "hl/banned.h"
 
-struct dp_http {
+struct hl_ops_http {
     struct mg_context *mg;
+    hl_ops_ready_fn ready;
 };
 
 static int reply(struct mg_connection *conn, int status, const char *ctype, const char *body,
@@ -52,6 +52,7 @@ static int problem(struct mg_connection *conn, int status, const char *slug, con
 
 static int handle(struct mg_connection *conn, void *cbdata)
 {
+    const struct hl_ops_http *h = cbdata;
     const struct mg_request_info *ri = mg_get_request_info(conn);
     const char *uri = ri->local_uri ? ri->local_uri : "";
     bool known = strcmp(uri, "/metrics") == 0 || strcmp(uri, "/healthz") == 0 ||
@@ -77,7 +78,7 @@ static int handle(struct mg_connection *conn, void *cbdata)
         return reply(conn, 200, "application/json", "{\"status\":\"ok\"}", 15);
     if (strcmp(uri, "/readyz") == 0) {
         char why[200];
-        if (!dp_metrics_ready(why, sizeof(why)))
+        if (!h->ready(why, sizeof(why)))
             return problem(conn, 503, "not-ready", "Not ready", why);
         return reply(conn, 200, "application/json", "{\"status\":\"ready\"}", 18);
     }
@@ -95,14 +96,15 @@ static int log_message(const struct mg_connection *conn, const char *message)
     return 1;
 }
 
-struct dp_http *dp_http_start(const struct dp_config *cfg, char *errbuf, size_t errlen)
+struct hl_ops_http *hl_ops_http_start(const char *host, int64_t port_no, hl_ops_ready_fn ready,
+                                      char *errbuf, size_t errlen)
 {
     if (errlen)
         errbuf[0] = '\0';
-    if (cfg->http_port == 0)
+    if (port_no == 0)
         return NULL;
     char port[300];
-    snprintf(port, sizeof(port), "%s:%lld", cfg->http_host, (long long)cfg->http_port);
+    snprintf(port, sizeof(port), "%s:%lld", host, (long long)port_no);
     const char *options[] = {
         "listening_ports", port,
         "num_threads", "2",
@@ -121,14 +123,15 @@ struct dp_http *dp_http_start(const struct dp_config *cfg, char *errbuf, size_t 
         snprintf(errbuf, errlen, "cannot listen on '%s': %s", port, err);
         return NULL;
     }
-    mg_set_request_handler(mg, "/", handle, NULL);
-    struct dp_http *h = hl_xcalloc(1, sizeof(*h));
+    struct hl_ops_http *h = hl_xcalloc(1, sizeof(*h));
     h->mg = mg;
+    h->ready = ready;
+    mg_set_request_handler(mg, "/", handle, h);
     hl_log(HL_LOG_INFO, "http", "metrics, healthz and readyz on %s", port);
     return h;
 }
 
-void dp_http_stop(struct dp_http *h)
+void hl_ops_http_stop(struct hl_ops_http *h)
 {
     if (!h)
         return;
