@@ -43,6 +43,7 @@
 #include "hl/mem.h"
 #include "hl/sign.h"
 #include "hl/signals.h"
+#include "hl/time.h"
 #include "hl/banned.h"
 
 #define HIST_STEP_US 100
@@ -207,17 +208,6 @@ static const char *find(const char *hay, size_t n, const char *needle)
     return memmem(hay, n, needle, strlen(needle));
 }
 
-/* Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm). */
-static int64_t days_from_civil(int64_t y, int64_t m, int64_t d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
 static bool digits(const char *s, int n, int64_t *v)
 {
     *v = 0;
@@ -238,7 +228,7 @@ static int64_t parse_iso_ms(const char *s, size_t n)
         return -1;
     if (n >= 23 && s[19] == '.' && !digits(s + 20, 3, &ms))
         return -1;
-    int64_t secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se;
+    int64_t secs = hl_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se;
     return secs * 1000000 + ms * 1000;
 }
 

@@ -209,21 +209,23 @@ void gw_source_aad(const char *id, char out[GW_SOURCE_AAD_LEN])
     snprintf(out, GW_SOURCE_AAD_LEN, "source.secret:%s", id);
 }
 
-/* A source's credential: one sealed column with AAD gw_source_aad(id). */
-static void source_row(struct reseal_pass *p, PGresult *res, int row, bool *failed)
+/* A row with one sealed column: re-seals column `column` of `table` (rows are (id, sealed)),
+ * bound to aad; `what` names the value in errors. */
+static void one_column_row(struct reseal_pass *p, PGresult *res, int row, bool *failed,
+                           const char *table, const char *column, const char *aad,
+                           const char *what)
 {
     const char *id = PQgetvalue(res, row, 0);
-    char aad[GW_SOURCE_AAD_LEN], what[GW_SOURCE_AAD_LEN + 32];
-    gw_source_aad(id, aad);
-    snprintf(what, sizeof(what), "secret of source '%s'", id);
-    char *sealed = reseal_value(p->kr, aad, what, PQgetvalue(res, row, 1), p->plaintext_only, p->c);
+    char desc[HL_AAD_MAX + 64], sql[128];
+    snprintf(desc, sizeof(desc), "%s '%s'", what, id);
+    char *sealed = reseal_value(p->kr, aad, desc, PQgetvalue(res, row, 1), p->plaintext_only, p->c);
     if (!sealed)
         return;
     const char *params[] = {id, sealed};
-    PGresult *u = PQexecParams(p->conn, "UPDATE sources SET secret = $2 WHERE id = $1::uuid", 2,
-                               NULL, params, NULL, NULL, 0);
+    snprintf(sql, sizeof(sql), "UPDATE %s SET %s = $2 WHERE id = $1::uuid", table, column);
+    PGresult *u = PQexecParams(p->conn, sql, 2, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(u) != PGRES_COMMAND_OK) {
-        snprintf(p->errbuf, p->errlen, "cannot update source '%s': %s", id, pg_primary(u));
+        snprintf(p->errbuf, p->errlen, "cannot update %s: %s", desc, pg_primary(u));
         *failed = true;
     } else {
         p->c->rows_updated++;
@@ -232,30 +234,23 @@ static void source_row(struct reseal_pass *p, PGresult *res, int row, bool *fail
     free(sealed);
 }
 
-/* A table source's connection string: one sealed column with AAD hl_aad_table_source(id). */
+/* A source's credential: AAD gw_source_aad(id). */
+static void source_row(struct reseal_pass *p, PGresult *res, int row, bool *failed)
+{
+    char aad[GW_SOURCE_AAD_LEN];
+    gw_source_aad(PQgetvalue(res, row, 0), aad);
+    one_column_row(p, res, row, failed, "sources", "secret", aad, "secret of source");
+}
+
+/* A table source's connection string: AAD hl_aad_table_source(id). updated_at stays: the
+ * worker holding the source keeps its stream (the string is open already) and opens the
+ * new seal when it next takes the source. */
 static void table_source_row(struct reseal_pass *p, PGresult *res, int row, bool *failed)
 {
-    const char *id = PQgetvalue(res, row, 0);
-    char aad[HL_AAD_MAX], what[HL_AAD_MAX + 48];
-    hl_aad_table_source(aad, id);
-    snprintf(what, sizeof(what), "connection string of table source '%s'", id);
-    char *sealed = reseal_value(p->kr, aad, what, PQgetvalue(res, row, 1), p->plaintext_only, p->c);
-    if (!sealed)
-        return;
-    const char *params[] = {id, sealed};
-    /* updated_at stays: the worker holding the source keeps its stream (the string is open
-     * already) and opens the new seal when it next takes the source. */
-    PGresult *u = PQexecParams(p->conn,
-                               "UPDATE table_sources SET connection = $2 WHERE id = $1::uuid", 2,
-                               NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(u) != PGRES_COMMAND_OK) {
-        snprintf(p->errbuf, p->errlen, "cannot update table source '%s': %s", id, pg_primary(u));
-        *failed = true;
-    } else {
-        p->c->rows_updated++;
-    }
-    PQclear(u);
-    free(sealed);
+    char aad[HL_AAD_MAX];
+    hl_aad_table_source(aad, PQgetvalue(res, row, 0));
+    one_column_row(p, res, row, failed, "table_sources", "connection", aad,
+                   "connection string of table source");
 }
 
 /* Walks `table` in id order, RESEAL_BATCH rows per transaction, handing each row of

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "hl/template.h"
+#include "hl/time.h"
 
 static const char *ENV =
     "{\"id\":\"evt_1\",\"event\":\"user.created\",\"tenant\":\"acme\","

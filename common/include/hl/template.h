@@ -61,8 +61,4 @@ void hl_template_free(struct hl_template *t);
 void hl_template_render(const struct hl_template *t, const struct hl_template_ctx *c,
                         struct hl_buf *out);
 
-/* Unix seconds of an ISO-8601 / RFC 3339 date-time ("2026-02-25T15:00:00.000Z",
- * "...+02:00"); HL_EINVAL when it is not one. Exposed for unit tests. */
-hl_err hl_iso8601_parse(const char *s, long long *unix_s);
-
 #endif
