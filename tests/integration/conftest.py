@@ -25,6 +25,7 @@ import base64
 import json
 import os
 import secrets
+import shutil
 import signal
 import socket
 import ssl
@@ -124,6 +125,17 @@ class Service:
     log: Path
     # Set when the test signalled the process itself: its exit is then expected.
     signalled: bool = False
+
+
+def thread_stacks(pid: int) -> str:
+    """Every thread's backtrace of a live process (gdb, when installed), to name a hang."""
+    gdb = shutil.which("gdb")
+    if not gdb:
+        return "(gdb is not installed)"
+    r = subprocess.run([gdb, "-p", str(pid), "-batch", "-nx", "-ex", "thread apply all bt"],
+                       capture_output=True, text=True, timeout=60)
+    lines = [ln for ln in r.stdout.splitlines() if ln.startswith(("Thread ", "#"))]
+    return "\n".join(lines[-200:]) or r.stderr[-2000:]
 
 
 class Hookline:
@@ -353,9 +365,11 @@ class Hookline:
             try:
                 s.proc.wait(timeout=SHUTDOWN_TIMEOUT_S)
             except subprocess.TimeoutExpired:
+                stacks = thread_stacks(s.proc.pid)
                 s.proc.kill()
                 s.proc.wait()
-                problems.append(f"{s.name} ignored SIGTERM for {SHUTDOWN_TIMEOUT_S:.0f} s (SIGKILLed)")
+                problems.append(f"{s.name} ignored SIGTERM for {SHUTDOWN_TIMEOUT_S:.0f} s "
+                                f"(SIGKILLed); where its threads were:\n{stacks}")
             if not s.signalled and s.proc.returncode not in (0, None):
                 print(f"note: {s.name} exited with {s.proc.returncode} after SIGTERM")
             s.signalled = True
