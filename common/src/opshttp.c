@@ -10,6 +10,7 @@
 
 #include "hl/buf.h"
 #include "hl/log.h"
+#include "hl/mgstop.h"
 #include "hl/mem.h"
 #include "hl/metrics.h"
 #include "hl/banned.h"
@@ -135,6 +136,6 @@ void hl_ops_http_stop(struct hl_ops_http *h)
 {
     if (!h)
         return;
-    mg_stop(h->mg);
+    hl_mg_stop(h->mg);
     free(h);
 }

@@ -16,6 +16,7 @@
 #include "gw_req.h"
 #include "hl/buf.h"
 #include "hl/metrics.h"
+#include "hl/mgstop.h"
 #include "hl/time.h"
 #include "hl/banned.h"
 
@@ -296,7 +297,7 @@ bool gw_metrics_listen(const struct gw_config *cfg, char *errbuf, size_t errlen)
 void gw_metrics_stop(void)
 {
     if (metrics_mg)
-        mg_stop(metrics_mg);
+        hl_mg_stop(metrics_mg);
     metrics_mg = NULL;
 }
 

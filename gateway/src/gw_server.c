@@ -24,6 +24,7 @@
 #include "gw_server.h"
 #include "gw_ui.h"
 #include "hl/log.h"
+#include "hl/mgstop.h"
 #include "hl/mem.h"
 #include "hl/banned.h"
 
@@ -127,7 +128,7 @@ void gw_server_stop(struct gw_server *s)
 {
     if (!s)
         return;
-    mg_stop(s->mg);
+    hl_mg_stop(s->mg);
     gw_deadlines_free(s->ctx->deadlines);
     s->ctx->deadlines = NULL;
     free(s);

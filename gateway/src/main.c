@@ -1,6 +1,7 @@
 /* hookline-gateway: the REST API. Wires configuration, the PostgreSQL pool, the Kafka
  * producer and the HTTP server, and carries the operational subcommands (migrate,
  * create-topics, gen-master-key, rotate-master-key, config-doc). */
+#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -184,6 +185,7 @@ static int cmd_serve(const struct gw_config *cfg)
     struct gw_ctx ctx = {.cfg = cfg};
     struct gw_server *server = NULL;
     struct hl_retention *retention = NULL;
+    int wake[2] = {-1, -1};
 
     hl_topic_name(ctx.events_topic, cfg->common.topic_prefix, "events");
     hl_topic_name(ctx.deliveries_topic, cfg->common.topic_prefix, "deliveries");
@@ -232,9 +234,18 @@ static int cmd_serve(const struct gw_config *cfg)
         goto out;
     }
     retention = hl_retention_start(&cfg->common);
-    /* The main thread's only job while serving: housekeeping once a minute. */
+    /* The main thread's only job while serving: housekeeping every second (client ids
+     * remembered during an outage) and every minute. A stop signal wakes it at once. */
+    if (pipe(wake) == 0)
+        hl_signals_wake_fd(wake[1]);
     for (int ticks = 0; !hl_stop_signal; ticks++) {
-        sleep(1);
+        struct pollfd pfd = {.fd = wake[0], .events = POLLIN};
+        if (wake[0] >= 0)
+            poll(&pfd, 1, 1000);
+        else
+            sleep(1);
+        if (hl_stop_signal)
+            break;
         gw_events_remember_ids(&ctx);
         if (ticks % 60 == 0)
             gw_events_expire_ids(&ctx);
@@ -254,6 +265,10 @@ out:
     hl_keyring_release(&ctx.keyring);
     gw_schemas_free();
     gw_source_schemas_clear();
+    hl_signals_wake_fd(-1);
+    for (int i = 0; i < 2; i++)
+        if (wake[i] >= 0)
+            close(wake[i]);
     hl_log(HL_LOG_INFO, "main", "stopped");
     return rc;
 }
