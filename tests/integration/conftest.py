@@ -167,6 +167,9 @@ class Hookline:
         # dispatcher i's operations listener (/metrics, /healthz, /readyz)
         self.dispatcher_ports: list[int] = []
         self.session = requests.Session()
+        # No idle keep-alive connection is left to the gateway: civetweb's stop waits up to
+        # 2 s for a worker holding one (about 2 s a test, minutes a suite).
+        self.session.headers["Connection"] = "close"
         self._db_created = False
         self._admin_client = None
 
@@ -376,8 +379,8 @@ class Hookline:
         return problems
 
     def teardown(self, failed: bool) -> list[str]:
-        problems = self.stop_all()
         self.session.close()
+        problems = self.stop_all()
         if failed or problems:
             for s in ([self.gateway] if self.gateway else []) + self.dispatchers:
                 print(f"\n----- {s.name} ({s.log}), last {LOG_TAIL_LINES} lines -----")
