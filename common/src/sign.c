@@ -8,6 +8,7 @@
 #include <openssl/params.h>
 #include <openssl/rand.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,34 +86,113 @@ size_t hl_hmac_len(hl_hmac_alg alg)
 
 static EVP_MAC *hmac_impl;
 static pthread_once_t hmac_once = PTHREAD_ONCE_INIT;
+static pthread_key_t hmac_cache_key;
+
+/* Keyed HMAC contexts, per thread: setting a key up (the digest fetched by name, the key's
+ * inner and outer pads hashed) cost about half of a signature over a small body, and a
+ * dispatcher signs with the same few keys again and again. A context found here is
+ * re-initialised with its own key (EVP_MAC_init with a NULL key), which copies the keyed
+ * state. Keys longer than HMAC_CACHE_KEY_MAX bytes are not kept. An evicted or released
+ * slot's key copy is wiped. */
+#define HMAC_CACHE_SLOTS 8
+#define HMAC_CACHE_KEY_MAX 128
+
+struct hmac_slot {
+    EVP_MAC_CTX *ctx; /* NULL: empty */
+    hl_hmac_alg alg;
+    size_t keylen;
+    uint64_t used; /* for least-recently-used eviction */
+    unsigned char key[HMAC_CACHE_KEY_MAX];
+};
+
+struct hmac_cache {
+    struct hmac_slot slot[HMAC_CACHE_SLOTS];
+    uint64_t tick;
+};
+
+static void hmac_cache_free(void *p)
+{
+    struct hmac_cache *c = p;
+    for (size_t i = 0; i < HMAC_CACHE_SLOTS; i++)
+        EVP_MAC_CTX_free(c->slot[i].ctx);
+    OPENSSL_cleanse(c, sizeof(*c));
+    free(c);
+}
 
 static void hmac_fetch(void)
 {
     hmac_impl = EVP_MAC_fetch(NULL, "HMAC", NULL);
-    if (!hmac_impl)
+    if (!hmac_impl || pthread_key_create(&hmac_cache_key, hmac_cache_free) != 0)
         abort();
 }
 
-size_t hl_hmac(hl_hmac_alg alg, const void *key, size_t keylen, const void *const *parts,
-               const size_t *lens, size_t nparts, unsigned char out[HL_HMAC_MAX])
+/* A new context keyed with key for alg. */
+static EVP_MAC_CTX *hmac_keyed(hl_hmac_alg alg, const void *key, size_t keylen)
 {
     static const unsigned char empty_key[1];
     OSSL_PARAM params[] = {
         OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)alg_digests[alg], 0),
         OSSL_PARAM_construct_end(),
     };
-    size_t maclen = 0;
-    pthread_once(&hmac_once, hmac_fetch);
     EVP_MAC_CTX *ctx = EVP_MAC_CTX_new(hmac_impl);
     /* OpenSSL refuses a NULL key; an empty one is a valid (if useless) HMAC key. */
     if (!ctx || !EVP_MAC_init(ctx, keylen ? key : empty_key, keylen, params))
         abort();
+    return ctx;
+}
+
+/* This thread's context for (alg, key), ready for updates; NULL when the key is too long
+ * to keep (the caller then makes and frees its own). */
+static EVP_MAC_CTX *hmac_cached(hl_hmac_alg alg, const void *key, size_t keylen)
+{
+    if (keylen > HMAC_CACHE_KEY_MAX)
+        return NULL;
+    struct hmac_cache *c = pthread_getspecific(hmac_cache_key);
+    if (!c) {
+        c = calloc(1, sizeof(*c));
+        if (!c || pthread_setspecific(hmac_cache_key, c) != 0)
+            abort();
+    }
+    struct hmac_slot *victim = &c->slot[0];
+    for (size_t i = 0; i < HMAC_CACHE_SLOTS; i++) {
+        struct hmac_slot *s = &c->slot[i];
+        if (s->ctx && s->alg == alg && s->keylen == keylen &&
+            CRYPTO_memcmp(s->key, key, keylen) == 0) {
+            s->used = ++c->tick;
+            if (!EVP_MAC_init(s->ctx, NULL, 0, NULL)) /* same key, fresh state */
+                abort();
+            return s->ctx;
+        }
+        if (!s->ctx || s->used < victim->used)
+            victim = s;
+        if (!s->ctx)
+            break;
+    }
+    EVP_MAC_CTX_free(victim->ctx);
+    OPENSSL_cleanse(victim->key, sizeof(victim->key));
+    victim->ctx = hmac_keyed(alg, key, keylen);
+    victim->alg = alg;
+    victim->keylen = keylen;
+    if (keylen)
+        memcpy(victim->key, key, keylen);
+    victim->used = ++c->tick;
+    return victim->ctx;
+}
+
+size_t hl_hmac(hl_hmac_alg alg, const void *key, size_t keylen, const void *const *parts,
+               const size_t *lens, size_t nparts, unsigned char out[HL_HMAC_MAX])
+{
+    size_t maclen = 0;
+    pthread_once(&hmac_once, hmac_fetch);
+    EVP_MAC_CTX *cached = hmac_cached(alg, key, keylen);
+    EVP_MAC_CTX *ctx = cached ? cached : hmac_keyed(alg, key, keylen);
     for (size_t i = 0; i < nparts; i++)
         if (lens[i] && !EVP_MAC_update(ctx, parts[i], lens[i]))
             abort();
     if (!EVP_MAC_final(ctx, out, &maclen, HL_HMAC_MAX))
         abort();
-    EVP_MAC_CTX_free(ctx);
+    if (!cached)
+        EVP_MAC_CTX_free(ctx);
     return maclen;
 }
 

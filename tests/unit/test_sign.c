@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "hl/sign.h"
 
@@ -123,6 +125,38 @@ static void test_ct_equal(void **state)
     assert_false(hl_ct_equal("abc", 3, "abcd", 4));
 }
 
+/* hl_hmac keeps keyed contexts per thread (8 of them): with more keys than that in turn,
+ * sizes up to past the cached limit, split messages, and every algorithm, each MAC must
+ * equal OpenSSL's one-shot HMAC of the same key and message. */
+static void test_hmac_with_cached_keys_equals_one_shot(void **state)
+{
+    (void)state;
+    static const hl_hmac_alg algs[] = {HL_HMAC_SHA1, HL_HMAC_SHA256, HL_HMAC_SHA512};
+    const EVP_MD *mds[] = {EVP_sha1(), EVP_sha256(), EVP_sha512()};
+    unsigned char key[200];
+    char msg[300];
+    for (size_t i = 0; i < sizeof(key); i++)
+        key[i] = (unsigned char)(i * 7 + 3);
+    for (size_t i = 0; i < sizeof(msg); i++)
+        msg[i] = (char)('a' + i % 26);
+    for (int round = 0; round < 3; round++) {
+        for (size_t k = 0; k < 12; k++) {
+            size_t keylen = k == 11 ? 150 : k * 5; /* 0 (empty key) ... 50, and one too long */
+            size_t alg = (k + (size_t)round) % 3;
+            size_t split = 17 + k;
+            const void *parts[] = {msg, msg + split};
+            const size_t lens[] = {split, sizeof(msg) - split};
+            unsigned char got[HL_HMAC_MAX], want[EVP_MAX_MD_SIZE];
+            unsigned int wantlen = 0;
+            size_t n = hl_hmac(algs[alg], key + k, keylen, parts, lens, 2, got);
+            HMAC(mds[alg], key + k, (int)keylen, (const unsigned char *)msg, sizeof(msg), want,
+                 &wantlen);
+            assert_int_equal(n, wantlen);
+            assert_memory_equal(got, want, n);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -136,6 +170,7 @@ int main(void)
         cmocka_unit_test(test_generated_secret_round_trips),
         cmocka_unit_test(test_bad_secrets_are_refused),
         cmocka_unit_test(test_ct_equal),
+        cmocka_unit_test(test_hmac_with_cached_keys_equals_one_shot),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
