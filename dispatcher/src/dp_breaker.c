@@ -18,6 +18,10 @@
 /* No answer for this long with attempts in flight slows the pace down (dp_breaker_drain_ms).
  * Shorter silences are the loop's own: an iteration busy with fan-out answers nobody. */
 #define SILENCE_MIN_MS 250
+/* The completion-rate pace (pace_ms): ends counted over windows of PACE_WINDOW_MS in which
+ * the webhook had deliveries waiting, at least PACE_MIN_DONE of them for a sample. */
+#define PACE_WINDOW_MS 250
+#define PACE_MIN_DONE 8
 
 struct dp_breaker_table {
     struct dp_breaker *b[NBUCKETS];
@@ -130,6 +134,23 @@ bool dp_breaker_done(const struct dp_config *cfg, struct dp_breaker *h, bool ok,
     bool recovered = false;
     h->in_flight--;
     h->answered_ms = now_ms;
+    /* Ends per window while deliveries wait behind these: the rate the webhook is really
+     * served at here, whatever each attempt's own time (see pace_ms). A window in which
+     * nothing waited measures the traffic, not the webhook, and is dropped. */
+    if (h->nwait == 0) {
+        h->pace_win_start_ms = 0;
+    } else if (h->pace_win_start_ms == 0) {
+        h->pace_win_start_ms = now_ms;
+        h->pace_win_done = 0;
+    } else if (++h->pace_win_done, now_ms - h->pace_win_start_ms >= PACE_WINDOW_MS) {
+        if (h->pace_win_done >= PACE_MIN_DONE) {
+            double every = (double)(now_ms - h->pace_win_start_ms) / h->pace_win_done;
+            h->done_every_ms =
+                h->done_every_ms > 0 ? 0.5 * h->done_every_ms + 0.5 * every : every;
+        }
+        h->pace_win_start_ms = now_ms;
+        h->pace_win_done = 0;
+    }
     if (now_ms - h->window_start_ms > cfg->breaker_window_ms) {
         h->window_start_ms = now_ms;
         h->window_total = h->window_failed = 0;
@@ -177,11 +198,22 @@ void dp_breaker_timed(struct dp_breaker *h, int64_t started_wall_ms, int64_t wal
 }
 
 /* Milliseconds between two attempts' ends at the webhook's pace. Before the first answer, a
- * guess on the early side: too early costs one more hop. */
+ * guess on the early side: too early costs one more hop.
+ *
+ * Two measures, and the faster one counts: the average attempt time over the concurrency,
+ * and the time between ends actually seen while deliveries waited. They agree for a slow
+ * endpoint. For a fast one on a busy dispatcher the first is the loop's latency, and a
+ * few long iterations (a rebalance, a burst of fan-out) lift its average for a while: the
+ * webhook then looks slow, its backlog is deferred at that pace with due times far ahead,
+ * every deferral frees a slot for the intake to fill with more of the same, and the
+ * dispatcher ends up idle while the backlog waits in the retry tiers (scenario 3's tail).
+ * The ends counted per window are what the webhook really got, spikes included. */
 static double pace_ms(const struct dp_breaker *h, int concurrency, int rate_per_s)
 {
     double per = (h->avg_attempt_ms > 0 ? h->avg_attempt_ms : 20.0) /
                  (concurrency > 0 ? concurrency : 1);
+    if (h->done_every_ms > 0 && h->done_every_ms < per)
+        per = h->done_every_ms;
     if (rate_per_s > 0 && per < 1000.0 / rate_per_s)
         per = 1000.0 / rate_per_s;
     return per;

@@ -41,6 +41,11 @@ struct dp_breaker {
     int64_t answered_ms;   /* monotonic: the last attempt's end */
     int64_t busy_from_ms;  /* monotonic: when attempts were last started from none in flight */
     int64_t defer_next_ms; /* wall clock: the due time given to the last one deferred */
+    /* the pace seen from the other side: attempts ended per window while the webhook had
+     * more waiting (dp_breaker_done) */
+    int64_t pace_win_start_ms; /* monotonic; 0 before the first window */
+    int pace_win_done;
+    double done_every_ms; /* moving average of ms between ends while busy; 0: not measured */
     /* auto-disable (decided by dp_retry_decide, carried out by dp_autodisable) */
     int64_t failing_since_ms;    /* wall clock; 0 after a success */
     bool disabled_sent;          /* disabled here, until PostgreSQL's status rules again */

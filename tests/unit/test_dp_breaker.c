@@ -235,6 +235,44 @@ static void silence_slows_the_pace(void **state)
     dp_breaker_table_free(t);
 }
 
+/* A busy loop makes each attempt look long (40 ms here) while the webhook really ends one
+ * every 0.5 ms: the ends counted while deliveries wait set the pace, not the attempt
+ * times. Without waiters the ends measure the traffic and are not counted. */
+static void ends_seen_while_busy_set_a_faster_pace(void **state)
+{
+    (void)state;
+    struct dp_config c = cfg();
+    struct dp_breaker_table *t = dp_breaker_table_new();
+    struct dp_breaker *h = dp_breaker_get(t, "x");
+    int64_t wait, now = 1000;
+    h->nwait = 500;
+    for (int i = 0; i < 2000; i++, now += 1) { /* two ends per ms, each attempt 40 ms */
+        for (int k = 0; k < 2; k++) {
+            assert_int_equal(admit(&c, h, 20, 0, now, &wait), DP_ADMIT_GO);
+            dp_breaker_timed(h, now * 1000 - 40, now * 1000);
+            dp_breaker_done(&c, h, true, now, now * 1000);
+        }
+    }
+    /* attempt times alone: 40 ms / 20 = 2 ms per delivery; seen: 0.5 ms */
+    double d = dp_breaker_drain_ms(h, 20, 0, now);
+    assert_true(d > 0.45 * 500 && d < 0.55 * 500);
+
+    /* an idle webhook's few ends do not make it look slow */
+    struct dp_breaker *q = dp_breaker_get(t, "quiet");
+    for (int i = 0; i < 100; i++, now += 100) {
+        admit(&c, q, 20, 0, now, &wait);
+        dp_breaker_timed(q, now * 1000 - 2, now * 1000);
+        dp_breaker_done(&c, q, true, now, now * 1000);
+    }
+    assert_true(q->done_every_ms == 0);
+    q->nwait = 100;
+    d = dp_breaker_drain_ms(q, 20, 0, now); /* 3 ms / 20 per delivery */
+    assert_true(d > 14.9 && d < 15.1);
+    q->nwait = 0;
+    h->nwait = 0;
+    dp_breaker_table_free(t);
+}
+
 static void ready_list(void **state)
 {
     (void)state;
@@ -265,6 +303,7 @@ int main(void)
         cmocka_unit_test(failure_clock),
         cmocka_unit_test(pace),
         cmocka_unit_test(silence_slows_the_pace),
+        cmocka_unit_test(ends_seen_while_busy_set_a_faster_pace),
         cmocka_unit_test(ready_list),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
