@@ -55,7 +55,11 @@ const struct hl_cfg_opt dp_config_opts[] = {
      "shortest wait after a 429 or a timeout (backing off harder), capped at the policy's "
      "max delay"},
     {"default_max_concurrency", HL_CFG_INT, offsetof(struct dp_config, default_max_concurrency),
-     "20", 1, 10000, "attempts in flight per webhook when the webhook sets no max_concurrency"},
+     "20", 1, 10000,
+     "attempts in flight per webhook when the webhook sets no max_concurrency; such a "
+     "webhook's deliveries start on every dispatcher that fans its events out "
+     "(inline_fanout_max), so each dispatcher allows its share of the events partitions of "
+     "this (at least 1): the sum over the group stays about this figure"},
     {"breaker_window_ms", HL_CFG_INT, offsetof(struct dp_config, breaker_window_ms), "300000",
      1000, DAY_MS, "window over which the circuit breaker counts a webhook's failures"},
     {"breaker_min_requests", HL_CFG_INT, offsetof(struct dp_config, breaker_min_requests), "10",
@@ -97,6 +101,12 @@ const struct hl_cfg_opt dp_config_opts[] = {
     {"max_unacked", HL_CFG_INT, offsetof(struct dp_config, max_unacked), "20000", 100, 1000000,
      "produced records (tasks, attempt records) awaiting Kafka's acknowledgement at which "
      "the dispatcher takes no new message; bounds the memory a fan-out backlog holds"},
+    {"inline_fanout_max", HL_CFG_INT, offsetof(struct dp_config, inline_fanout_max), "16", 0,
+     256,
+     "an event that matches at most this many webhooks has their deliveries started by the "
+     "dispatcher that fans it out, without a task on <prefix>.deliveries (one Kafka round "
+     "trip less; webhooks with a rate limit or max_concurrency of their own always get a "
+     "task); larger fan-outs are spread as tasks over every dispatcher. 0: always tasks"},
     {"kafka_compression", HL_CFG_STR, offsetof(struct dp_config, kafka_compression), "none", 0,
      0,
      "codec of what the dispatcher produces (librdkafka compression.codec: none, lz4, zstd, "

@@ -61,6 +61,10 @@ struct dp_consumer {
     struct dp_partition **limbo;
     size_t nlimbo;
     bool frozen;
+    /* dp_consumer_events_share(): recomputed after each assignment */
+    bool share_dirty;
+    int events_total; /* partitions of <prefix>.events; 0 until known */
+    double events_share;
 };
 
 static struct dp_topic *topic_get(struct dp_consumer *c, const char *name)
@@ -286,6 +290,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     const char *protocol = rd_kafka_rebalance_protocol(rk);
     bool eager = !protocol || strcmp(protocol, "COOPERATIVE") != 0;
 
+    c->share_dirty = true;
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         log_partitions("assigned", parts);
         dp_metrics_group_joined();
@@ -578,6 +583,55 @@ struct dp_msg *dp_consumer_poll(struct dp_consumer *c)
         }
     }
     return NULL;
+}
+
+/* The partition count of topic name, or 0 when the metadata request failed. */
+static int topic_partitions(rd_kafka_t *rk, const char *name)
+{
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, name, NULL);
+    if (!rkt)
+        return 0;
+    int n = 0;
+    rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, rkt, &md, 2000);
+    if (!err && md->topic_cnt == 1 && !md->topics[0].err)
+        n = md->topics[0].partition_cnt;
+    else
+        hl_log(HL_LOG_WARN, "consumer", "partition count of '%s' unknown: %s", name,
+               rd_kafka_err2str(err ? err : md->topic_cnt ? md->topics[0].err : err));
+    if (md)
+        rd_kafka_metadata_destroy(md);
+    rd_kafka_topic_destroy(rkt);
+    return n;
+}
+
+double dp_consumer_events_share(struct dp_consumer *c)
+{
+    if (!c->share_dirty)
+        return c->events_share > 0 ? c->events_share : 1.0;
+    c->share_dirty = false;
+    for (size_t i = 0; i < c->ntopics; i++) {
+        struct dp_topic *t = &c->topics[i];
+        if (t->spec.kind != DP_TOPIC_EVENTS)
+            continue;
+        size_t owned = 0;
+        for (size_t k = 0; k < t->nparts; k++)
+            owned += t->parts[k] != NULL;
+        int total = topic_partitions(c->rk, t->name);
+        if (total > 0)
+            c->events_total = total;
+        if (c->events_total <= 0) {
+            c->share_dirty = true; /* ask again next time */
+            return 1.0;
+        }
+        if (owned == 0)
+            owned = 1; /* still delivers retries and large fan-outs */
+        c->events_share = owned >= (size_t)c->events_total ? 1.0 : (double)owned / c->events_total;
+        hl_log(HL_LOG_INFO, "consumer", "%zu of %d events partitions here: %.0f%% of each "
+               "spread webhook's concurrency", owned, c->events_total, c->events_share * 100);
+        return c->events_share;
+    }
+    return 1.0;
 }
 
 void dp_consumer_freeze(struct dp_consumer *c)

@@ -105,6 +105,12 @@ void dp_consumer_serve(struct dp_consumer *c);
  * comes with pending = 1: the caller adds its work, then calls dp_msg_done() once for
  * itself. */
 struct dp_msg *dp_consumer_poll(struct dp_consumer *c);
+/* This member's share of the events topic: assigned events partitions over the topic's
+ * partition count (one counted when none is assigned), 1.0 while unknown. A webhook whose
+ * deliveries start at fan-out on every member (dp_fanout.h) gets this share of its
+ * concurrency here. Asks the brokers for the partition count after a rebalance (blocks up
+ * to 2 s then); otherwise a field read. */
+double dp_consumer_events_share(struct dp_consumer *c);
 /* Monotonic ms at which the earliest held message of a delay topic is released, or -1. */
 int64_t dp_consumer_next_release(const struct dp_consumer *c);
 /* The fence header (DP_FENCE_HEADER) of a Kafka message as a number; 0 when absent or not

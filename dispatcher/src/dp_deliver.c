@@ -116,11 +116,33 @@ struct dp_deliver {
     CURL **spare;
     size_t nspare;
     double park_max_ms;
+    /* dp_deliver_set_share: the default concurrency of a webhook that spreads, here */
+    int spread_limit;
 };
 
 static double rnd01(void)
 {
     return (double)(random() % 1000000) / 1000000.0;
+}
+
+bool dp_deliver_spreads(const struct dp_webhook *w)
+{
+    return w->max_concurrency <= 0 && w->rate_limit_per_s <= 0;
+}
+
+void dp_deliver_set_share(struct dp_deliver *dl, double share)
+{
+    double n = (double)dl->cfg->default_max_concurrency * share;
+    int limit = (int)n;
+    if (limit < n)
+        limit++;
+    dl->spread_limit = limit > 0 ? limit : 1;
+}
+
+/* The most attempts webhook w may have in flight here. */
+static int limit_of(const struct dp_deliver *dl, const struct dp_webhook *w)
+{
+    return w->max_concurrency > 0 ? w->max_concurrency : dl->spread_limit;
 }
 
 static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
@@ -436,7 +458,7 @@ static void start_waiting(struct dp_deliver *dl, struct dp_breaker *h)
     while (h->nwait) {
         struct dp_delivery *d = h->wait_head;
         int64_t wait;
-        dp_admit a = dp_breaker_admit(dl->cfg, h, d->w->max_concurrency, d->w->rate_limit_per_s,
+        dp_admit a = dp_breaker_admit(dl->cfg, h, limit_of(dl, d->w), d->w->rate_limit_per_s,
                                      hl_mono_ms(), &wait);
         if (a == DP_ADMIT_WAIT)
             return;
@@ -505,7 +527,7 @@ static bool paced_early(struct dp_deliver *dl, struct dp_snapshot *snap, const s
     if (!w)
         return false;
     struct dp_breaker *h = dp_breaker_get(dl->health, t->webhook_id);
-    int limit = w->max_concurrency > 0 ? w->max_concurrency : (int)dl->cfg->default_max_concurrency;
+    int limit = limit_of(dl, w);
     return !h->open &&
            dp_breaker_drain_ms(h, limit, w->rate_limit_per_s, hl_mono_ms()) < dl->park_max_ms;
 }
@@ -565,9 +587,9 @@ static void admit(struct dp_deliver *dl, struct dp_delivery *d)
     const struct dp_webhook *w = d->w;
     struct dp_breaker *h = d->h;
     int64_t wait = 0;
-    int limit = w->max_concurrency > 0 ? w->max_concurrency : (int)dl->cfg->default_max_concurrency;
+    int limit = limit_of(dl, w);
     dp_admit a = h->nwait ? DP_ADMIT_WAIT
-                          : dp_breaker_admit(dl->cfg, h, w->max_concurrency, w->rate_limit_per_s,
+                          : dp_breaker_admit(dl->cfg, h, limit, w->rate_limit_per_s,
                                              hl_mono_ms(), &wait);
     if (a == DP_ADMIT_GO) {
         attempt_start(d);
@@ -595,6 +617,10 @@ static void admit(struct dp_deliver *dl, struct dp_delivery *d)
         delivery_finish(d);
     }
 }
+
+static void begin(struct dp_deliver *dl, struct dp_msg *msg, struct dp_snapshot *snap,
+                  struct hl_task *taskp, struct hl_event *evp, const struct dp_webhook *w,
+                  int64_t hold_ms);
 
 void dp_deliver_task(struct dp_deliver *dl, struct dp_msg *msg, struct dp_snapshot *snap)
 {
@@ -626,6 +652,37 @@ void dp_deliver_task(struct dp_deliver *dl, struct dp_msg *msg, struct dp_snapsh
         return;
     }
     const struct dp_webhook *w = dp_snapshot_find(snap, task.tenant, task.webhook_id);
+    begin(dl, msg, snap, &task, &ev, w, hold_it ? early : -1);
+}
+
+void dp_deliver_event(struct dp_deliver *dl, struct dp_msg *msg, struct dp_snapshot *snap,
+                      const struct dp_webhook *w, const char *delivery_id, int64_t now_ms)
+{
+    char err[512];
+    struct hl_event ev;
+    /* fan-out parsed and checked this text already; this read only finds the fields */
+    if (hl_event_read(msg->payload, msg->len, &ev, err, sizeof(err)) != HL_OK) {
+        dp_dead_letter(dl->prod, msg, err);
+        return;
+    }
+    struct hl_task task = {.tenant = hl_xstrdup(w->tenant),
+                           .webhook_id = hl_xstrdup(w->id),
+                           .due_ms = now_ms,
+                           .created_ms = now_ms,
+                           .event_text = hl_xstrndup(msg->payload, msg->len),
+                           .event_len = msg->len};
+    memcpy(task.delivery_id, delivery_id, sizeof(task.delivery_id));
+    begin(dl, msg, snap, &task, &ev, w, -1);
+}
+
+/* Takes on task (and ev, read off its text) for webhook w (NULL: deleted): skipped,
+ * failed unsigned, or a delivery that is held for hold_ms (>= 0) or admitted now. */
+static void begin(struct dp_deliver *dl, struct dp_msg *msg, struct dp_snapshot *snap,
+                  struct hl_task *taskp, struct hl_event *evp, const struct dp_webhook *w,
+                  int64_t hold_ms)
+{
+    struct hl_task task = *taskp;
+    struct hl_event ev = *evp;
     struct dp_breaker *h = dp_breaker_get(dl->health, task.webhook_id);
     if (cannot_attempt(dl, msg, &task, &ev, w, h)) {
         hl_event_release(&ev);
@@ -652,8 +709,8 @@ void dp_deliver_task(struct dp_deliver *dl, struct dp_msg *msg, struct dp_snapsh
         dl->live->prev = d;
     dl->live = d;
     dl->in_flight++;
-    if (hold_it)
-        hold(dl, d, early);
+    if (hold_ms >= 0)
+        hold(dl, d, hold_ms);
     else
         admit(dl, d);
 }
@@ -771,6 +828,7 @@ struct dp_deliver *dp_deliver_new(const struct dp_config *cfg, struct dp_produce
         return NULL;
     }
     dl->health = dp_breaker_table_new();
+    dp_deliver_set_share(dl, 1.0);
     dl->wait_cap = (size_t)(cfg->max_in_flight / 8 > 16 ? cfg->max_in_flight / 8 : 16);
     dl->spare = hl_xcalloc((size_t)cfg->max_in_flight, sizeof(*dl->spare));
     dl->park_max_ms = cfg->ntiers && (double)cfg->tiers[0] / 4 > PARK_MIN_MS

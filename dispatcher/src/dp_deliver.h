@@ -26,6 +26,7 @@ struct dp_snapshot;
 struct dp_deliver;
 struct dp_producer;
 struct dp_subs;
+struct dp_webhook;
 
 /* subs gives held retries the current snapshot when they are due. */
 /* Breakers and failure clocks outlive this dispatcher in store (see dp_healthstore.h). */
@@ -36,6 +37,21 @@ struct dp_deliver *dp_deliver_new(const struct dp_config *cfg, struct dp_produce
 /* Takes on the task in msg (one pending unit per piece of work, released as each is
  * done). snap is the caller's reference; the delivery takes its own. */
 void dp_deliver_task(struct dp_deliver *dl, struct dp_msg *msg, struct dp_snapshot *snap);
+/* Starts the delivery of msg's event (an events message, already fanned out, whose text
+ * is msg->payload) to webhook w of snap at once, in place of a task on <prefix>.deliveries
+ * (see dp_fanout.h): the delivery is the same as a task's from there on, and msg stays
+ * unfinished until it is done or handed to a retry tier. Only for a webhook that
+ * dp_deliver_spreads(). */
+void dp_deliver_event(struct dp_deliver *dl, struct dp_msg *msg, struct dp_snapshot *snap,
+                      const struct dp_webhook *w, const char *delivery_id, int64_t now_ms);
+/* May w's deliveries start wherever its events are fanned out? Only when it has neither a
+ * rate limit nor a concurrency limit of its own: those are exact only in one place, the
+ * owner of its task key. Its share of the dispatcher's default concurrency is then
+ * divided among the dispatchers (dp_deliver_set_share). */
+bool dp_deliver_spreads(const struct dp_webhook *w);
+/* This dispatcher's share of the events partitions (dp_consumer_events_share): a webhook
+ * that spreads gets this share of default_max_concurrency here, at least one. */
+void dp_deliver_set_share(struct dp_deliver *dl, double share);
 /* Shutdown begins: retries held in memory until due go to their retry tier now (each
  * finishes once Kafka acknowledged it), and later ones go there directly. */
 void dp_deliver_stop_holding(struct dp_deliver *dl);

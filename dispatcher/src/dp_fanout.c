@@ -18,6 +18,7 @@
 
 #include "dp_consumer.h"
 #include "dp_deadletter.h"
+#include "dp_deliver.h"
 #include "dp_produce.h"
 #include "dp_subs.h"
 #include "hl/filter.h"
@@ -76,8 +77,27 @@ static bool dead_letter_if_invalid(struct dp_msg *msg, json_t *root, const char 
     return true;
 }
 
-size_t dp_fanout(struct dp_msg *msg, const struct dp_snapshot *snap, struct dp_producer *prod,
-                 bool fresh)
+/* Produces the task of event msg for webhook w to <prefix>.deliveries. */
+static void produce_task(struct dp_msg *msg, const struct dp_webhook *w, int64_t now,
+                         struct dp_producer *prod, struct hl_buf *b)
+{
+    struct hl_task t = {.tenant = (char *)msg->ev.tenant,
+                        .webhook_id = w->id,
+                        .due_ms = now,
+                        .created_ms = now,
+                        .event = msg->ev.root,
+                        /* the message's own text: jansson accepted it (and the schema), so
+                         * it is the same envelope, serialized once */
+                        .event_text = msg->payload,
+                        .event_len = msg->len};
+    hl_delivery_id(msg->ev.tenant, msg->ev.id, w->id, t.delivery_id);
+    hl_buf_clear(b);
+    hl_task_encode(&t, b);
+    dp_produce(prod, "deliveries", w->id, b->ptr, b->len, msg);
+}
+
+size_t dp_fanout(struct dp_msg *msg, struct dp_snapshot *snap, struct dp_producer *prod,
+                 struct dp_deliver *dl, size_t inline_max, bool fresh)
 {
     char err[512];
     size_t count, n = 0;
@@ -112,6 +132,13 @@ size_t dp_fanout(struct dp_msg *msg, const struct dp_snapshot *snap, struct dp_p
     struct hl_buf b = HL_BUF_INIT;
     int64_t now = hl_now_ms();
     size_t first = dp_snapshot_tenant(snap, msg->ev.tenant, &count);
+    /* The matches while there are at most inline_max of them: delivered here, unless more
+     * turn up (then every match becomes a task). */
+    size_t picked[DP_INLINE_FANOUT_MAX];
+    size_t npicked = 0;
+    bool tasks = !dl || inline_max == 0;
+    if (inline_max > DP_INLINE_FANOUT_MAX)
+        inline_max = DP_INLINE_FANOUT_MAX;
     for (size_t i = first; i < first + count; i++) {
         const struct dp_webhook *w = &snap->hooks[i];
         if (!hl_event_patterns_match(w->events, w->nevents, msg->ev.type))
@@ -120,24 +147,34 @@ size_t dp_fanout(struct dp_msg *msg, const struct dp_snapshot *snap, struct dp_p
          * match is no delivery, not even a skipped one. */
         if (w->filter && !hl_filter_match(w->filter, msg->ev.root))
             continue;
-        struct hl_task t = {.tenant = (char *)msg->ev.tenant,
-                            .webhook_id = w->id,
-                            .due_ms = now,
-                            .created_ms = now,
-                            .event = msg->ev.root,
-                            /* the message's own text: jansson accepted it (and the
-                             * schema), so it is the same envelope, serialized once */
-                            .event_text = msg->payload,
-                            .event_len = msg->len};
-        hl_delivery_id(msg->ev.tenant, msg->ev.id, w->id, t.delivery_id);
-        hl_buf_clear(&b);
-        hl_task_encode(&t, &b);
-        dp_produce(prod, "deliveries", w->id, b.ptr, b.len, msg);
         n++;
+        if (!tasks && npicked < inline_max) {
+            picked[npicked++] = i;
+            continue;
+        }
+        if (!tasks) { /* too many for one dispatcher: tasks for all */
+            tasks = true;
+            for (size_t k = 0; k < npicked; k++)
+                produce_task(msg, &snap->hooks[picked[k]], now, prod, &b);
+            npicked = 0;
+        }
+        produce_task(msg, w, now, prod, &b);
+    }
+    for (size_t k = 0; k < npicked; k++) {
+        const struct dp_webhook *w = &snap->hooks[picked[k]];
+        if (!dp_deliver_spreads(w)) {
+            produce_task(msg, w, now, prod, &b);
+            continue;
+        }
+        char delivery_id[HL_DELIVERY_ID_LEN];
+        hl_delivery_id(msg->ev.tenant, msg->ev.id, w->id, delivery_id);
+        dp_deliver_event(dl, msg, snap, w, delivery_id, now);
     }
     hl_buf_release(&b);
     hl_log(HL_LOG_DEBUG, "fanout", "event '%s' (%s, tenant '%s') at [%d] offset %lld: %zu webhooks",
            msg->ev.id, msg->ev.type, msg->ev.tenant, (int)msg->partition,
            (long long)msg->offset, n);
+    /* The message may live on until its deliveries are done; its tree is not needed. */
+    hl_event_release(&msg->ev);
     return n;
 }

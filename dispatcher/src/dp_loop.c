@@ -81,11 +81,12 @@ static void hold(struct hold_list *h, struct dp_subs *subs, struct dp_msg *msg,
 }
 
 /* Handles msg with snap; false when fan-out wants a fresher snapshot (nothing done). */
-static bool handle(struct dp_msg *msg, struct dp_snapshot *snap, bool fresh,
-                   struct dp_deliver *dl, struct dp_producer *prod)
+static bool handle(const struct dp_config *cfg, struct dp_msg *msg, struct dp_snapshot *snap,
+                   bool fresh, struct dp_deliver *dl, struct dp_producer *prod)
 {
     if (msg->kind == DP_TOPIC_EVENTS) {
-        if (dp_fanout(msg, snap, prod, fresh) == DP_FANOUT_STALE)
+        if (dp_fanout(msg, snap, prod, dl, (size_t)cfg->inline_fanout_max, fresh) ==
+            DP_FANOUT_STALE)
             return false;
     } else {
         dp_deliver_task(dl, msg, snap);
@@ -116,7 +117,7 @@ static void release_held(const struct dp_config *cfg, struct hold_list *h, struc
                    (long long)snap->version);
             ready = true;
         }
-        if (ready && handle(x->msg, snap, fresh, dl, prod))
+        if (ready && handle(cfg, x->msg, snap, fresh, dl, prod))
             continue;
         if (ready) { /* the fence is met, but the tenant is unknown: ask PostgreSQL */
             x->unknown_tenant = true;
@@ -143,6 +144,8 @@ static bool intake(const struct dp_config *cfg, struct dp_subs *subs, struct dp_
     bool done = false;
 
     dp_consumer_serve(c);
+    if (cfg->inline_fanout_max > 0) /* otherwise nothing spreads: every limit is whole */
+        dp_deliver_set_share(dl, dp_consumer_events_share(c));
     release_held(cfg, h, subs, dl, prod);
     for (int i = 0; i < INTAKE_BATCH && !done; i++) {
         struct dp_msg *msg = NULL;
@@ -156,7 +159,7 @@ static bool intake(const struct dp_config *cfg, struct dp_subs *subs, struct dp_
             snap = dp_subs_acquire(subs); /* never NULL once the first load is done */
         if (msg->fence > snap->version)
             hold(h, subs, msg, false);
-        else if (!handle(msg, snap, false, dl, prod))
+        else if (!handle(cfg, msg, snap, false, dl, prod))
             hold(h, subs, msg, true);
     }
     dp_snapshot_release(snap);

@@ -1,0 +1,113 @@
+"""Deliveries that start at fan-out (dispatcher/src/dp_fanout.h, `inline_fanout_max`).
+
+An event that matches at most `inline_fanout_max` webhooks is delivered by the dispatcher
+that fans it out, without a task on <prefix>.deliveries, to every matching webhook that has
+no rate limit and no max_concurrency of its own; those keep a task, so their limits stay
+exact on one dispatcher, and so does every match of a larger fan-out. What a user sees:
+every event arrives, signed, at every webhook, recorded in the delivery log; what a service
+reading the deliveries topic sees: tasks only where the rules above say so. And the events
+message is not finished before its deliveries are: a dispatcher killed mid-delivery leaves
+the event to be delivered again, never lost.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+
+import pytest
+
+from waiting import wait_for
+
+
+def task_webhooks(hookline, kafka_consumer_factory) -> dict[str, int]:
+    """Tasks on <prefix>.deliveries per webhook id (the message key)."""
+    out: dict[str, int] = {}
+    for m in kafka_consumer_factory(hookline.topic("deliveries")).messages(duration=3.0):
+        k = m.key().decode()
+        out[k] = out.get(k, 0) + 1
+    return out
+
+
+def delivered_ids(receiver) -> set[str]:
+    return {r.json()["id"] for r in receiver.snapshot()}
+
+
+@pytest.mark.dispatchers(2)
+def test_small_fanout_is_delivered_in_place_and_own_limits_keep_their_task(
+        hookline, make_receiver, kafka_consumer_factory):
+    plain, limited, paced = make_receiver(), make_receiver(), make_receiver()
+    w_plain = hookline.create_webhook(plain.url, ["order.created"])
+    w_limited = hookline.create_webhook(limited.url, ["order.created"], max_concurrency=2)
+    w_paced = hookline.create_webhook(paced.url, ["order.created"], rate_limit_per_s=100)
+    ids = {hookline.post_event("order.created", {"n": n}) for n in range(24)}
+
+    for r in (plain, limited, paced):
+        assert wait_for(lambda r=r: ids <= delivered_ids(r), timeout=30), \
+            f"{len(ids - delivered_ids(r))} events missing at {r.url}"
+        assert all(q.headers.get("webhook-signature", "").startswith("v1,") for q in r.snapshot())
+
+    tasks = task_webhooks(hookline, kafka_consumer_factory)
+    assert w_plain["id"] not in tasks, f"tasks for a webhook without limits: {tasks}"
+    assert tasks.get(w_limited["id"]) == 24 and tasks.get(w_paced["id"]) == 24, tasks
+
+    # the delivery log has the in-place deliveries like any other
+    def logged() -> bool:
+        r = hookline.api("GET", f"/api/v1/deliveries?webhook_id={w_plain['id']}&limit=100")
+        return r.status_code == 200 and sum(
+            d["status"] == "succeeded" for d in r.json()["data"]) == 24
+    assert wait_for(logged, timeout=30)
+
+
+@pytest.mark.dispatchers(1)
+@pytest.mark.service_env(HOOKLINE_INLINE_FANOUT_MAX="2")
+def test_a_fanout_beyond_the_limit_goes_through_tasks(hookline, make_receiver,
+                                                      kafka_consumer_factory):
+    receivers = [make_receiver() for _ in range(3)]
+    hooks = [hookline.create_webhook(r.url, ["user.created"]) for r in receivers]
+    one = make_receiver()
+    alone = hookline.create_webhook(one.url, ["user.deleted"])
+    big = hookline.post_event("user.created", {"who": "everyone"})
+    small = hookline.post_event("user.deleted", {"who": "one"})
+
+    for r in receivers:
+        assert wait_for(lambda r=r: big in delivered_ids(r), timeout=30)
+    assert wait_for(lambda: small in delivered_ids(one), timeout=30)
+    tasks = task_webhooks(hookline, kafka_consumer_factory)
+    assert {h["id"] for h in hooks} <= set(tasks), tasks
+    assert alone["id"] not in tasks, tasks
+
+
+@pytest.mark.dispatchers(1)
+@pytest.mark.service_env(HOOKLINE_INLINE_FANOUT_MAX="0")
+def test_inline_fanout_max_zero_always_makes_tasks(hookline, receiver, kafka_consumer_factory):
+    w = hookline.create_webhook(receiver.url, ["user.created"])
+    ev = hookline.post_event("user.created", {"n": 1})
+    assert wait_for(lambda: ev in delivered_ids(receiver), timeout=30)
+    assert task_webhooks(hookline, kafka_consumer_factory).get(w["id"]) == 1
+
+
+@pytest.mark.dispatchers(1)
+@pytest.mark.service_env(HOOKLINE_SESSION_TIMEOUT_MS="6000")
+def test_a_dispatcher_killed_mid_delivery_leaves_the_event_to_be_delivered_again(
+        hookline, make_receiver):
+    # The first attempt hangs at the receiver while its dispatcher is killed; nothing but
+    # the events message's offset (not stored until the delivery is done) brings it back.
+    first = []
+
+    def slow_first(req):
+        if not first:
+            first.append(req)
+            time.sleep(4)
+        return 200
+
+    slow = make_receiver(responder=slow_first)
+    hookline.create_webhook(slow.url, ["order.created"])
+    ev = hookline.post_event("order.created", {"n": 1})
+    assert wait_for(lambda: slow.open_now >= 1, timeout=20), "the attempt never started"
+    hookline.kill_dispatcher(0, signal.SIGKILL)
+    hookline.start_dispatcher()
+    assert wait_for(lambda: len([r for r in slow.snapshot() if r.json()["id"] == ev]) >= 2,
+                    timeout=40), "the event was not delivered again after the kill"
+    got = [r for r in slow.snapshot() if r.json()["id"] == ev]
+    assert len({r.headers["webhook-id"] for r in got}) == 1  # the same delivery, again
