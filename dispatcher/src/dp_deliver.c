@@ -580,8 +580,24 @@ static bool cannot_attempt(struct dp_deliver *dl, struct dp_msg *msg, struct hl_
     return false;
 }
 
+/* Is every live delivery here h's own, with h answering (the last attempt ended within
+ * ANSWERING_MS, breaker closed)? Then deferring h's overflow would make room only for
+ * more of the same: the intake reads on, defers again, and a fast webhook's backlog moves
+ * from its partitions into the retry tiers, due at a pace guessed while the loop was
+ * busy. Parking it instead holds the intake back at max_in_flight, and the backlog waits in
+ * Kafka until there is room. Once another webhook has a delivery here, the pace rules
+ * apply again, so a slow webhook cannot keep others out for longer than the slots it
+ * frees. A silent (hanging) webhook is not answering, and its overflow is deferred. */
+#define ANSWERING_MS 250
+static bool alone_and_answering(const struct dp_deliver *dl, const struct dp_breaker *h)
+{
+    return !h->open && h->answered_ms > 0 && hl_mono_ms() - h->answered_ms <= ANSWERING_MS &&
+           dl->in_flight <= (size_t)h->in_flight + h->nwait + 1;
+}
+
 /* Starts d's attempt when its webhook admits it, parks it here when the webhook is busy
- * and will soon be free, and hands it to a retry tier otherwise. */
+ * and will soon be free (or when nothing else is here, see alone_and_answering), and hands
+ * it to a retry tier otherwise. */
 static void admit(struct dp_deliver *dl, struct dp_delivery *d)
 {
     const struct dp_webhook *w = d->w;
@@ -596,7 +612,8 @@ static void admit(struct dp_deliver *dl, struct dp_delivery *d)
     } else if (a == DP_ADMIT_WAIT &&
                (h->nwait < dl->wait_cap ||
                 dp_breaker_drain_ms(h, limit, w->rate_limit_per_s, hl_mono_ms()) <
-                    dl->park_max_ms)) {
+                    dl->park_max_ms ||
+                alone_and_answering(dl, h))) {
         if (h->wait_tail)
             ((struct dp_delivery *)h->wait_tail)->wnext = d;
         else
