@@ -617,9 +617,13 @@ double dp_consumer_events_share(struct dp_consumer *c)
         size_t owned = 0;
         for (size_t k = 0; k < t->nparts; k++)
             owned += t->parts[k] != NULL;
-        int total = topic_partitions(c->rk, t->name);
-        if (total > 0)
-            c->events_total = total;
+        /* Asked once, and again only when a partition beyond the known count shows up
+         * (the topic grew): this runs on the loop thread. */
+        if (c->events_total <= 0 || t->nparts > (size_t)c->events_total) {
+            int total = topic_partitions(c->rk, t->name);
+            if (total > 0)
+                c->events_total = total;
+        }
         if (c->events_total <= 0) {
             c->share_dirty = true; /* ask again next time */
             return 1.0;

@@ -108,8 +108,9 @@ struct dp_msg *dp_consumer_poll(struct dp_consumer *c);
 /* This member's share of the events topic: assigned events partitions over the topic's
  * partition count (one counted when none is assigned), 1.0 while unknown. A webhook whose
  * deliveries start at fan-out on every member (dp_fanout.h) gets this share of its
- * concurrency here. Asks the brokers for the partition count after a rebalance (blocks up
- * to 2 s then); otherwise a field read. */
+ * concurrency here. Asks the brokers for the partition count the first time and when a
+ * partition beyond it is assigned (blocks up to 2 s then); otherwise a count after each
+ * rebalance, or a field read. */
 double dp_consumer_events_share(struct dp_consumer *c);
 /* Monotonic ms at which the earliest held message of a delay topic is released, or -1. */
 int64_t dp_consumer_next_release(const struct dp_consumer *c);
