@@ -677,11 +677,7 @@ void dp_deliver_event(struct dp_deliver *dl, struct dp_msg *msg, struct dp_snaps
 {
     char err[512];
     struct hl_event ev;
-    /* fan-out parsed and checked this text already; this read only finds the fields */
-    if (hl_event_read(msg->payload, msg->len, &ev, err, sizeof(err)) != HL_OK) {
-        dp_dead_letter(dl->prod, msg, err);
-        return;
-    }
+    /* the task a fan-out would have produced, in memory: retries and records carry it */
     struct hl_task task = {.tenant = hl_xstrdup(w->tenant),
                            .webhook_id = hl_xstrdup(w->id),
                            .due_ms = now_ms,
@@ -689,6 +685,12 @@ void dp_deliver_event(struct dp_deliver *dl, struct dp_msg *msg, struct dp_snaps
                            .event_text = hl_xstrndup(msg->payload, msg->len),
                            .event_len = msg->len};
     memcpy(task.delivery_id, delivery_id, sizeof(task.delivery_id));
+    /* fan-out parsed and checked this text already; this read only finds the fields */
+    if (hl_event_read(task.event_text, task.event_len, &ev, err, sizeof(err)) != HL_OK) {
+        dp_dead_letter(dl->prod, msg, err);
+        hl_task_release(&task);
+        return;
+    }
     begin(dl, msg, snap, &task, &ev, w, -1);
 }
 
