@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "hl/buf.h"
+#include "hl/mem.h"
 #include "hl/banned.h"
 
 #define WHSEC_PREFIX "whsec_"
@@ -149,8 +150,8 @@ static EVP_MAC_CTX *hmac_cached(hl_hmac_alg alg, const void *key, size_t keylen)
         return NULL;
     struct hmac_cache *c = pthread_getspecific(hmac_cache_key);
     if (!c) {
-        c = calloc(1, sizeof(*c));
-        if (!c || pthread_setspecific(hmac_cache_key, c) != 0)
+        c = hl_xcalloc(1, sizeof(*c));
+        if (pthread_setspecific(hmac_cache_key, c) != 0)
             abort();
     }
     struct hmac_slot *victim = &c->slot[0];
