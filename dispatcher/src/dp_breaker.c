@@ -142,14 +142,17 @@ bool dp_breaker_done(const struct dp_config *cfg, struct dp_breaker *h, bool ok,
     } else if (h->pace_win_start_ms == 0) {
         h->pace_win_start_ms = now_ms;
         h->pace_win_done = 0;
-    } else if (++h->pace_win_done, now_ms - h->pace_win_start_ms >= PACE_WINDOW_MS) {
-        if (h->pace_win_done >= PACE_MIN_DONE) {
-            double every = (double)(now_ms - h->pace_win_start_ms) / h->pace_win_done;
+    } else {
+        int64_t span = now_ms - h->pace_win_start_ms;
+        if (++h->pace_win_done >= PACE_MIN_DONE && span >= PACE_WINDOW_MS) {
+            double every = (double)span / h->pace_win_done;
             h->done_every_ms =
                 h->done_every_ms > 0 ? 0.5 * h->done_every_ms + 0.5 * every : every;
         }
-        h->pace_win_start_ms = now_ms;
-        h->pace_win_done = 0;
+        if (span >= PACE_WINDOW_MS) {
+            h->pace_win_start_ms = now_ms;
+            h->pace_win_done = 0;
+        }
     }
     if (now_ms - h->window_start_ms > cfg->breaker_window_ms) {
         h->window_start_ms = now_ms;
@@ -230,6 +233,11 @@ double dp_breaker_drain_ms(const struct dp_breaker *h, int concurrency, int rate
             per = silent;
     }
     return per * (double)(h->in_flight + (int)h->nwait);
+}
+
+bool dp_breaker_answering(const struct dp_breaker *h, int64_t now_ms)
+{
+    return !h->open && h->answered_ms > 0 && now_ms - h->answered_ms <= SILENCE_MIN_MS;
 }
 
 int64_t dp_breaker_defer_due(struct dp_breaker *h, int concurrency, int rate_per_s,

@@ -85,6 +85,9 @@ void dp_breaker_timed(struct dp_breaker *h, int64_t started_wall_ms, int64_t wal
  * work. */
 double dp_breaker_drain_ms(const struct dp_breaker *h, int concurrency, int rate_per_s,
                           int64_t now_ms);
+/* Is the webhook answering: breaker closed, and an attempt ended within the silence that
+ * slows its pace (dp_breaker_drain_ms)? */
+bool dp_breaker_answering(const struct dp_breaker *h, int64_t now_ms);
 /* Due time (wall clock) for a delivery deferred because too many wait here: after those in
  * flight, those parked and those deferred before it, at the webhook's pace (its average
  * attempt time over its concurrency, or its rate limit). Deferred all with the same

@@ -599,11 +599,15 @@ static int topic_partitions(rd_kafka_t *rk, const char *name)
         return 0;
     int n = 0;
     rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, rkt, &md, 2000);
-    if (!err && md->topic_cnt == 1 && !md->topics[0].err)
+    if (!err && md->topic_cnt == 1)
+        err = md->topics[0].err;
+    else if (!err)
+        err = RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
+    if (!err)
         n = md->topics[0].partition_cnt;
     else
         hl_log(HL_LOG_WARN, "consumer", "partition count of '%s' unknown: %s", name,
-               rd_kafka_err2str(err ? err : md->topic_cnt ? md->topics[0].err : err));
+               rd_kafka_err2str(err));
     if (md)
         rd_kafka_metadata_destroy(md);
     rd_kafka_topic_destroy(rkt);

@@ -25,6 +25,7 @@
 #include <assert.h>
 #include <ctype.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -132,10 +133,7 @@ bool dp_deliver_spreads(const struct dp_webhook *w)
 
 void dp_deliver_set_share(struct dp_deliver *dl, double share)
 {
-    double n = (double)dl->cfg->default_max_concurrency * share;
-    int limit = (int)n;
-    if (limit < n)
-        limit++;
+    int limit = (int)ceil((double)dl->cfg->default_max_concurrency * share);
     dl->spread_limit = limit > 0 ? limit : 1;
 }
 
@@ -580,19 +578,17 @@ static bool cannot_attempt(struct dp_deliver *dl, struct dp_msg *msg, struct hl_
     return false;
 }
 
-/* Is every live delivery here h's own, with h answering (the last attempt ended within
- * ANSWERING_MS, breaker closed)? Then deferring h's overflow would make room only for
+/* Is every live delivery here h's own, with h answering (dp_breaker_answering)? Then deferring h's overflow would make room only for
  * more of the same: the intake reads on, defers again, and a fast webhook's backlog moves
  * from its partitions into the retry tiers, due at a pace guessed while the loop was
  * busy. Parking it instead holds the intake back at max_in_flight, and the backlog waits in
  * Kafka until there is room. Once another webhook has a delivery here, the pace rules
  * apply again, so a slow webhook cannot keep others out for longer than the slots it
  * frees. A silent (hanging) webhook is not answering, and its overflow is deferred. */
-#define ANSWERING_MS 250
 static bool alone_and_answering(const struct dp_deliver *dl, const struct dp_breaker *h)
 {
-    return !h->open && h->answered_ms > 0 && hl_mono_ms() - h->answered_ms <= ANSWERING_MS &&
-           dl->in_flight <= (size_t)h->in_flight + h->nwait + 1;
+    return dl->in_flight <= (size_t)h->in_flight + h->nwait + 1 &&
+           dp_breaker_answering(h, hl_mono_ms());
 }
 
 /* Starts d's attempt when its webhook admits it, parks it here when the webhook is busy
