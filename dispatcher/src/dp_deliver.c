@@ -137,10 +137,14 @@ void dp_deliver_set_share(struct dp_deliver *dl, double share)
     dl->spread_limit = limit > 0 ? limit : 1;
 }
 
-/* The most attempts webhook w may have in flight here. */
+/* The most attempts webhook w may have in flight here: its own limit; the shared default
+ * when it spreads over the dispatchers; the whole default when only its key's owner
+ * delivers it (a rate limit and no max_concurrency). */
 static int limit_of(const struct dp_deliver *dl, const struct dp_webhook *w)
 {
-    return w->max_concurrency > 0 ? w->max_concurrency : dl->spread_limit;
+    if (w->max_concurrency > 0)
+        return w->max_concurrency;
+    return dp_deliver_spreads(w) ? dl->spread_limit : (int)dl->cfg->default_max_concurrency;
 }
 
 static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
