@@ -8,10 +8,11 @@
  * offset and delivering everything in flight twice. That is safe whoever held the
  * partition meanwhile: we skip only messages we took ourselves, and store offsets only
  * for messages we finished. A partition that does not come back is forgotten: its
- * in-flight messages are orphaned (their deliveries run to the end, but finishing them
- * stores nothing), because its new owner starts from the committed offset and delivers
- * them again, which at-least-once allows and the stable webhook-id lets receivers
- * dedupe. */
+ * in-flight messages are orphaned, because its new owner starts from the committed offset
+ * and delivers them again. Their attempts already on the wire run to the end (finishing
+ * them stores nothing), a repeat which at-least-once allows and the stable webhook-id
+ * lets receivers dedupe; their deliveries not started yet are dropped (dp_deliver.c), and
+ * while a partition is in limbo they wait (dp_msg_ownership). */
 #include "dp_consumer.h"
 
 #include <assert.h>
@@ -25,6 +26,9 @@
 #include "hl/mem.h"
 #include "hl/time.h"
 #include "hl/banned.h"
+
+/* How long revoked partitions may wait for the assignment that decides them. */
+#define LIMBO_MAX_MS 30000
 
 struct dp_topic {
     char name[HL_TOPIC_MAX];
@@ -42,6 +46,7 @@ struct dp_partition {
     struct dp_offset_fifo fifo; /* in-flight messages in offset order */
     int64_t read_offset;        /* offset after the last message taken; -1 before any */
     bool dirty;                 /* fifo.next_offset not yet handed to librdkafka */
+    bool limbo;                 /* revoked; back to us or forgotten at the next assignment */
 };
 
 struct dp_consumer {
@@ -60,6 +65,7 @@ struct dp_consumer {
     /* Revoked partitions until the next assignment (see the top of this file). */
     struct dp_partition **limbo;
     size_t nlimbo;
+    int64_t limbo_since_ms; /* monotonic, when the oldest of them was revoked */
     bool frozen;
     /* dp_consumer_events_share(): recomputed after each assignment */
     bool share_dirty;
@@ -105,7 +111,9 @@ static struct dp_partition *part_add(struct dp_consumer *c, struct dp_topic *t, 
     if (t->parts[id])
         return t->parts[id];
     struct dp_partition *p = limbo_take(c, t, id);
-    if (!p) {
+    if (p) {
+        p->limbo = false;
+    } else {
         p = hl_xcalloc(1, sizeof(*p));
         p->c = c;
         p->t = t;
@@ -164,6 +172,9 @@ static void part_park(struct dp_consumer *c, struct dp_topic *t, int32_t id)
     if (!p)
         return;
     part_detach(c, p);
+    p->limbo = true;
+    if (!c->nlimbo)
+        c->limbo_since_ms = hl_mono_ms();
     c->limbo = hl_xrealloc(c->limbo, (c->nlimbo + 1) * sizeof(*c->limbo));
     c->limbo[c->nlimbo++] = p;
 }
@@ -225,6 +236,11 @@ bool dp_offset_fifo_advance(struct dp_offset_fifo *f, void (*release)(struct dp_
     if (!f->head)
         f->tail = NULL;
     return moved;
+}
+
+dp_msg_owner dp_msg_ownership(const struct dp_msg *msg)
+{
+    return !msg->part ? DP_MSG_GONE : msg->part->limbo ? DP_MSG_UNDECIDED : DP_MSG_OURS;
 }
 
 void dp_msg_done(struct dp_msg *msg)
@@ -560,6 +576,14 @@ void dp_consumer_serve(struct dp_consumer *c)
                (int)rkm->partition);
         c->strays = hl_xrealloc(c->strays, (c->nstrays + 1) * sizeof(*c->strays));
         c->strays[c->nstrays++] = rkm;
+    }
+    /* A rebalance ends with an assignment, which decides limbo; should one never come
+     * (the group gone, say), the revoked partitions' parked deliveries must not wait on
+     * forever: forgotten, they are their next owner's, from the committed offset. */
+    if (c->nlimbo && hl_mono_ms() - c->limbo_since_ms > LIMBO_MAX_MS) {
+        hl_log(HL_LOG_WARN, "consumer", "%zu revoked partitions undecided after %d ms: "
+               "left to their next owner", c->nlimbo, LIMBO_MAX_MS);
+        limbo_clear(c);
     }
 }
 

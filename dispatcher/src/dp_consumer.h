@@ -117,6 +117,15 @@ int64_t dp_consumer_next_release(const struct dp_consumer *c);
 /* The fence header (DP_FENCE_HEADER) of a Kafka message as a number; 0 when absent or not
  * a plain decimal. */
 int64_t dp_fence_header(rd_kafka_message_t *rkm);
+/* Whose msg's remaining work is. A revoked partition is UNDECIDED until the next
+ * assignment: back to this member, it is OURS again; given to another, GONE. The new
+ * owner reads a GONE partition from its committed offset, which is at or before every
+ * message still unfinished here (offsets are only stored past finished messages), so it
+ * does all of msg's deliveries again: one not started here yet is a duplicate if started
+ * (dp_deliver.c drops it), one on the wire already can only run to its end. */
+typedef enum { DP_MSG_OURS, DP_MSG_UNDECIDED, DP_MSG_GONE } dp_msg_owner;
+dp_msg_owner dp_msg_ownership(const struct dp_msg *msg);
+
 /* One unit of msg's pending work is finished; frees msg when it was the last one. */
 void dp_msg_done(struct dp_msg *msg);
 /* Hands the offsets of partitions whose head advanced to librdkafka (committed by

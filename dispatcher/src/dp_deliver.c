@@ -454,14 +454,30 @@ static void attempt_done(struct dp_deliver *dl, CURL *e, CURLcode rc)
         delivery_finish(d);
 }
 
-/* Starts waiting deliveries of h while it admits them. */
+/* A delivery whose partition went to another dispatcher is dropped before its attempt:
+ * the new owner reads the message again and delivers it (dp_msg_ownership). Nothing is
+ * recorded; the new owner's attempt is the record. */
+static void hand_over(struct dp_delivery *d)
+{
+    dp_metrics_handed_over();
+    delivery_finish(d);
+}
+
+/* Starts waiting deliveries of h while it admits them. A delivery whose partition was
+ * revoked waits, and the ones behind it, until the rebalance decides (a few ms to the
+ * rebalance's duration). */
 static void start_waiting(struct dp_deliver *dl, struct dp_breaker *h)
 {
     while (h->nwait) {
         struct dp_delivery *d = h->wait_head;
         int64_t wait;
-        dp_admit a = dp_breaker_admit(dl->cfg, h, limit_of(dl, d->w), d->w->rate_limit_per_s,
-                                     hl_mono_ms(), &wait);
+        dp_msg_owner own = dp_msg_ownership(d->msg);
+        if (own == DP_MSG_UNDECIDED)
+            return;
+        dp_admit a = own == DP_MSG_GONE
+                         ? DP_ADMIT_GO
+                         : dp_breaker_admit(dl->cfg, h, limit_of(dl, d->w),
+                                            d->w->rate_limit_per_s, hl_mono_ms(), &wait);
         if (a == DP_ADMIT_WAIT)
             return;
         h->wait_head = d->wnext;
@@ -469,7 +485,9 @@ static void start_waiting(struct dp_deliver *dl, struct dp_breaker *h)
             h->wait_tail = NULL;
         h->nwait--;
         d->wnext = NULL;
-        if (a == DP_ADMIT_GO) {
+        if (own == DP_MSG_GONE) {
+            hand_over(d);
+        } else if (a == DP_ADMIT_GO) {
             attempt_start(d);
         } else {
             defer_open(dl, d, wait);
@@ -597,20 +615,27 @@ static bool alone_and_answering(const struct dp_deliver *dl, const struct dp_bre
 
 /* Starts d's attempt when its webhook admits it, parks it here when the webhook is busy
  * and will soon be free (or when nothing else is here, see alone_and_answering), and hands
- * it to a retry tier otherwise. */
+ * it to a retry tier otherwise. A delivery whose partition was revoked is parked until the
+ * rebalance decides, and dropped once the partition is another dispatcher's. */
 static void admit(struct dp_deliver *dl, struct dp_delivery *d)
 {
     const struct dp_webhook *w = d->w;
     struct dp_breaker *h = d->h;
     int64_t wait = 0;
     int limit = limit_of(dl, w);
-    dp_admit a = h->nwait ? DP_ADMIT_WAIT
-                          : dp_breaker_admit(dl->cfg, h, limit, w->rate_limit_per_s,
-                                             hl_mono_ms(), &wait);
+    dp_msg_owner own = dp_msg_ownership(d->msg);
+    if (own == DP_MSG_GONE) {
+        hand_over(d);
+        return;
+    }
+    dp_admit a = h->nwait || own == DP_MSG_UNDECIDED
+                     ? DP_ADMIT_WAIT
+                     : dp_breaker_admit(dl->cfg, h, limit, w->rate_limit_per_s, hl_mono_ms(),
+                                        &wait);
     if (a == DP_ADMIT_GO) {
         attempt_start(d);
     } else if (a == DP_ADMIT_WAIT &&
-               (h->nwait < dl->wait_cap ||
+               (own == DP_MSG_UNDECIDED || h->nwait < dl->wait_cap ||
                 dp_breaker_drain_ms(h, limit, w->rate_limit_per_s, hl_mono_ms()) <
                     dl->park_max_ms ||
                 alone_and_answering(dl, h))) {

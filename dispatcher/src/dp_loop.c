@@ -106,6 +106,15 @@ static void release_held(const struct dp_config *cfg, struct hold_list *h, struc
     size_t kept = 0;
     for (size_t i = 0; i < h->n; i++) {
         struct held *x = &h->v[i];
+        dp_msg_owner own = dp_msg_ownership(x->msg);
+        if (own == DP_MSG_GONE) { /* its partition's new owner handles it */
+            dp_msg_done(x->msg);
+            continue;
+        }
+        if (own == DP_MSG_UNDECIDED) {
+            h->v[kept++] = *x;
+            continue;
+        }
         bool fresh = dp_subs_served(subs, x->ticket);
         bool ready = fresh || (!x->unknown_tenant && snap->version >= x->msg->fence);
         if (!ready && !x->unknown_tenant && now - x->since_ms >= cfg->fence_wait_ms) {

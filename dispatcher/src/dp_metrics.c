@@ -45,6 +45,7 @@ static struct {
     struct hl_gauge *in_flight, *breakers_open;
     struct hl_gauge *hooks_active, *hooks_paused, *hooks_disabled;
     struct hl_counter *auto_disabled;
+    struct hl_counter *handed_over;
     atomic_int_least64_t snapshot_ms; /* epoch ms of the last load or confirmation; 0: none */
     atomic_bool joined, loaded, shutting_down;
     pthread_mutex_t lag_mu;
@@ -97,6 +98,11 @@ void dp_metrics_init(const struct dp_config *cfg)
     hl_metrics_family("hookline_dispatcher_webhooks_auto_disabled_total", HL_METRIC_COUNTER,
                       "Webhooks this dispatcher disabled (410 Gone or failing continuously)");
     m.auto_disabled = hl_metrics_counter("hookline_dispatcher_webhooks_auto_disabled_total", NULL);
+    hl_metrics_family("hookline_dispatcher_deliveries_handed_over_total", HL_METRIC_COUNTER,
+                      "Deliveries dropped before their attempt because a rebalance gave their "
+                      "partition to another dispatcher, which delivers them");
+    m.handed_over =
+        hl_metrics_counter("hookline_dispatcher_deliveries_handed_over_total", NULL);
     hl_metrics_collector(collect, NULL);
 }
 
@@ -109,6 +115,12 @@ static const char *outcome_name(const char *status)
     if (strcmp(status, "failed") == 0)
         return "dead_lettered";
     return "skipped";
+}
+
+void dp_metrics_handed_over(void)
+{
+    if (m.handed_over)
+        hl_counter_inc(m.handed_over);
 }
 
 void dp_metrics_outcome(const char *status, const char *error_class, bool disabling)

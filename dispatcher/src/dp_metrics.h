@@ -22,6 +22,9 @@ void dp_metrics_init(const struct dp_config *cfg);
  * skipped), error_class NULL on success; disabling when the record disables its webhook.
  * @locality loop thread */
 void dp_metrics_outcome(const char *status, const char *error_class, bool disabling);
+/* A delivery was dropped unattempted: its partition went to another dispatcher.
+ * @locality loop thread */
+void dp_metrics_handed_over(void);
 /* An HTTP attempt ended after elapsed_ms; error_class NULL on success. */
 void dp_metrics_attempt(int64_t elapsed_ms, const char *error_class);
 /* A delivery succeeded at finished_ms (epoch) for an event accepted at timestamp (the
