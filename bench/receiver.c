@@ -63,6 +63,8 @@ struct bench_cfg {
     int64_t default_status;
     char *out;
     char *log_level;
+    char *slow_log;
+    int64_t slow_ms;
 };
 
 static const struct hl_cfg_opt opts[] = {
@@ -82,6 +84,11 @@ static const struct hl_cfg_opt opts[] = {
      "file the figures are written to on SIGTERM/SIGINT (stdout when empty)"},
     {"log_level", HL_CFG_STR, offsetof(struct bench_cfg, log_level), "info", 0, 0,
      "minimum level logged: debug, info, warn or error"},
+    {"slow_log", HL_CFG_STR, offsetof(struct bench_cfg, slow_log), "", 0, 0,
+     "file that gets one line per request slower than slow_ms from send to receipt: "
+     "'<receipt epoch us> <sent epoch us> <latency us> <webhook-id>' (for tail analysis)"},
+    {"slow_ms", HL_CFG_INT, offsetof(struct bench_cfg, slow_ms), "10", 0, 600000,
+     "threshold of slow_log"},
 };
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
 
@@ -142,6 +149,8 @@ static struct {
     size_t nworkers;
     atomic_uint reset_gen;
     atomic_bool stop;
+    FILE *slow_log; /* --slow_log; NULL when off */
+    int64_t slow_us;
 } G;
 
 static inline void inc(counter *c, uint64_t by)
@@ -638,6 +647,9 @@ static bool handle(struct worker *wk, struct conn *c, const struct request *rq)
     if (sent > 0)
         record_latency(st->sent_hist, &st->sent_n, &st->sent_sum_us, &st->sent_max_us,
                        t - sent);
+    if (G.slow_log && sent > 0 && t - sent >= G.slow_us)
+        fprintf(G.slow_log, "%lld %lld %lld %s\n", (long long)t, (long long)sent,
+                (long long)(t - sent), rq->id ? rq->id : "-");
 
     if (G.has_secret) {
         char err[128];
@@ -894,6 +906,15 @@ int main(int argc, char **argv)
         G.has_secret = true;
     }
     G.default_status = (int)cfg.default_status;
+    if (cfg.slow_log && *cfg.slow_log) {
+        G.slow_log = fopen(cfg.slow_log, "a");
+        if (!G.slow_log) {
+            fprintf(stderr, "bench-receiver: %s: %s\n", cfg.slow_log, strerror(errno));
+            goto out;
+        }
+        setvbuf(G.slow_log, NULL, _IOLBF, 0);
+        G.slow_us = cfg.slow_ms * 1000;
+    }
     G.start_s = now_us() / 1000000;
     hl_signals_install();
 
@@ -935,6 +956,8 @@ int main(int argc, char **argv)
     }
     hl_buf_release(&b);
 out:
+    if (G.slow_log)
+        fclose(G.slow_log);
     explicit_bzero(&G.secret, sizeof(G.secret));
     hl_cfg_release(opts, NOPTS, &cfg);
     return rc;
