@@ -35,6 +35,8 @@
 
 #define BACKOFF_MIN_MS 200
 #define BACKOFF_MAX_MS 5000
+/* What the broker gathers for one fetch of attempt records (about 100 of them). */
+#define FETCH_MIN_BYTES "65536"
 
 #define RECORDSET                                                                                  \
     "WITH r AS (SELECT e.ord, x.* FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY"           \
@@ -320,6 +322,11 @@ struct dp_attemptlog *dp_attemptlog_start(const struct dp_config *cfg, char *err
     snprintf(group, sizeof(group), "%s-log", cfg->group_id);
     snprintf(session_timeout, sizeof(session_timeout), "%lld",
              (long long)cfg->session_timeout_ms);
+    /* Records are written in batches anyway (log_flush_ms): fetching each as it arrives
+     * made the broker answer one fetch per delivery at low rates. The broker now answers
+     * once FETCH_MIN_BYTES are there or half the flush window has passed. */
+    char fetch_wait[32];
+    snprintf(fetch_wait, sizeof(fetch_wait), "%lld", (long long)(cfg->log_flush_ms / 2));
     rd_kafka_conf_t *conf =
         hl_kafka_conf_new(cfg->common.brokers, "hookline-dispatcher-log", errbuf, errlen);
     if (!conf || hl_kafka_conf_set(conf, "group.id", group, errbuf, errlen) ||
@@ -329,6 +336,8 @@ struct dp_attemptlog *dp_attemptlog_start(const struct dp_config *cfg, char *err
         /* prefetch: a few batches, not librdkafka's 64 MB of attempt records */
         hl_kafka_conf_set(conf, "queued.min.messages", "10000", errbuf, errlen) ||
         hl_kafka_conf_set(conf, "queued.max.messages.kbytes", "16384", errbuf, errlen) ||
+        hl_kafka_conf_set(conf, "fetch.wait.max.ms", fetch_wait, errbuf, errlen) ||
+        hl_kafka_conf_set(conf, "fetch.min.bytes", FETCH_MIN_BYTES, errbuf, errlen) ||
         hl_kafka_conf_set(conf, "partition.assignment.strategy", "cooperative-sticky", errbuf,
                           errlen))
         goto fail;
