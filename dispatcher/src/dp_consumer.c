@@ -27,6 +27,10 @@
 #include "hl/time.h"
 #include "hl/banned.h"
 
+/* fetch.wait.max.ms of a consumer of live topics, and the most for one of delay topics. */
+#define LIVE_FETCH_WAIT_MS 50
+#define DELAYED_FETCH_WAIT_MS 500
+
 /* How long revoked partitions may wait for the assignment that decides them. */
 #define LIMBO_MAX_MS 30000
 
@@ -285,7 +289,7 @@ void dp_consumer_store(struct dp_consumer *c)
 
 static void log_partitions(const char *what, const rd_kafka_topic_partition_list_t *parts)
 {
-    char ids[256];
+    char ids[4096]; /* every partition, for whoever reads the log (bench/run waits on it) */
     size_t k = 0;
     ids[0] = '\0';
     for (int i = 0; i < parts->cnt && k < sizeof(ids) - 16; i++)
@@ -380,8 +384,6 @@ struct dp_consumer *dp_consumer_new(const struct dp_config *cfg, const struct dp
          * commit costs the broker little; a redelivery costs a receiver a request) */
         {"auto.commit.interval.ms", "100"},
         {"auto.offset.reset", "earliest"},
-        /* a delivery task waits for no batch: it is the next hop of a live event */
-        {"fetch.wait.max.ms", "50"},
         {"heartbeat.interval.ms", "1000"},
         /* Prefetch per assigned partition (each has its own queue, so librdkafka applies
          * these per partition): with the defaults (100,000 messages, 64 MB each) a backlog
@@ -404,8 +406,26 @@ struct dp_consumer *dp_consumer_new(const struct dp_config *cfg, const struct dp
     char session_timeout[32];
     snprintf(session_timeout, sizeof(session_timeout), "%lld",
              (long long)cfg->session_timeout_ms);
-    rd_kafka_conf_t *conf =
-        hl_kafka_conf_new(cfg->common.brokers, "hookline-dispatcher", errbuf, errlen);
+    /* How long the broker may hold an empty fetch. An event or a delivery task waits for
+     * no batch: it is the next hop of a live event. A consumer of delay topics only (the
+     * retry tiers, main.c) holds each message until due anyway, at least its tier's delay:
+     * a tenth of the shortest one is soon enough, and saves the broker and librdkafka a
+     * fetch round of every idle partition 20 times a second. Each fetch lists every
+     * partition of the consumer, so the live topics' fetches stay short without them. */
+    int64_t shortest = INT64_MAX;
+    for (size_t i = 0; i < n; i++)
+        if (specs[i].delay_ms < shortest)
+            shortest = specs[i].delay_ms;
+    bool delayed = n > 0 && shortest > 0;
+    int64_t wait = delayed ? shortest / 10 : LIVE_FETCH_WAIT_MS;
+    wait = wait < LIVE_FETCH_WAIT_MS ? LIVE_FETCH_WAIT_MS
+           : wait > DELAYED_FETCH_WAIT_MS ? DELAYED_FETCH_WAIT_MS
+                                          : wait;
+    char fetch_wait[32];
+    snprintf(fetch_wait, sizeof(fetch_wait), "%lld", (long long)wait);
+    rd_kafka_conf_t *conf = hl_kafka_conf_new(
+        cfg->common.brokers, delayed ? "hookline-dispatcher-tiers" : "hookline-dispatcher",
+        errbuf, errlen);
     if (!conf)
         goto out;
     if (hl_kafka_conf_set(conf, "group.id", cfg->group_id, errbuf, errlen))
@@ -416,12 +436,13 @@ struct dp_consumer *dp_consumer_new(const struct dp_config *cfg, const struct dp
     char prefetch[32];
     snprintf(prefetch, sizeof(prefetch), "%lld", (long long)cfg->prefetch_kb);
     if (hl_kafka_conf_set(conf, "session.timeout.ms", session_timeout, errbuf, errlen) ||
+        hl_kafka_conf_set(conf, "fetch.wait.max.ms", fetch_wait, errbuf, errlen) ||
         hl_kafka_conf_set(conf, "queued.max.messages.kbytes", prefetch, errbuf, errlen) ||
         hl_kafka_conf_set(conf, "partition.assignment.strategy", cfg->assignment_strategy,
                           errbuf, errlen))
         goto out;
     rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
-    dp_metrics_kafka_conf(conf, DP_METRICS_CONSUMER);
+    dp_metrics_kafka_conf(conf, delayed ? DP_METRICS_TIER_CONSUMER : DP_METRICS_CONSUMER);
     rd_kafka_conf_set_error_cb(conf, error_cb);
     rd_kafka_conf_set_opaque(conf, c);
 

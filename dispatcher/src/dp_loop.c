@@ -147,12 +147,14 @@ static void release_held(const struct dp_config *cfg, struct hold_list *h, struc
 /* Serves the consumer and takes events while there is room for their deliveries; false
  * when the batch limit stopped it with room and events possibly left. */
 static bool intake(const struct dp_config *cfg, struct dp_subs *subs, struct dp_consumer *c,
-                   struct dp_deliver *dl, struct dp_producer *prod, struct hold_list *h)
+                   struct dp_consumer *tiers, struct dp_deliver *dl, struct dp_producer *prod,
+                   struct hold_list *h)
 {
     struct dp_snapshot *snap = NULL;
     bool done = false;
 
     dp_consumer_serve(c);
+    dp_consumer_serve(tiers);
     if (cfg->inline_fanout_max > 0) /* otherwise nothing spreads: every limit is whole */
         dp_deliver_set_share(dl, dp_consumer_events_share(c));
     release_held(cfg, h, subs, dl, prod);
@@ -160,7 +162,14 @@ static bool intake(const struct dp_config *cfg, struct dp_subs *subs, struct dp_
         struct dp_msg *msg = NULL;
         if (dp_deliver_in_flight(dl) >= (size_t)cfg->max_in_flight ||
             h->n >= (size_t)cfg->max_in_flight ||
-            dp_producer_outstanding(prod) >= cfg->max_unacked || (msg = dp_consumer_poll(c)) == NULL) {
+            dp_producer_outstanding(prod) >= cfg->max_unacked) {
+            done = true;
+            break;
+        }
+        /* in turn, so that neither a backlog of events nor one of due retries starves the
+         * other */
+        struct dp_consumer *first = i & 1 ? tiers : c, *second = i & 1 ? c : tiers;
+        if ((msg = dp_consumer_poll(first)) == NULL && (msg = dp_consumer_poll(second)) == NULL) {
             done = true;
             break;
         }
@@ -176,11 +185,11 @@ static bool intake(const struct dp_config *cfg, struct dp_subs *subs, struct dp_
 }
 
 /* How long the loop may sleep: until the next held retry is released at most. */
-static int wait_ms(const struct dp_consumer *c, bool drained)
+static int wait_ms(const struct dp_consumer *tiers, bool drained)
 {
     if (!drained)
         return 0;
-    int64_t due = dp_consumer_next_release(c);
+    int64_t due = dp_consumer_next_release(tiers);
     if (due < 0)
         return IDLE_WAIT_MS;
     int64_t w = due - hl_mono_ms();
@@ -188,20 +197,22 @@ static int wait_ms(const struct dp_consumer *c, bool drained)
 }
 
 void dp_loop_run(const struct dp_config *cfg, struct dp_subs *subs, struct dp_consumer *c,
-                 struct dp_deliver *dl, struct dp_producer *prod, int wake_fd,
-                 volatile sig_atomic_t *stop)
+                 struct dp_consumer *tiers, struct dp_deliver *dl, struct dp_producer *prod,
+                 int wake_fd, volatile sig_atomic_t *stop)
 {
     struct curl_waitfd wake = {.fd = wake_fd, .events = CURL_WAIT_POLLIN};
     struct hold_list held = {0};
     while (!*stop) {
         dp_producer_serve(prod);
-        bool drained = intake(cfg, subs, c, dl, prod, &held);
+        bool drained = intake(cfg, subs, c, tiers, dl, prod, &held);
         dp_consumer_store(c);
+        dp_consumer_store(tiers);
         wake.revents = 0;
-        dp_deliver_run(dl, &wake, 1, wait_ms(c, drained));
+        dp_deliver_run(dl, &wake, 1, wait_ms(tiers, drained));
         drain_pipe(wake_fd);
         dp_producer_serve(prod);
         dp_consumer_store(c);
+        dp_consumer_store(tiers);
     }
 
     /* Shutdown: no new events; in-flight deliveries get shutdown_timeout_ms, held retries
@@ -222,7 +233,9 @@ void dp_loop_run(const struct dp_config *cfg, struct dp_subs *subs, struct dp_co
         drain_pipe(wake_fd);
         dp_producer_serve(prod);
         dp_consumer_serve(c);
+        dp_consumer_serve(tiers);
         dp_consumer_store(c);
+        dp_consumer_store(tiers);
     }
     left = dp_deliver_in_flight(dl);
     if (left)
@@ -232,6 +245,7 @@ void dp_loop_run(const struct dp_config *cfg, struct dp_subs *subs, struct dp_co
     /* Held messages were never handled: freeze first, so releasing them stores nothing
      * and the group's next owner handles them. */
     dp_consumer_freeze(c);
+    dp_consumer_freeze(tiers);
     for (size_t i = 0; i < held.n; i++)
         dp_msg_done(held.v[i].msg);
     free(held.v);

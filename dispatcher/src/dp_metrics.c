@@ -49,7 +49,7 @@ static struct {
     atomic_int_least64_t snapshot_ms; /* epoch ms of the last load or confirmation; 0: none */
     atomic_bool joined, loaded, shutting_down;
     pthread_mutex_t lag_mu;
-    struct lag_table lags[2]; /* by dp_metrics_client */
+    struct lag_table lags[DP_METRICS_NCLIENTS]; /* by dp_metrics_client */
     /* loop thread only */
     struct {
         const char *status, *error_class;
@@ -287,12 +287,20 @@ static int stats_log(rd_kafka_t *rk, char *json, size_t len, void *opaque)
     return 0;
 }
 
+static int stats_tiers(rd_kafka_t *rk, char *json, size_t len, void *opaque)
+{
+    dp_metrics_kafka_stats(DP_METRICS_TIER_CONSUMER, json, len);
+    return 0;
+}
+
 void dp_metrics_kafka_conf(rd_kafka_conf_t *conf, dp_metrics_client which)
 {
     char err[256];
     if (hl_kafka_conf_set(conf, "statistics.interval.ms", STATS_INTERVAL_MS, err, sizeof(err)))
         hl_log(HL_LOG_WARN, "metrics", "no consumer lag: %s", err);
-    rd_kafka_conf_set_stats_cb(conf, which == DP_METRICS_CONSUMER ? stats_consumer : stats_log);
+    rd_kafka_conf_set_stats_cb(conf, which == DP_METRICS_CONSUMER        ? stats_consumer
+                                     : which == DP_METRICS_TIER_CONSUMER ? stats_tiers
+                                                                         : stats_log);
 }
 
 /* --- readiness ----------------------------------------------------------------------------- */
@@ -353,10 +361,20 @@ static void collect(struct hl_buf *out, void *arg)
                                 (double)(hl_now_ms() - at) / 1000.0);
 
     pthread_mutex_lock(&m.lag_mu);
-    const struct lag_table *c = &m.lags[DP_METRICS_CONSUMER], *lg = &m.lags[DP_METRICS_LOG_CONSUMER];
+    const struct lag_table *lg = &m.lags[DP_METRICS_LOG_CONSUMER];
     hl_metrics_write_header(out, "hookline_dispatcher_consumer_lag", HL_METRIC_GAUGE,
                             "Messages of each assigned partition not yet finished by this "
                             "dispatcher (librdkafka statistics, every " STATS_INTERVAL_MS " ms)");
+    /* the two delivery consumers' partitions, as one table */
+    const struct lag_table *mine = &m.lags[DP_METRICS_CONSUMER],
+                           *tiers = &m.lags[DP_METRICS_TIER_CONSUMER];
+    struct lag_table both = {.n = mine->n + tiers->n};
+    both.rows = hl_xcalloc(both.n + 1, sizeof(*both.rows));
+    if (mine->n)
+        memcpy(both.rows, mine->rows, mine->n * sizeof(*both.rows));
+    if (tiers->n)
+        memcpy(both.rows + mine->n, tiers->rows, tiers->n * sizeof(*both.rows));
+    const struct lag_table *c = &both;
     for (size_t i = 0; i < c->n; i++)
         lag_sample(out, "hookline_dispatcher_consumer_lag", &c->rows[i], true);
     hl_metrics_write_header(out, "hookline_dispatcher_retry_backlog_messages", HL_METRIC_GAUGE,
@@ -387,4 +405,5 @@ static void collect(struct hl_buf *out, void *arg)
                                 (double)sum);
     }
     pthread_mutex_unlock(&m.lag_mu);
+    free(both.rows);
 }

@@ -39,8 +39,14 @@ void dp_metrics_breakers_open(int delta);
 void dp_metrics_snapshot_loaded(int64_t active, int64_t paused, int64_t disabled);
 void dp_metrics_snapshot_checked(void);
 
-/* Which consumer a configuration is for: its lag is exposed under its own names. */
-typedef enum { DP_METRICS_CONSUMER, DP_METRICS_LOG_CONSUMER } dp_metrics_client;
+/* Which consumer a configuration is for: the lag of the two delivery consumers (events and
+ * deliveries; the retry tiers) is exposed together, the log's under its own name. */
+typedef enum {
+    DP_METRICS_CONSUMER,
+    DP_METRICS_TIER_CONSUMER,
+    DP_METRICS_LOG_CONSUMER,
+    DP_METRICS_NCLIENTS
+} dp_metrics_client;
 /* Turns on librdkafka's statistics (statistics.interval.ms) with a callback that keeps the
  * consumer's lag per topic and partition. The conf's opaque is left alone. */
 void dp_metrics_kafka_conf(rd_kafka_conf_t *conf, dp_metrics_client which);

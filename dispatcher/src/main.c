@@ -67,7 +67,7 @@ int main(int argc, char **argv)
     int rc = 1;
     int wake[2] = {-1, -1};
     struct dp_subs *subs = NULL;
-    struct dp_consumer *consumer = NULL;
+    struct dp_consumer *consumer = NULL, *tiers = NULL;
     struct dp_deliver *dl = NULL;
     struct dp_producer *prod = NULL;
     struct dp_healthstore *health = NULL;
@@ -89,15 +89,18 @@ int main(int argc, char **argv)
         hl_log(HL_LOG_ERROR, "main", "%s", err);
         goto out;
     }
+    /* Two consumers in the same group: the live topics, and the retry tiers, which are
+     * fetched less often (dp_consumer_new); every fetch lists all of a consumer's
+     * partitions. */
     char tier_names[HL_RETRY_TIERS_MAX][32];
-    struct dp_topic_spec topics[2 + HL_RETRY_TIERS_MAX] = {
+    const struct dp_topic_spec live[] = {
         {"events", DP_TOPIC_EVENTS, 0},
         {"deliveries", DP_TOPIC_TASKS, 0},
     };
-    size_t ntopics = 2;
+    struct dp_topic_spec delayed[HL_RETRY_TIERS_MAX];
     for (size_t i = 0; i < cfg.ntiers; i++) {
         snprintf(tier_names[i], sizeof(tier_names[i]), "retry.%zu", i);
-        topics[ntopics++] = (struct dp_topic_spec){tier_names[i], DP_TOPIC_TASKS, cfg.tiers[i]};
+        delayed[i] = (struct dp_topic_spec){tier_names[i], DP_TOPIC_TASKS, cfg.tiers[i]};
     }
 
     /* libpq's default when the DSN says nothing: a dead PostgreSQL costs 5 s per attempt. */
@@ -159,17 +162,23 @@ int main(int argc, char **argv)
         goto out_curl;
     }
     dp_deliver_set_healthstore(dl, health);
-    consumer = dp_consumer_new(&cfg, topics, ntopics, wake[1], err, sizeof(err));
+    consumer = dp_consumer_new(&cfg, live, 2, wake[1], err, sizeof(err));
     if (!consumer) {
         hl_log(HL_LOG_ERROR, "main", "cannot create the Kafka consumer: %s", err);
         goto out_curl;
     }
+    tiers = dp_consumer_new(&cfg, delayed, cfg.ntiers, wake[1], err, sizeof(err));
+    if (!tiers) {
+        hl_log(HL_LOG_ERROR, "main", "cannot create the retry tiers' Kafka consumer: %s", err);
+        goto out_curl;
+    }
 
-    dp_loop_run(&cfg, subs, consumer, dl, prod, wake[0], &hl_stop_signal);
+    dp_loop_run(&cfg, subs, consumer, tiers, dl, prod, wake[0], &hl_stop_signal);
     dp_metrics_shutting_down();
 
     /* Abandoned deliveries must not advance offsets: their events are redelivered. */
     dp_consumer_freeze(consumer);
+    dp_consumer_freeze(tiers);
     dp_deliver_free(dl);
     dl = NULL;
     dp_healthstore_free(health);
@@ -178,6 +187,8 @@ int main(int argc, char **argv)
     prod = NULL;
     dp_consumer_close(consumer);
     consumer = NULL;
+    dp_consumer_close(tiers);
+    tiers = NULL;
     hl_log(HL_LOG_INFO, "main", "stopped");
     rc = dp_producer_fatal() ? 1 : 0; /* a supervisor restarts it with a new producer */
 out_curl:
@@ -186,6 +197,7 @@ out_curl:
     dp_healthstore_free(health);
     dp_producer_free(prod, 2000);
     dp_consumer_close(consumer);
+    dp_consumer_close(tiers);
     dp_attemptlog_stop(log);
     dp_subs_free(subs);
     hl_retention_stop(retention);

@@ -314,8 +314,9 @@ class Hookline:
         return self._admin_client
 
     def wait_dispatchers_ready(self, timeout: float = 30.0) -> None:
-        """Waits until the dispatchers' consumer group is stable, has one member per live
-        dispatcher, and every partition of <prefix>.events is assigned."""
+        """Waits until the dispatchers' consumer group is stable, has one live-topics
+        member per live dispatcher (each also has a retry tiers' member, client id
+        hookline-dispatcher-tiers), and every partition of <prefix>.events is assigned."""
         from confluent_kafka import ConsumerGroupState, KafkaException
 
         admin = self.admin()
@@ -337,9 +338,11 @@ class Hookline:
                     for tp in (m.assignment.topic_partitions if m.assignment else [])
                     if tp.topic == events
                 }
-                state = f"{desc.state}, {len(desc.members)} members, partitions {sorted(have)}"
+                live = sum(1 for m in desc.members if m.client_id == "hookline-dispatcher")
+                state = (f"{desc.state}, {len(desc.members)} members ({live} of live topics), "
+                         f"partitions {sorted(have)}")
                 if (desc.state == ConsumerGroupState.STABLE
-                        and len(desc.members) == len(self.live_dispatchers())
+                        and live == len(self.live_dispatchers())
                         and want and want <= have):
                     return
             except (KafkaException, TimeoutError) as e:

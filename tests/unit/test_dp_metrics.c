@@ -29,6 +29,11 @@ static const char consumer_stats[] =
     "\"1\":{\"partition\":1,\"desired\":true,\"consumer_lag\":4,\"consumer_lag_stored\":4}}}},"
     "\"cgrp\":{\"state\":\"up\"}}";
 
+/* the retry tiers' own consumer: its partitions count with the others */
+static const char tier_stats[] =
+    "{\"type\":\"consumer\",\"topics\":{\"hl.retry.1\":{\"partitions\":{"
+    "\"4\":{\"desired\":true,\"consumer_lag\":6,\"consumer_lag_stored\":2}}}}}";
+
 static const char log_stats[] =
     "{\"type\":\"consumer\",\"topics\":{\"hl.attempts\":{\"partitions\":{"
     "\"2\":{\"desired\":true,\"consumer_lag\":11,\"consumer_lag_stored\":-1}}}}}";
@@ -53,7 +58,12 @@ static void lag_of_assigned_partitions(void **state)
 {
     dp_metrics_kafka_stats(DP_METRICS_CONSUMER, consumer_stats, sizeof(consumer_stats) - 1);
     dp_metrics_kafka_stats(DP_METRICS_LOG_CONSUMER, log_stats, sizeof(log_stats) - 1);
+    dp_metrics_kafka_stats(DP_METRICS_TIER_CONSUMER, tier_stats, sizeof(tier_stats) - 1);
     const char *out = render();
+    assert_non_null(strstr(out, "hookline_dispatcher_consumer_lag{topic=\"hl.retry.1\","
+                                "partition=\"4\"} 2\n"));
+    assert_non_null(strstr(out, "hookline_dispatcher_retry_backlog_messages{topic=\"hl.retry.1\"}"
+                                " 2\n"));
     assert_non_null(strstr(out, "hookline_dispatcher_consumer_lag{topic=\"hl.events\","
                                 "partition=\"0\"} 5\n"));
     assert_null(strstr(out, "partition=\"1\"} 7"));
@@ -65,6 +75,7 @@ static void lag_of_assigned_partitions(void **state)
     /* a later round replaces the earlier one: revoked partitions disappear */
     static const char later[] = "{\"topics\":{}}";
     dp_metrics_kafka_stats(DP_METRICS_CONSUMER, later, sizeof(later) - 1);
+    dp_metrics_kafka_stats(DP_METRICS_TIER_CONSUMER, later, sizeof(later) - 1);
     assert_null(strstr(render(), "hookline_dispatcher_consumer_lag{"));
 }
 
