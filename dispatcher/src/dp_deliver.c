@@ -470,14 +470,14 @@ static void start_waiting(struct dp_deliver *dl, struct dp_breaker *h)
 {
     while (h->nwait) {
         struct dp_delivery *d = h->wait_head;
-        int64_t wait;
+        int64_t wait = 0;
         dp_msg_owner own = dp_msg_ownership(d->msg);
         if (own == DP_MSG_UNDECIDED)
             return;
-        dp_admit a = own == DP_MSG_GONE
-                         ? DP_ADMIT_GO
-                         : dp_breaker_admit(dl->cfg, h, limit_of(dl, d->w),
-                                            d->w->rate_limit_per_s, hl_mono_ms(), &wait);
+        dp_admit a = DP_ADMIT_GO; /* a GONE one only leaves the queue */
+        if (own == DP_MSG_OURS)
+            a = dp_breaker_admit(dl->cfg, h, limit_of(dl, d->w), d->w->rate_limit_per_s,
+                                 hl_mono_ms(), &wait);
         if (a == DP_ADMIT_WAIT)
             return;
         h->wait_head = d->wnext;
@@ -600,13 +600,14 @@ static bool cannot_attempt(struct dp_deliver *dl, struct dp_msg *msg, struct hl_
     return false;
 }
 
-/* Is every live delivery here h's own, with h answering (dp_breaker_answering)? Then deferring h's overflow would make room only for
- * more of the same: the intake reads on, defers again, and a fast webhook's backlog moves
- * from its partitions into the retry tiers, due at a pace guessed while the loop was
- * busy. Parking it instead holds the intake back at max_in_flight, and the backlog waits in
- * Kafka until there is room. Once another webhook has a delivery here, the pace rules
- * apply again, so a slow webhook cannot keep others out for longer than the slots it
- * frees. A silent (hanging) webhook is not answering, and its overflow is deferred. */
+/* Is every live delivery here h's own, with h answering (dp_breaker_answering)? Then
+ * deferring h's overflow would make room only for more of the same: the intake reads on,
+ * defers again, and a fast webhook's backlog moves from its partitions into the retry
+ * tiers, due at a pace guessed while the loop was busy. Parking it instead holds the
+ * intake back at max_in_flight, and the backlog waits in Kafka until there is room. Once
+ * another webhook has a delivery here, the pace rules apply again, so a slow webhook
+ * cannot keep others out for longer than the slots it frees. A silent (hanging) webhook
+ * is not answering, and its overflow is deferred. */
 static bool alone_and_answering(const struct dp_deliver *dl, const struct dp_breaker *h)
 {
     return dl->in_flight <= (size_t)h->in_flight + h->nwait + 1 &&

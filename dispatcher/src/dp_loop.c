@@ -184,6 +184,13 @@ static bool intake(const struct dp_config *cfg, struct dp_subs *subs, struct dp_
     return done;
 }
 
+/* Hands both consumers' finished offsets to librdkafka. */
+static void store(struct dp_consumer *c, struct dp_consumer *tiers)
+{
+    dp_consumer_store(c);
+    dp_consumer_store(tiers);
+}
+
 /* How long the loop may sleep: until the next held retry is released at most. */
 static int wait_ms(const struct dp_consumer *tiers, bool drained)
 {
@@ -205,14 +212,12 @@ void dp_loop_run(const struct dp_config *cfg, struct dp_subs *subs, struct dp_co
     while (!*stop) {
         dp_producer_serve(prod);
         bool drained = intake(cfg, subs, c, tiers, dl, prod, &held);
-        dp_consumer_store(c);
-        dp_consumer_store(tiers);
+        store(c, tiers);
         wake.revents = 0;
         dp_deliver_run(dl, &wake, 1, wait_ms(tiers, drained));
         drain_pipe(wake_fd);
         dp_producer_serve(prod);
-        dp_consumer_store(c);
-        dp_consumer_store(tiers);
+        store(c, tiers);
     }
 
     /* Shutdown: no new events; in-flight deliveries get shutdown_timeout_ms, held retries
@@ -234,8 +239,7 @@ void dp_loop_run(const struct dp_config *cfg, struct dp_subs *subs, struct dp_co
         dp_producer_serve(prod);
         dp_consumer_serve(c);
         dp_consumer_serve(tiers);
-        dp_consumer_store(c);
-        dp_consumer_store(tiers);
+        store(c, tiers);
     }
     left = dp_deliver_in_flight(dl);
     if (left)

@@ -298,9 +298,12 @@ void dp_metrics_kafka_conf(rd_kafka_conf_t *conf, dp_metrics_client which)
     char err[256];
     if (hl_kafka_conf_set(conf, "statistics.interval.ms", STATS_INTERVAL_MS, err, sizeof(err)))
         hl_log(HL_LOG_WARN, "metrics", "no consumer lag: %s", err);
-    rd_kafka_conf_set_stats_cb(conf, which == DP_METRICS_CONSUMER        ? stats_consumer
-                                     : which == DP_METRICS_TIER_CONSUMER ? stats_tiers
-                                                                         : stats_log);
+    static int (*const cb[DP_METRICS_NCLIENTS])(rd_kafka_t *, char *, size_t, void *) = {
+        [DP_METRICS_CONSUMER] = stats_consumer,
+        [DP_METRICS_TIER_CONSUMER] = stats_tiers,
+        [DP_METRICS_LOG_CONSUMER] = stats_log,
+    };
+    rd_kafka_conf_set_stats_cb(conf, cb[which]);
 }
 
 /* --- readiness ----------------------------------------------------------------------------- */

@@ -14,13 +14,12 @@ only of the attempts that were on the wire.
 
 from __future__ import annotations
 
-import re
 import signal
 import time
 
 import pytest
-import requests
 
+from test_metrics import dp_metric
 from waiting import wait_for
 
 
@@ -117,13 +116,6 @@ def test_a_dispatcher_killed_mid_delivery_leaves_the_event_to_be_delivered_again
     assert len({r.headers["webhook-id"] for r in got}) == 1  # the same delivery, again
 
 
-def dispatcher_counter(hookline, i: int, name: str) -> float:
-    text = requests.get(f"http://127.0.0.1:{hookline.dispatcher_ports[i]}/metrics",
-                        timeout=5).text
-    m = re.search(rf"^{re.escape(name)} (\S+)$", text, re.M)
-    return float(m.group(1)) if m else 0.0
-
-
 @pytest.mark.dispatchers(1)
 @pytest.mark.service_env(HOOKLINE_DEFAULT_MAX_CONCURRENCY="2")
 def test_a_joining_dispatcher_takes_over_what_was_parked_on_its_partitions_without_repeats(
@@ -148,7 +140,7 @@ def test_a_joining_dispatcher_takes_over_what_was_parked_on_its_partitions_witho
     time.sleep(1.5)  # anything still on its way
     got = [q.json()["id"] for q in r.snapshot()]
     repeats = len(got) - len(set(got))
-    handed = dispatcher_counter(hookline, 0, "hookline_dispatcher_deliveries_handed_over_total")
+    handed = dp_metric(hookline, 0, "hookline_dispatcher_deliveries_handed_over_total") or 0.0
     # at most the attempts on the wire at the rebalance (2), and a few finished ones whose
     # offsets were not committed yet
     assert repeats <= 8, f"{repeats} events arrived twice ({handed:.0f} handed over)"
