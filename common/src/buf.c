@@ -91,6 +91,47 @@ void hl_buf_addf(struct hl_buf *b, const char *fmt, ...)
     va_end(ap);
 }
 
+/* The digits of v, ending at end (exclusive); returns where they start. */
+static char *u64_digits(unsigned long long v, char *end)
+{
+    do {
+        *--end = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return end;
+}
+
+/* |v| in unsigned arithmetic: LLONG_MIN has no positive counterpart. */
+static unsigned long long magnitude(long long v)
+{
+    return v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+}
+
+size_t hl_i64_str(long long v, char out[HL_INT_STR_MAX])
+{
+    char tmp[HL_INT_STR_MAX];
+    char *p = u64_digits(magnitude(v), tmp + sizeof(tmp));
+    if (v < 0)
+        *--p = '-';
+    size_t n = (size_t)(tmp + sizeof(tmp) - p);
+    memcpy(out, p, n);
+    out[n] = '\0';
+    return n;
+}
+
+void hl_buf_add_u64(struct hl_buf *b, unsigned long long v)
+{
+    char tmp[HL_INT_STR_MAX];
+    char *p = u64_digits(v, tmp + sizeof(tmp));
+    hl_buf_add(b, p, (size_t)(tmp + sizeof(tmp) - p));
+}
+
+void hl_buf_add_i64(struct hl_buf *b, long long v)
+{
+    char tmp[HL_INT_STR_MAX];
+    hl_buf_add(b, tmp, hl_i64_str(v, tmp));
+}
+
 /* Bytes a JSON string literal cannot hold as they are: controls, '"' and '\\'. */
 static const unsigned char needs_escape[256] = {
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,

@@ -37,22 +37,6 @@ bool hl_json_depth_ok(const char *text, size_t len, int max_depth)
     return true;
 }
 
-/* The decimal digits of an integer, as jansson prints JSON_INTEGER_FORMAT. */
-static void add_int(struct hl_buf *b, json_int_t v)
-{
-    char tmp[24];
-    size_t i = sizeof(tmp);
-    /* Negate in unsigned arithmetic: INT64_MIN has no positive counterpart. */
-    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
-    do {
-        tmp[--i] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    if (v < 0)
-        tmp[--i] = '-';
-    hl_buf_add(b, tmp + i, sizeof(tmp) - i);
-}
-
 void hl_json_write(struct hl_buf *b, const json_t *v)
 {
     switch (json_typeof(v)) {
@@ -87,7 +71,7 @@ void hl_json_write(struct hl_buf *b, const json_t *v)
         hl_buf_add_json_str(b, json_string_value(v), json_string_length(v));
         break;
     case JSON_INTEGER:
-        add_int(b, json_integer_value(v));
+        hl_buf_add_i64(b, json_integer_value(v)); /* as JSON_INTEGER_FORMAT prints it */
         break;
     case JSON_REAL: {
         char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);

@@ -228,17 +228,6 @@ void hl_metrics_write_header(struct hl_buf *out, const char *name, hl_metric_typ
     hl_buf_addch(out, '\n');
 }
 
-static void add_u64(struct hl_buf *out, uint64_t v)
-{
-    char tmp[24];
-    size_t n = sizeof(tmp);
-    do {
-        tmp[--n] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    hl_buf_add(out, tmp + n, sizeof(tmp) - n);
-}
-
 static void add_double(struct hl_buf *out, double v)
 {
     if (v == (double)(int64_t)v && v > -1e15 && v < 1e15) {
@@ -246,7 +235,7 @@ static void add_double(struct hl_buf *out, double v)
             hl_buf_addch(out, '-');
             v = -v;
         }
-        add_u64(out, (uint64_t)v);
+        hl_buf_add_u64(out, (uint64_t)v);
     } else {
         hl_buf_addf(out, "%.17g", v);
     }
@@ -304,7 +293,7 @@ static void render_histogram(struct hl_buf *out, const char *name, const struct 
         else
             snprintf(le, sizeof(le), "le=\"+Inf\"");
         sample_start(out, name, "_bucket", s->labels, le);
-        add_u64(out, cum);
+        hl_buf_add_u64(out, cum);
         hl_buf_addch(out, '\n');
     }
     uint64_t bits = atomic_load_explicit(&h->sum_bits, memory_order_relaxed);
@@ -314,7 +303,7 @@ static void render_histogram(struct hl_buf *out, const char *name, const struct 
     add_double(out, sum);
     hl_buf_addch(out, '\n');
     sample_start(out, name, "_count", s->labels, NULL);
-    add_u64(out, cum);
+    hl_buf_add_u64(out, cum);
     hl_buf_addch(out, '\n');
 }
 
@@ -330,7 +319,7 @@ void hl_metrics_render(struct hl_buf *out)
             }
             sample_start(out, f->name, NULL, s->labels, NULL);
             if (f->type == HL_METRIC_COUNTER) {
-                add_u64(out, atomic_load_explicit(&((const struct hl_counter *)s->metric)->v,
+                hl_buf_add_u64(out, atomic_load_explicit(&((const struct hl_counter *)s->metric)->v,
                                                   memory_order_relaxed));
             } else {
                 int64_t v =

@@ -276,9 +276,9 @@ static void hmac_v1(const struct hl_secret *s, const char *msg_id, const char *t
 void hl_sign_v1(const struct hl_secret *s, const char *msg_id, int64_t timestamp,
                 const void *body, size_t body_len, char out[HL_SIG_V1_LEN])
 {
-    char ts[24];
+    char ts[HL_INT_STR_MAX];
     unsigned char mac[32];
-    snprintf(ts, sizeof(ts), "%lld", (long long)timestamp);
+    hl_i64_str(timestamp, ts);
     hmac_v1(s, msg_id, ts, body, body_len, mac);
     memcpy(out, "v1,", 3);
     hl_base64_encode(mac, sizeof(mac), out + 3);

@@ -24,6 +24,14 @@ static void add_str(struct hl_buf *b, const char *key, const char *v)
         hl_buf_adds(b, "null");
 }
 
+static void add_int(struct hl_buf *b, const char *key, long long v)
+{
+    hl_buf_add(b, ",\"", 2);
+    hl_buf_adds(b, key);
+    hl_buf_add(b, "\":", 2);
+    hl_buf_add_i64(b, v);
+}
+
 void dp_attempt_record_encode(const struct hl_task *t, const char *event_id,
                               const char *event_type, const struct dp_attempt_record *r,
                               struct hl_buf *b)
@@ -37,11 +45,11 @@ void dp_attempt_record_encode(const struct hl_task *t, const char *event_id,
     add_str(b, "event_id", event_id);
     add_str(b, "event_type", event_type);
     add_str(b, "status", r->status);
-    hl_buf_addf(b,
-                ",\"attempt_no\":%d,\"started_ms\":%lld,\"finished_ms\":%lld,\"http_status\":%ld,"
-                "\"next_attempt_ms\":%lld",
-                r->attempt_no, (long long)r->started_ms, (long long)r->finished_ms,
-                r->http_status, (long long)r->next_attempt_ms);
+    add_int(b, "attempt_no", r->attempt_no);
+    add_int(b, "started_ms", r->started_ms);
+    add_int(b, "finished_ms", r->finished_ms);
+    add_int(b, "http_status", r->http_status);
+    add_int(b, "next_attempt_ms", r->next_attempt_ms);
     hl_buf_adds(b, ",\"response_excerpt\":");
     if (r->excerpt)
         hl_buf_add_json_str(b, r->excerpt, r->excerpt_len);
@@ -51,7 +59,7 @@ void dp_attempt_record_encode(const struct hl_task *t, const char *event_id,
     add_str(b, "error", r->error);
     if (r->disable_reason) {
         add_str(b, "disable_reason", r->disable_reason);
-        hl_buf_addf(b, ",\"disable_version_ms\":%lld", (long long)r->disable_version_ms);
+        add_int(b, "disable_version_ms", r->disable_version_ms);
     }
     hl_buf_adds(b, ",\"event\":");
     if (t->event_text) {

@@ -199,30 +199,22 @@ static curl_socket_t open_socket(void *ud, curlsocktype purpose, struct curl_soc
     return CURL_SOCKET_BAD;
 }
 
-static void add_line(struct dp_delivery *d, const char *line)
-{
-    struct curl_slist *l = curl_slist_append(d->headers, line);
-    if (!l)
-        abort();
-    d->headers = l;
-}
-
 static void attempt_start(struct dp_delivery *d)
 {
     const struct dp_config *cfg = d->dl->cfg;
     const struct dp_webhook *w = d->w;
     int64_t now = hl_now_ms();
 
-    add_line(d, "Content-Type: application/json");
-    add_line(d, w->format && w->format->user_agent_line ? w->format->user_agent_line
+    dp_header_line(&d->headers, "Content-Type: application/json");
+    dp_header_line(&d->headers, w->format && w->format->user_agent_line ? w->format->user_agent_line
                                                         : "User-Agent: Hookline/" HL_VERSION);
     for (size_t i = 0; i < w->nheader_lines; i++)
-        add_line(d, w->header_lines[i]);
+        dp_header_line(&d->headers, w->header_lines[i]);
     dp_signature_headers(w, d->task.delivery_id, d->ev.type, d->body.ptr, d->body.len, now,
                          &d->headers);
     if (w->format)
         dp_format_headers(w, &d->fmt_lines, d->body.ptr, d->body.len, &d->headers);
-    add_line(d, "Expect:"); /* no 100-continue round trip for larger bodies */
+    dp_header_line(&d->headers, "Expect:"); /* no 100-continue round trip for larger bodies */
 
     d->task.attempt++;
     d->resp_bytes = 0;

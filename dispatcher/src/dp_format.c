@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dp_signature.h"
 #include "hl/format.h"
 #include "hl/json.h"
 #include "hl/mem.h"
@@ -37,23 +38,15 @@ void dp_format_render(const struct dp_webhook *w, struct hl_event *ev, const cha
     json_decref(env);
 }
 
-static void add_line(struct curl_slist **headers, const char *line)
-{
-    struct curl_slist *l = curl_slist_append(*headers, line);
-    if (!l)
-        abort();
-    *headers = l;
-}
-
 void dp_format_headers(const struct dp_webhook *w, const struct hl_buf *lines, const char *body,
                        size_t body_len, struct curl_slist **headers)
 {
     for (size_t at = 0; at < lines->len; at += strlen(lines->ptr + at) + 1)
-        add_line(headers, lines->ptr + at);
+        dp_header_line(headers, lines->ptr + at);
     if (w->format->sig_header) {
         struct hl_buf line = HL_BUF_INIT;
         hl_format_sign(w->format, w->format_key.ptr, w->format_key.len, body, body_len, &line);
-        add_line(headers, line.ptr);
+        dp_header_line(headers, line.ptr);
         hl_buf_wipe(&line);
         hl_buf_release(&line);
     }

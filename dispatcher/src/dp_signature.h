@@ -23,6 +23,12 @@
 
 #include "dp_subs.h"
 
+/* Appends line ("Name: value") to *headers (curl_slist_append; aborts when out of
+ * memory). */
+void dp_header_line(struct curl_slist **headers, const char *line);
+/* Appends "name: value" to *headers, as dp_header_line. */
+void dp_header_pair(struct curl_slist **headers, const char *name, const char *value);
+
 /* Appends the signing headers of an attempt made at wall-clock now_ms to *headers
  * (curl_slist_append; aborts when out of memory). Nothing when the webhook signs
  * nothing. */

@@ -1,8 +1,10 @@
 /* The growable buffer and its JSON string escaping. */
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,6 +25,30 @@ static void test_append_and_format(void **state)
     hl_buf_clear(&b);
     assert_int_equal(b.len, 0);
     assert_string_equal(hl_buf_str(&b), "");
+    hl_buf_release(&b);
+}
+
+/* The integer appenders agree with printf at the edges of their ranges. */
+static void test_integers(void **state)
+{
+    static const long long vals[] = {0, 7, -1, 10, -10, 1765000000, LLONG_MAX, LLONG_MIN};
+    for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+        char want[32], got[HL_INT_STR_MAX];
+        int n = snprintf(want, sizeof(want), "%lld", vals[i]);
+        assert_int_equal(hl_i64_str(vals[i], got), n);
+        assert_string_equal(got, want);
+        struct hl_buf b = HL_BUF_INIT;
+        hl_buf_adds(&b, "x=");
+        hl_buf_add_i64(&b, vals[i]);
+        assert_int_equal(b.len, 2 + (size_t)n);
+        assert_string_equal(b.ptr + 2, want);
+        hl_buf_release(&b);
+    }
+    struct hl_buf b = HL_BUF_INIT;
+    hl_buf_add_u64(&b, ULLONG_MAX);
+    hl_buf_addch(&b, ' ');
+    hl_buf_add_u64(&b, 0);
+    assert_string_equal(hl_buf_str(&b), "18446744073709551615 0");
     hl_buf_release(&b);
 }
 
@@ -51,6 +77,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_append_and_format),
+        cmocka_unit_test(test_integers),
         cmocka_unit_test(test_json_escaping),
         cmocka_unit_test(test_detach),
     };

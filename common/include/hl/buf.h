@@ -25,6 +25,13 @@ void hl_buf_adds(struct hl_buf *b, const char *s);
 void hl_buf_addch(struct hl_buf *b, char c);
 void hl_buf_addf(struct hl_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void hl_buf_vaddf(struct hl_buf *b, const char *fmt, va_list ap);
+/* v's decimal digits (a '-' first when negative), NUL-terminated, into out; returns their
+ * length. printf's %lld without printf's cost, on paths that write numbers per message. */
+#define HL_INT_STR_MAX 21 /* "-9223372036854775808" and the NUL */
+size_t hl_i64_str(long long v, char out[HL_INT_STR_MAX]);
+/* Appends v's decimal digits, as above. */
+void hl_buf_add_u64(struct hl_buf *b, unsigned long long v);
+void hl_buf_add_i64(struct hl_buf *b, long long v);
 /* Appends s as a JSON string literal, quotes included. */
 void hl_buf_add_json_str(struct hl_buf *b, const char *s, size_t len);
 /* Gives up ownership of the storage (never NULL); the buffer is empty again. */
