@@ -101,6 +101,12 @@ const struct hl_cfg_opt dp_config_opts[] = {
     {"max_unacked", HL_CFG_INT, offsetof(struct dp_config, max_unacked), "20000", 100, 1000000,
      "produced records (tasks, attempt records) awaiting Kafka's acknowledgement at which "
      "the dispatcher takes no new message; bounds the memory a fan-out backlog holds"},
+    {"bulk_linger_ms", HL_CFG_INT, offsetof(struct dp_config, bulk_linger_ms), "20", 0, 1000,
+     "how long the producer of attempt records, retries and dead letters gathers records "
+     "before sending them (librdkafka linger.ms): fewer, larger produce requests cost the "
+     "broker and the dispatcher less per delivery, and nothing waits on these records "
+     "within milliseconds. Tasks on <prefix>.deliveries and system events have a producer "
+     "of their own that sends within 2 ms"},
     {"inline_fanout_max", HL_CFG_INT, offsetof(struct dp_config, inline_fanout_max), "16", 0,
      256,
      "an event that matches at most this many webhooks has their deliveries started by the "

@@ -36,6 +36,7 @@ struct dp_config {
     char *assignment_strategy; /* librdkafka partition.assignment.strategy */
     int64_t prefetch_kb;       /* queued.max.messages.kbytes, per assigned partition */
     int64_t max_unacked;       /* produced records awaiting acknowledgement */
+    int64_t bulk_linger_ms;    /* linger of the producer of records no one waits for */
     int64_t inline_fanout_max; /* dp_fanout.h: fan-outs delivered without a task */
     char *kafka_compression;   /* compression.codec of what the dispatcher produces */
     char *http_host;           /* the operations listener (hl/opshttp.h) */

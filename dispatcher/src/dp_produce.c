@@ -8,14 +8,25 @@
 #include <string.h>
 
 #include "dp_consumer.h"
+#include "hl/buf.h"
 #include "hl/kafka.h"
 #include "hl/log.h"
 #include "hl/mem.h"
+#include "hl/time.h"
 #include "hl/banned.h"
 
+/* Two producers: records a consumer waits for (tasks, system events) leave within
+ * FAST_LINGER_MS; the others (attempt records, retries, dead letters: most of the volume)
+ * are gathered for bulk_linger_ms. One producer for both either delayed every hop through
+ * <prefix>.deliveries or sent about one produce request per delivery, whose acknowledgement
+ * also woke the loop each time: at 2 ms the broker and the dispatchers spent half as much
+ * CPU per delivery again as at 20 ms (docs/performance.md). */
+enum { FAST, BULK, NPRODUCERS };
+#define FAST_LINGER_MS "2"
+
 struct dp_producer {
-    rd_kafka_t *rk;
-    rd_kafka_queue_t *main;
+    rd_kafka_t *rk[NPRODUCERS];
+    rd_kafka_queue_t *main[NPRODUCERS];
     char prefix[HL_TOPIC_MAX];
 };
 
@@ -98,12 +109,11 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
         dp_msg_done(m->_private);
 }
 
-struct dp_producer *dp_producer_new(const struct dp_config *cfg, int wake_fd, char *errbuf,
-                                    size_t errlen)
+static rd_kafka_t *producer_new(const struct dp_config *cfg, const char *linger, char *errbuf,
+                                size_t errlen)
 {
     static const char *const props[][2] = {
         {"enable.idempotence", "true"},
-        {"linger.ms", "2"},
         {"queue.buffering.max.messages", "1000000"},
         /* The hard cap: beyond it dp_produce() waits for acknowledgements. The loop stops
          * taking messages well before, at max_unacked records. */
@@ -114,26 +124,38 @@ struct dp_producer *dp_producer_new(const struct dp_config *cfg, int wake_fd, ch
     if (!conf)
         return NULL;
     for (size_t i = 0; i < sizeof(props) / sizeof(props[0]); i++)
-        if (hl_kafka_conf_set(conf, props[i][0], props[i][1], errbuf, errlen)) {
-            rd_kafka_conf_destroy(conf);
-            return NULL;
-        }
-    if (hl_kafka_conf_set(conf, "compression.codec", cfg->kafka_compression, errbuf, errlen)) {
-        rd_kafka_conf_destroy(conf);
-        return NULL;
-    }
+        if (hl_kafka_conf_set(conf, props[i][0], props[i][1], errbuf, errlen))
+            goto fail;
+    if (hl_kafka_conf_set(conf, "linger.ms", linger, errbuf, errlen) ||
+        hl_kafka_conf_set(conf, "compression.codec", cfg->kafka_compression, errbuf, errlen))
+        goto fail;
     rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errbuf, errlen);
-    if (!rk) {
-        rd_kafka_conf_destroy(conf);
-        return NULL;
-    }
+    if (rk)
+        return rk;
+fail:
+    rd_kafka_conf_destroy(conf);
+    return NULL;
+}
+
+struct dp_producer *dp_producer_new(const struct dp_config *cfg, int wake_fd, char *errbuf,
+                                    size_t errlen)
+{
+    char bulk_linger[HL_INT_STR_MAX];
+    hl_i64_str(cfg->bulk_linger_ms, bulk_linger);
+    const char *linger[NPRODUCERS] = {[FAST] = FAST_LINGER_MS, [BULK] = bulk_linger};
     struct dp_producer *p = hl_xcalloc(1, sizeof(*p));
-    p->rk = rk;
     snprintf(p->prefix, sizeof(p->prefix), "%s", cfg->common.topic_prefix);
-    p->main = rd_kafka_queue_get_main(rk);
-    if (wake_fd >= 0)
-        rd_kafka_queue_io_event_enable(p->main, wake_fd, "p", 1);
+    for (int i = 0; i < NPRODUCERS; i++) {
+        p->rk[i] = producer_new(cfg, linger[i], errbuf, errlen);
+        if (!p->rk[i]) {
+            dp_producer_free(p, 0);
+            return NULL;
+        }
+        p->main[i] = rd_kafka_queue_get_main(p->rk[i]);
+        if (wake_fd >= 0)
+            rd_kafka_queue_io_event_enable(p->main[i], wake_fd, "p", 1);
+    }
     return p;
 }
 
@@ -149,29 +171,41 @@ void dp_produce(struct dp_producer *p, const char *suffix, const char *key, cons
         if (strcmp(suffix, "deliveries") == 0 || strncmp(suffix, "retry.", 6) == 0)
             fence = msg->fence;
     }
-    produce_raw(p->rk, topic, key, key ? strlen(key) : 0, value, len, fence, msg);
+    bool fast = strcmp(suffix, "deliveries") == 0 || strcmp(suffix, "events") == 0;
+    produce_raw(p->rk[fast ? FAST : BULK], topic, key, key ? strlen(key) : 0, value, len, fence,
+                msg);
 }
 
 void dp_producer_serve(struct dp_producer *p)
 {
-    rd_kafka_poll(p->rk, 0);
+    for (int i = 0; i < NPRODUCERS; i++)
+        rd_kafka_poll(p->rk[i], 0);
 }
 
 int dp_producer_outstanding(const struct dp_producer *p)
 {
-    return rd_kafka_outq_len(p->rk);
+    return rd_kafka_outq_len(p->rk[FAST]) + rd_kafka_outq_len(p->rk[BULK]);
 }
 
 void dp_producer_free(struct dp_producer *p, int timeout_ms)
 {
     if (!p)
         return;
-    rd_kafka_resp_err_t err = rd_kafka_flush(p->rk, timeout_ms);
-    if (err)
-        hl_log(HL_LOG_WARN, "produce", "%d records unacknowledged at exit: %s",
-               rd_kafka_outq_len(p->rk), rd_kafka_err2str(err));
-    rd_kafka_queue_io_event_enable(p->main, -1, NULL, 0);
-    rd_kafka_queue_destroy(p->main);
-    rd_kafka_destroy(p->rk);
+    /* within one timeout for both: a flush ends the bulk producer's linger at once */
+    int64_t deadline = hl_mono_ms() + timeout_ms;
+    for (int i = 0; i < NPRODUCERS && p->rk[i]; i++) {
+        int64_t left = deadline - hl_mono_ms();
+        rd_kafka_resp_err_t err = rd_kafka_flush(p->rk[i], left > 0 ? (int)left : 0);
+        if (err)
+            hl_log(HL_LOG_WARN, "produce", "%d records unacknowledged at exit: %s",
+                   rd_kafka_outq_len(p->rk[i]), rd_kafka_err2str(err));
+    }
+    for (int i = 0; i < NPRODUCERS && p->rk[i]; i++) {
+        if (p->main[i]) {
+            rd_kafka_queue_io_event_enable(p->main[i], -1, NULL, 0);
+            rd_kafka_queue_destroy(p->main[i]);
+        }
+        rd_kafka_destroy(p->rk[i]);
+    }
     free(p);
 }

@@ -1,6 +1,9 @@
-/* The dispatcher's one Kafka producer: delivery tasks to <prefix>.deliveries and the retry
- * tiers, dead letters to <prefix>.dlq, attempt records to <prefix>.attempts and system
- * events (webhook.disabled, webhook.recovered) to <prefix>.events.
+/* The dispatcher's Kafka producers: delivery tasks to <prefix>.deliveries and system
+ * events (webhook.disabled, webhook.recovered) to <prefix>.events through one that sends
+ * within 2 ms (a consumer waits for them); retries to the tiers, dead letters to
+ * <prefix>.dlq and attempt records to <prefix>.attempts through one that gathers them for
+ * bulk_linger_ms (nothing waits for them within milliseconds, and they are most of the
+ * volume). Either way, dp_produce() picks by topic.
  *
  * A hand-off to Kafka is part of the work of the message that caused it: the message
  * keeps one pending unit per produce until the broker acknowledged it (acks=all,

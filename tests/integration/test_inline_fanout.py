@@ -9,7 +9,8 @@ reading the deliveries topic sees: tasks only where the rules above say so. And 
 message is not finished before its deliveries are: a dispatcher killed mid-delivery leaves
 the event to be delivered again, never lost. And when a rebalance moves an events partition,
 what its old owner had not started yet is its new owner's alone: a receiver sees repeats
-only of the attempts that were on the wire.
+only of the attempts that were on the wire. A task leaves at once even while the attempt
+records are gathered into larger produce requests (`bulk_linger_ms`).
 """
 
 from __future__ import annotations
@@ -145,3 +146,27 @@ def test_a_joining_dispatcher_takes_over_what_was_parked_on_its_partitions_witho
     # offsets were not committed yet
     assert repeats <= 8, f"{repeats} events arrived twice ({handed:.0f} handed over)"
     assert handed >= 1, "the first dispatcher dropped nothing of the partitions it gave up"
+
+
+@pytest.mark.dispatchers(1)
+@pytest.mark.service_env(HOOKLINE_BULK_LINGER_MS="1000")
+def test_a_task_leaves_at_once_while_the_attempt_records_are_gathered(hookline, receiver):
+    # A webhook with a max_concurrency of its own gets a task on <prefix>.deliveries (one
+    # Kafka hop more). The attempt records go through the producer that gathers them for
+    # bulk_linger_ms, here a whole second; the task must not wait for that.
+    w = hookline.create_webhook(receiver.url, ["order.created"], max_concurrency=4)
+    hops = []
+    for n in range(5):
+        sent = time.monotonic()
+        ev = hookline.post_event("order.created", {"n": n})
+        got = wait_for(lambda ev=ev: [q for q in receiver.snapshot() if q.json()["id"] == ev],
+                       timeout=30, what=f"event {n}")
+        hops.append(round(got[0].arrived - sent, 3))
+    assert sorted(hops)[2] < 0.6, f"POST to receipt, seconds: {hops}"
+
+    # and the gathered records still reach the delivery log
+    def logged() -> bool:
+        r = hookline.api("GET", f"/api/v1/deliveries?webhook_id={w['id']}&limit=10")
+        return r.status_code == 200 and sum(
+            d["status"] == "succeeded" for d in r.json()["data"]) == 5
+    assert wait_for(logged, timeout=30)
