@@ -117,12 +117,31 @@ static void nothing_to_sign(void **state)
     assert_null(h);
 }
 
+/* "name: value" lines of any length, on the stack or the heap. */
+static void header_pairs(void **state)
+{
+    (void)state;
+    char long_value[600];
+    memset(long_value, 'v', sizeof(long_value) - 1);
+    long_value[sizeof(long_value) - 1] = '\0';
+    struct curl_slist *h = NULL;
+    dp_header_pair(&h, "X-Short", "1");
+    dp_header_pair(&h, "X-Long", long_value);
+    dp_header_pair(&h, "X-Empty", "");
+    assert_int_equal(count(h), 3);
+    assert_string_equal(h->data, "X-Short: 1");
+    assert_string_equal(value(h, "X-Long"), long_value);
+    assert_string_equal(h->next->next->data, "X-Empty: ");
+    curl_slist_free_all(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(standard_with_rotation),
         cmocka_unit_test(legacy_and_hmac_auth),
         cmocka_unit_test(nothing_to_sign),
+        cmocka_unit_test(header_pairs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
