@@ -3,6 +3,8 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +14,7 @@
 #include "hl/buf.h"
 #include "hl/log.h"
 #include "hl/mem.h"
+#include "hl/time.h"
 #include "hl/banned.h"
 
 /* librdkafka logs with syslog levels from its own threads; hl_log is thread-safe. */
@@ -150,6 +153,30 @@ rd_kafka_conf_t *hl_kafka_conf_new(const char *brokers, const char *client_id, c
         }
     rd_kafka_conf_set_log_cb(conf, log_cb);
     return conf;
+}
+
+bool hl_kafka_consumer_close(rd_kafka_t *rk, int timeout_ms)
+{
+    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+    rd_kafka_error_t *error = rd_kafka_consumer_close_queue(rk, q);
+    bool closed = false;
+    if (error) {
+        hl_log(HL_LOG_WARN, "kafka", "%s: close: %s", rd_kafka_name(rk),
+               rd_kafka_error_string(error));
+        rd_kafka_error_destroy(error);
+    } else {
+        int64_t deadline = hl_mono_ms() + timeout_ms;
+        /* the rebalance callback runs from here */
+        while (!(closed = rd_kafka_consumer_closed(rk)) && hl_mono_ms() < deadline)
+            rd_kafka_queue_poll_callback(q, 50);
+        if (!closed)
+            hl_log(HL_LOG_WARN, "kafka",
+                   "%s: not closed after %d ms (group coordinator unreachable?): leaving "
+                   "without leaving the group",
+                   rd_kafka_name(rk), timeout_ms);
+    }
+    rd_kafka_queue_destroy(q);
+    return closed;
 }
 
 void hl_topic_name(char out[HL_TOPIC_MAX], const char *prefix, const char *suffix)

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "dp_autodisable.h"
+#include "dp_consumer.h"
 #include "dp_metrics.h"
 #include "hl/buf.h"
 #include "hl/json.h"
@@ -380,8 +381,8 @@ void dp_attemptlog_stop(struct dp_attemptlog *l)
         return;
     atomic_store(&l->stop, true);
     pthread_join(l->thread, NULL);
-    rd_kafka_consumer_close(l->rk);
-    rd_kafka_destroy(l->rk);
+    bool closed = hl_kafka_consumer_close(l->rk, DP_CONSUMER_CLOSE_MS);
+    rd_kafka_destroy_flags(l->rk, closed ? 0 : RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
     rd_kafka_topic_partition_list_destroy(l->offsets);
     hl_buf_release(&l->batch);
     free(l->ends);

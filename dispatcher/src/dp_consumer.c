@@ -71,6 +71,7 @@ struct dp_consumer {
     size_t nlimbo;
     int64_t limbo_since_ms; /* monotonic, when the oldest of them was revoked */
     bool frozen;
+    bool closing; /* in dp_consumer_close: the rebalance callback commits nothing itself */
     /* dp_consumer_events_share(): recomputed after each assignment */
     bool share_dirty;
     int events_total; /* partitions of <prefix>.events; 0 until known */
@@ -340,7 +341,9 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
         bool lost = rd_kafka_assignment_lost(rk);
         log_partitions(lost ? "lost" : "revoked", parts);
-        if (!lost) {
+        /* Closing: the close commits what is stored, within its own time limit; a
+         * synchronous commit here could wait on a coordinator that does not answer. */
+        if (!lost && !c->closing) {
             dp_consumer_store(c);
             rd_kafka_resp_err_t cerr = rd_kafka_commit(rk, NULL, 0);
             if (cerr && cerr != RD_KAFKA_RESP_ERR__NO_OFFSET)
@@ -703,9 +706,8 @@ void dp_consumer_close(struct dp_consumer *c)
     if (!c)
         return;
     dp_consumer_store(c);
-    rd_kafka_resp_err_t err = rd_kafka_consumer_close(c->rk);
-    if (err)
-        hl_log(HL_LOG_WARN, "consumer", "close: %s", rd_kafka_err2str(err));
+    c->closing = true;
+    bool closed = hl_kafka_consumer_close(c->rk, DP_CONSUMER_CLOSE_MS);
     for (size_t i = 0; i < c->ntopics; i++) {
         struct dp_topic *t = &c->topics[i];
         for (size_t k = 0; k < t->nparts; k++)
@@ -721,6 +723,6 @@ void dp_consumer_close(struct dp_consumer *c)
         rd_kafka_message_destroy(c->strays[i]);
     free(c->strays);
     rd_kafka_queue_destroy(c->queue);
-    rd_kafka_destroy(c->rk);
+    rd_kafka_destroy_flags(c->rk, closed ? 0 : RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
     free(c);
 }

@@ -46,6 +46,12 @@
 /* The Kafka header that carries a message's fence (see struct dp_msg). */
 #define DP_FENCE_HEADER "hookline-subs-version"
 
+/* The longest a Kafka consumer of the dispatcher (the loop's two, the attempt log's) takes
+ * to close on shutdown before it is destroyed without leaving its group
+ * (hl_kafka_consumer_close): three of them within a supervisor's usual 30 s after SIGTERM,
+ * after shutdown_timeout_ms of draining. */
+#define DP_CONSUMER_CLOSE_MS 3000
+
 struct dp_partition;
 
 /* What a topic carries, and so what the loop does with its messages. */

@@ -4,6 +4,7 @@
 #define HL_KAFKA_H
 
 #include <librdkafka/rdkafka.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "hl/err.h"
@@ -29,6 +30,15 @@ hl_err hl_kafka_conf_set(rd_kafka_conf_t *conf, const char *name, const char *va
                          char *errbuf, size_t errlen);
 /* "<prefix>.<suffix>" */
 void hl_topic_name(char out[HL_TOPIC_MAX], const char *prefix, const char *suffix);
+
+/* Closes consumer rk (revokes its assignment through its rebalance callback, commits,
+ * leaves the group), waiting at most timeout_ms: rd_kafka_consumer_close() alone can wait
+ * for tens of seconds on a group coordinator that does not answer, longer than a
+ * supervisor waits after SIGTERM. False when it did not close in time: then destroy rk
+ * with RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE (the broker ends the membership after
+ * session.timeout.ms; offsets not committed by then are read again by the partitions'
+ * next owner). */
+bool hl_kafka_consumer_close(rd_kafka_t *rk, int timeout_ms);
 
 struct hl_topic_spec {
     const char *name;
