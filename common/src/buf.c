@@ -132,6 +132,13 @@ void hl_buf_add_i64(struct hl_buf *b, long long v)
     hl_buf_add(b, tmp, hl_i64_str(v, tmp));
 }
 
+void hl_buf_add_json_key(struct hl_buf *b, const char *key)
+{
+    hl_buf_add(b, ",\"", 2);
+    hl_buf_adds(b, key);
+    hl_buf_add(b, "\":", 2);
+}
+
 /* Bytes a JSON string literal cannot hold as they are: controls, '"' and '\\'. */
 static const unsigned char needs_escape[256] = {
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,

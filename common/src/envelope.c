@@ -52,17 +52,9 @@ static void add_dump(struct hl_buf *b, const json_t *v)
     free(s);
 }
 
-/* ,"key": (keys here need no escaping) */
-static void add_key(struct hl_buf *b, const char *key)
-{
-    hl_buf_add(b, ",\"", 2);
-    hl_buf_adds(b, key);
-    hl_buf_add(b, "\":", 2);
-}
-
 static void add_field_str(struct hl_buf *b, const char *key, const char *val)
 {
-    add_key(b, key);
+    hl_buf_add_json_key(b, key);
     hl_buf_add_json_str(b, val, strlen(val));
 }
 
@@ -90,7 +82,7 @@ static void render(struct hl_event *ev)
         if (!root) {
             /* hl_event_read checked they are strings without escapes, or null */
             if (sp[i].len && x[sp[i].off] == '"') {
-                add_key(t, keys[i]);
+                hl_buf_add_json_key(t, keys[i]);
                 hl_buf_add(t, x + sp[i].off, sp[i].len);
             }
             continue;

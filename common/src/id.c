@@ -60,38 +60,15 @@ void hl_uuid_v7(char out[HL_UUID_LEN])
 }
 
 /* Fetched once: EVP_sha256() would make OpenSSL 3 look the implementation up again on
- * every digest, and fan-out makes one delivery id per webhook of every event. Each thread
- * keeps one digest context too: a context made and freed per id (the provider's state
- * allocated and released each time) cost as much as the hashing. */
+ * every digest, and fan-out makes one delivery id per webhook of every event. */
 static EVP_MD *sha256;
 static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
-static pthread_key_t sha256_ctx_key;
-
-static void sha256_ctx_free(void *ctx)
-{
-    EVP_MD_CTX_free(ctx);
-}
 
 static void sha256_fetch(void)
 {
     sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
-    if (!sha256 || pthread_key_create(&sha256_ctx_key, sha256_ctx_free) != 0)
+    if (!sha256)
         abort();
-}
-
-/* This thread's digest context, initialised for SHA-256. */
-static EVP_MD_CTX *sha256_ctx(void)
-{
-    pthread_once(&sha256_once, sha256_fetch);
-    EVP_MD_CTX *ctx = pthread_getspecific(sha256_ctx_key);
-    if (!ctx) {
-        ctx = EVP_MD_CTX_new();
-        if (!ctx || pthread_setspecific(sha256_ctx_key, ctx) != 0)
-            abort();
-    }
-    if (!EVP_DigestInit_ex2(ctx, sha256, NULL))
-        abort();
-    return ctx;
 }
 
 static void add_part(EVP_MD_CTX *ctx, const char *s)
@@ -104,12 +81,16 @@ void hl_delivery_id(const char *tenant, const char *event_id, const char *webhoo
 {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
-    EVP_MD_CTX *ctx = sha256_ctx();
+    pthread_once(&sha256_once, sha256_fetch);
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    if (!ctx || !EVP_DigestInit_ex2(ctx, sha256, NULL))
+        abort();
     /* NUL separators keep ("ab","c") and ("a","bc") apart. */
     add_part(ctx, tenant);
     add_part(ctx, event_id);
     add_part(ctx, webhook_id);
     EVP_DigestFinal_ex(ctx, md, &mdlen);
+    EVP_MD_CTX_free(ctx);
     memcpy(out, "msg_", 4);
     for (int i = 0; i < 16; i++) {
         out[4 + 2 * i] = hexdigits[md[i] >> 4];

@@ -319,8 +319,8 @@ void hl_metrics_render(struct hl_buf *out)
             }
             sample_start(out, f->name, NULL, s->labels, NULL);
             if (f->type == HL_METRIC_COUNTER) {
-                hl_buf_add_u64(out, atomic_load_explicit(&((const struct hl_counter *)s->metric)->v,
-                                                  memory_order_relaxed));
+                const struct hl_counter *c = s->metric;
+                hl_buf_add_u64(out, atomic_load_explicit(&c->v, memory_order_relaxed));
             } else {
                 int64_t v =
                     atomic_load_explicit(&((const struct hl_gauge *)s->metric)->v,

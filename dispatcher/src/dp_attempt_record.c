@@ -15,9 +15,7 @@
 static void add_str(struct hl_buf *b, const char *key, const char *v)
 {
     /* not hl_buf_addf: vsnprintf per field was a third of a record's cost */
-    hl_buf_add(b, ",\"", 2);
-    hl_buf_adds(b, key);
-    hl_buf_add(b, "\":", 2);
+    hl_buf_add_json_key(b, key);
     if (v)
         hl_buf_add_json_str(b, v, strlen(v));
     else
@@ -26,9 +24,7 @@ static void add_str(struct hl_buf *b, const char *key, const char *v)
 
 static void add_int(struct hl_buf *b, const char *key, long long v)
 {
-    hl_buf_add(b, ",\"", 2);
-    hl_buf_adds(b, key);
-    hl_buf_add(b, "\":", 2);
+    hl_buf_add_json_key(b, key);
     hl_buf_add_i64(b, v);
 }
 

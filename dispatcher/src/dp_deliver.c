@@ -206,8 +206,9 @@ static void attempt_start(struct dp_delivery *d)
     int64_t now = hl_now_ms();
 
     dp_header_line(&d->headers, "Content-Type: application/json");
-    dp_header_line(&d->headers, w->format && w->format->user_agent_line ? w->format->user_agent_line
-                                                        : "User-Agent: Hookline/" HL_VERSION);
+    dp_header_line(&d->headers, w->format && w->format->user_agent_line
+                                    ? w->format->user_agent_line
+                                    : "User-Agent: Hookline/" HL_VERSION);
     for (size_t i = 0; i < w->nheader_lines; i++)
         dp_header_line(&d->headers, w->header_lines[i]);
     dp_signature_headers(w, d->task.delivery_id, d->ev.type, d->body.ptr, d->body.len, now,

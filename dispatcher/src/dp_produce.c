@@ -61,13 +61,13 @@ bool dp_producer_fatal(void)
 static void produce_raw(rd_kafka_t *rk, const char *topic, const void *key, size_t klen,
                         const void *value, size_t len, int64_t fence, void *opaque)
 {
-    char fv[24];
-    int fl = fence > 0 ? snprintf(fv, sizeof(fv), "%lld", (long long)fence) : 0;
+    char fv[HL_INT_STR_MAX];
+    size_t fl = fence > 0 ? hl_i64_str(fence, fv) : 0;
     for (;;) {
         rd_kafka_headers_t *hdrs = NULL;
         if (fl > 0) {
             hdrs = rd_kafka_headers_new(1);
-            rd_kafka_header_add(hdrs, DP_FENCE_HEADER, -1, fv, fl);
+            rd_kafka_header_add(hdrs, DP_FENCE_HEADER, -1, fv, (ssize_t)fl);
         }
         rd_kafka_resp_err_t err = rd_kafka_producev(
             rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
@@ -164,14 +164,15 @@ void dp_produce(struct dp_producer *p, const char *suffix, const char *key, cons
 {
     char topic[HL_TOPIC_MAX];
     hl_topic_name(topic, p->prefix, suffix);
+    bool task = strcmp(suffix, "deliveries") == 0;
     int64_t fence = 0;
     if (msg) {
         msg->pending++;
         /* a task is delivered with a snapshot at least as new as the one that made it */
-        if (strcmp(suffix, "deliveries") == 0 || strncmp(suffix, "retry.", 6) == 0)
+        if (task || strncmp(suffix, "retry.", 6) == 0)
             fence = msg->fence;
     }
-    bool fast = strcmp(suffix, "deliveries") == 0 || strcmp(suffix, "events") == 0;
+    bool fast = task || strcmp(suffix, "events") == 0;
     produce_raw(p->rk[fast ? FAST : BULK], topic, key, key ? strlen(key) : 0, value, len, fence,
                 msg);
 }

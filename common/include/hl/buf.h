@@ -32,6 +32,8 @@ size_t hl_i64_str(long long v, char out[HL_INT_STR_MAX]);
 /* Appends v's decimal digits, as above. */
 void hl_buf_add_u64(struct hl_buf *b, unsigned long long v);
 void hl_buf_add_i64(struct hl_buf *b, long long v);
+/* Appends ,"key": (key as it is: for keys that need no escaping). */
+void hl_buf_add_json_key(struct hl_buf *b, const char *key);
 /* Appends s as a JSON string literal, quotes included. */
 void hl_buf_add_json_str(struct hl_buf *b, const char *s, size_t len);
 /* Gives up ownership of the storage (never NULL); the buffer is empty again. */
