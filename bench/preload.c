@@ -127,7 +127,7 @@ int main(int argc, char **argv)
         goto out;
     }
     rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
-    rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
+    rk = hl_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
     if (!rk) {
         fprintf(stderr, "bench-preload: %s\n", err);
         goto out;

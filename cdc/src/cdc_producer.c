@@ -72,7 +72,7 @@ struct cdc_producer *cdc_producer_new(const struct cdc_config *cfg, char *errbuf
     rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
     rd_kafka_conf_set_error_cb(conf, error_cb);
     rd_kafka_conf_set_opaque(conf, p);
-    p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errbuf, errlen);
+    p->rk = hl_kafka_new(RD_KAFKA_PRODUCER, conf, errbuf, errlen);
     if (!p->rk)
         goto fail_conf;
     hl_topic_name(p->topic, cfg->common.topic_prefix, "events");

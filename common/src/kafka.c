@@ -44,6 +44,48 @@ static struct {
     size_t n;
 } extra;
 
+/* The properties Hookline sets itself and a user may not: those its guarantees rest on,
+ * and those it has an option for (one place for each setting). Aliases are listed
+ * under both names (librdkafka's CONFIGURATION.md). NULL when the user may set name;
+ * else what owns it. */
+static const char *hookline_owns(const char *name)
+{
+    static const char *const guarantee = "its delivery guarantees depend on it";
+    static const struct {
+        const char *name, *owner;
+    } owned[] = {
+        {"bootstrap.servers", "option brokers"},
+        {"metadata.broker.list", "option brokers"},
+        {"client.id", "it names each client"},
+        {"enable.idempotence", NULL},
+        {"acks", NULL},
+        {"request.required.acks", NULL},
+        {"transactional.id", NULL},
+        {"group.id", "option group_id"},
+        {"group.instance.id", NULL},
+        {"enable.auto.commit", NULL},
+        {"auto.commit.enable", NULL},
+        {"enable.auto.offset.store", NULL},
+        {"auto.offset.reset", NULL},
+        {"isolation.level", NULL},
+        {"enable.partition.eof", NULL},
+        {"linger.ms", "options linger_ms and bulk_linger_ms"},
+        {"queue.buffering.max.ms", "options linger_ms and bulk_linger_ms"},
+        {"message.timeout.ms", "options produce_timeout_ms and message_timeout_ms"},
+        {"delivery.timeout.ms", "options produce_timeout_ms and message_timeout_ms"},
+        {"compression.codec", "option kafka_compression"},
+        {"compression.type", "option kafka_compression"},
+        {"session.timeout.ms", "option session_timeout_ms"},
+        {"partition.assignment.strategy", "option assignment_strategy"},
+        {"queued.max.messages.kbytes", "option prefetch_kb"},
+        {"statistics.interval.ms", "the dispatcher's metrics read Kafka's statistics"},
+    };
+    for (size_t i = 0; i < sizeof(owned) / sizeof(owned[0]); i++)
+        if (strcmp(name, owned[i].name) == 0)
+            return owned[i].owner ? owned[i].owner : guarantee;
+    return NULL;
+}
+
 static char *trim(char *s)
 {
     while (isspace((unsigned char)*s))
@@ -75,8 +117,9 @@ static hl_err extra_parse(char *text, const char *seps, const char *where, char 
         }
         *eq = '\0';
         char *name = trim(entry), *value = trim(eq + 1);
-        if (strcmp(name, "bootstrap.servers") == 0 || strcmp(name, "client.id") == 0) {
-            snprintf(errbuf, errlen, "%s: '%s' is set by Hookline (option brokers)", where, name);
+        const char *owner = hookline_owns(name);
+        if (owner) {
+            snprintf(errbuf, errlen, "%s: '%s' is set by Hookline (%s)", where, name, owner);
             goto out;
         }
         if (rd_kafka_conf_set(scratch, name, value, tmp, sizeof(tmp)) != RD_KAFKA_CONF_OK) {
@@ -146,13 +189,18 @@ rd_kafka_conf_t *hl_kafka_conf_new(const char *brokers, const char *client_id, c
         rd_kafka_conf_destroy(conf);
         return NULL;
     }
-    for (size_t i = 0; i < extra.n; i++)
-        if (hl_kafka_conf_set(conf, extra.name[i], extra.value[i], errbuf, errlen)) {
-            rd_kafka_conf_destroy(conf);
-            return NULL;
-        }
     rd_kafka_conf_set_log_cb(conf, log_cb);
     return conf;
+}
+
+rd_kafka_t *hl_kafka_new(rd_kafka_type_t type, rd_kafka_conf_t *conf, char *errbuf,
+                         size_t errlen)
+{
+    /* last, so that the user's tuning wins over the service's own */
+    for (size_t i = 0; i < extra.n; i++)
+        if (hl_kafka_conf_set(conf, extra.name[i], extra.value[i], errbuf, errlen))
+            return NULL;
+    return rd_kafka_new(type, conf, errbuf, errlen);
 }
 
 bool hl_kafka_consumer_close(rd_kafka_t *rk, int timeout_ms)
@@ -202,7 +250,7 @@ hl_err hl_kafka_create_topics(const char *brokers, const struct hl_topic_spec *t
     rd_kafka_conf_t *conf = hl_kafka_conf_new(brokers, "hookline-admin", errbuf, errlen);
     if (!conf)
         return HL_EINVAL;
-    rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, tmp, sizeof(tmp));
+    rk = hl_kafka_new(RD_KAFKA_PRODUCER, conf, tmp, sizeof(tmp));
     if (!rk) {
         rd_kafka_conf_destroy(conf);
         snprintf(errbuf, errlen, "cannot create admin client: %s", tmp);

@@ -343,7 +343,7 @@ struct dp_attemptlog *dp_attemptlog_start(const struct dp_config *cfg, char *err
                           errlen))
         goto fail;
     dp_metrics_kafka_conf(conf, DP_METRICS_LOG_CONSUMER);
-    l->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errbuf, errlen);
+    l->rk = hl_kafka_new(RD_KAFKA_CONSUMER, conf, errbuf, errlen);
     if (!l->rk)
         goto fail;
     conf = NULL;

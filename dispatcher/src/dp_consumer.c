@@ -449,7 +449,7 @@ struct dp_consumer *dp_consumer_new(const struct dp_config *cfg, const struct dp
     rd_kafka_conf_set_error_cb(conf, error_cb);
     rd_kafka_conf_set_opaque(conf, c);
 
-    c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errbuf, errlen);
+    c->rk = hl_kafka_new(RD_KAFKA_CONSUMER, conf, errbuf, errlen);
     if (!c->rk)
         goto out;
     conf = NULL; /* owned by rk now */

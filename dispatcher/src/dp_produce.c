@@ -130,7 +130,7 @@ static rd_kafka_t *producer_new(const struct dp_config *cfg, const char *linger,
         hl_kafka_conf_set(conf, "compression.codec", cfg->kafka_compression, errbuf, errlen))
         goto fail;
     rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errbuf, errlen);
+    rd_kafka_t *rk = hl_kafka_new(RD_KAFKA_PRODUCER, conf, errbuf, errlen);
     if (rk)
         return rk;
 fail:

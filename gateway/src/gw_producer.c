@@ -119,7 +119,7 @@ struct gw_producer *gw_producer_new(const struct gw_config *cfg, char *errbuf, s
     rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
     rd_kafka_conf_set_error_cb(conf, error_cb);
     rd_kafka_conf_set_opaque(conf, p);
-    p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errbuf, errlen);
+    p->rk = hl_kafka_new(RD_KAFKA_PRODUCER, conf, errbuf, errlen);
     if (!p->rk)
         goto fail;
     conf = NULL;

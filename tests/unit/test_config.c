@@ -115,8 +115,9 @@ static void test_common_apply_checks_log_level(void **state)
     hl_cfg_release(opts, NOPTS, &c);
 }
 
-/* kafka_properties reach every client's configuration; a property librdkafka does not
- * know stops the service at startup with its name. */
+/* kafka_properties reach every client's configuration, after the service's own settings;
+ * a property librdkafka does not know, or one Hookline sets itself, stops the service at
+ * startup with its name. */
 static void test_common_apply_kafka_properties(void **state)
 {
     struct test_cfg c;
@@ -124,17 +125,58 @@ static void test_common_apply_kafka_properties(void **state)
     char *good[] = {"--kafka-properties= security.protocol=ssl ; ssl.ca.location=/x/ca.pem;"};
     assert_int_equal(hl_cfg_load(opts, NOPTS, &c, 1, good, err, sizeof(err)), HL_OK);
     assert_int_equal(hl_common_cfg_apply(&c.common, err, sizeof(err)), HL_OK);
+    hl_cfg_release(opts, NOPTS, &c);
+
+    /* Each client made gets them, and the user's tuning wins over what a service sets for
+     * itself before creating its client (here a queue bound, as the dispatcher's
+     * producers set one). */
+    char *tuned[] = {"--kafka-properties=socket.keepalive.enable=true;"
+                     "queue.buffering.max.messages=5000"};
+    assert_int_equal(hl_cfg_load(opts, NOPTS, &c, 1, tuned, err, sizeof(err)), HL_OK);
+    assert_int_equal(hl_common_cfg_apply(&c.common, err, sizeof(err)), HL_OK);
     rd_kafka_conf_t *conf = hl_kafka_conf_new("127.0.0.1:1", "t", err, sizeof(err));
     assert_non_null(conf);
+    assert_int_equal(hl_kafka_conf_set(conf, "queue.buffering.max.messages", "1000000", err,
+                                       sizeof(err)),
+                     HL_OK);
+    rd_kafka_t *rk = hl_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
+    assert_non_null(rk);
     char v[128];
     size_t vlen = sizeof(v);
-    assert_int_equal(rd_kafka_conf_get(conf, "security.protocol", v, &vlen), RD_KAFKA_CONF_OK);
-    assert_string_equal(v, "ssl");
+    assert_int_equal(rd_kafka_conf_get(rd_kafka_conf(rk), "socket.keepalive.enable", v, &vlen),
+                     RD_KAFKA_CONF_OK);
+    assert_string_equal(v, "true");
     vlen = sizeof(v);
-    assert_int_equal(rd_kafka_conf_get(conf, "ssl.ca.location", v, &vlen), RD_KAFKA_CONF_OK);
-    assert_string_equal(v, "/x/ca.pem");
-    rd_kafka_conf_destroy(conf);
+    assert_int_equal(rd_kafka_conf_get(rd_kafka_conf(rk), "queue.buffering.max.messages", v,
+                                       &vlen),
+                     RD_KAFKA_CONF_OK);
+    assert_string_equal(v, "5000");
+    rd_kafka_destroy(rk);
     hl_cfg_release(opts, NOPTS, &c);
+
+    /* What Hookline sets itself, under either of librdkafka's names, is refused with what
+     * owns it: a guarantee, or an option. */
+    static const struct {
+        const char *arg, *name, *owner;
+    } owned[] = {
+        {"--kafka-properties=acks=1", "acks", "guarantees"},
+        {"--kafka-properties=security.protocol=ssl;enable.auto.commit=false",
+         "enable.auto.commit", "guarantees"},
+        {"--kafka-properties=linger.ms=50", "linger.ms", "linger_ms"},
+        {"--kafka-properties=queue.buffering.max.ms=50", "queue.buffering.max.ms", "linger_ms"},
+        {"--kafka-properties=compression.type=lz4", "compression.type", "kafka_compression"},
+        {"--kafka-properties=group.id=other", "group.id", "group_id"},
+        {"--kafka-properties=metadata.broker.list=127.0.0.1:1", "metadata.broker.list",
+         "brokers"},
+    };
+    for (size_t i = 0; i < sizeof(owned) / sizeof(owned[0]); i++) {
+        char *arg[] = {(char *)owned[i].arg};
+        assert_int_equal(hl_cfg_load(opts, NOPTS, &c, 1, arg, err, sizeof(err)), HL_OK);
+        assert_int_equal(hl_common_cfg_apply(&c.common, err, sizeof(err)), HL_EINVAL);
+        assert_non_null(strstr(err, owned[i].name));
+        assert_non_null(strstr(err, owned[i].owner));
+        hl_cfg_release(opts, NOPTS, &c);
+    }
 
     char *bad[] = {"--kafka-properties=security.protocoll=ssl"};
     assert_int_equal(hl_cfg_load(opts, NOPTS, &c, 1, bad, err, sizeof(err)), HL_OK);

@@ -64,8 +64,10 @@ struct hl_common_cfg {
      "none"},                                                                                      \
     {"kafka_properties", HL_CFG_STR, offsetof(type, common.kafka_properties), NULL, 0, 0,          \
      "extra librdkafka properties for every Kafka client of the service, 'name=value' "          \
-     "separated by ';' (e.g. security.protocol=SSL;ssl.ca.location=/etc/kafka/ca.pem); an "      \
-     "unknown property or bad value stops the service at startup"},                               \
+     "separated by ';' (e.g. security.protocol=SSL;ssl.ca.location=/etc/kafka/ca.pem); they "    \
+     "win over the service's own tuning; an unknown property, a bad value or one Hookline "      \
+     "sets itself (acks, enable.auto.commit, linger.ms, group.id, ...) stops the service at "    \
+     "startup"},                                                                                   \
     {"kafka_properties_file", HL_CFG_STR, offsetof(type, common.kafka_properties_file), NULL, 0,  \
      0,                                                                                            \
      "file of librdkafka properties, one 'name=value' per line, '#' comments (for secrets such "  \

@@ -14,17 +14,23 @@
  * `create-topics` need not know the dispatchers' delays; it creates all of them. */
 #define HL_RETRY_TIERS_MAX 8
 
-/* Sets the extra librdkafka properties every later hl_kafka_conf_new() applies (options
+/* Sets the extra librdkafka properties every later hl_kafka_new() applies (options
  * kafka_properties: "name=value;..."; kafka_properties_file: one per line, '#' comments;
  * either may be NULL). Each is tried on a scratch configuration, so an unknown property or
- * a bad value fails here, with librdkafka's message, and not in the first client made.
+ * a bad value fails here, with librdkafka's message, and not in the first client made. So
+ * does a property Hookline sets itself because its guarantees rest on it (acks,
+ * enable.auto.commit, ...) or because one of its options does (linger.ms, group.id, ...).
  * Values are never logged (sasl.password). @locality main thread, before any client. */
 hl_err hl_kafka_extra_set(const char *inline_props, const char *file, char *errbuf,
                           size_t errlen);
-/* A new configuration with bootstrap.servers, client.id, the extra properties
- * (hl_kafka_extra_set) and the log callback set. */
+/* A new configuration with bootstrap.servers, client.id and the log callback set. */
 rd_kafka_conf_t *hl_kafka_conf_new(const char *brokers, const char *client_id, char *errbuf,
                                    size_t errlen);
+/* rd_kafka_new() after the extra properties (hl_kafka_extra_set) are set on conf, last: a
+ * user's value wins over the one the service set for its own tuning (fetch sizes, queue
+ * bounds). Takes conf on success; on failure it is still the caller's. */
+rd_kafka_t *hl_kafka_new(rd_kafka_type_t type, rd_kafka_conf_t *conf, char *errbuf,
+                         size_t errlen);
 /* Sets one property or fails with librdkafka's message in errbuf. */
 hl_err hl_kafka_conf_set(rd_kafka_conf_t *conf, const char *name, const char *value,
                          char *errbuf, size_t errlen);
