@@ -72,6 +72,7 @@ struct dp_consumer {
     int64_t limbo_since_ms; /* monotonic, when the oldest of them was revoked */
     bool frozen;
     bool closing; /* in dp_consumer_close: the rebalance callback commits nothing itself */
+    dp_metrics_client role; /* the live topics' consumer or the retry tiers' */
     /* dp_consumer_events_share(): recomputed after each assignment */
     bool share_dirty;
     int events_total; /* partitions of <prefix>.events; 0 until known */
@@ -314,7 +315,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     c->share_dirty = true;
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         log_partitions("assigned", parts);
-        dp_metrics_group_joined();
+        dp_metrics_group_joined(c->role);
         size_t resumed = 0;
         for (int i = 0; i < parts->cnt; i++) {
             struct dp_topic *t = topic_get(c, parts->elems[i].topic);
@@ -445,7 +446,8 @@ struct dp_consumer *dp_consumer_new(const struct dp_config *cfg, const struct dp
                           errbuf, errlen))
         goto out;
     rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
-    dp_metrics_kafka_conf(conf, delayed ? DP_METRICS_TIER_CONSUMER : DP_METRICS_CONSUMER);
+    c->role = delayed ? DP_METRICS_TIER_CONSUMER : DP_METRICS_CONSUMER;
+    dp_metrics_kafka_conf(conf, c->role);
     rd_kafka_conf_set_error_cb(conf, error_cb);
     rd_kafka_conf_set_opaque(conf, c);
 

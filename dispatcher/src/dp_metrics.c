@@ -47,7 +47,7 @@ static struct {
     struct hl_counter *auto_disabled;
     struct hl_counter *handed_over;
     atomic_int_least64_t snapshot_ms; /* epoch ms of the last load or confirmation; 0: none */
-    atomic_bool joined, loaded, shutting_down;
+    atomic_bool joined[DP_METRICS_NCLIENTS], loaded, shutting_down;
     pthread_mutex_t lag_mu;
     struct lag_table lags[DP_METRICS_NCLIENTS]; /* by dp_metrics_client */
     /* loop thread only */
@@ -308,9 +308,9 @@ void dp_metrics_kafka_conf(rd_kafka_conf_t *conf, dp_metrics_client which)
 
 /* --- readiness ----------------------------------------------------------------------------- */
 
-void dp_metrics_group_joined(void)
+void dp_metrics_group_joined(dp_metrics_client which)
 {
-    atomic_store(&m.joined, true);
+    atomic_store(&m.joined[which], true);
 }
 
 void dp_metrics_shutting_down(void)
@@ -322,15 +322,17 @@ bool dp_metrics_ready(char *why, size_t whylen)
 {
     /* not ready from the moment a stop signal arrives (hl/signals.h) */
     bool shutting = atomic_load(&m.shutting_down) || hl_stop_signal != 0;
-    bool joined = atomic_load(&m.joined);
+    bool live = atomic_load(&m.joined[DP_METRICS_CONSUMER]);
+    bool tiers = atomic_load(&m.joined[DP_METRICS_TIER_CONSUMER]);
     bool loaded = atomic_load(&m.loaded);
-    snprintf(why, whylen, "%s%s%s", shutting ? "shutting down; " : "",
+    snprintf(why, whylen, "%s%s%s%s", shutting ? "shutting down; " : "",
              loaded ? "" : "no webhook snapshot loaded yet; ",
-             joined ? "" : "not in the Kafka consumer group yet; ");
+             live ? "" : "the live topics' consumer is not in the Kafka consumer group yet; ",
+             tiers ? "" : "the retry tiers' consumer is not in the Kafka consumer group yet; ");
     size_t n = strlen(why);
     if (n >= 2)
         why[n - 2] = '\0';
-    return !shutting && joined && loaded;
+    return !shutting && live && tiers && loaded;
 }
 
 /* --- scrape-time families ------------------------------------------------------------------ */

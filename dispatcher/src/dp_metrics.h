@@ -54,9 +54,10 @@ void dp_metrics_kafka_conf(rd_kafka_conf_t *conf, dp_metrics_client which);
  * the callback does; exposed for unit tests). */
 void dp_metrics_kafka_stats(dp_metrics_client which, const char *json, size_t len);
 
-/* Readiness: the consumer group assigned us (even an empty share), a snapshot is loaded,
- * and no shutdown has begun. */
-void dp_metrics_group_joined(void);
+/* Readiness: the consumer group assigned both consumers (the live topics' and the retry
+ * tiers', which is a client of its own; even an empty share), a snapshot is loaded, and
+ * no shutdown has begun. */
+void dp_metrics_group_joined(dp_metrics_client which);
 void dp_metrics_shutting_down(void);
 /* True when ready; otherwise false with the reasons in why. */
 bool dp_metrics_ready(char *why, size_t whylen);

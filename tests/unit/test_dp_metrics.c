@@ -104,11 +104,16 @@ static void readiness_and_its_reasons(void **state)
     char why[200];
     assert_false(dp_metrics_ready(why, sizeof(why)));
     assert_non_null(strstr(why, "no webhook snapshot"));
-    assert_non_null(strstr(why, "consumer group"));
-    dp_metrics_group_joined();
+    assert_non_null(strstr(why, "live topics' consumer is not in the Kafka consumer group"));
+    assert_non_null(strstr(why, "retry tiers' consumer is not in the Kafka consumer group"));
+    dp_metrics_group_joined(DP_METRICS_CONSUMER);
     dp_metrics_snapshot_checked(); /* a check alone loads nothing */
     assert_false(dp_metrics_ready(why, sizeof(why)));
     dp_metrics_snapshot_loaded(0, 0, 0);
+    /* one consumer in the group is not enough: the retry tiers' is a client of its own */
+    assert_false(dp_metrics_ready(why, sizeof(why)));
+    assert_string_equal(why, "the retry tiers' consumer is not in the Kafka consumer group yet");
+    dp_metrics_group_joined(DP_METRICS_TIER_CONSUMER);
     assert_true(dp_metrics_ready(why, sizeof(why)));
     assert_non_null(strstr(render(), "hookline_dispatcher_ready 1\n"));
     dp_metrics_shutting_down();
