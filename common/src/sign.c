@@ -295,9 +295,14 @@ static void hmac_body(const struct hl_secret *s, const void *body, size_t body_l
 void hl_sign_legacy(const struct hl_secret *s, const void *body, size_t body_len,
                     char out[HL_SIG_LEGACY_LEN])
 {
-    static const char hex[] = "0123456789abcdef";
     unsigned char mac[32];
     hmac_body(s, body, body_len, mac);
+    hl_sign_sha256_text(mac, out);
+}
+
+void hl_sign_sha256_text(const unsigned char mac[32], char out[HL_SIG_LEGACY_LEN])
+{
+    static const char hex[] = "0123456789abcdef";
     memcpy(out, "sha256=", 7);
     for (int i = 0; i < 32; i++) {
         out[7 + 2 * i] = hex[mac[i] >> 4];

@@ -93,11 +93,10 @@ void dp_signature_headers(const struct dp_webhook *w, const char *delivery_id,
     if (w->hmac_key) {
         unsigned char mac[32];
         unsigned int maclen = 0;
-        char value[7 + 65] = "sha256=";
+        char value[HL_SIG_LEGACY_LEN];
         HMAC(EVP_sha256(), w->hmac_key, (int)w->hmac_key_len, (const unsigned char *)body,
              body_len, mac, &maclen);
-        for (unsigned i = 0; i < 32; i++)
-            snprintf(value + 7 + 2 * i, 3, "%02x", mac[i]);
+        hl_sign_sha256_text(mac, value);
         dp_header_pair(headers, w->hmac_header, value);
     }
 }

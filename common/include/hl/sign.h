@@ -41,6 +41,8 @@ void hl_sign_v1(const struct hl_secret *s, const char *msg_id, int64_t timestamp
 /* "sha256=<hex HMAC-SHA256(key, body)>" */
 void hl_sign_legacy(const struct hl_secret *s, const void *body, size_t body_len,
                     char out[HL_SIG_LEGACY_LEN]);
+/* "sha256=<hex of mac>": the legacy header's form, for a MAC computed elsewhere. */
+void hl_sign_sha256_text(const unsigned char mac[32], char out[HL_SIG_LEGACY_LEN]);
 
 /* Verifies a Standard Webhooks delivery as a receiver must: the timestamp within
  * tolerance_s of now_s, and at least one "v1," entry of sig_header matching in constant
