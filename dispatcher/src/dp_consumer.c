@@ -71,7 +71,6 @@ struct dp_consumer {
     size_t nlimbo;
     int64_t limbo_since_ms; /* monotonic, when the oldest of them was revoked */
     bool frozen;
-    bool closing; /* in dp_consumer_close: the rebalance callback commits nothing itself */
     dp_metrics_client role; /* the live topics' consumer or the retry tiers' */
     /* dp_consumer_events_share(): recomputed after each assignment */
     bool share_dirty;
@@ -342,15 +341,12 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
         bool lost = rd_kafka_assignment_lost(rk);
         log_partitions(lost ? "lost" : "revoked", parts);
-        /* Closing: the close commits what is stored, within its own time limit; a
-         * synchronous commit here could wait on a coordinator that does not answer. */
-        if (!lost && !c->closing) {
+        /* Stored, the offsets of the revoked partitions are committed by librdkafka as
+         * it unassigns them (enable.auto.commit), and the group is rejoined only after
+         * that commit: no commit of our own here, whose synchronous wait would hold this
+         * loop on a coordinator that does not answer (a broker restarting). */
+        if (!lost)
             dp_consumer_store(c);
-            rd_kafka_resp_err_t cerr = rd_kafka_commit(rk, NULL, 0);
-            if (cerr && cerr != RD_KAFKA_RESP_ERR__NO_OFFSET)
-                hl_log(HL_LOG_WARN, "consumer", "commit on revoke failed: %s",
-                       rd_kafka_err2str(cerr));
-        }
         for (int i = 0; i < parts->cnt; i++)
             part_park(c, topic_get(c, parts->elems[i].topic), parts->elems[i].partition);
         if (eager)
@@ -708,7 +704,6 @@ void dp_consumer_close(struct dp_consumer *c)
     if (!c)
         return;
     dp_consumer_store(c);
-    c->closing = true;
     bool closed = hl_kafka_consumer_close(c->rk, DP_CONSUMER_CLOSE_MS);
     for (size_t i = 0; i < c->ntopics; i++) {
         struct dp_topic *t = &c->topics[i];
