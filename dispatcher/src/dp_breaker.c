@@ -3,7 +3,7 @@
  * Breaker: counts attempts in a fixed window of breaker_window_ms; when at least
  * breaker_min_requests ended and breaker_failure_pct of them failed, it opens for
  * breaker_open_ms. Then exactly one attempt (the probe) is let through: success closes it,
- * failure opens it again. */
+ * failure opens it again for twice as long, up to breaker_open_max_ms (dp_breaker_open_ms). */
 #include "dp_breaker.h"
 
 #include <stdlib.h>
@@ -79,6 +79,11 @@ struct dp_breaker *dp_breaker_get(struct dp_breaker_table *t, const char *webhoo
         h->open_until_ms = hl_mono_ms() + (wait > 0 ? wait : 0);
         h->tripped = v.tripped;
         h->failing_since_ms = v.failing_since_ms;
+        /* The period it was in is not stored. Doubling from the trip, an open period is
+         * about half of the time from the first failure to its end; dp_breaker_open_ms
+         * bounds it by the configuration. */
+        if (h->open && v.failing_since_ms > 0 && v.open_until_ms > v.failing_since_ms)
+            h->open_ms = (v.open_until_ms - v.failing_since_ms) / 2;
     }
     return h;
 }
@@ -99,13 +104,23 @@ static struct dp_health_saved saved_of(const struct dp_breaker *h, int64_t now_m
     };
 }
 
+int64_t dp_breaker_open_ms(const struct dp_config *cfg, const struct dp_breaker *h)
+{
+    int64_t ms = h->open_ms;
+    if (ms < cfg->breaker_open_ms)
+        ms = cfg->breaker_open_ms;
+    return ms < cfg->breaker_open_max_ms ? ms : cfg->breaker_open_max_ms;
+}
+
 dp_admit dp_breaker_admit(const struct dp_config *cfg, struct dp_breaker *h, int max_concurrency,
                          int rate_per_s, int64_t now_ms, int64_t *wait_ms)
 {
     *wait_ms = 0;
     if (h->open) {
         if (now_ms < h->open_until_ms || h->probing) {
-            *wait_ms = h->probing ? cfg->breaker_open_ms : h->open_until_ms - now_ms;
+            /* while the probe is out, one more period: that of a closed breaker's
+             * first opening when it succeeds, part of the next one when it fails */
+            *wait_ms = h->probing ? dp_breaker_open_ms(cfg, h) : h->open_until_ms - now_ms;
             return DP_ADMIT_OPEN;
         }
     }
@@ -166,6 +181,7 @@ bool dp_breaker_done(const struct dp_config *cfg, struct dp_breaker *h, bool ok,
         h->failing_since_ms = 0;
         h->disabled_sent = false;
         h->tripped = false;
+        h->open_ms = 0;
         if (h->open) {
             h->open = false;
             dp_metrics_breakers_open(-1);
@@ -177,14 +193,17 @@ bool dp_breaker_done(const struct dp_config *cfg, struct dp_breaker *h, bool ok,
     }
     if (h->probing) {
         h->probing = false;
-        if (!ok)
-            h->open_until_ms = now_ms + cfg->breaker_open_ms;
+        if (!ok) {
+            h->open_ms = dp_breaker_open_ms(cfg, h) * 2;
+            h->open_until_ms = now_ms + dp_breaker_open_ms(cfg, h);
+        }
     } else if (!ok && !h->open && h->window_total >= cfg->breaker_min_requests &&
                h->window_failed * 100 >= cfg->breaker_failure_pct * h->window_total) {
         h->open = true;
         dp_metrics_breakers_open(1);
         h->tripped = true;
-        h->open_until_ms = now_ms + cfg->breaker_open_ms;
+        h->open_ms = cfg->breaker_open_ms;
+        h->open_until_ms = now_ms + dp_breaker_open_ms(cfg, h);
     }
     if (h->store && (h->open != was_open || h->tripped != was_tripped ||
                      h->failing_since_ms != was_failing || h->open_until_ms != was_until)) {

@@ -36,6 +36,7 @@ struct dp_breaker {
     int64_t open_until_ms; /* monotonic */
     bool probing;          /* the half-open probe is in flight */
     bool tripped;          /* opened since the last success: a success is a recovery */
+    int64_t open_ms;       /* the current open period (dp_breaker_open_ms); 0 when closed */
     /* pacing of deliveries deferred because too many wait here */
     double avg_attempt_ms; /* moving average of attempt durations, 0 before the first */
     int64_t answered_ms;   /* monotonic: the last attempt's end */
@@ -75,6 +76,11 @@ dp_admit dp_breaker_admit(const struct dp_config *cfg, struct dp_breaker *h, int
  * breaker that had opened (a recovery worth announcing). */
 bool dp_breaker_done(const struct dp_config *cfg, struct dp_breaker *h, bool ok, int64_t now_ms,
                     int64_t wall_ms);
+/* How long h stays open this time: breaker_open_ms when it opened, doubled by each failed
+ * probe since, at most breaker_open_max_ms. An endpoint down for long is probed every
+ * breaker_open_max_ms, and its waiting deliveries hop through the retry tiers that much
+ * less often (dp_deliver.c, defer_open). */
+int64_t dp_breaker_open_ms(const struct dp_config *cfg, const struct dp_breaker *h);
 /* An attempt that started at started_wall_ms ended at wall_ms: feeds the pace estimate. */
 void dp_breaker_timed(struct dp_breaker *h, int64_t started_wall_ms, int64_t wall_ms);
 /* How long, in ms, the webhook needs at its pace to finish the attempts in flight and

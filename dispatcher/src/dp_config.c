@@ -67,7 +67,13 @@ const struct hl_cfg_opt dp_config_opts[] = {
     {"breaker_failure_pct", HL_CFG_INT, offsetof(struct dp_config, breaker_failure_pct), "70", 1,
      100, "failure share in the window that opens the circuit breaker"},
     {"breaker_open_ms", HL_CFG_INT, offsetof(struct dp_config, breaker_open_ms), "30000", 100,
-     DAY_MS, "how long an open circuit stays open before one half-open probe"},
+     DAY_MS,
+     "how long an open circuit stays open before one half-open probe; each failed probe "
+     "doubles it, up to breaker_open_max_ms"},
+    {"breaker_open_max_ms", HL_CFG_INT, offsetof(struct dp_config, breaker_open_max_ms),
+     "300000", 100, DAY_MS,
+     "longest an open circuit stays open between probes, however long the endpoint has been "
+     "failing (at least breaker_open_ms)"},
     {"auto_disable_after_ms", HL_CFG_INT, offsetof(struct dp_config, auto_disable_after_ms),
      "432000000", 1000, 365 * DAY_MS,
      "a webhook failing without a single success for this long is disabled (and "
@@ -152,6 +158,11 @@ hl_err dp_config_finish(struct dp_config *cfg, char *errbuf, size_t errlen)
     }
     if (cfg->ntiers == 0) {
         snprintf(errbuf, errlen, "retry_tiers_ms: at least one tier is needed");
+        return HL_EINVAL;
+    }
+    if (cfg->breaker_open_max_ms < cfg->breaker_open_ms) {
+        snprintf(errbuf, errlen, "breaker_open_max_ms (%lld) is less than breaker_open_ms (%lld)",
+                 (long long)cfg->breaker_open_max_ms, (long long)cfg->breaker_open_ms);
         return HL_EINVAL;
     }
     /* Said at startup rather than as a tls error on every https delivery. */

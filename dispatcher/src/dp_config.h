@@ -28,6 +28,7 @@ struct dp_config {
     int64_t breaker_min_requests;
     int64_t breaker_failure_pct;
     int64_t breaker_open_ms;
+    int64_t breaker_open_max_ms;
     int64_t auto_disable_after_ms;
     int64_t log_batch_max;
     int64_t log_flush_ms;

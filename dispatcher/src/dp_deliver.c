@@ -307,8 +307,11 @@ static void delivery_finish(struct dp_delivery *d)
 /* --- hand-offs to Kafka ---------------------------------------------------------------- */
 
 /* Hands a task to the retry tier that fits a wait of wait_ms. */
-static void schedule(struct dp_deliver *dl, const struct hl_task *t, int64_t wait_ms,
-                     struct dp_msg *msg)
+/* Hands task t to the retry tiers, due in wait_ms: to the longest tier not longer than
+ * wait_ms + slack_ms. With a slack, a wait just short of a tier takes that tier and comes
+ * back up to slack_ms late instead of hopping through the shorter ones (defer_open). */
+static void schedule_within(struct dp_deliver *dl, const struct hl_task *t, int64_t wait_ms,
+                            int64_t slack_ms, struct dp_msg *msg)
 {
     char suffix[32];
     struct hl_buf b = HL_BUF_INIT;
@@ -316,9 +319,25 @@ static void schedule(struct dp_deliver *dl, const struct hl_task *t, int64_t wai
     copy.due_ms = hl_now_ms() + wait_ms;
     hl_task_encode(&copy, &b);
     snprintf(suffix, sizeof(suffix), "retry.%zu",
-             dp_retry_tier(dl->cfg->tiers, dl->cfg->ntiers, wait_ms));
+             dp_retry_tier(dl->cfg->tiers, dl->cfg->ntiers, wait_ms + slack_ms));
     dp_produce(dl->prod, suffix, t->webhook_id, b.ptr, b.len, msg);
     hl_buf_release(&b);
+}
+
+static void schedule(struct dp_deliver *dl, const struct hl_task *t, int64_t wait_ms,
+                     struct dp_msg *msg)
+{
+    schedule_within(dl, t, wait_ms, 0, msg);
+}
+
+/* The slack of a delivery waiting for an open breaker: less than the shortest tier. Its wait
+ * ends at the probe, itself a guess at when the endpoint is back, and any delivery due
+ * then can be the probe; so a wait of 58 s goes to a 60 s tier once, not through a 5 s
+ * tier eleven times, each hop a produce, a fetch and a decode. Late by under one shortest
+ * tier, no later than a hop through it would have been. */
+static int64_t open_slack_ms(const struct dp_deliver *dl)
+{
+    return dl->cfg->tiers[0] - 1;
 }
 
 /* A retry due sooner than the shortest tier would wait for the tier: with tiers of 5 s, a
@@ -512,7 +531,8 @@ static void skip(struct dp_deliver *dl, struct dp_msg *msg, const struct hl_task
 
 /* The breaker is open: the delivery waits for the probe in a retry tier, unattempted. The
  * log shows it as retrying with error class circuit_open and when it is tried again (the
- * record repeats the last attempt number, so it adds no row to delivery_attempts). */
+ * record repeats the last attempt number, so it adds no row to delivery_attempts); with
+ * the tiers' slack (open_slack_ms) it may come back a little after that. */
 static void defer_open(struct dp_deliver *dl, struct dp_delivery *d, int64_t wait_ms)
 {
     int64_t now = hl_now_ms();
@@ -524,7 +544,7 @@ static void defer_open(struct dp_deliver *dl, struct dp_delivery *d, int64_t wai
                                   .error = "circuit breaker open: not attempted",
                                   .next_attempt_ms = now + wait_ms};
     dp_attempt_record_emit(dl->prod, &d->task, d->ev.id, d->ev.type, &o, d->msg);
-    schedule(dl, &d->task, wait_ms, d->msg);
+    schedule_within(dl, &d->task, wait_ms, open_slack_ms(dl), d->msg);
 }
 
 /* May a task that came back before its due time go on now? Only one never attempted: its
@@ -677,7 +697,8 @@ void dp_deliver_task(struct dp_deliver *dl, struct dp_msg *msg, struct dp_snapsh
         if (task.attempt > 0 && can_hold(dl, early)) {
             hold_it = true;
         } else {
-            schedule(dl, &task, early, msg);
+            bool open = dp_breaker_get(dl->health, task.webhook_id)->open;
+            schedule_within(dl, &task, early, open ? open_slack_ms(dl) : 0, msg);
             hl_task_release(&task);
             return;
         }

@@ -17,7 +17,8 @@ import waiting
 OPEN_MS = 2000
 HEALTH = {"HOOKLINE_RETRY_TIERS_MS": "200,1000,3000", "HOOKLINE_RETRY_JITTER_PCT": "0",
           "HOOKLINE_BREAKER_MIN_REQUESTS": "3", "HOOKLINE_BREAKER_WINDOW_MS": "5000",
-          "HOOKLINE_BREAKER_FAILURE_PCT": "100", "HOOKLINE_BREAKER_OPEN_MS": str(OPEN_MS)}
+          "HOOKLINE_BREAKER_FAILURE_PCT": "100", "HOOKLINE_BREAKER_OPEN_MS": str(OPEN_MS),
+          "HOOKLINE_BREAKER_OPEN_MAX_MS": str(2 * OPEN_MS)}
 # Without the breaker a failing delivery would be tried every 200 ms.
 POLICY = {"strategy": "fixed", "max_attempts": 20, "initial_delay_ms": 200, "max_delay_ms": 200}
 
@@ -66,6 +67,27 @@ def test_circuit_breaker_opens_and_deliveries_are_deferred(hookline, make_receiv
     wait_for(lambda: hookline.sql("SELECT count(*) FROM deliveries WHERE status = 'succeeded'")
              [0][0] == 3, timeout=OPEN_MS / 1000 + 10, what="all 3 deliveries to succeed")
     assert {r.json()["id"] for r in rcv.snapshot()} == ids
+
+
+@pytest.mark.dispatchers(0)
+def test_failed_probes_back_off_to_the_longest_open_period(hookline, make_receiver):
+    """An endpoint that stays down is probed less and less often: each failed probe doubles
+    the open period, from breaker_open_ms up to breaker_open_max_ms."""
+    hookline.start_dispatcher(**{**HEALTH, "HOOKLINE_BREAKER_OPEN_MS": "1000",
+                                 "HOOKLINE_BREAKER_OPEN_MAX_MS": "4000"})
+    rcv = make_receiver(status=500)
+    hookline.create_webhook(rcv.url, ["order.created"], retry_policy=POLICY)
+    hookline.settle()
+    for i in range(3):
+        hookline.post_event("order.created", {"i": i})
+    opened = rcv.wait_for(3, timeout=10)[2].arrived
+    probes = [r.arrived for r in rcv.wait_for(7, timeout=25)[3:7]]
+    gaps = [round(b - a, 2) for a, b in zip([opened] + probes, probes)]
+    print(f"gaps between the breaker's opening and its probes: {gaps}")
+    # 1 s, then 2 s, then 4 s twice (the longest). Every gap is at least its period and
+    # late by no more than the time a probe takes to come back through the tiers.
+    for gap, period in zip(gaps, [1.0, 2.0, 4.0, 4.0]):
+        assert period * 0.95 <= gap <= period + 1.5, (gaps, period)
 
 
 @pytest.mark.dispatchers(0)

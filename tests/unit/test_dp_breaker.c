@@ -19,6 +19,7 @@ static struct dp_config cfg(void)
     c.breaker_min_requests = 10;
     c.breaker_failure_pct = 70;
     c.breaker_open_ms = 30000;
+    c.breaker_open_max_ms = 100000;
     return c;
 }
 
@@ -156,14 +157,46 @@ static void half_open_probe(void **state)
     assert_false(dp_breaker_done(&c, h, false, 30500, 30500));
     assert_true(h->open);
     assert_false(h->probing);
-    assert_int_equal(h->open_until_ms, 60500);
-    assert_int_equal(admit(&c, h, 1000, 0, 60500, &wait), DP_ADMIT_GO);
-    assert_true(dp_breaker_done(&c, h, true, 60600, 60600)); /* recovered */
+    assert_int_equal(h->open_until_ms, 90500); /* twice as long after a failed probe */
+    assert_int_equal(admit(&c, h, 1000, 0, 90499, &wait), DP_ADMIT_OPEN);
+    assert_int_equal(admit(&c, h, 1000, 0, 90500, &wait), DP_ADMIT_GO);
+    assert_true(dp_breaker_done(&c, h, true, 90600, 90600)); /* recovered */
     assert_false(h->open);
     assert_false(h->tripped);
     assert_int_equal(h->window_total, 0);
-    assert_int_equal(admit(&c, h, 1000, 0, 60600, &wait), DP_ADMIT_GO);
-    assert_false(dp_breaker_done(&c, h, true, 60700, 60700)); /* only the first counts */
+    assert_int_equal(admit(&c, h, 1000, 0, 90600, &wait), DP_ADMIT_GO);
+    assert_false(dp_breaker_done(&c, h, true, 90700, 90700)); /* only the first counts */
+    dp_breaker_table_free(t);
+}
+
+/* Each failed probe doubles the open period, up to breaker_open_max_ms; the deliveries that
+ * come while a probe is out wait the current period; a success starts over from
+ * breaker_open_ms. */
+static void failed_probes_double_the_open_period(void **state)
+{
+    (void)state;
+    struct dp_config c = cfg();
+    struct dp_breaker_table *t = dp_breaker_table_new();
+    struct dp_breaker *h = dp_breaker_get(t, "x");
+    int64_t wait, now = 0;
+    run(&c, h, 10, false, now);
+    assert_int_equal(h->open_until_ms, 30000);
+    const int64_t periods[] = {60000, 100000, 100000};
+    for (size_t i = 0; i < sizeof(periods) / sizeof(periods[0]); i++) {
+        now = h->open_until_ms;
+        assert_int_equal(admit(&c, h, 1000, 0, now, &wait), DP_ADMIT_GO); /* the probe */
+        assert_int_equal(admit(&c, h, 1000, 0, now, &wait), DP_ADMIT_OPEN);
+        assert_int_equal(wait, i == 0 ? 30000 : periods[i - 1]);
+        assert_false(dp_breaker_done(&c, h, false, now, now));
+        assert_int_equal(h->open_until_ms - now, periods[i]);
+        assert_int_equal(dp_breaker_open_ms(&c, h), periods[i]);
+    }
+    now = h->open_until_ms;
+    assert_int_equal(admit(&c, h, 1000, 0, now, &wait), DP_ADMIT_GO);
+    assert_true(dp_breaker_done(&c, h, true, now, now));
+    run(&c, h, 10, false, now + 1); /* trips again: the first period once more */
+    assert_true(h->open);
+    assert_int_equal(h->open_until_ms, now + 1 + 30000);
     dp_breaker_table_free(t);
 }
 
@@ -300,6 +333,7 @@ int main(void)
         cmocka_unit_test(opens_at_threshold),
         cmocka_unit_test(window_restarts),
         cmocka_unit_test(half_open_probe),
+        cmocka_unit_test(failed_probes_double_the_open_period),
         cmocka_unit_test(failure_clock),
         cmocka_unit_test(pace),
         cmocka_unit_test(silence_slows_the_pace),
