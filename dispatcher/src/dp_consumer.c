@@ -11,8 +11,9 @@
  * in-flight messages are orphaned, because its new owner starts from the committed offset
  * and delivers them again. Their attempts already on the wire run to the end (finishing
  * them stores nothing), a repeat which at-least-once allows and the stable webhook-id
- * lets receivers dedupe; their deliveries not started yet are dropped (dp_deliver.c), and
- * while a partition is in limbo they wait (dp_msg_ownership). */
+ * lets receivers dedupe, and are recorded, but what would follow them (a retry, a dead
+ * letter) is the new owner's; their deliveries not started yet are dropped
+ * (dp_deliver.c), and while a partition is in limbo they wait (dp_msg_ownership). */
 #include "dp_consumer.h"
 
 #include <assert.h>

@@ -77,6 +77,11 @@ struct dp_delivery {
     struct dp_delivery *wnext;       /* in its health entry's wait list */
     struct dp_delivery *hnext;       /* in the held list, by due time */
     int64_t due_mono_ms;             /* held: when the next attempt is due (monotonic) */
+    /* An attempt that ended while its partition was revoked: what follows it, once the
+     * rebalance says whose the partition is (settle_undecided). */
+    struct dp_delivery *unext;          /* in the undecided list */
+    struct dp_retry_decision follow;    /* the retry or dead letter decided */
+    int64_t follow_due_ms;              /* DP_NEXT_RETRY: when the retry is due (wall clock) */
     struct dp_msg *msg;
     struct hl_task task;
     struct dp_snapshot *snap; /* our reference: w points into it */
@@ -105,6 +110,7 @@ struct dp_deliver {
     /* Retries due sooner than the shortest tier, held here until due (see hold()). */
     struct dp_delivery *held;
     size_t nheld, held_cap;
+    struct dp_delivery *undecided; /* see struct dp_delivery's unext */
     bool holding; /* false once shutdown began: retries go to Kafka */
     CURLM *multi;
     struct dp_breaker_table *health;
@@ -364,10 +370,42 @@ static void hold(struct dp_deliver *dl, struct dp_delivery *d, int64_t wait_ms)
     dl->nheld++;
 }
 
+/* What follows an attempt of task t: its retry in wait_ms (held here when short, see
+ * can_hold, or handed to a tier) or its dead letter. True when delivery d (NULL: none to
+ * keep) was held for its retry and is not finished. */
+static bool follow_up(struct dp_deliver *dl, const struct dp_retry_decision *dec,
+                      int64_t wait_ms, struct hl_task *t, struct dp_msg *msg,
+                      struct dp_delivery *d)
+{
+    switch (dec->next) {
+    case DP_NEXT_DONE:
+        break;
+    case DP_NEXT_RETRY:
+        if (d && can_hold(dl, wait_ms)) {
+            hold(dl, d, wait_ms);
+            return true;
+        }
+        schedule(dl, t, wait_ms, msg);
+        break;
+    case DP_NEXT_DEAD_LETTER:
+        dp_dead_letter_delivery(dl->prod, t, dec->dead_letter_reason, msg);
+        break;
+    }
+    return false;
+}
+
 /* Carries out what dp_retry_decide decided for task t (after an attempt of webhook w that
  * ended at wall-clock now_ms): a disable, then the retry or the dead letter. rec is the
  * attempt's record, still to be emitted: a retry's time and a disable go into it. True
- * when delivery d (NULL: none to keep) was held for its retry and is not finished. */
+ * when delivery d (NULL: none to keep) is kept, not finished: held for its retry, or
+ * waiting for the rebalance.
+ *
+ * An attempt that ended after its partition was revoked (d's message is not ours) has a
+ * retry or dead letter only if the partition comes back: another owner reads the message
+ * again from the committed offset and goes on from it, and a retry of ours would be a
+ * second chain of attempts beside that one, each ending in its own dead letter. So d
+ * waits in the undecided list for the rebalance (settle_undecided); its record, the
+ * attempt that was made, goes out now either way. */
 static bool carry_out(struct dp_deliver *dl, const struct dp_retry_decision *dec,
                       struct dp_breaker *h, const struct dp_webhook *w, struct hl_task *t,
                       struct dp_attempt_record *rec, int64_t now_ms, struct dp_msg *msg,
@@ -375,22 +413,16 @@ static bool carry_out(struct dp_deliver *dl, const struct dp_retry_decision *dec
 {
     if (dec->disable_reason)
         dp_autodisable(dl->prod, h, w, t->tenant, dec->disable_reason, rec, msg);
-    switch (dec->next) {
-    case DP_NEXT_DONE:
-        break;
-    case DP_NEXT_RETRY:
+    if (dec->next == DP_NEXT_RETRY)
         rec->next_attempt_ms = now_ms + dec->wait_ms;
-        if (d && can_hold(dl, dec->wait_ms)) {
-            hold(dl, d, dec->wait_ms);
-            return true;
-        }
-        schedule(dl, t, dec->wait_ms, msg);
-        break;
-    case DP_NEXT_DEAD_LETTER:
-        dp_dead_letter_delivery(dl->prod, t, dec->dead_letter_reason, msg);
-        break;
+    if (d && dec->next != DP_NEXT_DONE && dp_msg_ownership(msg) != DP_MSG_OURS) {
+        d->follow = *dec;
+        d->follow_due_ms = now_ms + dec->wait_ms;
+        d->unext = dl->undecided;
+        dl->undecided = d;
+        return true;
     }
-    return false;
+    return follow_up(dl, dec, dec->wait_ms, t, msg, d);
 }
 
 /* --- attempts ------------------------------------------------------------------------ */
@@ -460,15 +492,16 @@ static void attempt_done(struct dp_deliver *dl, CURL *e, CURLcode rc)
         dp_emit_webhook_event(dl->prod, "webhook.recovered", t->tenant, t->webhook_id,
                               "delivered again", d->msg);
     }
-    bool held = carry_out(dl, &dec, d->h, w, t, &rec, finished, d->msg, d);
+    bool kept = carry_out(dl, &dec, d->h, w, t, &rec, finished, d->msg, d);
     dp_attempt_record_emit(dl->prod, t, d->ev.id, d->ev.type, &rec, d->msg);
-    if (!held)
+    if (!kept)
         delivery_finish(d);
 }
 
-/* A delivery whose partition went to another dispatcher is dropped before its attempt:
- * the new owner reads the message again and delivers it (dp_msg_ownership). Nothing is
- * recorded; the new owner's attempt is the record. */
+/* A delivery whose partition went to another dispatcher is dropped before its attempt, or
+ * after an attempt made before the partition moved, without what would have followed it:
+ * the new owner reads the message again and delivers it (dp_msg_ownership). Nothing more
+ * is recorded; the new owner's attempt is the record. */
 static void hand_over(struct dp_delivery *d)
 {
     dp_metrics_handed_over();
@@ -801,6 +834,30 @@ static void wake_held(struct dp_deliver *dl)
     dp_snapshot_release(snap);
 }
 
+/* Carries out, or leaves to the partition's new owner, what follows the attempts that
+ * ended while their partitions were revoked (carry_out), once the rebalance decided. */
+static void settle_undecided(struct dp_deliver *dl)
+{
+    struct dp_delivery **pp = &dl->undecided;
+    while (*pp) {
+        struct dp_delivery *d = *pp;
+        dp_msg_owner own = dp_msg_ownership(d->msg);
+        if (own == DP_MSG_UNDECIDED) {
+            pp = &d->unext;
+            continue;
+        }
+        *pp = d->unext;
+        d->unext = NULL;
+        if (own == DP_MSG_GONE) {
+            hand_over(d);
+            continue;
+        }
+        int64_t wait = d->follow_due_ms - hl_now_ms();
+        if (!follow_up(dl, &d->follow, wait > 0 ? wait : 0, &d->task, d->msg, d))
+            delivery_finish(d);
+    }
+}
+
 void dp_deliver_stop_holding(struct dp_deliver *dl)
 {
     int64_t now = hl_mono_ms();
@@ -851,6 +908,7 @@ static bool admit_waiting(struct dp_deliver *dl)
 void dp_deliver_run(struct dp_deliver *dl, struct curl_waitfd *extra, unsigned nextra,
                     int max_wait_ms)
 {
+    settle_undecided(dl);
     wake_held(dl);
     bool waiting = admit_waiting(dl);
     perform(dl);

@@ -99,8 +99,9 @@ void dp_metrics_init(const struct dp_config *cfg)
                       "Webhooks this dispatcher disabled (410 Gone or failing continuously)");
     m.auto_disabled = hl_metrics_counter("hookline_dispatcher_webhooks_auto_disabled_total", NULL);
     hl_metrics_family("hookline_dispatcher_deliveries_handed_over_total", HL_METRIC_COUNTER,
-                      "Deliveries dropped before their attempt because a rebalance gave their "
-                      "partition to another dispatcher, which delivers them");
+                      "Deliveries dropped, before their attempt or before the retry of one, "
+                      "because a rebalance gave their partition to another dispatcher, which "
+                      "delivers them");
     m.handed_over =
         hl_metrics_counter("hookline_dispatcher_deliveries_handed_over_total", NULL);
     hl_metrics_collector(collect, NULL);

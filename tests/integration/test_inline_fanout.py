@@ -16,7 +16,9 @@ records are gathered into larger produce requests (`bulk_linger_ms`).
 from __future__ import annotations
 
 import signal
+import threading
 import time
+from collections import Counter
 
 import pytest
 
@@ -170,3 +172,52 @@ def test_a_task_leaves_at_once_while_the_attempt_records_are_gathered(hookline, 
         return r.status_code == 200 and sum(
             d["status"] == "succeeded" for d in r.json()["data"]) == 5
     assert wait_for(logged, timeout=30)
+
+
+@pytest.mark.dispatchers(1)
+@pytest.mark.service_env(HOOKLINE_DEFAULT_MAX_CONCURRENCY="50", HOOKLINE_RETRY_TIERS_MS="500,2000",
+                         HOOKLINE_RETRY_JITTER_PCT="0", HOOKLINE_BREAKER_MIN_REQUESTS="1000")
+def test_an_attempt_that_ends_after_its_partition_moved_leaves_the_retry_to_the_new_owner(
+        hookline, make_receiver):
+    # 20 events for a failing webhook, 2 attempts each. The first dispatcher's first
+    # attempts are on the wire (the receiver holds them 6 s) when a second dispatcher joins
+    # and takes some of the events partitions. It reads their events again and makes both
+    # attempts itself. Had the first dispatcher also scheduled the retry of the attempt it
+    # had on the wire, those events would arrive a fourth time, and be dead-lettered twice.
+    # (The breaker stays closed: its deferrals would only slow the test down.)
+    slow = threading.Event()
+    slow.set()
+
+    def failing(req):
+        if slow.is_set():
+            time.sleep(6)
+        return 500
+
+    r = make_receiver(responder=failing)
+    wh = hookline.create_webhook(r.url, ["order.created"], retry_policy={
+        "strategy": "fixed", "max_attempts": 2, "initial_delay_ms": 1000,
+        "max_delay_ms": 1000})
+    ids = {hookline.post_event("order.created", {"n": n}) for n in range(20)}
+    assert wait_for(lambda: r.open_now >= 20, timeout=20), f"{r.open_now} attempts on the wire"
+    hookline.start_dispatcher()
+    slow.clear()  # the attempts from now on fail at once
+
+    def failed() -> set[str]:
+        resp = hookline.api("GET", f"/api/v1/deliveries?webhook_id={wh['id']}&status=failed"
+                                   "&limit=100")
+        return {d["event_id"] for d in resp.json()["data"]} if resp.status_code == 200 else set()
+    def statuses() -> Counter:
+        resp = hookline.api("GET", f"/api/v1/deliveries?webhook_id={wh['id']}&limit=100")
+        return Counter((d["status"], d["attempts"]) for d in resp.json()["data"])
+    try:
+        wait_for(lambda: failed() == ids, timeout=60, what="all 20 deliveries to fail")
+    except AssertionError as e:
+        raise AssertionError(f"{e}: (status, attempts): {statuses()}; requests per event: "
+                             f"{sorted(Counter(q.json()['id'] for q in r.snapshot()).values())}")
+    time.sleep(3)  # a second chain's retry would come 1 s after the held attempts ended
+    per_event = Counter(q.json()["id"] for q in r.snapshot())
+    assert set(per_event) == ids
+    # each event: its 2 attempts, and the attempt on the wire again when its partition moved
+    assert max(per_event.values()) <= 3, sorted(per_event.values())
+    assert 3 in per_event.values(), \
+        f"no partition moved with an attempt on the wire: {sorted(per_event.values())}"
