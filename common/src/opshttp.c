@@ -78,7 +78,9 @@ static int handle(struct mg_connection *conn, void *cbdata)
     if (strcmp(uri, "/healthz") == 0)
         return reply(conn, 200, "application/json", "{\"status\":\"ok\"}", 15);
     if (strcmp(uri, "/readyz") == 0) {
-        char why[200];
+        /* room for every reason a service gives at once (the dispatcher's four make 180
+         * characters), so none is cut short as reasons are added */
+        char why[1024];
         if (!h->ready(why, sizeof(why)))
             return problem(conn, 503, "not-ready", "Not ready", why);
         return reply(conn, 200, "application/json", "{\"status\":\"ready\"}", 18);
