@@ -118,9 +118,10 @@ dp_admit dp_breaker_admit(const struct dp_config *cfg, struct dp_breaker *h, int
     *wait_ms = 0;
     if (h->open) {
         if (now_ms < h->open_until_ms || h->probing) {
-            /* while the probe is out, one more period: that of a closed breaker's
-             * first opening when it succeeds, part of the next one when it fails */
-            *wait_ms = h->probing ? dp_breaker_open_ms(cfg, h) : h->open_until_ms - now_ms;
+            /* While the probe is out, the first period, however long the current one: a
+             * backlog due at the probe comes all at once, and when the probe succeeds it
+             * goes breaker_open_ms later, not breaker_open_max_ms. */
+            *wait_ms = h->probing ? cfg->breaker_open_ms : h->open_until_ms - now_ms;
             return DP_ADMIT_OPEN;
         }
     }

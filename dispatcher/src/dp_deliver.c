@@ -312,7 +312,6 @@ static void delivery_finish(struct dp_delivery *d)
 
 /* --- hand-offs to Kafka ---------------------------------------------------------------- */
 
-/* Hands a task to the retry tier that fits a wait of wait_ms. */
 /* Hands task t to the retry tiers, due in wait_ms: to the longest tier not longer than
  * wait_ms + slack_ms. With a slack, a wait just short of a tier takes that tier and comes
  * back up to slack_ms late instead of hopping through the shorter ones (defer_open). */
