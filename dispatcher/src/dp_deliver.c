@@ -817,6 +817,12 @@ static void wake_held(struct dp_deliver *dl)
         dl->held = d->hnext;
         d->hnext = NULL;
         dl->nheld--;
+        /* moved while it waited: its new owner retries it (a skip or an unsigned failure
+         * recorded here would be carried out beside that) */
+        if (dp_msg_ownership(d->msg) == DP_MSG_GONE) {
+            hand_over(d);
+            continue;
+        }
         if (!snap)
             snap = dp_subs_acquire(dl->subs);
         if (snap && snap != d->snap) {
