@@ -217,6 +217,42 @@ static void test_format_compiles_at_load_with_its_key(void **state)
     hl_keyring_release(&kr);
 }
 
+/* A tenant's webhooks are a range of the sorted snapshot, found by bisection at both ends;
+ * a webhook is found in its tenant's range only. */
+static void test_tenant_range_and_find(void **state)
+{
+    (void)state;
+    static const char *const rows[][2] = {
+        {"a", "1"}, {"b", "1"}, {"b", "2"}, {"b", "3"}, {"b", "4"}, {"b", "5"},
+        {"c", "1"}, {"c", "2"}, {"c", "3"},
+    };
+    struct dp_webhook hooks[9];
+    memset(hooks, 0, sizeof(hooks));
+    for (size_t i = 0; i < 9; i++) {
+        hooks[i].tenant = (char *)rows[i][0];
+        hooks[i].id = (char *)rows[i][1];
+    }
+    struct dp_snapshot snap = {.n = 9, .hooks = hooks};
+    size_t count;
+    assert_int_equal(dp_snapshot_tenant(&snap, "a", &count), 0);
+    assert_int_equal(count, 1);
+    assert_int_equal(dp_snapshot_tenant(&snap, "b", &count), 1);
+    assert_int_equal(count, 5);
+    assert_int_equal(dp_snapshot_tenant(&snap, "c", &count), 6);
+    assert_int_equal(count, 3);
+    dp_snapshot_tenant(&snap, "bb", &count);
+    assert_int_equal(count, 0);
+    dp_snapshot_tenant(&snap, "z", &count);
+    assert_int_equal(count, 0);
+    for (size_t i = 0; i < 9; i++)
+        assert_ptr_equal(dp_snapshot_find(&snap, rows[i][0], rows[i][1]), &hooks[i]);
+    assert_null(dp_snapshot_find(&snap, "a", "2"));
+    assert_null(dp_snapshot_find(&snap, "c", "4"));
+    assert_null(dp_snapshot_find(&snap, "0", "1"));
+    struct dp_snapshot empty = {0};
+    assert_null(dp_snapshot_find(&empty, "a", "1"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -225,6 +261,7 @@ int main(void)
         cmocka_unit_test(test_value_under_missing_key_marks_the_webhook_unavailable),
         cmocka_unit_test(test_plain_text_and_moved_values_do_not_open),
         cmocka_unit_test(test_format_compiles_at_load_with_its_key),
+        cmocka_unit_test(test_tenant_range_and_find),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
