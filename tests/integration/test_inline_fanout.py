@@ -180,17 +180,15 @@ def test_a_task_leaves_at_once_while_the_attempt_records_are_gathered(hookline, 
 def test_an_attempt_that_ends_after_its_partition_moved_leaves_the_retry_to_the_new_owner(
         hookline, make_receiver):
     # 20 events for a failing webhook, 2 attempts each. The first dispatcher's first
-    # attempts are on the wire (the receiver holds them 6 s) when a second dispatcher joins
-    # and takes some of the events partitions. It reads their events again and makes both
+    # attempts are on the wire (the receiver holds them until the group has rebalanced)
+    # when a second dispatcher joins and takes some of the events partitions. It reads their events again and makes both
     # attempts itself. Had the first dispatcher also scheduled the retry of the attempt it
     # had on the wire, those events would arrive a fourth time, and be dead-lettered twice.
     # (The breaker stays closed: its deferrals would only slow the test down.)
-    slow = threading.Event()
-    slow.set()
+    release = threading.Event()
 
     def failing(req):
-        if slow.is_set():
-            time.sleep(6)
+        release.wait(30)
         return 500
 
     r = make_receiver(responder=failing)
@@ -199,8 +197,9 @@ def test_an_attempt_that_ends_after_its_partition_moved_leaves_the_retry_to_the_
         "max_delay_ms": 1000})
     ids = {hookline.post_event("order.created", {"n": n}) for n in range(20)}
     assert wait_for(lambda: r.open_now >= 20, timeout=20), f"{r.open_now} attempts on the wire"
-    hookline.start_dispatcher()
-    slow.clear()  # the attempts from now on fail at once
+    hookline.start_dispatcher()  # returns once both are in the group
+    time.sleep(1)
+    release.set()  # the held attempts end now, and the ones after them at once
 
     def failed() -> set[str]:
         resp = hookline.api("GET", f"/api/v1/deliveries?webhook_id={wh['id']}&status=failed"
