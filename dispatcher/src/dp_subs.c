@@ -177,28 +177,30 @@ static int webhook_cmp(const void *a, const void *b)
     return c ? c : strcmp(x->id, y->id);
 }
 
-size_t dp_snapshot_tenant(const struct dp_snapshot *snap, const char *tenant, size_t *count)
+/* The first webhook in [lo, snap->n) whose tenant sorts after `tenant` (or at it, with
+ * at == true). */
+static size_t tenant_bound(const struct dp_snapshot *snap, size_t lo, const char *tenant,
+                           bool at)
 {
-    size_t lo = 0, hi = snap->n;
+    size_t hi = snap->n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (strcmp(snap->hooks[mid].tenant, tenant) < 0)
+        int c = strcmp(snap->hooks[mid].tenant, tenant);
+        if (c < 0 || (c == 0 && !at))
             lo = mid + 1;
         else
             hi = mid;
     }
-    /* the end by bisection too: a walk to it made every dp_snapshot_find linear in the
-     * tenant's webhooks (a fan-out to 10,000 of them spent a third of its time here) */
-    size_t end = snap->n, from = lo;
-    while (from < end) {
-        size_t mid = from + (end - from) / 2;
-        if (strcmp(snap->hooks[mid].tenant, tenant) == 0)
-            from = mid + 1;
-        else
-            end = mid;
-    }
-    *count = end - lo;
     return lo;
+}
+
+size_t dp_snapshot_tenant(const struct dp_snapshot *snap, const char *tenant, size_t *count)
+{
+    /* both ends by bisection: a walk to the end made every dp_snapshot_find linear in the
+     * tenant's webhooks (a fan-out to 10,000 of them spent a third of its time here) */
+    size_t first = tenant_bound(snap, 0, tenant, true);
+    *count = tenant_bound(snap, first, tenant, false) - first;
+    return first;
 }
 
 const struct dp_webhook *dp_snapshot_find(const struct dp_snapshot *snap, const char *tenant,
