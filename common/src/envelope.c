@@ -131,9 +131,9 @@ hl_err hl_event_parse(const void *data, size_t len, struct hl_event *ev, char *e
     json_error_t jerr;
     memset(ev, 0, sizeof(*ev));
     /* hl_json_parse builds jansson's tree in a fraction of its instructions (~64,000 ->
-     * ~10,000 per event at fan-out), or gives up, and then jansson decides; it does not
-     * bound nesting itself, so deep input goes to jansson straight away. */
-    json_t *root = hl_json_depth_ok(data, len, FAST_PARSE_DEPTH) ? hl_json_parse(data, len) : NULL;
+     * ~10,000 per event at fan-out), or gives up, and then jansson decides: also for input
+     * nested deeper than its recursion is let go. */
+    json_t *root = hl_json_parse(data, len, FAST_PARSE_DEPTH);
     if (!root)
         root = json_loadb(data, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
     if (!root) {

@@ -99,7 +99,7 @@ void hl_json_write(struct hl_buf *b, const json_t *v)
 
 struct parser {
     const unsigned char *p, *end;
-    int depth;
+    int depth, max_depth;
     struct hl_buf tmp; /* decoded strings with escapes */
 };
 
@@ -378,7 +378,7 @@ static json_t *parse_value(struct parser *ps)
     switch (*ps->p) {
     case '{':
     case '[':
-        if (++ps->depth > PARSE_MAX_DEPTH)
+        if (++ps->depth > ps->max_depth)
             return NULL;
         v = *ps->p++ == '{' ? parse_object(ps) : parse_array(ps);
         ps->depth--;
@@ -402,10 +402,11 @@ static json_t *parse_value(struct parser *ps)
     }
 }
 
-json_t *hl_json_parse(const char *text, size_t len)
+json_t *hl_json_parse(const char *text, size_t len, int max_depth)
 {
     struct parser ps = {.p = (const unsigned char *)text,
                         .end = (const unsigned char *)text + len,
+                        .max_depth = max_depth < PARSE_MAX_DEPTH ? max_depth : PARSE_MAX_DEPTH,
                         .tmp = HL_BUF_INIT};
     skip_ws(&ps);
     json_t *root = NULL;

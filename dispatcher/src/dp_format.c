@@ -16,8 +16,7 @@ void dp_format_render(const struct dp_webhook *w, struct hl_event *ev, const cha
 {
     json_t *env = ev->root ? json_incref(ev->root) : NULL;
     if (!env && ev->text) {
-        if (hl_json_depth_ok(ev->text, ev->text_len, HL_JSON_MAX_DEPTH))
-            env = hl_json_parse(ev->text, ev->text_len);
+        env = hl_json_parse(ev->text, ev->text_len, HL_JSON_MAX_DEPTH);
         if (!env)
             env = json_loadb(ev->text, ev->text_len, JSON_ALLOW_NUL, NULL);
     }

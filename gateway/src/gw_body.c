@@ -74,7 +74,7 @@ static json_t *body_object(struct gw_req *r, bool allow_nul)
     }
     /* The fast parser answers for the usual body; jansson for anything else, and for
      * every error message. gw_read_body has bounded the nesting. */
-    json_t *root = hl_json_parse(r->body, r->body_len);
+    json_t *root = hl_json_parse(r->body, r->body_len, (int)r->ctx->cfg->max_json_depth);
     if (!root) /* \u0000 is valid JSON: strings keep their length in the tree */
         root = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
     if (!root) {

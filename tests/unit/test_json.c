@@ -122,7 +122,7 @@ static bool parse_agrees(const char *text, size_t len)
 {
     json_error_t jerr;
     json_t *want = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-    json_t *got = hl_json_parse(text, len);
+    json_t *got = hl_json_parse(text, len, HL_JSON_MAX_DEPTH);
     if (!want) {
         if (got)
             fail_msg("jansson refuses '%.*s' (%s) but hl_json_parse accepted it", (int)len, text,
@@ -228,6 +228,30 @@ static void span_is(const char *text, const char *key, const char *want)
     assert_true(hl_json_member_span(text, strlen(text), key, &off, &len));
     assert_int_equal(len, strlen(want));
     assert_memory_equal(text + off, want, len);
+}
+
+/* The parser's own depth bound (which spares its callers a pass of hl_json_depth_ok): no
+ * tree for input deeper than max_depth, counted as hl_json_depth_ok counts, and a tree
+ * again within it. Deep input must not recurse: a million brackets would blow the stack. */
+static void test_parse_stops_at_its_depth_bound(void **state)
+{
+    const char *texts[] = {"{\"a\":[1,{\"b\":[2]}]}", "[[[[]]]]", "{\"x\":\"[[[[\"}"};
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+        size_t len = strlen(texts[i]);
+        for (int max = 1; max <= 5; max++) {
+            json_t *got = hl_json_parse(texts[i], len, max);
+            if ((got != NULL) != hl_json_depth_ok(texts[i], len, max))
+                fail_msg("'%s' at depth bound %d: %s", texts[i], max,
+                         got ? "parsed" : "refused");
+            json_decref(got);
+        }
+    }
+    size_t n = 1000000;
+    char *deep = malloc(n);
+    memset(deep, '[', n / 2);
+    memset(deep + n / 2, ']', n / 2);
+    assert_null(hl_json_parse(deep, n, 64));
+    free(deep);
 }
 
 static void test_member_span_finds_values_verbatim(void **state)
@@ -367,6 +391,7 @@ int main(void)
         cmocka_unit_test(test_parse_gives_janssons_tree),
         cmocka_unit_test(test_parse_refuses_what_jansson_refuses),
         cmocka_unit_test(test_parse_mutations_never_disagree),
+        cmocka_unit_test(test_parse_stops_at_its_depth_bound),
         cmocka_unit_test(test_member_span_finds_values_verbatim),
         cmocka_unit_test(test_valid_agrees_with_jansson),
         cmocka_unit_test(test_valid_limits_depth),

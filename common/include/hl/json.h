@@ -30,8 +30,10 @@ void hl_json_write(struct hl_buf *b, const json_t *v);
  * message decide. Root must be an object or array; strings must be strict UTF-8 without
  * NUL; duplicate keys, number overflows and anything unusual give NULL. jansson reads its
  * input one character at a time through a stream and costs ~150 instructions per byte;
- * this one scans runs of bytes. Nesting is not bounded here: check hl_json_depth_ok first. */
-json_t *hl_json_parse(const char *text, size_t len);
+ * this one scans runs of bytes. Nesting deeper than max_depth (a top-level object is depth 1,
+ * as for hl_json_depth_ok) also gives NULL, so recursion is bounded by it: deep input is
+ * left to jansson, which does not recurse, without a pass of hl_json_depth_ok first. */
+json_t *hl_json_parse(const char *text, size_t len, int max_depth);
 /* Where the first \u0000 escape (its backslash) is in the len bytes of JSON text at text,
  * or len when there is none. Escapes are stepped over whole, so "\\u0000" (an escaped
  * backslash, then letters) is none. The text need not be valid JSON. */
