@@ -74,9 +74,11 @@ static void render(struct hl_event *ev)
     /* Given the envelope's text, actor_id, data and metadata are copied as written. */
     static const char *const keys[] = {"occurred_at", "request_id", "actor_id", "data",
                                        "metadata"};
-    struct hl_json_span sp[5];
+    struct hl_json_span own[5];
+    const struct hl_json_span *sp = ev->has_spans ? ev->spans : own;
     const char *x = ev->text;
-    bool raw = x && hl_json_members(x, ev->text_len, keys, 5, sp) && sp[3].len;
+    bool raw = x && (ev->has_spans || hl_json_members(x, ev->text_len, keys, 5, own)) &&
+               sp[3].len;
     assert(raw || root); /* hl_event_read leaves root NULL only for such text */
     for (size_t i = 0; i < 2; i++) {
         if (!root) {
@@ -226,13 +228,15 @@ static bool is_null(const char *x, struct hl_json_span sp)
  * text alone (escaped strings, names), and the caller parses. */
 static bool read_text(const char *x, size_t len, struct hl_event *ev)
 {
-    static const char *const keys[] = {"id",          "event",      "tenant",
-                                       "timestamp",   "occurred_at", "request_id",
-                                       "data",        "metadata"};
-    struct hl_json_span sp[8];
+    /* from occurred_at on, render()'s keys in its order: the spans are kept for it */
+    static const char *const keys[] = {"id",          "event",      "tenant",   "timestamp",
+                                       "occurred_at", "request_id", "actor_id", "data",
+                                       "metadata"};
+    enum { DATA = 7, METADATA = 8 };
+    struct hl_json_span sp[9];
     const char *v[4];
     size_t n[4], total = 0;
-    if (!hl_json_members(x, len, keys, 8, sp))
+    if (!hl_json_members(x, len, keys, 9, sp))
         return false;
     for (int i = 0; i < 4; i++) {
         if (!plain_string(x, sp[i], &v[i], &n[i]))
@@ -242,7 +246,8 @@ static bool read_text(const char *x, size_t len, struct hl_event *ev)
     for (int i = 4; i < 6; i++)
         if (sp[i].len && !is_null(x, sp[i]) && !plain_string(x, sp[i], &v[0], &n[0]))
             return false; /* (v[0] and n[0] are copied below; this only checks) */
-    if (!sp[6].len || (sp[7].len && !is_null(x, sp[7]) && x[sp[7].off] != '{') ||
+    if (!sp[DATA].len ||
+        (sp[METADATA].len && !is_null(x, sp[METADATA]) && x[sp[METADATA].off] != '{') ||
         n[2] == 0 || n[2] > HL_TENANT_MAX)
         return false;
     char *p = ev->strings = hl_xmalloc(total);
@@ -261,6 +266,8 @@ static bool read_text(const char *x, size_t len, struct hl_event *ev)
     }
     ev->text = x;
     ev->text_len = len;
+    memcpy(ev->spans, sp + 4, sizeof(ev->spans));
+    ev->has_spans = true;
     return true;
 }
 

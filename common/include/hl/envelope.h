@@ -15,6 +15,7 @@
 
 #include "hl/buf.h"
 #include "hl/err.h"
+#include "hl/json.h"
 
 #define HL_EVENT_ID_MAX 128
 #define HL_TENANT_MAX 64
@@ -33,6 +34,11 @@ struct hl_event {
      * metadata from it as they are written instead of serializing them again. */
     const char *text;
     size_t text_len;
+    /* Where occurred_at, request_id, actor_id, data and metadata are in text, when
+     * hl_event_read found them there (has_spans), so that the body is rendered without
+     * scanning the text again. */
+    struct hl_json_span spans[5];
+    bool has_spans;
     struct hl_buf head; /* delivery body up to the webhook id's value (empty until the */
     struct hl_buf tail; /* first hl_envelope_body), and after it */
 };
