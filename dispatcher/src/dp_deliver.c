@@ -93,7 +93,7 @@ struct dp_delivery {
 
     /* the attempt in progress */
     CURL *easy;
-    struct curl_slist *headers;
+    struct dp_headers headers;
     size_t resp_bytes;
     struct hl_buf excerpt;
     int64_t retry_after_ms;
@@ -117,10 +117,14 @@ struct dp_deliver {
     struct dp_delivery *live;
     size_t in_flight;
     size_t wait_cap; /* deliveries one webhook may park here before they are deferred */
-    /* Easy handles of finished attempts, reset, for the next ones: curl_easy_init and
-     * _cleanup per attempt cost more than curl_easy_reset (connections live in the multi
-     * handle's pool either way). At most max_in_flight are kept. */
-    CURL **spare;
+    /* Easy handles of finished attempts, with their header lists' storage, for the next
+     * ones: curl_easy_init and _cleanup per attempt cost more (connections live in the
+     * multi handle's pool either way). The handles keep the options every attempt sets
+     * alike (easy_new); attempt_start sets the others. At most max_in_flight are kept. */
+    struct dp_slot {
+        CURL *easy;
+        struct dp_headers headers;
+    } *spare;
     size_t nspare;
     double park_max_ms;
     /* dp_deliver_set_share: the default concurrency of a webhook that spreads, here */
@@ -205,23 +209,55 @@ static curl_socket_t open_socket(void *ud, curlsocktype purpose, struct curl_soc
     return CURL_SOCKET_BAD;
 }
 
+/* A new easy handle with the options every attempt of this dispatcher sets alike. */
+static CURL *easy_new(const struct dp_config *cfg)
+{
+    CURL *e = curl_easy_init();
+    if (!e)
+        abort();
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+    /* "" overrides http_proxy and friends from the environment. */
+    curl_easy_setopt(e, CURLOPT_PROXY, "");
+    curl_easy_setopt(e, CURLOPT_NOPROXY, "*");
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (cfg->ca_bundle && *cfg->ca_bundle)
+        curl_easy_setopt(e, CURLOPT_CAINFO, cfg->ca_bundle);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(e, CURLOPT_POST, 1L);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+    return e;
+}
+
 static void attempt_start(struct dp_delivery *d)
 {
-    const struct dp_config *cfg = d->dl->cfg;
+    struct dp_deliver *dl = d->dl;
+    const struct dp_config *cfg = dl->cfg;
     const struct dp_webhook *w = d->w;
     int64_t now = hl_now_ms();
 
-    dp_header_line(&d->headers, "Content-Type: application/json");
-    dp_header_line(&d->headers, w->format && w->format->user_agent_line
-                                    ? w->format->user_agent_line
-                                    : "User-Agent: Hookline/" HL_VERSION);
+    if (dl->nspare) {
+        struct dp_slot *slot = &dl->spare[--dl->nspare];
+        d->easy = slot->easy;
+        d->headers = slot->headers;
+    } else {
+        d->easy = easy_new(cfg);
+        memset(&d->headers, 0, sizeof(d->headers));
+    }
+    struct dp_headers *hd = &d->headers;
+    dp_header_line(hd, "Content-Type: application/json");
+    dp_header_line(hd, w->format && w->format->user_agent_line ? w->format->user_agent_line
+                                                               : "User-Agent: Hookline/" HL_VERSION);
     for (size_t i = 0; i < w->nheader_lines; i++)
-        dp_header_line(&d->headers, w->header_lines[i]);
-    dp_signature_headers(w, d->task.delivery_id, d->ev.type, d->body.ptr, d->body.len, now,
-                         &d->headers);
+        dp_header_line(hd, w->header_lines[i]);
+    dp_signature_headers(w, d->task.delivery_id, d->ev.type, d->body.ptr, d->body.len, now, hd);
     if (w->format)
-        dp_format_headers(w, &d->fmt_lines, d->body.ptr, d->body.len, &d->headers);
-    dp_header_line(&d->headers, "Expect:"); /* no 100-continue round trip for larger bodies */
+        dp_format_headers(w, &d->fmt_lines, d->body.ptr, d->body.len, hd);
+    dp_header_line(hd, "Expect:"); /* no 100-continue round trip for larger bodies */
 
     d->task.attempt++;
     d->resp_bytes = 0;
@@ -233,39 +269,21 @@ static void attempt_start(struct dp_delivery *d)
     d->started_wall_ms = now;
     int64_t connect_ms =
         cfg->connect_timeout_ms < w->timeout_ms ? cfg->connect_timeout_ms : w->timeout_ms;
-    CURL *e = d->dl->nspare ? d->dl->spare[--d->dl->nspare] : curl_easy_init();
-    if (!e)
-        abort();
+    CURL *e = d->easy;
     curl_easy_setopt(e, CURLOPT_URL, w->url);
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_socket);
     curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, d);
-    /* "" overrides http_proxy and friends from the environment. */
-    curl_easy_setopt(e, CURLOPT_PROXY, "");
-    curl_easy_setopt(e, CURLOPT_NOPROXY, "*");
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
-    if (cfg->ca_bundle && *cfg->ca_bundle)
-        curl_easy_setopt(e, CURLOPT_CAINFO, cfg->ca_bundle);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(e, CURLOPT_POST, 1L);
-    if (strcmp(w->method, "POST") != 0)
-        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, w->method);
+    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST,
+                     strcmp(w->method, "POST") != 0 ? w->method : NULL);
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, d->body.ptr);
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)d->body.len);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, d->headers);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, dp_headers_list(hd));
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)w->timeout_ms);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)connect_ms);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, d);
-    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, d);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, d->errbuf);
     curl_easy_setopt(e, CURLOPT_PRIVATE, d);
-    d->easy = e;
-    CURLMcode mc = curl_multi_add_handle(d->dl->multi, e);
+    CURLMcode mc = curl_multi_add_handle(dl->multi, e);
     assert(mc == CURLM_OK);
     (void)mc;
     dp_metrics_attempts_in_flight(1);
@@ -276,15 +294,18 @@ static void attempt_cleanup(struct dp_delivery *d)
     struct dp_deliver *dl = d->dl;
     curl_multi_remove_handle(dl->multi, d->easy);
     dp_metrics_attempts_in_flight(-1);
+    /* A spare handle still has this delivery as its callbacks' data: nothing calls them
+     * before the next attempt_start sets them again. */
+    dp_headers_clear(&d->headers);
+    curl_easy_setopt(d->easy, CURLOPT_ERRORBUFFER, NULL); /* d's, about to be freed */
     if (dl->nspare < (size_t)dl->cfg->max_in_flight) {
-        curl_easy_reset(d->easy); /* every option is set again by attempt_start */
-        dl->spare[dl->nspare++] = d->easy;
+        dl->spare[dl->nspare++] = (struct dp_slot){.easy = d->easy, .headers = d->headers};
     } else {
         curl_easy_cleanup(d->easy);
+        dp_headers_release(&d->headers);
     }
-    curl_slist_free_all(d->headers);
     d->easy = NULL;
-    d->headers = NULL;
+    memset(&d->headers, 0, sizeof(d->headers));
 }
 
 /* The delivery is over: its message has one pending unit less. */
@@ -973,8 +994,11 @@ void dp_deliver_free(struct dp_deliver *dl)
     while (dl->live)
         delivery_finish(dl->live);
     dp_breaker_table_free(dl->health);
-    while (dl->nspare)
-        curl_easy_cleanup(dl->spare[--dl->nspare]);
+    while (dl->nspare) {
+        struct dp_slot *slot = &dl->spare[--dl->nspare];
+        curl_easy_cleanup(slot->easy);
+        dp_headers_release(&slot->headers);
+    }
     free(dl->spare);
     curl_multi_cleanup(dl->multi);
     free(dl);

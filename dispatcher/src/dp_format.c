@@ -38,7 +38,7 @@ void dp_format_render(const struct dp_webhook *w, struct hl_event *ev, const cha
 }
 
 void dp_format_headers(const struct dp_webhook *w, const struct hl_buf *lines, const char *body,
-                       size_t body_len, struct curl_slist **headers)
+                       size_t body_len, struct dp_headers *headers)
 {
     for (size_t at = 0; at < lines->len; at += strlen(lines->ptr + at) + 1)
         dp_header_line(headers, lines->ptr + at);

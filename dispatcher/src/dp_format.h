@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "dp_signature.h"
 #include "dp_subs.h"
 #include "hl/buf.h"
 #include "hl/envelope.h"
@@ -19,8 +20,8 @@
  * w->format must not be NULL. @locality the delivery loop */
 void dp_format_render(const struct dp_webhook *w, struct hl_event *ev, const char *delivery_id,
                       struct hl_buf *body, struct hl_buf *lines);
-/* Appends the rendered lines and the format's signature header of body to *headers. */
+/* Appends the rendered lines and the format's signature header of body to headers. */
 void dp_format_headers(const struct dp_webhook *w, const struct hl_buf *lines, const char *body,
-                       size_t body_len, struct curl_slist **headers);
+                       size_t body_len, struct dp_headers *headers);
 
 #endif

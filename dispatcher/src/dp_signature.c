@@ -2,80 +2,106 @@
 #include "dp_signature.h"
 
 #include <openssl/evp.h>
+#include <openssl/crypto.h>
 #include <openssl/hmac.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "hl/buf.h"
+#include "hl/mem.h"
 #include "hl/sign.h"
 #include "hl/banned.h"
 
-void dp_header_line(struct curl_slist **headers, const char *line)
+static void add_start(struct dp_headers *h)
 {
-    struct curl_slist *l = curl_slist_append(*headers, line);
-    if (!l)
-        abort();
-    *headers = l;
+    if (h->n == h->cap) {
+        h->cap = h->cap ? 2 * h->cap : 16;
+        h->at = hl_xrealloc(h->at, h->cap * sizeof(*h->at));
+        h->nodes = hl_xrealloc(h->nodes, h->cap * sizeof(*h->nodes));
+    }
+    h->at[h->n++] = h->text.len;
 }
 
-void dp_header_pair(struct curl_slist **headers, const char *name, const char *value)
+void dp_header_line(struct dp_headers *h, const char *line)
 {
-    /* Not snprintf: a delivery sends about six of these, and each vsnprintf cost ~1,000
-     * instructions. A line that does not fit the stack buffer is built on the heap. */
-    char small[256];
-    struct hl_buf big = HL_BUF_INIT;
-    size_t nlen = strlen(name), vlen = strlen(value), len = nlen + 2 + vlen;
-    char *line = small;
-    if (len >= sizeof(small)) {
-        hl_buf_grow(&big, len);
-        line = big.ptr;
+    add_start(h);
+    hl_buf_add(&h->text, line, strlen(line) + 1);
+}
+
+void dp_header_pair(struct dp_headers *h, const char *name, const char *value)
+{
+    add_start(h);
+    hl_buf_adds(&h->text, name);
+    hl_buf_add(&h->text, ": ", 2);
+    hl_buf_add(&h->text, value, strlen(value) + 1);
+}
+
+struct curl_slist *dp_headers_list(struct dp_headers *h)
+{
+    /* linked only now: the text may have moved while it grew */
+    for (size_t i = 0; i < h->n; i++) {
+        h->nodes[i].data = h->text.ptr + h->at[i];
+        h->nodes[i].next = i + 1 < h->n ? &h->nodes[i + 1] : NULL;
     }
-    memcpy(line, name, nlen);
-    memcpy(line + nlen, ": ", 2);
-    memcpy(line + nlen + 2, value, vlen);
-    line[len] = '\0';
-    dp_header_line(headers, line);
-    hl_buf_release(&big);
+    return h->n ? h->nodes : NULL;
+}
+
+void dp_headers_clear(struct dp_headers *h)
+{
+    if (h->text.len)
+        OPENSSL_cleanse(h->text.ptr, h->text.len);
+    hl_buf_clear(&h->text);
+    h->n = 0;
+}
+
+void dp_headers_release(struct dp_headers *h)
+{
+    hl_buf_wipe(&h->text);
+    hl_buf_release(&h->text);
+    free(h->at);
+    free(h->nodes);
+    memset(h, 0, sizeof(*h));
 }
 
 static void standard(const struct dp_webhook *w, const char *id, const char *ts_text,
                      const char *body, size_t len, long long ts, int64_t now_ms,
-                     struct curl_slist **headers)
+                     struct dp_headers *headers)
 {
     bool overlap = w->previous_secret_expires_ms > now_ms;
     char v1[HL_SIG_V1_LEN], v1a[HL_SIG_V1A_LEN];
-    struct hl_buf line = HL_BUF_INIT;
-    hl_buf_adds(&line, "webhook-signature:");
+    dp_header_pair(headers, "webhook-id", id);
+    dp_header_pair(headers, "webhook-timestamp", ts_text);
+    /* the signature line is written in place, one signature after another */
+    struct hl_buf *line = &headers->text;
+    add_start(headers);
+    hl_buf_adds(line, "webhook-signature:");
     if (w->sig_standard) {
         hl_sign_v1(&w->secret, id, ts, body, len, v1);
-        hl_buf_addch(&line, ' ');
-        hl_buf_adds(&line, v1);
+        hl_buf_addch(line, ' ');
+        hl_buf_adds(line, v1);
         if (overlap && w->previous_secret.len) {
             hl_sign_v1(&w->previous_secret, id, ts, body, len, v1);
-            hl_buf_addch(&line, ' ');
-            hl_buf_adds(&line, v1);
+            hl_buf_addch(line, ' ');
+            hl_buf_adds(line, v1);
         }
     }
     if (w->sig_v1a) {
         hl_sign_v1a(&w->signing_key, id, ts, body, len, v1a);
-        hl_buf_addch(&line, ' ');
-        hl_buf_adds(&line, v1a);
+        hl_buf_addch(line, ' ');
+        hl_buf_adds(line, v1a);
         if (overlap && w->has_previous_signing_key) {
             hl_sign_v1a(&w->previous_signing_key, id, ts, body, len, v1a);
-            hl_buf_addch(&line, ' ');
-            hl_buf_adds(&line, v1a);
+            hl_buf_addch(line, ' ');
+            hl_buf_adds(line, v1a);
         }
     }
-    dp_header_pair(headers, "webhook-id", id);
-    dp_header_pair(headers, "webhook-timestamp", ts_text);
-    dp_header_line(headers, line.ptr);
-    hl_buf_release(&line);
+    hl_buf_addch(line, '\0');
 }
 
 void dp_signature_headers(const struct dp_webhook *w, const char *delivery_id,
                           const char *event_type, const char *body, size_t body_len,
-                          int64_t now_ms, struct curl_slist **headers)
+                          int64_t now_ms, struct dp_headers *headers)
 {
     long long ts = (long long)(now_ms / 1000);
     char ts_text[HL_INT_STR_MAX];

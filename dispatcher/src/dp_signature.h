@@ -22,18 +22,36 @@
 #include <stdint.h>
 
 #include "dp_subs.h"
+#include "hl/buf.h"
 
-/* Appends line ("Name: value") to *headers (curl_slist_append; aborts when out of
- * memory). */
-void dp_header_line(struct curl_slist **headers, const char *line);
-/* Appends "name: value" to *headers, as dp_header_line. */
-void dp_header_pair(struct curl_slist **headers, const char *name, const char *value);
+/* The header lines of one attempt, as CURLOPT_HTTPHEADER takes them. The lines are kept
+ * in one buffer and the list's nodes (struct curl_slist, as curl.h declares it; curl only
+ * reads the list) in one array, both kept by dp_headers_clear: an attempt's dozen lines
+ * cost no allocation once they have grown, where curl_slist_append allocated twice per
+ * line and curl_slist_free_all freed as often. Zero-initialized is empty. */
+struct dp_headers {
+    struct hl_buf text; /* the lines, each followed by its NUL */
+    size_t *at;         /* where each line starts in text */
+    struct curl_slist *nodes;
+    size_t n, cap;
+};
 
-/* Appends the signing headers of an attempt made at wall-clock now_ms to *headers
- * (curl_slist_append; aborts when out of memory). Nothing when the webhook signs
- * nothing. */
+/* Appends line ("Name: value"). */
+void dp_header_line(struct dp_headers *h, const char *line);
+/* Appends "name: value". */
+void dp_header_pair(struct dp_headers *h, const char *name, const char *value);
+/* The lines as a list for CURLOPT_HTTPHEADER (NULL when there are none); it stays valid
+ * until h changes. */
+struct curl_slist *dp_headers_list(struct dp_headers *h);
+/* Empties h, keeping its storage; the text is wiped (lines may carry credentials). */
+void dp_headers_clear(struct dp_headers *h);
+/* Frees h's storage, wiped; h is empty again. */
+void dp_headers_release(struct dp_headers *h);
+
+/* Appends the signing headers of an attempt made at wall-clock now_ms to h. Nothing when
+ * the webhook signs nothing. */
 void dp_signature_headers(const struct dp_webhook *w, const char *delivery_id,
                           const char *event_type, const char *body, size_t body_len,
-                          int64_t now_ms, struct curl_slist **headers);
+                          int64_t now_ms, struct dp_headers *h);
 
 #endif

@@ -18,19 +18,19 @@
 #define BODY "{\"event\":\"order.created\",\"data\":{\"n\":1}}"
 #define NOW_MS INT64_C(1767225600123)
 
-static const char *value(const struct curl_slist *h, const char *name)
+static const char *value(struct dp_headers *hd, const char *name)
 {
     size_t n = strlen(name);
-    for (; h; h = h->next)
+    for (const struct curl_slist *h = dp_headers_list(hd); h; h = h->next)
         if (strncasecmp(h->data, name, n) == 0 && h->data[n] == ':')
             return h->data + n + 2;
     return NULL;
 }
 
-static size_t count(const struct curl_slist *h)
+static size_t count(struct dp_headers *hd)
 {
     size_t n = 0;
-    for (; h; h = h->next)
+    for (const struct curl_slist *h = dp_headers_list(hd); h; h = h->next)
         n++;
     return n;
 }
@@ -51,12 +51,12 @@ static void standard_with_rotation(void **state)
     secret(&w.secret, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
     secret(&w.previous_secret, "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD");
     w.previous_secret_expires_ms = NOW_MS + 1000;
-    struct curl_slist *h = NULL;
+    struct dp_headers h = {0};
     dp_signature_headers(&w, ID, "order.created", BODY, strlen(BODY), NOW_MS, &h);
-    assert_int_equal(count(h), 3);
-    assert_string_equal(value(h, "webhook-id"), ID);
-    assert_string_equal(value(h, "webhook-timestamp"), "1767225600");
-    const char *sig = value(h, "webhook-signature");
+    assert_int_equal(count(&h), 3);
+    assert_string_equal(value(&h, "webhook-id"), ID);
+    assert_string_equal(value(&h, "webhook-timestamp"), "1767225600");
+    const char *sig = value(&h, "webhook-signature");
     assert_non_null(sig);
     assert_non_null(strchr(sig, ' ')); /* two entries */
     assert_int_equal(hl_verify_v1(&w.secret, ID, "1767225600", sig, BODY, strlen(BODY),
@@ -65,17 +65,16 @@ static void standard_with_rotation(void **state)
     assert_int_equal(hl_verify_v1(&w.previous_secret, ID, "1767225600", sig, BODY, strlen(BODY),
                                   1767225600, 300, err, sizeof(err)),
                      HL_OK);
-    curl_slist_free_all(h);
+    dp_headers_release(&h);
 
     /* after the overlap, the old secret no longer signs */
-    h = NULL;
     dp_signature_headers(&w, ID, "order.created", BODY, strlen(BODY), NOW_MS + 1000, &h);
-    sig = value(h, "webhook-signature");
+    sig = value(&h, "webhook-signature");
     assert_null(strchr(sig, ' '));
     assert_int_not_equal(hl_verify_v1(&w.previous_secret, ID, "1767225601", sig, BODY,
                                       strlen(BODY), 1767225601, 300, err, sizeof(err)),
                          HL_OK);
-    curl_slist_free_all(h);
+    dp_headers_release(&h);
 }
 
 static void legacy_and_hmac_auth(void **state)
@@ -91,20 +90,20 @@ static void legacy_and_hmac_auth(void **state)
     w.hmac_key = key;
     w.hmac_key_len = strlen(key);
     w.hmac_header = "X-Body-Hmac";
-    struct curl_slist *h = NULL;
+    struct dp_headers h = {0};
     dp_signature_headers(&w, ID, "order.created", BODY, strlen(BODY), NOW_MS, &h);
-    assert_int_equal(count(h), 5);
-    assert_null(value(h, "webhook-signature"));
-    assert_int_equal(hl_verify_legacy(&w.secret, value(h, "X-Signature"), BODY, strlen(BODY),
+    assert_int_equal(count(&h), 5);
+    assert_null(value(&h, "webhook-signature"));
+    assert_int_equal(hl_verify_legacy(&w.secret, value(&h, "X-Signature"), BODY, strlen(BODY),
                                       err, sizeof(err)),
                      HL_OK);
-    assert_string_equal(value(h, "X-Webhook-Event"), "order.created");
-    assert_string_equal(value(h, "X-Webhook-Id"), ID);
-    assert_string_equal(value(h, "X-Webhook-Timestamp"), "1767225600");
+    assert_string_equal(value(&h, "X-Webhook-Event"), "order.created");
+    assert_string_equal(value(&h, "X-Webhook-Id"), ID);
+    assert_string_equal(value(&h, "X-Webhook-Timestamp"), "1767225600");
     /* hmac.new(b"plain shared secret", BODY, hashlib.sha256).hexdigest() in Python */
-    assert_string_equal(value(h, "X-Body-Hmac"),
+    assert_string_equal(value(&h, "X-Body-Hmac"),
                         "sha256=c98e51f1f496e4059dc5758b072c901c85406c2bc170a58d23afe83da12b7aaf");
-    curl_slist_free_all(h);
+    dp_headers_release(&h);
 }
 
 static void nothing_to_sign(void **state)
@@ -112,27 +111,42 @@ static void nothing_to_sign(void **state)
     (void)state;
     struct dp_webhook w;
     memset(&w, 0, sizeof(w));
-    struct curl_slist *h = NULL;
+    struct dp_headers h = {0};
     dp_signature_headers(&w, ID, "order.created", BODY, strlen(BODY), NOW_MS, &h);
-    assert_null(h);
+    assert_null(dp_headers_list(&h));
 }
 
-/* "name: value" lines of any length, on the stack or the heap. */
+/* "name: value" lines of any length, in order; the list stays right when the storage grows
+ * under it (more lines than the first allocation holds, a line longer than the text so far)
+ * and when it is cleared and filled again, as a spare handle's list is. */
 static void header_pairs(void **state)
 {
     (void)state;
     char long_value[600];
     memset(long_value, 'v', sizeof(long_value) - 1);
     long_value[sizeof(long_value) - 1] = '\0';
-    struct curl_slist *h = NULL;
-    dp_header_pair(&h, "X-Short", "1");
-    dp_header_pair(&h, "X-Long", long_value);
-    dp_header_pair(&h, "X-Empty", "");
-    assert_int_equal(count(h), 3);
-    assert_string_equal(h->data, "X-Short: 1");
-    assert_string_equal(value(h, "X-Long"), long_value);
-    assert_string_equal(h->next->next->data, "X-Empty: ");
-    curl_slist_free_all(h);
+    struct dp_headers h = {0};
+    for (int round = 0; round < 2; round++) {
+        dp_header_pair(&h, "X-Short", "1");
+        dp_header_pair(&h, "X-Long", long_value);
+        dp_header_pair(&h, "X-Empty", "");
+        for (int i = 0; i < 40; i++) {
+            char name[16];
+            snprintf(name, sizeof(name), "X-N%d", i);
+            dp_header_line(&h, round ? "X-Again: yes" : "X-First: yes");
+            dp_header_pair(&h, name, name);
+        }
+        assert_int_equal(count(&h), 83);
+        const struct curl_slist *l = dp_headers_list(&h);
+        assert_string_equal(l->data, "X-Short: 1");
+        assert_string_equal(value(&h, "X-Long"), long_value);
+        assert_string_equal(l->next->next->data, "X-Empty: ");
+        assert_string_equal(l->next->next->next->data, round ? "X-Again: yes" : "X-First: yes");
+        assert_string_equal(value(&h, "X-N39"), "X-N39");
+        dp_headers_clear(&h);
+        assert_null(dp_headers_list(&h));
+    }
+    dp_headers_release(&h);
 }
 
 int main(void)
