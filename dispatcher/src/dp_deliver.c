@@ -750,7 +750,9 @@ void dp_deliver_task(struct dp_deliver *dl, struct dp_msg *msg, struct dp_snapsh
         if (task.attempt > 0 && can_hold(dl, early)) {
             hold_it = true;
         } else {
-            bool open = dp_breaker_get(dl->health, task.webhook_id)->open;
+            /* (no breaker entry for a deleted webhook: it would never be freed) */
+            bool open = dp_snapshot_find(snap, task.tenant, task.webhook_id) &&
+                        dp_breaker_get(dl->health, task.webhook_id)->open;
             schedule_within(dl, &task, early, open ? open_slack_ms(dl) : 0, msg);
             hl_task_release(&task);
             return;
@@ -795,7 +797,8 @@ static void begin(struct dp_deliver *dl, struct dp_msg *msg, struct dp_snapshot 
 {
     struct hl_task task = *taskp;
     struct hl_event ev = *evp;
-    struct dp_breaker *h = dp_breaker_get(dl->health, task.webhook_id);
+    /* none for a deleted webhook: cannot_attempt skips its task, and an entry would stay */
+    struct dp_breaker *h = w ? dp_breaker_get(dl->health, task.webhook_id) : NULL;
     if (cannot_attempt(dl, msg, &task, &ev, w, h)) {
         hl_event_release(&ev);
         hl_task_release(&task);
