@@ -7,7 +7,9 @@
  * own events meet; one that fails goes to the dead-letter topic with the validator's
  * errors (pointer + keyword) and is never delivered.
  *
- * A webhook's payload filter (hl/filter.h) is evaluated here, after its event patterns,
+ * The webhooks whose event patterns match come from the snapshot's pattern index
+ * (dp_snapshot_matching): an event costs its matches, not every webhook of its tenant. A
+ * webhook's payload filter (hl/filter.h) is evaluated here, after its event patterns,
  * against the envelope parsed once for all webhooks. */
 #include "dp_fanout.h"
 
@@ -25,7 +27,6 @@
 #include "hl/id.h"
 #include "hl/jsonschema.h"
 #include "hl/log.h"
-#include "hl/match.h"
 #include "hl/task.h"
 #include "hl/time.h"
 #include "hl/banned.h"
@@ -100,7 +101,7 @@ size_t dp_fanout(struct dp_msg *msg, struct dp_snapshot *snap, struct dp_produce
                  struct dp_deliver *dl, size_t inline_max, bool fresh)
 {
     char err[512];
-    size_t count, n = 0;
+    size_t n = 0;
 
     assert(envelope_schema);
     if (!msg->payload) {
@@ -131,7 +132,9 @@ size_t dp_fanout(struct dp_msg *msg, struct dp_snapshot *snap, struct dp_produce
         msg->fence = snap->version; /* the tasks' fence (dp_produce) */
     struct hl_buf b = HL_BUF_INIT;
     int64_t now = hl_now_ms();
-    size_t first = dp_snapshot_tenant(snap, msg->ev.tenant, &count);
+    struct dp_matches m;
+    dp_matches_init(&m);
+    dp_snapshot_matching(snap, msg->ev.tenant, msg->ev.type, &m);
     /* The matches while there are at most inline_max of them: delivered here, unless more
      * turn up (then every match becomes a task). */
     size_t picked[DP_INLINE_FANOUT_MAX];
@@ -139,10 +142,9 @@ size_t dp_fanout(struct dp_msg *msg, struct dp_snapshot *snap, struct dp_produce
     bool tasks = !dl || inline_max == 0;
     if (inline_max > DP_INLINE_FANOUT_MAX)
         inline_max = DP_INLINE_FANOUT_MAX;
-    for (size_t i = first; i < first + count; i++) {
+    for (size_t j = 0; j < m.n; j++) {
+        size_t i = m.idx[j];
         const struct dp_webhook *w = &snap->hooks[i];
-        if (!hl_event_patterns_match(w->events, w->nevents, msg->ev.type))
-            continue;
         /* The payload filter, against the tree parsed once above for every webhook: no
          * match is no delivery, not even a skipped one. */
         if (w->filter && !hl_filter_match(w->filter, msg->ev.root))
@@ -171,6 +173,7 @@ size_t dp_fanout(struct dp_msg *msg, struct dp_snapshot *snap, struct dp_produce
         dp_deliver_event(dl, msg, snap, w, delivery_id, now);
     }
     hl_buf_release(&b);
+    dp_matches_release(&m);
     hl_log(HL_LOG_DEBUG, "fanout", "event '%s' (%s, tenant '%s') at [%d] offset %lld: %zu webhooks",
            msg->ev.id, msg->ev.type, msg->ev.tenant, (int)msg->partition,
            (long long)msg->offset, n);

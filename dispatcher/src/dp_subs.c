@@ -23,6 +23,7 @@
 #include "dp_metrics.h"
 #include "hl/format.h"
 #include "hl/log.h"
+#include "hl/match.h"
 #include "hl/mem.h"
 #include "hl/pg.h"
 #include "hl/time.h"
@@ -161,6 +162,7 @@ static void snapshot_free(struct dp_snapshot *snap)
     for (size_t i = 0; i < snap->ntenants; i++)
         free(snap->tenants[i]);
     free(snap->tenants);
+    free(snap->patterns);
     free(snap);
 }
 
@@ -219,6 +221,135 @@ const struct dp_webhook *dp_snapshot_find(const struct dp_snapshot *snap, const 
             hi = mid;
     }
     return NULL;
+}
+
+static int pattern_ref_cmp(const void *a, const void *b)
+{
+    const struct dp_pattern_ref *x = a, *y = b;
+    int c = strcmp(x->tenant, y->tenant);
+    if (!c)
+        c = strcmp(x->pattern, y->pattern);
+    return c ? c : (x->hook > y->hook) - (x->hook < y->hook);
+}
+
+void dp_snapshot_index(struct dp_snapshot *snap)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < snap->n; i++)
+        n += snap->hooks[i].nevents;
+    free(snap->patterns);
+    snap->patterns = hl_xcalloc(n ? n : 1, sizeof(*snap->patterns));
+    snap->npatterns = 0;
+    for (size_t i = 0; i < snap->n; i++)
+        for (size_t k = 0; k < snap->hooks[i].nevents; k++)
+            snap->patterns[snap->npatterns++] = (struct dp_pattern_ref){
+                .tenant = snap->hooks[i].tenant, .pattern = snap->hooks[i].events[k], .hook = i};
+    qsort(snap->patterns, snap->npatterns, sizeof(*snap->patterns), pattern_ref_cmp);
+}
+
+void dp_matches_init(struct dp_matches *m)
+{
+    m->idx = m->inline_idx;
+    m->n = 0;
+    m->cap = DP_MATCHES_INLINE;
+}
+
+void dp_matches_release(struct dp_matches *m)
+{
+    if (m->idx != m->inline_idx)
+        free(m->idx);
+    dp_matches_init(m);
+}
+
+static void matches_add(struct dp_matches *m, size_t i)
+{
+    if (m->n == m->cap) {
+        size_t cap = 2 * m->cap;
+        size_t *idx = hl_xmalloc(cap * sizeof(*idx));
+        memcpy(idx, m->idx, m->n * sizeof(*idx));
+        if (m->idx != m->inline_idx)
+            free(m->idx);
+        m->idx = idx;
+        m->cap = cap;
+    }
+    m->idx[m->n++] = i;
+}
+
+static int size_cmp(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Adds the webhooks that have pattern (len bytes) in the index, for tenant. */
+static void add_pattern(const struct dp_snapshot *snap, const char *tenant, const char *pattern,
+                        size_t len, struct dp_matches *m)
+{
+    size_t lo = 0, hi = snap->npatterns;
+    while (lo < hi) { /* the first ref at or after (tenant, pattern) */
+        size_t mid = lo + (hi - lo) / 2;
+        const struct dp_pattern_ref *r = &snap->patterns[mid];
+        int c = strcmp(r->tenant, tenant);
+        if (!c) {
+            c = strncmp(r->pattern, pattern, len);
+            if (!c && r->pattern[len])
+                c = 1; /* longer: sorts after */
+        }
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (; lo < snap->npatterns; lo++) {
+        const struct dp_pattern_ref *r = &snap->patterns[lo];
+        if (strcmp(r->tenant, tenant) != 0 || strncmp(r->pattern, pattern, len) != 0 ||
+            r->pattern[len])
+            break;
+        matches_add(m, r->hook);
+    }
+}
+
+/* Below this many webhooks a tenant's range is scanned: a few pattern checks cost less
+ * than a lookup per possible pattern. */
+#define MATCH_SCAN_MAX 16
+
+void dp_snapshot_matching(const struct dp_snapshot *snap, const char *tenant, const char *type,
+                          struct dp_matches *m)
+{
+    size_t count, first = dp_snapshot_tenant(snap, tenant, &count);
+    m->n = 0;
+    if (count <= MATCH_SCAN_MAX || !snap->patterns) {
+        for (size_t i = first; i < first + count; i++)
+            if (hl_event_patterns_match(snap->hooks[i].events, snap->hooks[i].nevents, type))
+                matches_add(m, i);
+        return;
+    }
+    /* The patterns that can match type (hl_event_pattern_matches): "*"; "p.*" for every
+     * prefix p of type that ends at a dot and leaves something after it; type itself. */
+    size_t len = strlen(type);
+    char key[HL_EVENT_TYPE_MAX + 2];
+    add_pattern(snap, tenant, "*", 1, m);
+    for (size_t j = 0; j + 1 < len && j + 2 < sizeof(key); j++) {
+        if (type[j] != '.')
+            continue;
+        memcpy(key, type, j + 1);
+        key[j + 1] = '*';
+        add_pattern(snap, tenant, key, j + 2, m);
+    }
+    add_pattern(snap, tenant, type, len, m);
+    /* Scan order is index order, and a webhook with two matching patterns was added twice.
+     * One pattern's webhooks come in order already (the common case: one subscription
+     * shared by all, a fan-out to thousands), and then there is nothing to sort. */
+    bool sorted = true;
+    for (size_t i = 1; i < m->n && sorted; i++)
+        sorted = m->idx[i - 1] < m->idx[i];
+    if (!sorted)
+        qsort(m->idx, m->n, sizeof(*m->idx), size_cmp);
+    size_t out = 0;
+    for (size_t i = 0; i < m->n; i++)
+        if (!out || m->idx[out - 1] != m->idx[i])
+            m->idx[out++] = m->idx[i];
+    m->n = out;
 }
 
 static int str_cmp(const void *a, const void *b)
@@ -638,6 +769,7 @@ static hl_err reload(struct dp_subs *s, PGconn *conn, bool only_if_changed, char
         return HL_EIO;
     }
     qsort(snap->hooks, snap->n, sizeof(*snap->hooks), webhook_cmp);
+    dp_snapshot_index(snap);
 
     PGresult *r;
     r = PQexec(conn, TENANTS_SQL);

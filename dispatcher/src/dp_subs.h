@@ -79,6 +79,15 @@ struct dp_webhook {
 };
 
 /* Immutable once published. hooks are sorted by tenant, then id; tenants sorted. */
+/* One event pattern of one webhook: the snapshot's index of patterns, sorted by tenant,
+ * pattern and webhook, finds a tenant's webhooks for an event type without looking at the
+ * others (dp_snapshot_matching). */
+struct dp_pattern_ref {
+    const char *tenant;  /* the webhook's */
+    const char *pattern; /* one of its events */
+    size_t hook;         /* its index in hooks */
+};
+
 struct dp_snapshot {
     atomic_int refs;
     /* subscription_version when it was read (migration 0011): the snapshot holds every
@@ -88,6 +97,17 @@ struct dp_snapshot {
     struct dp_webhook *hooks;
     char **tenants; /* every known tenant id: events of any other are poison */
     size_t ntenants;
+    struct dp_pattern_ref *patterns; /* every webhook's every pattern (dp_snapshot_index) */
+    size_t npatterns;
+};
+
+/* The webhooks whose patterns match an event type: indexes into hooks, ascending. Starts
+ * with room for DP_MATCHES_INLINE on the stack (dp_matches_init). */
+#define DP_MATCHES_INLINE 32
+struct dp_matches {
+    size_t *idx;
+    size_t n, cap;
+    size_t inline_idx[DP_MATCHES_INLINE];
 };
 
 struct dp_subs;
@@ -107,6 +127,16 @@ void dp_snapshot_release(struct dp_snapshot *snap);
 /* The index of the first webhook of tenant in snap->hooks; *count receives how many
  * follow it (0 when the tenant has none). */
 size_t dp_snapshot_tenant(const struct dp_snapshot *snap, const char *tenant, size_t *count);
+/* Builds snap->patterns from snap->hooks, which must be sorted (tenant, then id). */
+void dp_snapshot_index(struct dp_snapshot *snap);
+void dp_matches_init(struct dp_matches *m);
+void dp_matches_release(struct dp_matches *m);
+/* Sets m to tenant's webhooks whose event patterns match type (hl_event_patterns_match),
+ * in snap->hooks order. A tenant with few webhooks is scanned; a larger one is looked up
+ * in snap->patterns under each pattern that can match type ("*", every "prefix.*" of it,
+ * the type itself), so the cost follows the matches, not the tenant's size. */
+void dp_snapshot_matching(const struct dp_snapshot *snap, const char *tenant, const char *type,
+                          struct dp_matches *m);
 /* The webhook (tenant, id), or NULL when it no longer exists. */
 const struct dp_webhook *dp_snapshot_find(const struct dp_snapshot *snap, const char *tenant,
                                           const char *id);

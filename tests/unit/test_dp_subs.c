@@ -15,6 +15,7 @@
 #include "dp_subs.h"
 #include "hl/format.h"
 #include "hl/keyring.h"
+#include "hl/match.h"
 #include "hl/sign.h"
 
 #define ID "01a204fe-7900-7952-a695-b4f0f6ab8352"
@@ -253,6 +254,72 @@ static void test_tenant_range_and_find(void **state)
     assert_null(dp_snapshot_find(&empty, "a", "1"));
 }
 
+/* dp_snapshot_matching gives what checking every webhook of the tenant would, in the same
+ * order, whether it scans (a small tenant) or looks the event type up in the pattern index
+ * (a large one): wildcards, prefixes at every depth, a prefix that needs more after its
+ * dot, near misses ("x.yy" against "x.y"), and webhooks matched by two of their patterns
+ * listed once. */
+static void test_matching_by_index_is_matching_by_scan(void **state)
+{
+    (void)state;
+    static const char *const pats[] = {"*",   "x.*",   "x.y.*", "x.y.z", "x.y",    "y.*", "y.x",
+                                       "x",   "x.yy",  "xx.*",  "x.y.z.*", "z.q", "y"};
+    static const char *const types[] = {"x",     "x.y",  "x.y.z", "x.y.z.w", "y.x", "xx.a",
+                                        "x.yy",  "y",    "z.q",   "q",       "x.yy.z", "xx"};
+    static const char *const tenants[] = {"a", "b", "c"};
+    const size_t per_tenant[] = {3, 200, 40};
+    enum { NHOOKS = 243 };
+    static struct dp_webhook hooks[NHOOKS];
+    static char ids[NHOOKS][24];
+    static char *events[NHOOKS][3];
+    memset(hooks, 0, sizeof(hooks));
+    unsigned seed = 7;
+    size_t h = 0;
+    for (size_t t = 0; t < 3; t++) {
+        for (size_t i = 0; i < per_tenant[t]; i++, h++) {
+            snprintf(ids[h], sizeof(ids[h]), "%04zu", i); /* sorted within the tenant */
+            hooks[h].tenant = (char *)tenants[t];
+            hooks[h].id = ids[h];
+            hooks[h].events = events[h];
+            seed = seed * 1103515245u + 12345u;
+            hooks[h].nevents = (seed >> 16) % 4; /* none to three patterns */
+            for (size_t k = 0; k < hooks[h].nevents; k++) {
+                seed = seed * 1103515245u + 12345u;
+                events[h][k] = (char *)pats[(seed >> 16) % (sizeof(pats) / sizeof(pats[0]))];
+            }
+        }
+    }
+    struct dp_snapshot snap = {.n = NHOOKS, .hooks = hooks};
+    dp_snapshot_index(&snap);
+    assert_non_null(snap.patterns);
+    struct dp_matches m;
+    dp_matches_init(&m);
+    size_t matched = 0;
+    for (size_t t = 0; t < 3; t++) {
+        for (size_t y = 0; y < sizeof(types) / sizeof(types[0]); y++) {
+            dp_snapshot_matching(&snap, tenants[t], types[y], &m);
+            size_t count, first = dp_snapshot_tenant(&snap, tenants[t], &count), k = 0;
+            for (size_t i = first; i < first + count; i++) {
+                if (!hl_event_patterns_match(hooks[i].events, hooks[i].nevents, types[y]))
+                    continue;
+                if (k >= m.n || m.idx[k] != i)
+                    fail_msg("tenant %s, type %s: webhook %zu missing or out of order",
+                             tenants[t], types[y], i);
+                k++;
+            }
+            if (k != m.n)
+                fail_msg("tenant %s, type %s: %zu matches, the scan finds %zu", tenants[t],
+                         types[y], m.n, k);
+            matched += m.n;
+        }
+    }
+    assert_true(matched > 200); /* the patterns above do match, many times */
+    dp_snapshot_matching(&snap, "none", "x.y", &m);
+    assert_int_equal(m.n, 0);
+    dp_matches_release(&m);
+    free(snap.patterns);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -262,6 +329,7 @@ int main(void)
         cmocka_unit_test(test_plain_text_and_moved_values_do_not_open),
         cmocka_unit_test(test_format_compiles_at_load_with_its_key),
         cmocka_unit_test(test_tenant_range_and_find),
+        cmocka_unit_test(test_matching_by_index_is_matching_by_scan),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
