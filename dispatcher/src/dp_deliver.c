@@ -604,13 +604,12 @@ static void defer_open(struct dp_deliver *dl, struct dp_delivery *d, int64_t wai
  * due time merely paced a backlog (dp_breaker_defer_due) at the pace measured when it was
  * deferred, often while the loop was busy with fan-out. When its webhook would now park it
  * within park_max_ms, a further hop would only keep the dispatcher idle. A retry's due time
- * is its backoff and always holds, and so does an open breaker's. */
-static bool paced_early(struct dp_deliver *dl, struct dp_snapshot *snap, const struct hl_task *t)
+ * is its backoff and always holds, and so does an open breaker's. w: the task's webhook,
+ * NULL when deleted. */
+static bool paced_early(struct dp_deliver *dl, const struct dp_webhook *w,
+                        const struct hl_task *t)
 {
-    if (t->attempt != 0)
-        return false;
-    const struct dp_webhook *w = dp_snapshot_find(snap, t->tenant, t->webhook_id);
-    if (!w)
+    if (t->attempt != 0 || !w)
         return false;
     struct dp_breaker *h = dp_breaker_get(dl->health, t->webhook_id);
     int limit = limit_of(dl, w);
@@ -742,17 +741,17 @@ void dp_deliver_task(struct dp_deliver *dl, struct dp_msg *msg, struct dp_snapsh
         dp_dead_letter(dl->prod, msg, msg->payload ? err : "empty message");
         return;
     }
+    const struct dp_webhook *w = dp_snapshot_find(snap, task.tenant, task.webhook_id);
     int64_t early = task.due_ms - hl_now_ms();
     bool hold_it = false;
-    if (early > 0 && !paced_early(dl, snap, &task)) {
+    if (early > 0 && !paced_early(dl, w, &task)) {
         /* Not yet. A delivery already attempted waits out a remainder shorter than the
          * shortest tier here; anything else takes another hop through the tiers. */
         if (task.attempt > 0 && can_hold(dl, early)) {
             hold_it = true;
         } else {
             /* (no breaker entry for a deleted webhook: it would never be freed) */
-            bool open = dp_snapshot_find(snap, task.tenant, task.webhook_id) &&
-                        dp_breaker_get(dl->health, task.webhook_id)->open;
+            bool open = w && dp_breaker_get(dl->health, task.webhook_id)->open;
             schedule_within(dl, &task, early, open ? open_slack_ms(dl) : 0, msg);
             hl_task_release(&task);
             return;
@@ -763,7 +762,6 @@ void dp_deliver_task(struct dp_deliver *dl, struct dp_msg *msg, struct dp_snapsh
         hl_task_release(&task);
         return;
     }
-    const struct dp_webhook *w = dp_snapshot_find(snap, task.tenant, task.webhook_id);
     begin(dl, msg, snap, &task, &ev, w, hold_it ? early : -1);
 }
 

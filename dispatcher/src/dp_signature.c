@@ -1,8 +1,8 @@
 /* Signing headers of a delivery attempt (see dp_signature.h). */
 #include "dp_signature.h"
 
-#include <openssl/evp.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,8 +57,7 @@ void dp_headers_clear(struct dp_headers *h)
 
 void dp_headers_release(struct dp_headers *h)
 {
-    hl_buf_wipe(&h->text);
-    hl_buf_release(&h->text);
+    hl_buf_wipe(&h->text); /* (and frees it) */
     free(h->at);
     free(h->nodes);
     memset(h, 0, sizeof(*h));

@@ -281,6 +281,16 @@ static int size_cmp(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* r against (tenant, the len bytes at pattern), in pattern_ref_cmp's order. */
+static int ref_vs(const struct dp_pattern_ref *r, const char *tenant, const char *pattern,
+                  size_t len)
+{
+    int c = strcmp(r->tenant, tenant);
+    if (!c)
+        c = strncmp(r->pattern, pattern, len);
+    return c ? c : r->pattern[len] != '\0'; /* longer: sorts after */
+}
+
 /* Adds the webhooks that have pattern (len bytes) in the index, for tenant. */
 static void add_pattern(const struct dp_snapshot *snap, const char *tenant, const char *pattern,
                         size_t len, struct dp_matches *m)
@@ -288,25 +298,13 @@ static void add_pattern(const struct dp_snapshot *snap, const char *tenant, cons
     size_t lo = 0, hi = snap->npatterns;
     while (lo < hi) { /* the first ref at or after (tenant, pattern) */
         size_t mid = lo + (hi - lo) / 2;
-        const struct dp_pattern_ref *r = &snap->patterns[mid];
-        int c = strcmp(r->tenant, tenant);
-        if (!c) {
-            c = strncmp(r->pattern, pattern, len);
-            if (!c && r->pattern[len])
-                c = 1; /* longer: sorts after */
-        }
-        if (c < 0)
+        if (ref_vs(&snap->patterns[mid], tenant, pattern, len) < 0)
             lo = mid + 1;
         else
             hi = mid;
     }
-    for (; lo < snap->npatterns; lo++) {
-        const struct dp_pattern_ref *r = &snap->patterns[lo];
-        if (strcmp(r->tenant, tenant) != 0 || strncmp(r->pattern, pattern, len) != 0 ||
-            r->pattern[len])
-            break;
-        matches_add(m, r->hook);
-    }
+    for (; lo < snap->npatterns && ref_vs(&snap->patterns[lo], tenant, pattern, len) == 0; lo++)
+        matches_add(m, snap->patterns[lo].hook);
 }
 
 /* Below this many webhooks a tenant's range is scanned: a few pattern checks cost less
@@ -338,13 +336,14 @@ void dp_snapshot_matching(const struct dp_snapshot *snap, const char *tenant, co
     }
     add_pattern(snap, tenant, type, len, m);
     /* Scan order is index order, and a webhook with two matching patterns was added twice.
-     * One pattern's webhooks come in order already (the common case: one subscription
-     * shared by all, a fan-out to thousands), and then there is nothing to sort. */
+     * One pattern's webhooks come in strict order already (the common case: one
+     * subscription shared by all, a fan-out to thousands): nothing to sort or drop. */
     bool sorted = true;
     for (size_t i = 1; i < m->n && sorted; i++)
         sorted = m->idx[i - 1] < m->idx[i];
-    if (!sorted)
-        qsort(m->idx, m->n, sizeof(*m->idx), size_cmp);
+    if (sorted)
+        return;
+    qsort(m->idx, m->n, sizeof(*m->idx), size_cmp);
     size_t out = 0;
     for (size_t i = 0; i < m->n; i++)
         if (!out || m->idx[out - 1] != m->idx[i])
