@@ -209,21 +209,6 @@ out:
     return err;
 }
 
-/* A member that is a string without escapes: its bytes between the quotes. */
-static bool plain_string(const char *x, struct hl_json_span sp, const char **s, size_t *n)
-{
-    if (sp.len < 2 || x[sp.off] != '"' || memchr(x + sp.off + 1, '\\', sp.len - 2))
-        return false;
-    *s = x + sp.off + 1;
-    *n = sp.len - 2;
-    return true;
-}
-
-static bool is_null(const char *x, struct hl_json_span sp)
-{
-    return sp.len == 4 && memcmp(x + sp.off, "null", 4) == 0;
-}
-
 /* hl_event_from_json's checks on the text: false when they fail or cannot be made on the
  * text alone (escaped strings, names), and the caller parses. */
 static bool read_text(const char *x, size_t len, struct hl_event *ev)
@@ -239,21 +224,23 @@ static bool read_text(const char *x, size_t len, struct hl_event *ev)
     if (!hl_json_members(x, len, keys, 9, sp))
         return false;
     for (int i = 0; i < 4; i++) {
-        if (!plain_string(x, sp[i], &v[i], &n[i]))
+        if (!hl_json_plain_string(x, sp[i], &v[i], &n[i]))
             return false;
         total += n[i] + 1;
     }
     for (int i = 4; i < 6; i++)
-        if (sp[i].len && !is_null(x, sp[i]) && !plain_string(x, sp[i], &v[0], &n[0]))
+        if (sp[i].len && !hl_json_span_is_null(x, sp[i]) &&
+            !hl_json_plain_string(x, sp[i], &v[0], &n[0]))
             return false; /* (v[0] and n[0] are copied below; this only checks) */
     if (!sp[DATA].len ||
-        (sp[METADATA].len && !is_null(x, sp[METADATA]) && x[sp[METADATA].off] != '{') ||
+        (sp[METADATA].len && !hl_json_span_is_null(x, sp[METADATA]) &&
+         x[sp[METADATA].off] != '{') ||
         n[2] == 0 || n[2] > HL_TENANT_MAX)
         return false;
     char *p = ev->strings = hl_xmalloc(total);
     const char **out[] = {&ev->id, &ev->type, &ev->tenant, &ev->timestamp};
     for (int i = 0; i < 4; i++) {
-        plain_string(x, sp[i], &v[i], &n[i]);
+        hl_json_plain_string(x, sp[i], &v[i], &n[i]);
         memcpy(p, v[i], n[i]);
         p[n[i]] = '\0';
         *out[i] = p;

@@ -273,3 +273,17 @@ bool hl_json_valid(const char *text, size_t len)
         }
     }
 }
+
+bool hl_json_plain_string(const char *text, struct hl_json_span sp, const char **s, size_t *n)
+{
+    if (sp.len < 2 || text[sp.off] != '"' || memchr(text + sp.off + 1, '\\', sp.len - 2))
+        return false;
+    *s = text + sp.off + 1;
+    *n = sp.len - 2;
+    return true;
+}
+
+bool hl_json_span_is_null(const char *text, struct hl_json_span sp)
+{
+    return sp.len == 4 && memcmp(text + sp.off, "null", 4) == 0;
+}

@@ -49,16 +49,6 @@ static bool delivery_id_valid(const json_t *id)
     return true;
 }
 
-/* A member that is a string without escapes: its bytes between the quotes. */
-static bool plain_string(const char *text, struct hl_json_span sp, const char **s, size_t *n)
-{
-    if (sp.len < 2 || text[sp.off] != '"' || memchr(text + sp.off + 1, '\\', sp.len - 2))
-        return false;
-    *s = text + sp.off + 1;
-    *n = sp.len - 2;
-    return true;
-}
-
 /* What json_integer_value would read: an integer member's value, 0 for anything else.
  * False for an integer beyond int64, which jansson refuses to parse. */
 static bool int_member(const char *text, struct hl_json_span sp, int64_t *v)
@@ -91,11 +81,12 @@ static bool decode_text(const char *data, size_t len, struct hl_task *t)
     const char *id, *tenant, *wh, *err = NULL;
     size_t idlen, tlen, wlen, elen = 0;
     if (!hl_json_valid(data, len) || !hl_json_members(data, len, keys, 9, sp) ||
-        !plain_string(data, sp[0], &id, &idlen) || idlen != HL_DELIVERY_ID_LEN - 1 ||
-        !plain_string(data, sp[1], &tenant, &tlen) || !plain_string(data, sp[2], &wh, &wlen) ||
+        !hl_json_plain_string(data, sp[0], &id, &idlen) || idlen != HL_DELIVERY_ID_LEN - 1 ||
+        !hl_json_plain_string(data, sp[1], &tenant, &tlen) ||
+        !hl_json_plain_string(data, sp[2], &wh, &wlen) ||
         !sp[8].len || data[sp[8].off] != '{')
         return false;
-    if (sp[7].len && data[sp[7].off] == '"' && !plain_string(data, sp[7], &err, &elen))
+    if (sp[7].len && data[sp[7].off] == '"' && !hl_json_plain_string(data, sp[7], &err, &elen))
         return false;
     int64_t n[4];
     for (int i = 0; i < 4; i++)

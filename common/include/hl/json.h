@@ -75,5 +75,10 @@ struct hl_json_span {
  * failure: its span is empty. */
 bool hl_json_members(const char *text, size_t len, const char *const *keys, size_t nkeys,
                      struct hl_json_span *spans);
+/* True when the value at sp in text is a string without backslash escapes: *s and *n are
+ * then its bytes between the quotes. */
+bool hl_json_plain_string(const char *text, struct hl_json_span sp, const char **s, size_t *n);
+/* True when the value at sp in text is null. */
+bool hl_json_span_is_null(const char *text, struct hl_json_span sp);
 
 #endif
