@@ -16,6 +16,7 @@
 
 #include "dp_config.h"
 #include "hl/buf.h"
+#include "hl/json.h"
 
 struct dp_attemptlog;
 
@@ -24,18 +25,36 @@ struct dp_attemptlog *dp_attemptlog_start(const struct dp_config *cfg, char *err
 /* Writes what it holds (one last try), commits, leaves the group and joins the thread. */
 void dp_attemptlog_stop(struct dp_attemptlog *l);
 
-/* The batch's text, a JSON array of the records' texts as consumed (internal to dp_attemptlog.c,
- * declared for its unit tests). */
+/* A batch of attempt records (internal to dp_attemptlog.c, declared for its unit tests):
+ * their texts one after another, and where each of the columns' members is in each. */
+#define DP_ATTEMPTLOG_COLUMNS 17
+struct dp_attemptlog_rec {
+    size_t start; /* where the record's text begins in text */
+    struct hl_json_span sp[DP_ATTEMPTLOG_COLUMNS]; /* within the record's text */
+};
+struct dp_attemptlog_batch {
+    struct hl_buf text;
+    struct dp_attemptlog_rec *recs;
+    size_t n, nalloc;
+};
 
-/* Appends one record's text to batch ('[' before the first, ',' before the others) and its
- * end offset to (*ends)[*n], growing *ends (*nalloc entries) as needed. False, and nothing
- * appended, unless the text is braces around something without NUL bytes: whether that is
- * JSON is PostgreSQL's to say. A \u0000 escape is appended as \uFFFD (jsonb has no
- * U+0000). The closing ']' is the caller's. */
-bool dp_attemptlog_batch_append(struct hl_buf *batch, size_t **ends, size_t *nalloc, size_t *n,
-                         const char *rec, size_t len);
-/* Parses each of the n records (jansson) and drops from batch and ends those that are not
- * JSON objects; returns how many it dropped. */
-size_t dp_attemptlog_batch_sanitize(struct hl_buf *batch, size_t *ends, size_t *n);
+/* Appends one record if it is one: JSON (hl_json_valid), an object whose members
+ * delivery_id (msg_...), tenant, webhook_id (a UUID), event_id, event_type and status
+ * (one of the five) are strings, attempt_no, started_ms and finished_ms integers, event an
+ * object, and http_status, next_attempt_ms, response_excerpt, error_class, error,
+ * disable_reason and disable_version_ms absent, null or of their type. False, and nothing
+ * appended, otherwise. A \u0000 escape is kept as \uFFFD (PostgreSQL's text has no
+ * U+0000). */
+bool dp_attemptlog_batch_add(struct dp_attemptlog_batch *b, const char *rec, size_t len);
+/* Writes the statement's 17 parameters for records [from, to) into out: per column, a
+ * one-dimensional text[] in PostgreSQL's binary format, at out->ptr + off[c], len[c] bytes.
+ * Elements are strings unescaped, numbers and the event as their JSON text, NULL for an
+ * absent or null member. */
+void dp_attemptlog_batch_arrays(const struct dp_attemptlog_batch *b, size_t from, size_t to,
+                                struct hl_buf *out, size_t off[DP_ATTEMPTLOG_COLUMNS],
+                                int len[DP_ATTEMPTLOG_COLUMNS]);
+/* Empties the batch, keeping its storage. */
+void dp_attemptlog_batch_clear(struct dp_attemptlog_batch *b);
+void dp_attemptlog_batch_release(struct dp_attemptlog_batch *b);
 
 #endif

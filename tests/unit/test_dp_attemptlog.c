@@ -1,10 +1,11 @@
-/* dispatcher/src/dp_attemptlog.c: the attempt-log batch is the records' texts joined into one
- * JSON array unparsed, and a batch PostgreSQL refused loses only the records that are not
- * JSON objects. */
+/* dispatcher/src/dp_attemptlog.c: which records join a batch, and the binary text[] arrays,
+ * one per column, that carry a batch's fields to PostgreSQL. */
+#include <arpa/inet.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,116 +13,193 @@
 
 #include "dp_attemptlog.h"
 
-struct batch {
-    struct hl_buf buf;
-    size_t *ends, nalloc, n;
+enum { DELIVERY_ID, TENANT, WEBHOOK_ID, EVENT_ID, EVENT_TYPE, STATUS, ATTEMPT_NO, STARTED_MS,
+       FINISHED_MS, HTTP_STATUS, NEXT_ATTEMPT_MS, RESPONSE_EXCERPT, ERROR_CLASS, ERROR,
+       DISABLE_REASON, DISABLE_VERSION_MS, EVENT };
+
+#define ID "\"delivery_id\":\"msg_0123456789abcdef0123456789abcdef\""
+#define HEAD ID ",\"tenant\":\"acme\",\"webhook_id\":\"0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b\"," \
+             "\"event_id\":\"evt_1\",\"event_type\":\"order.created\","
+#define NUMS "\"attempt_no\":1,\"started_ms\":1780000000000,\"finished_ms\":1780000000002"
+#define EVENT_TEXT "{\"id\":\"evt_1\",\"data\":{\"s\":\"x\\\"y\",\"n\":[1, 2]}}"
+#define GOOD "{" HEAD "\"status\":\"succeeded\"," NUMS ",\"event\":" EVENT_TEXT "}"
+
+static bool add(struct dp_attemptlog_batch *b, const char *rec)
+{
+    return dp_attemptlog_batch_add(b, rec, strlen(rec));
+}
+
+static int32_t i32(const char *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return (int32_t)ntohl(v);
+}
+
+struct arrays {
+    struct hl_buf out;
+    size_t off[DP_ATTEMPTLOG_COLUMNS];
+    int len[DP_ATTEMPTLOG_COLUMNS];
 };
 
-static bool add(struct batch *b, const char *rec)
+/* Element i of column c as a string (NULL for NULL), after checking the array's header. */
+static char *element(const struct arrays *a, int c, int count, int i)
 {
-    return dp_attemptlog_batch_append(&b->buf, &b->ends, &b->nalloc, &b->n, rec, strlen(rec));
+    const char *p = a->out.ptr + a->off[c], *end = p + a->len[c];
+    assert_int_equal(i32(p), 1);      /* one dimension */
+    assert_int_equal(i32(p + 8), 25); /* of text */
+    assert_int_equal(i32(p + 12), count);
+    assert_int_equal(i32(p + 16), 1); /* from index 1 */
+    p += 20;
+    char *found = NULL;
+    for (int k = 0; k < count; k++) {
+        int32_t n = i32(p);
+        p += 4;
+        if (k == i && n >= 0)
+            found = strndup(p, (size_t)n);
+        p += n > 0 ? n : 0;
+    }
+    assert_ptr_equal(p, end);
+    return found;
 }
 
-static void release(struct batch *b)
+static bool has_nulls(const struct arrays *a, int c)
 {
-    hl_buf_release(&b->buf);
-    free(b->ends);
+    return i32(a->out.ptr + a->off[c] + 4) != 0;
 }
 
-static void joins_texts_verbatim(void **state)
+static void expect_element(const struct arrays *a, int c, int count, int i, const char *want)
+{
+    char *got = element(a, c, count, i);
+    if (want)
+        assert_string_equal(got, want);
+    else
+        assert_null(got);
+    free(got);
+}
+
+static void columns_of_a_record(void **state)
 {
     (void)state;
-    struct batch b = {HL_BUF_INIT, NULL, 0, 0};
-    assert_true(add(&b, "{\"delivery_id\":\"msg_1\",\"event\":{\"data\":[1, 2]}}"));
-    assert_true(add(&b, " {\"delivery_id\":\"msg_2\"}\n"));
+    struct dp_attemptlog_batch b = {HL_BUF_INIT, NULL, 0, 0};
+    assert_true(add(&b, GOOD));
+    assert_true(add(&b, "{" HEAD "\"status\":\"failed\",\"attempt_no\":3,\"started_ms\":-5,"
+                        "\"finished_ms\":7,\"http_status\":500,\"next_attempt_ms\":null,"
+                        "\"response_excerpt\":\"{\\\"ok\\\":false}\\n\\u00e9\","
+                        "\"error_class\":\"http_status\",\"error\":\"HTTP 500\","
+                        "\"disable_reason\":\"failing\",\"disable_version_ms\":42,"
+                        "\"event\":{}}"));
     assert_int_equal(b.n, 2);
-    hl_buf_addch(&b.buf, ']');
-    assert_string_equal(hl_buf_str(&b.buf), "[{\"delivery_id\":\"msg_1\",\"event\":{\"data\":[1, 2]}},"
-                                            " {\"delivery_id\":\"msg_2\"}\n]");
-    release(&b);
+    struct arrays a = {HL_BUF_INIT, {0}, {0}};
+    dp_attemptlog_batch_arrays(&b, 0, 2, &a.out, a.off, a.len);
+    expect_element(&a, DELIVERY_ID, 2, 0, "msg_0123456789abcdef0123456789abcdef");
+    expect_element(&a, WEBHOOK_ID, 2, 1, "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b");
+    expect_element(&a, STATUS, 2, 0, "succeeded");
+    expect_element(&a, STATUS, 2, 1, "failed");
+    expect_element(&a, ATTEMPT_NO, 2, 1, "3");
+    expect_element(&a, STARTED_MS, 2, 0, "1780000000000");
+    expect_element(&a, STARTED_MS, 2, 1, "-5");
+    expect_element(&a, HTTP_STATUS, 2, 0, NULL); /* absent */
+    expect_element(&a, HTTP_STATUS, 2, 1, "500");
+    expect_element(&a, NEXT_ATTEMPT_MS, 2, 1, NULL); /* null */
+    expect_element(&a, RESPONSE_EXCERPT, 2, 1, "{\"ok\":false}\n\xc3\xa9"); /* unescaped */
+    expect_element(&a, DISABLE_VERSION_MS, 2, 1, "42");
+    expect_element(&a, EVENT, 2, 0, EVENT_TEXT); /* the JSON text as it came */
+    expect_element(&a, EVENT, 2, 1, "{}");
+    assert_false(has_nulls(&a, DELIVERY_ID));
+    assert_true(has_nulls(&a, HTTP_STATUS));
+    assert_true(has_nulls(&a, ERROR)); /* the first record has none */
+    hl_buf_release(&a.out);
+    dp_attemptlog_batch_release(&b);
 }
 
-static void refuses_what_cannot_be_an_object(void **state)
+static void refuses_what_is_not_a_record(void **state)
 {
     (void)state;
-    struct batch b = {HL_BUF_INIT, NULL, 0, 0};
-    assert_false(add(&b, "[1]"));
-    assert_false(add(&b, "42"));
-    assert_false(add(&b, ""));
-    assert_false(add(&b, "{"));
-    assert_false(dp_attemptlog_batch_append(&b.buf, &b.ends, &b.nalloc, &b.n, "{\0}", 3));
-    assert_int_equal(b.n, 0);
-    assert_int_equal(b.buf.len, 0);
-    release(&b);
+    static const char *const bad[] = {
+        "", "[1]", "42", "{", "{not json}", "{\"a\":1}",
+        "{" HEAD "\"status\":\"succeeded\"," NUMS "}",                           /* no event */
+        "{" HEAD "\"status\":\"succeeded\"," NUMS ",\"event\":[1]}",             /* event not object */
+        "{" HEAD "\"status\":\"done\"," NUMS ",\"event\":{}}",                   /* status */
+        "{" HEAD "\"status\":\"succeeded\",\"attempt_no\":\"1\",\"started_ms\":1,\"finished_ms\":1,"
+        "\"event\":{}}",                                                          /* a string */
+        "{" HEAD "\"status\":\"succeeded\",\"attempt_no\":1.5,\"started_ms\":1,\"finished_ms\":1,"
+        "\"event\":{}}",                                                          /* a fraction */
+        "{" HEAD "\"status\":\"succeeded\",\"attempt_no\":1234567890,\"started_ms\":1,"
+        "\"finished_ms\":1,\"event\":{}}",                                        /* beyond int */
+        "{" HEAD "\"status\":\"succeeded\",\"attempt_no\":1,\"started_ms\":1,\"event\":{}}",
+        "{" HEAD "\"status\":\"succeeded\"," NUMS ",\"error\":5,\"event\":{}}",   /* error not text */
+        "{" ID ",\"tenant\":\"acme\",\"webhook_id\":\"not-a-uuid\",\"event_id\":\"evt_1\","
+        "\"event_type\":\"a.b\",\"status\":\"succeeded\"," NUMS ",\"event\":{}}",
+        "{\"delivery_id\":\"msg_1\",\"tenant\":\"acme\",\"webhook_id\":"
+        "\"0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b\",\"event_id\":\"evt_1\",\"event_type\":\"a.b\","
+        "\"status\":\"succeeded\"," NUMS ",\"event\":{}}",                        /* short id */
+        "{" HEAD "\"status\":\"succeeded\"," NUMS ",\"event\":{\"s\":\"\xff\"}}", /* not UTF-8 */
+    };
+    struct dp_attemptlog_batch b = {HL_BUF_INIT, NULL, 0, 0};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+        if (add(&b, bad[i]))
+            fail_msg("accepted: %s", bad[i]);
+        assert_int_equal(b.n, 0);
+        assert_int_equal(b.text.len, 0);
+    }
+    char nul[] = GOOD;
+    nul[strlen(GOOD) - 3] = '\0'; /* a NUL byte inside the event */
+    assert_false(dp_attemptlog_batch_add(&b, nul, sizeof(nul) - 1));
+    assert_true(add(&b, GOOD)); /* and a good one still joins */
+    assert_int_equal(b.n, 1);
+    dp_attemptlog_batch_release(&b);
 }
 
-/* jsonb has no U+0000: one \u0000 would fail a batch of 500 records */
+/* PostgreSQL's text has no U+0000: the record still gets in, with U+FFFD in its place */
 static void nul_escapes_become_replacement_characters(void **state)
 {
     (void)state;
-    struct batch b = {HL_BUF_INIT, NULL, 0, 0};
-    assert_true(add(&b, "{\"event\":{\"data\":\"a\\u0000b\\\\u0000c\\\\\\u0000\\u00e9\"}}"));
-    hl_buf_addch(&b.buf, ']');
-    assert_string_equal(hl_buf_str(&b.buf),
-                        "[{\"event\":{\"data\":\"a\\uFFFDb\\\\u0000c\\\\\\uFFFD\\u00e9\"}}]");
-    release(&b);
+    struct dp_attemptlog_batch b = {HL_BUF_INIT, NULL, 0, 0};
+    assert_true(add(&b, "{" HEAD "\"status\":\"failed\"," NUMS ",\"error\":\"a\\u0000b\","
+                        "\"event\":{\"data\":\"a\\u0000b\\\\u0000c\\\\\\u0000\\u00e9\"}}"));
+    struct arrays a = {HL_BUF_INIT, {0}, {0}};
+    dp_attemptlog_batch_arrays(&b, 0, 1, &a.out, a.off, a.len);
+    expect_element(&a, ERROR, 1, 0, "a\xef\xbf\xbd" "b");
+    expect_element(&a, EVENT, 1, 0, "{\"data\":\"a\\uFFFDb\\\\u0000c\\\\\\uFFFD\\u00e9\"}");
+    hl_buf_release(&a.out);
+    dp_attemptlog_batch_release(&b);
 }
 
-static void grows_past_first_allocation(void **state)
+/* A part of a batch (what is written a record at a time after a refusal), and a batch
+ * emptied and filled again. */
+static void ranges_and_reuse(void **state)
 {
     (void)state;
-    struct batch b = {HL_BUF_INIT, NULL, 0, 0};
-    for (int i = 0; i < 200; i++)
-        assert_true(add(&b, "{}"));
+    struct dp_attemptlog_batch b = {HL_BUF_INIT, NULL, 0, 0};
+    char rec[512];
+    for (int i = 0; i < 200; i++) {
+        snprintf(rec, sizeof(rec), "{" HEAD "\"status\":\"succeeded\",\"attempt_no\":%d,"
+                 "\"started_ms\":1,\"finished_ms\":2,\"event\":{}}", i + 1);
+        assert_true(add(&b, rec));
+    }
     assert_int_equal(b.n, 200);
-    assert_int_equal(b.ends[199], b.buf.len);
-    assert_int_equal(b.buf.len, 1 + 200 * 2 + 199);
-    release(&b);
-}
-
-static void sanitize_drops_only_bad_records(void **state)
-{
-    (void)state;
-    struct batch b = {HL_BUF_INIT, NULL, 0, 0};
-    assert_true(add(&b, "{not json}"));
-    assert_true(add(&b, "{\"a\":1}"));
-    assert_true(add(&b, "{\"b\":\"\xff\"}")); /* not UTF-8 */
-    assert_true(add(&b, "{\"c\":[true]}"));
-    assert_true(add(&b, "{\"d\":}"));
-    assert_int_equal(dp_attemptlog_batch_sanitize(&b.buf, b.ends, &b.n), 3);
-    assert_int_equal(b.n, 2);
-    assert_int_equal(b.ends[0], strlen("[{\"a\":1}"));
-    assert_int_equal(b.ends[1], b.buf.len);
-    /* appending goes on where the kept records end */
-    assert_true(add(&b, "{\"e\":null}"));
-    hl_buf_addch(&b.buf, ']');
-    assert_string_equal(hl_buf_str(&b.buf), "[{\"a\":1},{\"c\":[true]},{\"e\":null}]");
-    release(&b);
-}
-
-static void sanitize_can_empty_the_batch(void **state)
-{
-    (void)state;
-    struct batch b = {HL_BUF_INIT, NULL, 0, 0};
-    assert_true(add(&b, "{x}"));
-    assert_int_equal(dp_attemptlog_batch_sanitize(&b.buf, b.ends, &b.n), 1);
+    struct arrays a = {HL_BUF_INIT, {0}, {0}};
+    dp_attemptlog_batch_arrays(&b, 150, 200, &a.out, a.off, a.len);
+    expect_element(&a, ATTEMPT_NO, 50, 0, "151");
+    expect_element(&a, ATTEMPT_NO, 50, 49, "200");
+    dp_attemptlog_batch_clear(&b);
     assert_int_equal(b.n, 0);
-    assert_int_equal(b.buf.len, 0);
-    assert_true(add(&b, "{\"a\":1}"));
-    hl_buf_addch(&b.buf, ']');
-    assert_string_equal(hl_buf_str(&b.buf), "[{\"a\":1}]");
-    release(&b);
+    assert_true(add(&b, GOOD));
+    dp_attemptlog_batch_arrays(&b, 0, 1, &a.out, a.off, a.len);
+    expect_element(&a, ATTEMPT_NO, 1, 0, "1");
+    expect_element(&a, EVENT, 1, 0, EVENT_TEXT);
+    hl_buf_release(&a.out);
+    dp_attemptlog_batch_release(&b);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(joins_texts_verbatim),
-        cmocka_unit_test(refuses_what_cannot_be_an_object),
+        cmocka_unit_test(columns_of_a_record),
+        cmocka_unit_test(refuses_what_is_not_a_record),
         cmocka_unit_test(nul_escapes_become_replacement_characters),
-        cmocka_unit_test(grows_past_first_allocation),
-        cmocka_unit_test(sanitize_drops_only_bad_records),
-        cmocka_unit_test(sanitize_can_empty_the_batch),
+        cmocka_unit_test(ranges_and_reuse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
