@@ -4,6 +4,7 @@
  * parsed event again. */
 #include "hl/json.h"
 
+#include <stdint.h>
 #include <string.h>
 
 #include "hl/buf.h"
@@ -17,17 +18,68 @@ static size_t skip_ws(const char *t, size_t len, size_t i)
     return i;
 }
 
+/* Bytes of 8-byte words, for the scans below: a word is read with memcpy (no alignment
+ * needed) and tested for a byte value in a few operations instead of one test a byte. */
+#define ONES 0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+
+static uint64_t word_at(const unsigned char *p)
+{
+    uint64_t w;
+    memcpy(&w, p, 8);
+    return w;
+}
+
+/* High bit set in each byte of w equal to b (and possibly in a byte above one that is:
+ * fine for "is there any"). */
+static uint64_t bytes_equal(uint64_t w, unsigned char b)
+{
+    uint64_t x = w ^ (ONES * b);
+    return (x - ONES) & ~x & HIGHS;
+}
+
+/* From i, the index of the first byte that is a quote or a backslash (or len): the
+ * stretch inside a string that needs no look. */
+static size_t to_quote_or_backslash(const unsigned char *t, size_t len, size_t i)
+{
+    while (i + 8 <= len) {
+        uint64_t w = word_at(t + i);
+        if (bytes_equal(w, '"') | bytes_equal(w, '\\'))
+            break;
+        i += 8;
+    }
+    while (i < len && t[i] != '"' && t[i] != '\\')
+        i++;
+    return i;
+}
+
+/* From i, the index of the first byte that is not printable ASCII other than a quote or
+ * a backslash (or len): the stretch of a string that is valid as it is. */
+static size_t to_special(const unsigned char *t, size_t len, size_t i)
+{
+    while (i + 8 <= len) {
+        uint64_t w = word_at(t + i);
+        uint64_t control = (w - ONES * 0x20) & ~w & HIGHS; /* a byte below 0x20 */
+        if ((w & HIGHS) | control | bytes_equal(w, '"') | bytes_equal(w, '\\'))
+            break;
+        i += 8;
+    }
+    while (i < len && t[i] >= 0x20 && t[i] < 0x80 && t[i] != '"' && t[i] != '\\')
+        i++;
+    return i;
+}
+
 /* i is at a string's opening quote: returns the index after its closing one, and sets
  * *escaped when the string holds a backslash. */
-static size_t skip_string(const char *t, size_t len, size_t i, bool *escaped)
+static size_t skip_string(const char *text, size_t len, size_t i, bool *escaped)
 {
-    for (i++; i < len; i++) {
-        if (t[i] == '\\') {
-            *escaped = true;
-            i++;
-        } else if (t[i] == '"') {
+    const unsigned char *t = (const unsigned char *)text;
+    i++;
+    while ((i = to_quote_or_backslash(t, len, i)) < len) {
+        if (t[i] == '"')
             return i + 1;
-        }
+        *escaped = true;
+        i += 2; /* the backslash and the byte it escapes */
     }
     return len;
 }
@@ -83,8 +135,11 @@ bool hl_json_members(const char *text, size_t len, const char *const *keys, size
         size_t v = i, nlen = end - 1 - name;
         i = skip_value(text, len, i);
         for (size_t k = 0; k < nkeys; k++)
-            if (strlen(keys[k]) == nlen && memcmp(text + name, keys[k], nlen) == 0)
+            if (keys[k][0] == text[name] && strncmp(keys[k], text + name, nlen) == 0 &&
+                keys[k][nlen] == '\0') {
                 spans[k] = (struct hl_json_span){v, i - v};
+                break;
+            }
         i = skip_ws(text, len, i);
         if (i < len && text[i] == ',')
             i = skip_ws(text, len, i + 1);
@@ -141,7 +196,7 @@ long hl_hex4(const unsigned char *p, size_t avail)
  * not valid. */
 static size_t valid_string(const unsigned char *t, size_t len, size_t i)
 {
-    for (i++; i < len;) {
+    for (i++; (i = to_special(t, len, i)) < len;) {
         unsigned c = t[i];
         if (c == '"')
             return i + 1;
