@@ -82,35 +82,41 @@ static const enum kind column_kinds[DP_ATTEMPTLOG_COLUMNS] = {
 
 /* One statement, so the sub-statements see the same snapshot; they touch different
  * tables. */
-static const char BATCH_SQL[] =
-    RECORDSET
-    ", ins_deliveries AS ("
-    "INSERT INTO deliveries AS d (id, tenant_id, webhook_id, event_id, event_type, status,"
-    " attempts, last_status_code, last_error, last_error_class, created_at, updated_at,"
-    " next_attempt_at, payload)"
-    " SELECT DISTINCT ON (delivery_id) delivery_id, tenant, webhook_id, event_id, event_type,"
-    " status, attempt_no, nullif(http_status, 0), error, error_class,"
-    " to_timestamp(started_ms / 1000.0), to_timestamp(finished_ms / 1000.0),"
-    " CASE WHEN next_attempt_ms > 0 THEN to_timestamp(next_attempt_ms / 1000.0) END, event"
-    " FROM r ORDER BY delivery_id, attempt_no DESC, ord DESC"
-    " ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, attempts = EXCLUDED.attempts,"
-    " last_status_code = EXCLUDED.last_status_code, last_error = EXCLUDED.last_error,"
-    " last_error_class = EXCLUDED.last_error_class, updated_at = EXCLUDED.updated_at,"
-    " next_attempt_at = EXCLUDED.next_attempt_at WHERE d.attempts <= EXCLUDED.attempts"
-    " RETURNING 1)"
-
-    ", ins_attempts AS ("
-    "INSERT INTO delivery_attempts (delivery_id, attempt_no, started_at, finished_at,"
-    " http_status, duration_ms, response_excerpt, error_class, error)"
-    " SELECT delivery_id, attempt_no, to_timestamp(started_ms / 1000.0),"
-    " to_timestamp(finished_ms / 1000.0), nullif(http_status, 0),"
-    " greatest(finished_ms - started_ms, 0), response_excerpt, error_class, error"
-    " FROM r WHERE attempt_no > 0 AND status <> 'skipped'"
-    " AND error_class IS DISTINCT FROM 'circuit_open'"
+#define WRITES                                                                                     \
+    RECORDSET                                                                                      \
+    ", ins_deliveries AS ("                                                                        \
+    "INSERT INTO deliveries AS d (id, tenant_id, webhook_id, event_id, event_type, status,"       \
+    " attempts, last_status_code, last_error, last_error_class, created_at, updated_at,"          \
+    " next_attempt_at, payload)"                                                                   \
+    " SELECT DISTINCT ON (delivery_id) delivery_id, tenant, webhook_id, event_id, event_type,"    \
+    " status, attempt_no, nullif(http_status, 0), error, error_class,"                            \
+    " to_timestamp(started_ms / 1000.0), to_timestamp(finished_ms / 1000.0),"                     \
+    " CASE WHEN next_attempt_ms > 0 THEN to_timestamp(next_attempt_ms / 1000.0) END, event"       \
+    " FROM r ORDER BY delivery_id, attempt_no DESC, ord DESC"                                     \
+    " ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, attempts = EXCLUDED.attempts,"     \
+    " last_status_code = EXCLUDED.last_status_code, last_error = EXCLUDED.last_error,"            \
+    " last_error_class = EXCLUDED.last_error_class, updated_at = EXCLUDED.updated_at,"            \
+    " next_attempt_at = EXCLUDED.next_attempt_at WHERE d.attempts <= EXCLUDED.attempts"           \
+    " RETURNING 1)"                                                                                \
+    ", ins_attempts AS ("                                                                          \
+    "INSERT INTO delivery_attempts (delivery_id, attempt_no, started_at, finished_at,"            \
+    " http_status, duration_ms, response_excerpt, error_class, error)"                            \
+    " SELECT delivery_id, attempt_no, to_timestamp(started_ms / 1000.0),"                         \
+    " to_timestamp(finished_ms / 1000.0), nullif(http_status, 0),"                                \
+    " greatest(finished_ms - started_ms, 0), response_excerpt, error_class, error"                 \
+    " FROM r WHERE attempt_no > 0 AND status <> 'skipped'"                                        \
+    " AND error_class IS DISTINCT FROM 'circuit_open'"                                            \
     " ON CONFLICT DO NOTHING RETURNING 1)"
 
-    /* a disable decided by a dispatcher, unless the webhook changed since (dp_autodisable.h) */
-    ", disables AS (" DP_AUTODISABLE_SQL " RETURNING 1)"
+static const char BATCH_SQL[] =
+    WRITES " SELECT (SELECT count(*) FROM ins_deliveries), (SELECT count(*) FROM ins_attempts)";
+
+/* The same with the disables the batch's records carry, applied unless the webhook changed
+ * since (dp_autodisable.h). Only for a batch that has one: the trigger on webhooks fires
+ * for each UPDATE statement, rows or not, and advances the subscription version, so an
+ * UPDATE in every batch made every dispatcher reload every webhook with each batch. */
+static const char BATCH_DISABLES_SQL[] =
+    WRITES ", disables AS (" DP_AUTODISABLE_SQL " RETURNING 1)"
     " SELECT (SELECT count(*) FROM ins_deliveries), (SELECT count(*) FROM ins_attempts),"
     " (SELECT count(*) FROM disables)";
 
@@ -347,8 +353,15 @@ static hl_err batch_write(struct dp_attemptlog *l, size_t from, size_t to, char 
             values[c] = l->arrays.ptr + off[c];
             formats[c] = 1;
         }
-        r = PQexecParams(l->conn, BATCH_SQL, DP_ATTEMPTLOG_COLUMNS, NULL, values, lens, formats,
-                         0);
+        bool disables = false;
+        for (size_t i = from; i < to && !disables; i++) {
+            const struct dp_attemptlog_rec *rec = &l->batch.recs[i];
+            disables = rec->sp[DISABLE_REASON].len &&
+                       !hl_json_span_is_null(l->batch.text.ptr + rec->start,
+                                             rec->sp[DISABLE_REASON]);
+        }
+        r = PQexecParams(l->conn, disables ? BATCH_DISABLES_SQL : BATCH_SQL,
+                         DP_ATTEMPTLOG_COLUMNS, NULL, values, lens, formats, 0);
         ok = PQresultStatus(r) == PGRES_TUPLES_OK;
         const char *state = ok ? NULL : PQresultErrorField(r, PG_DIAG_SQLSTATE);
         if (state && (strncmp(state, "22", 2) == 0 || strncmp(state, "23", 2) == 0))

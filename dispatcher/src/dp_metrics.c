@@ -46,6 +46,7 @@ static struct {
     struct hl_gauge *hooks_active, *hooks_paused, *hooks_disabled;
     struct hl_counter *auto_disabled;
     struct hl_counter *handed_over;
+    struct hl_counter *snapshot_loads;
     atomic_int_least64_t snapshot_ms; /* epoch ms of the last load or confirmation; 0: none */
     atomic_bool joined[DP_METRICS_NCLIENTS], loaded, shutting_down;
     pthread_mutex_t lag_mu;
@@ -98,6 +99,10 @@ void dp_metrics_init(const struct dp_config *cfg)
     hl_metrics_family("hookline_dispatcher_webhooks_auto_disabled_total", HL_METRIC_COUNTER,
                       "Webhooks this dispatcher disabled (410 Gone or failing continuously)");
     m.auto_disabled = hl_metrics_counter("hookline_dispatcher_webhooks_auto_disabled_total", NULL);
+    hl_metrics_family("hookline_dispatcher_snapshot_loads_total", HL_METRIC_COUNTER,
+                      "Webhook snapshots loaded from PostgreSQL: at start, after a change to "
+                      "webhooks or tenants, or after a reconnect");
+    m.snapshot_loads = hl_metrics_counter("hookline_dispatcher_snapshot_loads_total", NULL);
     hl_metrics_family("hookline_dispatcher_deliveries_handed_over_total", HL_METRIC_COUNTER,
                       "Deliveries dropped, before their attempt or before the retry of one, "
                       "because a rebalance gave their partition to another dispatcher, which "
@@ -213,6 +218,7 @@ void dp_metrics_snapshot_loaded(int64_t active, int64_t paused, int64_t disabled
         hl_gauge_set(m.hooks_active, active);
         hl_gauge_set(m.hooks_paused, paused);
         hl_gauge_set(m.hooks_disabled, disabled);
+        hl_counter_add(m.snapshot_loads, 1);
     }
     dp_metrics_snapshot_checked();
     atomic_store(&m.loaded, true);

@@ -22,6 +22,7 @@ import pytest
 import requests
 
 from conftest import BUILD, REPO, free_port
+from waiting import wait_for
 
 FAST = {"HOOKLINE_RETRY_TIERS_MS": "200,1000", "HOOKLINE_RETRY_JITTER_PCT": "0"}
 PROMETHEUS = shutil.which("prometheus")
@@ -331,3 +332,26 @@ def test_breaker_gauge_and_auto_disable_counter_follow_the_endpoints(hookline, m
                           'error_class="gone"}', 1)
     # the log writer disables the row; the next snapshot counts it
     wait_metric(hookline, 'hookline_dispatcher_webhooks{status="disabled"}', 1)
+
+
+@pytest.mark.dispatchers(2)
+def test_delivering_does_not_make_dispatchers_reload_webhooks(hookline, receiver):
+    """The attempt log changes no webhook, so writing it must not advance the subscription
+    version: every advance makes every dispatcher load every webhook again."""
+    hookline.create_webhook(receiver.url, ["order.created"])
+    hookline.settle()
+    loads = "hookline_dispatcher_snapshot_loads_total"
+    assert dp_metric(hookline, 0, loads) >= 1
+    time.sleep(1.0)  # the creation's reload is behind us
+    before = [dp_metric(hookline, i, loads) for i in range(len(hookline.dispatchers))]
+    for n in range(40):  # over about two seconds: a dozen attempt-log batches
+        hookline.post_event("order.created", {"n": n})
+        time.sleep(0.05)
+    receiver.wait_for(40, timeout=30)
+
+    def logged() -> bool:
+        r = hookline.api("GET", "/api/v1/deliveries?status=succeeded&limit=250")
+        return len(r.json()["data"]) == 40
+    wait_for(logged, what="40 logged successes")
+    time.sleep(1.0)  # a reload the last batch set off would be done by now
+    assert [dp_metric(hookline, i, loads) for i in range(len(hookline.dispatchers))] == before
