@@ -389,15 +389,19 @@ static hl_err batch_write(struct dp_attemptlog *l, size_t from, size_t to, char 
 }
 
 /* After the batch was refused for its data: writes it a record at a time and drops those
- * refused. HL_EIO as soon as a write fails otherwise (the whole batch is then retried; what
- * was written is written again, which changes nothing). */
+ * refused. HL_EIO as soon as a write fails otherwise: the batch then holds every record
+ * not refused so far, and is retried whole (what was written is written again, which
+ * changes nothing). */
 static hl_err write_one_by_one(struct dp_attemptlog *l, char *errbuf, size_t errlen)
 {
-    size_t kept = 0;
-    for (size_t i = 0; i < l->batch.n; i++) {
+    size_t kept = 0, n = l->batch.n;
+    for (size_t i = 0; i < n; i++) {
         hl_err rc = batch_write(l, i, i + 1, errbuf, errlen);
-        if (rc == HL_EIO)
+        if (rc == HL_EIO) {
+            memmove(&l->batch.recs[kept], &l->batch.recs[i], (n - i) * sizeof(*l->batch.recs));
+            l->batch.n = kept + (n - i);
             return HL_EIO;
+        }
         if (rc == HL_EINVAL) {
             const struct dp_attemptlog_rec *r = &l->batch.recs[i];
             const char *x = l->batch.text.ptr + r->start;
