@@ -1,6 +1,7 @@
 /* UUIDv7 generation and derived delivery ids (see hl/id.h). */
 #include "hl/id.h"
 
+#include <ctype.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <pthread.h>
@@ -97,4 +98,26 @@ void hl_delivery_id(const char *tenant, const char *event_id, const char *webhoo
         out[5 + 2 * i] = hexdigits[md[i] & 15];
     }
     out[36] = '\0';
+}
+
+bool hl_uuid_like(const char *p, size_t n)
+{
+    if (n != HL_UUID_LEN - 1)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash ? p[i] != '-' : !isxdigit((unsigned char)p[i]))
+            return false;
+    }
+    return true;
+}
+
+bool hl_delivery_id_like(const char *p, size_t n)
+{
+    if (n != HL_DELIVERY_ID_LEN - 1 || memcmp(p, "msg_", 4) != 0)
+        return false;
+    for (size_t i = 4; i < n; i++)
+        if (!((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f')))
+            return false;
+    return true;
 }

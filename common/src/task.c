@@ -41,12 +41,7 @@ void hl_task_encode(const struct hl_task *t, struct hl_buf *out)
 static bool delivery_id_valid(const json_t *id)
 {
     const char *s = json_string_value(id);
-    if (!s || json_string_length(id) != HL_DELIVERY_ID_LEN - 1 || strncmp(s, "msg_", 4) != 0)
-        return false;
-    for (size_t i = 4; i < HL_DELIVERY_ID_LEN - 1; i++)
-        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-            return false;
-    return true;
+    return s && hl_delivery_id_like(s, json_string_length(id));
 }
 
 /* What json_integer_value would read: an integer member's value, 0 for anything else.
@@ -81,7 +76,7 @@ static bool decode_text(const char *data, size_t len, struct hl_task *t)
     const char *id, *tenant, *wh, *err = NULL;
     size_t idlen, tlen, wlen, elen = 0;
     if (!hl_json_valid(data, len) || !hl_json_members(data, len, keys, 9, sp) ||
-        !hl_json_plain_string(data, sp[0], &id, &idlen) || idlen != HL_DELIVERY_ID_LEN - 1 ||
+        !hl_json_plain_string(data, sp[0], &id, &idlen) || !hl_delivery_id_like(id, idlen) ||
         !hl_json_plain_string(data, sp[1], &tenant, &tlen) ||
         !hl_json_plain_string(data, sp[2], &wh, &wlen) ||
         !sp[8].len || data[sp[8].off] != '{')
@@ -91,10 +86,6 @@ static bool decode_text(const char *data, size_t len, struct hl_task *t)
     int64_t n[4];
     for (int i = 0; i < 4; i++)
         if (!int_member(data, sp[3 + i], &n[i]))
-            return false;
-    for (size_t i = 0; i < idlen; i++)
-        if (i < 4 ? id[i] != "msg_"[i]
-                  : !((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
             return false;
     memcpy(t->delivery_id, id, idlen);
     t->delivery_id[idlen] = '\0';

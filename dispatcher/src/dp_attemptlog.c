@@ -37,7 +37,7 @@
 #include "hl/log.h"
 #include "hl/mem.h"
 #include "hl/pg.h"
-#include "hl/task.h"
+#include "hl/id.h"
 #include "hl/time.h"
 #include "hl/banned.h"
 
@@ -48,12 +48,7 @@
 /* PostgreSQL's OID of text: the arrays' element type */
 #define TEXT_OID 25
 
-/* The record's members, in the order of the arrays and of RECORDSET's columns. */
-enum column {
-    DELIVERY_ID, TENANT, WEBHOOK_ID, EVENT_ID, EVENT_TYPE, STATUS, ATTEMPT_NO, STARTED_MS,
-    FINISHED_MS, HTTP_STATUS, NEXT_ATTEMPT_MS, RESPONSE_EXCERPT, ERROR_CLASS, ERROR,
-    DISABLE_REASON, DISABLE_VERSION_MS, EVENT
-};
+/* The members' names, in enum dp_attemptlog_column's order (RECORDSET's columns). */
 static const char *const column_names[DP_ATTEMPTLOG_COLUMNS] = {
     "delivery_id", "tenant", "webhook_id", "event_id", "event_type", "status", "attempt_no",
     "started_ms", "finished_ms", "http_status", "next_attempt_ms", "response_excerpt",
@@ -159,19 +154,6 @@ static bool integer_text(const char *p, size_t n, size_t max_digits)
     return true;
 }
 
-static bool uuid_text(const char *p, size_t n)
-{
-    if (n != 36)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-        if (dash ? p[i] != '-' : !((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f') ||
-                                   (p[i] >= 'A' && p[i] <= 'F')))
-            return false;
-    }
-    return true;
-}
-
 static bool status_text(const char *p, size_t n)
 {
     static const char *const statuses[] = {"pending", "succeeded", "failed", "skipped",
@@ -183,7 +165,7 @@ static bool status_text(const char *p, size_t n)
 }
 
 /* Whether the member at sp holds what column c takes. */
-static bool member_fits(const char *x, struct hl_json_span sp, enum column c)
+static bool member_fits(const char *x, struct hl_json_span sp, enum dp_attemptlog_column c)
 {
     enum kind k = column_kinds[c];
     if (!sp.len || hl_json_span_is_null(x, sp))
@@ -195,12 +177,11 @@ static bool member_fits(const char *x, struct hl_json_span sp, enum column c)
     case OPT_STRING:
         if (x[sp.off] != '"')
             return false;
-        if (c == DELIVERY_ID)
-            return hl_json_plain_string(x, sp, &s, &n) && n == HL_DELIVERY_ID_LEN - 1 &&
-                   memcmp(s, "msg_", 4) == 0;
-        if (c == WEBHOOK_ID)
-            return hl_json_plain_string(x, sp, &s, &n) && uuid_text(s, n);
-        if (c == STATUS)
+        if (c == DP_AL_DELIVERY_ID)
+            return hl_json_plain_string(x, sp, &s, &n) && hl_delivery_id_like(s, n);
+        if (c == DP_AL_WEBHOOK_ID)
+            return hl_json_plain_string(x, sp, &s, &n) && hl_uuid_like(s, n);
+        if (c == DP_AL_STATUS)
             return hl_json_plain_string(x, sp, &s, &n) && status_text(s, n);
         return true;
     case INT:
@@ -225,7 +206,7 @@ bool dp_attemptlog_batch_add(struct dp_attemptlog_batch *b, const char *rec, siz
     bool ok = hl_json_valid(x, len) &&
               hl_json_members(x, len, column_names, DP_ATTEMPTLOG_COLUMNS, sp);
     for (int c = 0; ok && c < DP_ATTEMPTLOG_COLUMNS; c++)
-        ok = member_fits(x, sp[c], (enum column)c);
+        ok = member_fits(x, sp[c], (enum dp_attemptlog_column)c);
     if (!ok) {
         b->text.len = start;
         return false;
@@ -356,9 +337,9 @@ static hl_err batch_write(struct dp_attemptlog *l, size_t from, size_t to, char 
         bool disables = false;
         for (size_t i = from; i < to && !disables; i++) {
             const struct dp_attemptlog_rec *rec = &l->batch.recs[i];
-            disables = rec->sp[DISABLE_REASON].len &&
+            disables = rec->sp[DP_AL_DISABLE_REASON].len &&
                        !hl_json_span_is_null(l->batch.text.ptr + rec->start,
-                                             rec->sp[DISABLE_REASON]);
+                                             rec->sp[DP_AL_DISABLE_REASON]);
         }
         r = PQexecParams(l->conn, disables ? BATCH_DISABLES_SQL : BATCH_SQL,
                          DP_ATTEMPTLOG_COLUMNS, NULL, values, lens, formats, 0);
@@ -406,7 +387,7 @@ static hl_err write_one_by_one(struct dp_attemptlog *l, char *errbuf, size_t err
             const struct dp_attemptlog_rec *r = &l->batch.recs[i];
             const char *x = l->batch.text.ptr + r->start;
             hl_log(HL_LOG_WARN, "log", "attempt record of %.*s refused: %s",
-                   (int)r->sp[DELIVERY_ID].len, x + r->sp[DELIVERY_ID].off, errbuf);
+                   (int)r->sp[DP_AL_DELIVERY_ID].len, x + r->sp[DP_AL_DELIVERY_ID].off, errbuf);
             continue;
         }
         l->batch.recs[kept++] = l->batch.recs[i];

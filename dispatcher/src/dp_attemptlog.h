@@ -27,7 +27,13 @@ void dp_attemptlog_stop(struct dp_attemptlog *l);
 
 /* A batch of attempt records (internal to dp_attemptlog.c, declared for its unit tests):
  * their texts one after another, and where each of the columns' members is in each. */
-#define DP_ATTEMPTLOG_COLUMNS 17
+enum dp_attemptlog_column { /* a record's members, in the order of the statement's arrays */
+    DP_AL_DELIVERY_ID, DP_AL_TENANT, DP_AL_WEBHOOK_ID, DP_AL_EVENT_ID, DP_AL_EVENT_TYPE,
+    DP_AL_STATUS, DP_AL_ATTEMPT_NO, DP_AL_STARTED_MS, DP_AL_FINISHED_MS, DP_AL_HTTP_STATUS,
+    DP_AL_NEXT_ATTEMPT_MS, DP_AL_RESPONSE_EXCERPT, DP_AL_ERROR_CLASS, DP_AL_ERROR,
+    DP_AL_DISABLE_REASON, DP_AL_DISABLE_VERSION_MS, DP_AL_EVENT,
+    DP_ATTEMPTLOG_COLUMNS
+};
 struct dp_attemptlog_rec {
     size_t start; /* where the record's text begins in text */
     struct hl_json_span sp[DP_ATTEMPTLOG_COLUMNS]; /* within the record's text */

@@ -1,7 +1,6 @@
 /* The route table's walker: finds the resource and the route for a request and gives the
  * answers that depend only on the table (gw_route.h lists the order of checks). Handlers
  * write every other answer. */
-#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -14,23 +13,14 @@
 #include "gw_role.h"
 #include "gw_route.h"
 #include "hl/buf.h"
+#include "hl/id.h"
 #include "hl/banned.h"
 
 #define PARAM_MAX 256
 
 bool gw_uuid_like(const char *s)
 {
-    if (strlen(s) != 36)
-        return false;
-    for (int i = 0; i < 36; i++) {
-        if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (s[i] != '-')
-                return false;
-        } else if (!isxdigit((unsigned char)s[i])) {
-            return false;
-        }
-    }
-    return true;
+    return hl_uuid_like(s, strlen(s));
 }
 
 /* As the hand-written routers had it: only GET reads (HEAD on a route that does not

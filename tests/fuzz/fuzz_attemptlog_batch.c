@@ -39,7 +39,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (n < -1 || (n > 0 && (p + n != end || memchr(p, '\0', (size_t)n))) ||
             (n <= 0 && p != end))
             abort(); /* an element PostgreSQL would refuse, or a malformed array */
-        if (c == 0 && n <= 0)
+        if (c == DP_AL_DELIVERY_ID && n <= 0)
             abort(); /* the delivery id is never NULL */
     }
     hl_buf_release(&out);

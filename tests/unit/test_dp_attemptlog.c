@@ -13,10 +13,6 @@
 
 #include "dp_attemptlog.h"
 
-enum { DELIVERY_ID, TENANT, WEBHOOK_ID, EVENT_ID, EVENT_TYPE, STATUS, ATTEMPT_NO, STARTED_MS,
-       FINISHED_MS, HTTP_STATUS, NEXT_ATTEMPT_MS, RESPONSE_EXCERPT, ERROR_CLASS, ERROR,
-       DISABLE_REASON, DISABLE_VERSION_MS, EVENT };
-
 #define ID "\"delivery_id\":\"msg_0123456789abcdef0123456789abcdef\""
 #define HEAD ID ",\"tenant\":\"acme\",\"webhook_id\":\"0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b\"," \
              "\"event_id\":\"evt_1\",\"event_type\":\"order.created\","
@@ -92,23 +88,23 @@ static void columns_of_a_record(void **state)
     assert_int_equal(b.n, 2);
     struct arrays a = {HL_BUF_INIT, {0}, {0}};
     dp_attemptlog_batch_arrays(&b, 0, 2, &a.out, a.off, a.len);
-    expect_element(&a, DELIVERY_ID, 2, 0, "msg_0123456789abcdef0123456789abcdef");
-    expect_element(&a, WEBHOOK_ID, 2, 1, "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b");
-    expect_element(&a, STATUS, 2, 0, "succeeded");
-    expect_element(&a, STATUS, 2, 1, "failed");
-    expect_element(&a, ATTEMPT_NO, 2, 1, "3");
-    expect_element(&a, STARTED_MS, 2, 0, "1780000000000");
-    expect_element(&a, STARTED_MS, 2, 1, "-5");
-    expect_element(&a, HTTP_STATUS, 2, 0, NULL); /* absent */
-    expect_element(&a, HTTP_STATUS, 2, 1, "500");
-    expect_element(&a, NEXT_ATTEMPT_MS, 2, 1, NULL); /* null */
-    expect_element(&a, RESPONSE_EXCERPT, 2, 1, "{\"ok\":false}\n\xc3\xa9"); /* unescaped */
-    expect_element(&a, DISABLE_VERSION_MS, 2, 1, "42");
-    expect_element(&a, EVENT, 2, 0, EVENT_TEXT); /* the JSON text as it came */
-    expect_element(&a, EVENT, 2, 1, "{}");
-    assert_false(has_nulls(&a, DELIVERY_ID));
-    assert_true(has_nulls(&a, HTTP_STATUS));
-    assert_true(has_nulls(&a, ERROR)); /* the first record has none */
+    expect_element(&a, DP_AL_DELIVERY_ID, 2, 0, "msg_0123456789abcdef0123456789abcdef");
+    expect_element(&a, DP_AL_WEBHOOK_ID, 2, 1, "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b");
+    expect_element(&a, DP_AL_STATUS, 2, 0, "succeeded");
+    expect_element(&a, DP_AL_STATUS, 2, 1, "failed");
+    expect_element(&a, DP_AL_ATTEMPT_NO, 2, 1, "3");
+    expect_element(&a, DP_AL_STARTED_MS, 2, 0, "1780000000000");
+    expect_element(&a, DP_AL_STARTED_MS, 2, 1, "-5");
+    expect_element(&a, DP_AL_HTTP_STATUS, 2, 0, NULL); /* absent */
+    expect_element(&a, DP_AL_HTTP_STATUS, 2, 1, "500");
+    expect_element(&a, DP_AL_NEXT_ATTEMPT_MS, 2, 1, NULL); /* null */
+    expect_element(&a, DP_AL_RESPONSE_EXCERPT, 2, 1, "{\"ok\":false}\n\xc3\xa9"); /* unescaped */
+    expect_element(&a, DP_AL_DISABLE_VERSION_MS, 2, 1, "42");
+    expect_element(&a, DP_AL_EVENT, 2, 0, EVENT_TEXT); /* the JSON text as it came */
+    expect_element(&a, DP_AL_EVENT, 2, 1, "{}");
+    assert_false(has_nulls(&a, DP_AL_DELIVERY_ID));
+    assert_true(has_nulls(&a, DP_AL_HTTP_STATUS));
+    assert_true(has_nulls(&a, DP_AL_ERROR)); /* the first record has none */
     hl_buf_release(&a.out);
     dp_attemptlog_batch_release(&b);
 }
@@ -160,8 +156,8 @@ static void nul_escapes_become_replacement_characters(void **state)
                         "\"event\":{\"data\":\"a\\u0000b\\\\u0000c\\\\\\u0000\\u00e9\"}}"));
     struct arrays a = {HL_BUF_INIT, {0}, {0}};
     dp_attemptlog_batch_arrays(&b, 0, 1, &a.out, a.off, a.len);
-    expect_element(&a, ERROR, 1, 0, "a\xef\xbf\xbd" "b");
-    expect_element(&a, EVENT, 1, 0, "{\"data\":\"a\\uFFFDb\\\\u0000c\\\\\\uFFFD\\u00e9\"}");
+    expect_element(&a, DP_AL_ERROR, 1, 0, "a\xef\xbf\xbd" "b");
+    expect_element(&a, DP_AL_EVENT, 1, 0, "{\"data\":\"a\\uFFFDb\\\\u0000c\\\\\\uFFFD\\u00e9\"}");
     hl_buf_release(&a.out);
     dp_attemptlog_batch_release(&b);
 }
@@ -181,14 +177,14 @@ static void ranges_and_reuse(void **state)
     assert_int_equal(b.n, 200);
     struct arrays a = {HL_BUF_INIT, {0}, {0}};
     dp_attemptlog_batch_arrays(&b, 150, 200, &a.out, a.off, a.len);
-    expect_element(&a, ATTEMPT_NO, 50, 0, "151");
-    expect_element(&a, ATTEMPT_NO, 50, 49, "200");
+    expect_element(&a, DP_AL_ATTEMPT_NO, 50, 0, "151");
+    expect_element(&a, DP_AL_ATTEMPT_NO, 50, 49, "200");
     dp_attemptlog_batch_clear(&b);
     assert_int_equal(b.n, 0);
     assert_true(add(&b, GOOD));
     dp_attemptlog_batch_arrays(&b, 0, 1, &a.out, a.off, a.len);
-    expect_element(&a, ATTEMPT_NO, 1, 0, "1");
-    expect_element(&a, EVENT, 1, 0, EVENT_TEXT);
+    expect_element(&a, DP_AL_ATTEMPT_NO, 1, 0, "1");
+    expect_element(&a, DP_AL_EVENT, 1, 0, EVENT_TEXT);
     hl_buf_release(&a.out);
     dp_attemptlog_batch_release(&b);
 }

@@ -5,6 +5,7 @@
 #ifndef HL_ID_H
 #define HL_ID_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define HL_UUID_LEN 37 /* 36 chars + NUL */
@@ -17,5 +18,12 @@ void hl_uuid_v7(char out[HL_UUID_LEN]);
 #define HL_DELIVERY_ID_LEN 37
 void hl_delivery_id(const char *tenant, const char *event_id, const char *webhook_id,
                     char out[HL_DELIVERY_ID_LEN]);
+
+/* True when the n bytes at p have a UUID's shape: 36 hex digits (either case) and dashes
+ * in its four places. */
+bool hl_uuid_like(const char *p, size_t n);
+/* True for the n bytes at p when they are an id hl_delivery_id makes: "msg_" and 32
+ * lower-case hex digits. */
+bool hl_delivery_id_like(const char *p, size_t n);
 
 #endif
