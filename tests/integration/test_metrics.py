@@ -355,3 +355,42 @@ def test_delivering_does_not_make_dispatchers_reload_webhooks(hookline, receiver
     wait_for(logged, what="40 logged successes")
     time.sleep(1.0)  # a reload the last batch set off would be done by now
     assert [dp_metric(hookline, i, loads) for i in range(len(hookline.dispatchers))] == before
+
+
+@pytest.mark.dispatchers(2)
+def test_requests_that_change_no_webhook_do_not_make_dispatchers_reload(hookline, receiver):
+    """A 404 on a webhook that does not exist changes nothing, so no dispatcher may load
+    its webhooks again for it: a client repeating such requests must not keep every
+    dispatcher reloading. A change that does happen still reaches them."""
+    hook = hookline.create_webhook(receiver.url, ["order.created"])
+    hookline.settle()
+    loads = "hookline_dispatcher_snapshot_loads_total"
+    time.sleep(1.0)  # the creation's reload is behind us
+    n = len(hookline.dispatchers)
+    before = [dp_metric(hookline, i, loads) for i in range(n)]
+    missing = "0191f0c2-7a35-7c3e-9b3a-3d2f4c1e8a77"
+    for _ in range(5):
+        for method, path, body in [
+            ("PATCH", f"/api/v1/webhooks/{missing}", {"description": "nobody"}),
+            ("PUT", f"/api/v1/webhooks/{missing}",
+             {"url": receiver.url, "events": ["order.created"]}),
+            ("DELETE", f"/api/v1/webhooks/{missing}", None),
+            ("POST", f"/api/v1/webhooks/{missing}/pause", None),
+            ("POST", f"/api/v1/webhooks/{missing}/resume", None),
+            ("POST", f"/api/v1/webhooks/{missing}/rotate-secret", None),
+        ]:
+            r = hookline.api(method, path, json=body)
+            assert r.status_code == 404, (method, path, r.status_code, r.text)
+    time.sleep(1.0)  # a reload would have started 50 ms after its notification
+    assert [dp_metric(hookline, i, loads) for i in range(n)] == before
+
+    # The same dispatchers do reload for a change that happens, and deliver by it.
+    hookline.ensure_event_types(["order.shipped"])
+    r = hookline.api("PATCH", f"/api/v1/webhooks/{hook['id']}",
+                     json={"events": ["order.shipped"]})
+    assert r.status_code == 200, r.text
+    wait_for(lambda: all(dp_metric(hookline, i, loads) > before[i] for i in range(n)),
+             what="a reload after a real change")
+    hookline.post_event("order.shipped", {"n": 1})
+    got = receiver.wait_for(1, timeout=30)
+    assert got[0].json()["event"] == "order.shipped"
