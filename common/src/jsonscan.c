@@ -266,21 +266,54 @@ static size_t valid_number(const unsigned char *t, size_t len, size_t i)
     return i;
 }
 
-bool hl_json_valid(const char *text, size_t len)
+/* Where a top-level member's value ends (depth back at 1, inside the top-level object):
+ * its span goes to the key of that name, the last of duplicate names winning. */
+struct member_watch {
+    const char *const *keys;
+    size_t nkeys;
+    struct hl_json_span *spans;
+    size_t name, nlen, value; /* the current top-level member */
+};
+
+static void member_done(struct member_watch *m, const char *text, size_t end)
+{
+    for (size_t k = 0; k < m->nkeys; k++)
+        if (m->keys[k][0] == text[m->name] && strncmp(m->keys[k], text + m->name, m->nlen) == 0 &&
+            m->keys[k][m->nlen] == '\0') {
+            m->spans[k] = (struct hl_json_span){m->value, end - m->value};
+            return;
+        }
+}
+
+/* hl_json_valid, and with m, hl_json_members in the same pass: m is then given each
+ * top-level member of an object, and the text is refused unless its top level is one
+ * whose names have no backslash escape. */
+static bool validate(const char *text, size_t len, struct member_watch *m)
 {
     const unsigned char *t = (const unsigned char *)text;
     char open[HL_JSON_MAX_DEPTH]; /* the brackets around the current value */
     int depth = 0;
     enum { VALUE, AFTER, NAME } want = VALUE;
     size_t i = skip_ws(text, len, 0);
+    if (m && (i >= len || t[i] != '{'))
+        return false;
     for (;;) {
         if (want == NAME) {
+            size_t name = i + 1;
             if (i >= len || t[i] != '"' || !(i = valid_string(t, len, i)))
                 return false;
+            if (m && depth == 1) {
+                m->name = name;
+                m->nlen = i - 1 - name;
+                if (memchr(text + name, '\\', m->nlen))
+                    return false;
+            }
             i = skip_ws(text, len, i);
             if (i >= len || t[i] != ':')
                 return false;
             i = skip_ws(text, len, i + 1);
+            if (m && depth == 1)
+                m->value = i;
             want = VALUE;
         } else if (want == AFTER) {
             i = skip_ws(text, len, i);
@@ -293,6 +326,8 @@ bool hl_json_valid(const char *text, size_t len)
             } else if (i < len && t[i] == (unsigned char)close) {
                 depth--;
                 i++;
+                if (m && depth == 1)
+                    member_done(m, text, i);
             } else {
                 return false;
             }
@@ -311,6 +346,7 @@ bool hl_json_valid(const char *text, size_t len)
                     i++;
                 } else {
                     want = c == '{' ? NAME : VALUE;
+                    continue;
                 }
             } else if (c == '"') {
                 if (!(i = valid_string(t, len, i)))
@@ -325,8 +361,24 @@ bool hl_json_valid(const char *text, size_t len)
             } else {
                 return false;
             }
+            if (m && depth == 1)
+                member_done(m, text, i);
         }
     }
+}
+
+bool hl_json_valid(const char *text, size_t len)
+{
+    return validate(text, len, NULL);
+}
+
+bool hl_json_valid_members(const char *text, size_t len, const char *const *keys, size_t nkeys,
+                           struct hl_json_span *spans)
+{
+    for (size_t k = 0; k < nkeys; k++)
+        spans[k] = (struct hl_json_span){0, 0};
+    struct member_watch m = {.keys = keys, .nkeys = nkeys, .spans = spans};
+    return validate(text, len, &m);
 }
 
 bool hl_json_plain_string(const char *text, struct hl_json_span sp, const char **s, size_t *n)

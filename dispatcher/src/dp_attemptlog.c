@@ -203,8 +203,7 @@ bool dp_attemptlog_batch_add(struct dp_attemptlog_batch *b, const char *rec, siz
     char *x = b->text.ptr + start;
     replace_nul_escapes(x, len);
     struct hl_json_span sp[DP_ATTEMPTLOG_COLUMNS];
-    bool ok = hl_json_valid(x, len) &&
-              hl_json_members(x, len, column_names, DP_ATTEMPTLOG_COLUMNS, sp);
+    bool ok = hl_json_valid_members(x, len, column_names, DP_ATTEMPTLOG_COLUMNS, sp);
     for (int c = 0; ok && c < DP_ATTEMPTLOG_COLUMNS; c++)
         ok = member_fits(x, sp[c], (enum dp_attemptlog_column)c);
     if (!ok) {

@@ -2,7 +2,8 @@
  * event texts on (into delivery bodies, attempt records, PostgreSQL) after hl_json_valid
  * alone, so it must accept nothing jansson refuses, but numbers beyond int64 or double
  * (which jansson refuses and PostgreSQL's jsonb keeps), and refuse nothing jansson
- * accepts. Then hl_event_read on what passed must give a body that parses back. */
+ * accepts. hl_json_valid_members must agree with hl_json_valid then hl_json_members, the
+ * spans included. Then hl_event_read on what passed must give a body that parses back. */
 #include <jansson.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -24,6 +25,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!j && valid && !strstr(jerr.text, "too big") && !strstr(jerr.text, "overflow"))
         abort(); /* accepted what jansson refuses */
     json_decref(j);
+    static const char *const keys[] = {"id", "type", "data", "a", "", "idx"};
+    enum { NKEYS = sizeof(keys) / sizeof(keys[0]) };
+    struct hl_json_span both[NKEYS], apart[NKEYS];
+    bool one = hl_json_valid_members(text, size, keys, NKEYS, both);
+    if (one != (valid && hl_json_members(text, size, keys, NKEYS, apart)))
+        abort();
+    if (one && memcmp(both, apart, sizeof(both)) != 0)
+        abort(); /* a member found elsewhere than where hl_json_members finds it */
     struct hl_event ev;
     char err[256];
     if (valid && hl_event_read(text, size, &ev, err, sizeof(err)) == HL_OK) {

@@ -218,16 +218,24 @@ static void test_parse_mutations_never_disagree(void **state)
     assert_true(answered > 100); /* it does answer for most harmless changes */
 }
 
+/* The member's span by hl_json_member_span and, the texts being valid, by
+ * hl_json_valid_members, which must find the same. */
 static void span_is(const char *text, const char *key, const char *want)
 {
     size_t off = 0, len = 0;
+    struct hl_json_span sp;
+    bool found = hl_json_valid_members(text, strlen(text), &key, 1, &sp) && sp.len;
     if (!want) {
         assert_false(hl_json_member_span(text, strlen(text), key, &off, &len));
+        assert_false(found);
         return;
     }
     assert_true(hl_json_member_span(text, strlen(text), key, &off, &len));
     assert_int_equal(len, strlen(want));
     assert_memory_equal(text + off, want, len);
+    assert_true(found);
+    assert_int_equal(sp.off, off);
+    assert_int_equal(sp.len, len);
 }
 
 /* The parser's own depth bound (which spares its callers a pass of hl_json_depth_ok): no
@@ -283,6 +291,36 @@ static void test_member_span_last_duplicate_and_escaped_names(void **state)
     span_is("{\"a\":\"\\\\\",\"event\":{\"k\":\"\\u00e9\"}}", "event", "{\"k\":\"\\u00e9\"}");
 }
 
+/* The members of text that is not checked yet: the spans of valid text, nothing for text
+ * hl_json_members alone would have taken apart. */
+static void test_valid_members_checks_and_finds_in_one_pass(void **state)
+{
+    (void)state;
+    static const char *const keys[] = {"id", "status", "payload", "absent"};
+    struct hl_json_span sp[4];
+    const char *rec = "{\"id\":\"d1\",\"payload\":{\"a\":[1,{}],\"b\":\"}\"},\"status\":200,"
+                      "\"id\":\"d2\",\"x\":[]}";
+    assert_true(hl_json_valid_members(rec, strlen(rec), keys, 4, sp));
+    assert_memory_equal(rec + sp[0].off, "\"d2\"", sp[0].len); /* the last duplicate */
+    assert_int_equal(sp[1].len, 3);
+    assert_memory_equal(rec + sp[1].off, "200", 3);
+    assert_int_equal(sp[2].len, strlen("{\"a\":[1,{}],\"b\":\"}\"}"));
+    assert_memory_equal(rec + sp[2].off, "{\"a\":[1,{}],\"b\":\"}\"}", sp[2].len);
+    assert_int_equal(sp[3].len, 0);
+    static const char *const refused[] = {
+        "{\"id\":\"d1\",\"status\":tru}", "{\"id\":\"d1\",}", "{\"id\":\"d1\"} x",
+        "{\"id\":\"d1\",\"payload\":{\"a\":1}", "{\"id\":\"\x01\"}", "[{\"id\":1}]", "\"id\"",
+        "{\"i\\u0064\":1}", "{\"payload\":{\"a\":1,\"a\\\"\":2},\"st\\\"atus\":1}", "",
+    };
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+        if (hl_json_valid_members(refused[i], strlen(refused[i]), keys, 4, sp))
+            fail_msg("accepted '%s'", refused[i]);
+    /* an escape in a nested name is no business of the top level's */
+    const char *nested = "{\"payload\":{\"a\\\"\":2},\"id\":1}";
+    assert_true(hl_json_valid_members(nested, strlen(nested), keys, 4, sp));
+    assert_memory_equal(nested + sp[0].off, "1", sp[0].len);
+}
+
 /* hl_json_valid says what jansson says, on texts chosen for the edges of the grammar. */
 static void test_valid_agrees_with_jansson(void **state)
 {
@@ -303,6 +341,12 @@ static void test_valid_agrees_with_jansson(void **state)
         if (hl_json_valid(texts[i], strlen(texts[i])) != (j != NULL))
             fail_msg("'%s': hl_json_valid %d, jansson %d", texts[i],
                      hl_json_valid(texts[i], strlen(texts[i])), j != NULL);
+        /* and in one pass with finding members: valid, and an object at the top */
+        static const char *const key = "a";
+        struct hl_json_span sp;
+        bool object = j && json_is_object(j);
+        if (hl_json_valid_members(texts[i], strlen(texts[i]), &key, 1, &sp) != object)
+            fail_msg("'%s': hl_json_valid_members disagrees", texts[i]);
         json_decref(j);
     }
     /* a NUL byte is no JSON whitespace nor string content */
@@ -394,6 +438,7 @@ int main(void)
         cmocka_unit_test(test_parse_stops_at_its_depth_bound),
         cmocka_unit_test(test_member_span_finds_values_verbatim),
         cmocka_unit_test(test_valid_agrees_with_jansson),
+        cmocka_unit_test(test_valid_members_checks_and_finds_in_one_pass),
         cmocka_unit_test(test_valid_limits_depth),
         cmocka_unit_test(test_member_span_last_duplicate_and_escaped_names),
         cmocka_unit_test(test_error_text_names_no_library_detail),

@@ -75,6 +75,11 @@ struct hl_json_span {
  * failure: its span is empty. */
 bool hl_json_members(const char *text, size_t len, const char *const *keys, size_t nkeys,
                      struct hl_json_span *spans);
+/* hl_json_valid(text, len) && hl_json_members(...) in one pass, for text from a peer:
+ * true when text is valid JSON whose top level is an object without escaped names, the
+ * spans then set as hl_json_members sets them. */
+bool hl_json_valid_members(const char *text, size_t len, const char *const *keys, size_t nkeys,
+                           struct hl_json_span *spans);
 /* True when the value at sp in text is a string without backslash escapes: *s and *n are
  * then its bytes between the quotes. */
 bool hl_json_plain_string(const char *text, struct hl_json_span sp, const char **s, size_t *n);
