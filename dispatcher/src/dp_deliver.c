@@ -45,6 +45,7 @@
 #include "dp_signature.h"
 #include "dp_subs.h"
 #include "dp_metrics.h"
+#include "dp_urlcache.h"
 #include "hl/buf.h"
 #include "hl/envelope.h"
 #include "hl/format.h"
@@ -58,6 +59,8 @@
 #include "hl/banned.h"
 
 #define RESPONSE_CAP (64 * 1024)
+/* webhook URLs kept parsed (dp_urlcache.h): a few hundred bytes each */
+#define URL_CACHE_SLOTS 1024
 #define EXCERPT_CAP 4096
 #define MAX_HOST_CONNECTIONS 64
 /* A webhook that finishes its parked deliveries within park_max_ms at its pace parks more
@@ -93,6 +96,7 @@ struct dp_delivery {
 
     /* the attempt in progress */
     CURL *easy;
+    CURLU *url; /* its own copy of the webhook's URL, parsed (dp_urlcache.h) */
     struct dp_headers headers;
     size_t resp_bytes;
     struct hl_buf excerpt;
@@ -113,6 +117,7 @@ struct dp_deliver {
     struct dp_delivery *undecided; /* see struct dp_delivery's unext */
     bool holding; /* false once shutdown began: retries go to Kafka */
     CURLM *multi;
+    struct dp_urlcache *urls;
     struct dp_breaker_table *health;
     struct dp_delivery *live;
     size_t in_flight;
@@ -270,7 +275,11 @@ static void attempt_start(struct dp_delivery *d)
     int64_t connect_ms =
         cfg->connect_timeout_ms < w->timeout_ms ? cfg->connect_timeout_ms : w->timeout_ms;
     CURL *e = d->easy;
-    curl_easy_setopt(e, CURLOPT_URL, w->url);
+    d->url = dp_urlcache_get(dl->urls, w->url);
+    if (d->url)
+        curl_easy_setopt(e, CURLOPT_CURLU, d->url);
+    else /* libcurl refuses it again, and says why */
+        curl_easy_setopt(e, CURLOPT_URL, w->url);
     curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, d);
     curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST,
                      strcmp(w->method, "POST") != 0 ? w->method : NULL);
@@ -298,6 +307,9 @@ static void attempt_cleanup(struct dp_delivery *d)
      * before the next attempt_start sets them again. */
     dp_headers_clear(&d->headers);
     curl_easy_setopt(d->easy, CURLOPT_ERRORBUFFER, NULL); /* d's, about to be freed */
+    curl_easy_setopt(d->easy, CURLOPT_CURLU, NULL);
+    curl_url_cleanup(d->url);
+    d->url = NULL;
     if (dl->nspare < (size_t)dl->cfg->max_in_flight) {
         dl->spare[dl->nspare++] = (struct dp_slot){.easy = d->easy, .headers = d->headers};
     } else {
@@ -972,6 +984,7 @@ struct dp_deliver *dp_deliver_new(const struct dp_config *cfg, struct dp_produce
         return NULL;
     }
     dl->health = dp_breaker_table_new();
+    dl->urls = dp_urlcache_new(URL_CACHE_SLOTS);
     dp_deliver_set_share(dl, 1.0);
     dl->wait_cap = (size_t)(cfg->max_in_flight / 8 > 16 ? cfg->max_in_flight / 8 : 16);
     dl->spare = hl_xcalloc((size_t)cfg->max_in_flight, sizeof(*dl->spare));
@@ -995,6 +1008,7 @@ void dp_deliver_free(struct dp_deliver *dl)
     while (dl->live)
         delivery_finish(dl->live);
     dp_breaker_table_free(dl->health);
+    dp_urlcache_free(dl->urls);
     while (dl->nspare) {
         struct dp_slot *slot = &dl->spare[--dl->nspare];
         curl_easy_cleanup(slot->easy);
