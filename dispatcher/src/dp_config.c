@@ -91,6 +91,11 @@ const struct hl_cfg_opt dp_config_opts[] = {
      0, 600000,
      "on SIGTERM, how long in-flight deliveries may still finish; unfinished events are "
      "redelivered by the dispatcher that takes their partition over"},
+    {"rebalance_drain_ms", HL_CFG_INT, offsetof(struct dp_config, rebalance_drain_ms), "2000",
+     0, 60000,
+     "before a rebalance takes partitions, how long the attempts on the wire may still end "
+     "so that their offsets are committed (0: not at all); the next owner then does not "
+     "send them again"},
     {"ca_bundle", HL_CFG_STR, offsetof(struct dp_config, ca_bundle), NULL, 0, 0,
      "PEM file of the CA certificates https deliveries are verified against instead of the "
      "system store; certificate and host name verification cannot be switched off"},

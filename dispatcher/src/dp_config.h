@@ -17,6 +17,7 @@ struct dp_config {
     int64_t max_in_flight;
     int64_t connect_timeout_ms;
     int64_t shutdown_timeout_ms;
+    int64_t rebalance_drain_ms;
     int64_t session_timeout_ms;
     char *retry_tiers_ms; /* comma-separated tier delays, ascending */
     char *event_schema;   /* NULL: HL_DEFAULT_EVENT_SCHEMA */

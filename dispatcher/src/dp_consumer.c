@@ -7,9 +7,12 @@
  * resumes after the last message we took, instead of starting again from the committed
  * offset and delivering everything in flight twice. That is safe whoever held the
  * partition meanwhile: we skip only messages we took ourselves, and store offsets only
- * for messages we finished. A partition that does not come back is forgotten: its
- * in-flight messages are orphaned, because its new owner starts from the committed offset
- * and delivers them again. Their attempts already on the wire run to the end (finishing
+ * for messages we finished. Before partitions are revoked, the attempts on the wire get
+ * up to rebalance_drain_ms to end while the partitions are still ours (the drain,
+ * dp_loop.c): what follows them is done, their offsets are stored and go with the
+ * revoke's commit. A partition that does not come back is forgotten: its in-flight
+ * messages are orphaned, because its new owner starts from the committed offset and
+ * delivers them again. Those still on the wire after the drain run to the end (finishing
  * them stores nothing), a repeat which at-least-once allows and the stable webhook-id
  * lets receivers dedupe, and are recorded, but what would follow them (a retry, a dead
  * letter) is the new owner's; their deliveries not started yet are dropped
@@ -72,6 +75,8 @@ struct dp_consumer {
     size_t nlimbo;
     int64_t limbo_since_ms; /* monotonic, when the oldest of them was revoked */
     bool frozen;
+    void (*drain)(void *arg); /* dp_consumer_set_drain */
+    void *drain_arg;
     dp_metrics_client role; /* the live topics' consumer or the retry tiers' */
     /* dp_consumer_events_share(): recomputed after each assignment */
     bool share_dirty;
@@ -302,8 +307,9 @@ static void log_partitions(const char *what, const rd_kafka_topic_partition_list
 
 /* Cooperative protocol (cooperative-sticky): only the partitions that move are assigned or
  * revoked, and the calls are incremental. Eager protocol (range, roundrobin): every
- * rebalance revokes the whole assignment and assigns the new one. Either way a revoked
- * partition's stored offsets are committed first and its unfinished work orphaned. */
+ * rebalance revokes the whole assignment and assigns the new one. Either way the attempts
+ * on the wire get a moment to end (the drain), a revoked partition's stored offsets are
+ * committed, and its work still unfinished is orphaned. */
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
@@ -342,6 +348,11 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
         bool lost = rd_kafka_assignment_lost(rk);
         log_partitions(lost ? "lost" : "revoked", parts);
+        /* The partitions are still ours: attempts on the wire may end, and what follows
+         * them be done, so that their offsets go with this commit. Whoever gets the
+         * partitions next then starts after them instead of sending them again. */
+        if (!lost && !c->frozen && c->drain)
+            c->drain(c->drain_arg);
         /* Stored, the offsets of the revoked partitions are committed by librdkafka as
          * it unassigns them (enable.auto.commit), and the group is rejoined only after
          * that commit: no commit of our own here, whose synchronous wait would hold this
@@ -692,6 +703,12 @@ double dp_consumer_events_share(struct dp_consumer *c)
         return c->events_share;
     }
     return 1.0;
+}
+
+void dp_consumer_set_drain(struct dp_consumer *c, void (*drain)(void *arg), void *arg)
+{
+    c->drain = drain;
+    c->drain_arg = arg;
 }
 
 void dp_consumer_freeze(struct dp_consumer *c)

@@ -148,5 +148,9 @@ void dp_consumer_freeze(struct dp_consumer *c);
 /* Leaves the group (revoke: commit stored offsets), then frees everything. Every
  * message must have been released. */
 void dp_consumer_close(struct dp_consumer *c);
+/* Called when a rebalance is about to take this consumer's partitions (not when they are
+ * lost, nor once frozen), before their offsets are stored and committed: it may let work
+ * on them finish, for at most rebalance_drain_ms (dp_loop.c). NULL: none. */
+void dp_consumer_set_drain(struct dp_consumer *c, void (*drain)(void *arg), void *arg);
 
 #endif

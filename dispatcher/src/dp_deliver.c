@@ -121,6 +121,7 @@ struct dp_deliver {
     struct dp_breaker_table *health;
     struct dp_delivery *live;
     size_t in_flight;
+    size_t attempts; /* on the wire: added to the multi handle, not yet removed */
     size_t wait_cap; /* deliveries one webhook may park here before they are deferred */
     /* Easy handles of finished attempts, with their header lists' storage, for the next
      * ones: curl_easy_init and _cleanup per attempt cost more (connections live in the
@@ -295,6 +296,7 @@ static void attempt_start(struct dp_delivery *d)
     CURLMcode mc = curl_multi_add_handle(dl->multi, e);
     assert(mc == CURLM_OK);
     (void)mc;
+    dl->attempts++;
     dp_metrics_attempts_in_flight(1);
 }
 
@@ -302,6 +304,7 @@ static void attempt_cleanup(struct dp_delivery *d)
 {
     struct dp_deliver *dl = d->dl;
     curl_multi_remove_handle(dl->multi, d->easy);
+    dl->attempts--;
     dp_metrics_attempts_in_flight(-1);
     /* A spare handle still has this delivery as its callbacks' data: nothing calls them
      * before the next attempt_start sets them again. */
@@ -966,6 +969,21 @@ void dp_deliver_run(struct dp_deliver *dl, struct curl_waitfd *extra, unsigned n
 size_t dp_deliver_in_flight(const struct dp_deliver *dl)
 {
     return dl->in_flight;
+}
+
+size_t dp_deliver_attempts(const struct dp_deliver *dl)
+{
+    return dl->attempts;
+}
+
+void dp_deliver_finish_step(struct dp_deliver *dl, struct curl_waitfd *extra, unsigned nextra,
+                            int max_wait_ms)
+{
+    perform(dl);
+    CURLMcode mc = curl_multi_poll(dl->multi, extra, nextra, max_wait_ms, NULL);
+    if (mc != CURLM_OK)
+        hl_log(HL_LOG_ERROR, "deliver", "curl_multi_poll: %s", curl_multi_strerror(mc));
+    perform(dl);
 }
 
 struct dp_deliver *dp_deliver_new(const struct dp_config *cfg, struct dp_producer *prod,

@@ -57,6 +57,14 @@ void dp_deliver_set_share(struct dp_deliver *dl, double share);
 void dp_deliver_stop_holding(struct dp_deliver *dl);
 /* Deliveries attempting, waiting for a slot, or held for a retry due soon. */
 size_t dp_deliver_in_flight(const struct dp_deliver *dl);
+/* Attempts on the wire. */
+size_t dp_deliver_attempts(const struct dp_deliver *dl);
+/* Like dp_deliver_run, but starts nothing: handles the attempts that ended and waits at
+ * most max_wait_ms for more to end (or for one of the extra fds). What an ended attempt
+ * leads to (its record, a retry, a dead letter) is done as always; deliveries that wait
+ * go on waiting. For the drain before a rebalance (dp_loop.c). */
+void dp_deliver_finish_step(struct dp_deliver *dl, struct curl_waitfd *extra, unsigned nextra,
+                            int max_wait_ms);
 /* Starts what may start, then waits at most max_wait_ms for network activity or one of
  * the extra fds, and handles what finished. */
 void dp_deliver_run(struct dp_deliver *dl, struct curl_waitfd *extra, unsigned nextra,

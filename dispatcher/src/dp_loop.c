@@ -42,6 +42,8 @@
  * attempt in flight waiting that long, and those waits entered the pace estimates that
  * decide what is parked and what deferred (dp_deliver.c). */
 #define INTAKE_BATCH 100
+/* The drain before a rebalance looks at the producer's acknowledgements this often. */
+#define DRAIN_STEP_MS 5
 
 /* A message held by the fence. */
 struct held {
@@ -203,12 +205,48 @@ static int wait_ms(const struct dp_consumer *tiers, bool drained)
     return w < 0 ? 0 : w < IDLE_WAIT_MS ? (int)w : IDLE_WAIT_MS;
 }
 
+/* A rebalance is about to take this dispatcher's partitions (dp_consumer_set_drain).
+ * Without a wait, each attempt on the wire would be made again by the partition's next
+ * owner, which starts from the committed offset. So the attempts get up to
+ * rebalance_drain_ms to end, and what they handed to Kafka (records, retries) to be
+ * acknowledged: their messages are then finished, and their offsets go with the revoke's
+ * commit. Nothing new starts meanwhile, and the wait ends as soon as nothing is out. The
+ * wake pipe is left alone: what it announces is served when the loop goes on. */
+struct drain {
+    const struct dp_config *cfg;
+    struct dp_deliver *dl;
+    struct dp_producer *prod;
+};
+
+static void drain_before_revoke(void *arg)
+{
+    const struct drain *x = arg;
+    size_t on_wire = dp_deliver_attempts(x->dl);
+    int64_t start = hl_mono_ms(), deadline = start + x->cfg->rebalance_drain_ms;
+    for (;;) {
+        dp_producer_serve(x->prod);
+        if ((!dp_deliver_attempts(x->dl) && !dp_producer_outstanding(x->prod)) ||
+            hl_mono_ms() >= deadline)
+            break;
+        dp_deliver_finish_step(x->dl, NULL, 0, DRAIN_STEP_MS);
+    }
+    if (on_wire)
+        hl_log(HL_LOG_INFO, "loop", "rebalance: %zu attempts were on the wire, %zu still are "
+               "after %lld ms", on_wire, dp_deliver_attempts(x->dl),
+               (long long)(hl_mono_ms() - start));
+}
+
 void dp_loop_run(const struct dp_config *cfg, struct dp_subs *subs, struct dp_consumer *c,
                  struct dp_consumer *tiers, struct dp_deliver *dl, struct dp_producer *prod,
                  int wake_fd, volatile sig_atomic_t *stop)
 {
     struct curl_waitfd wake = {.fd = wake_fd, .events = CURL_WAIT_POLLIN};
     struct hold_list held = {0};
+    struct drain drain = {.cfg = cfg, .dl = dl, .prod = prod};
+    if (cfg->rebalance_drain_ms > 0) {
+        dp_consumer_set_drain(c, drain_before_revoke, &drain);
+        dp_consumer_set_drain(tiers, drain_before_revoke, &drain);
+    }
     while (!*stop) {
         dp_producer_serve(prod);
         bool drained = intake(cfg, subs, c, tiers, dl, prod, &held);
@@ -253,4 +291,6 @@ void dp_loop_run(const struct dp_config *cfg, struct dp_subs *subs, struct dp_co
     for (size_t i = 0; i < held.n; i++)
         dp_msg_done(held.v[i].msg);
     free(held.v);
+    dp_consumer_set_drain(c, NULL, NULL); /* drain is about to go out of scope */
+    dp_consumer_set_drain(tiers, NULL, NULL);
 }

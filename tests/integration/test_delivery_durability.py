@@ -24,6 +24,8 @@ import psycopg
 import pytest
 import requests
 
+from waiting import wait_for
+
 # A killed member's partitions move after its session times out: keep that short. A burst
 # beyond what a webhook may park in memory waits in retry tier 0: keep that short too.
 FAST_TAKEOVER = {"HOOKLINE_SESSION_TIMEOUT_MS": "6000", "HOOKLINE_SHUTDOWN_TIMEOUT_MS": "2000",
@@ -130,6 +132,32 @@ def test_sigkill_of_one_of_two_dispatchers_loses_nothing(hookline, make_receiver
           f"{killed_at[0]} deliveries; {'; '.join(report)}; "
           f"all in {time.monotonic() - t0:.1f} s")
     assert ok and missing == 0, f"{missing} accepted (event, webhook) deliveries never arrived"
+
+
+@pytest.mark.dispatchers(0)
+def test_a_dispatcher_joining_mid_stream_sends_nothing_twice(hookline, make_receiver):
+    """A dispatcher that joins takes partitions from the one running (scaling out, a
+    rolling update). The attempts on the wire finish before the partitions go, and their
+    offsets are committed: the newcomer starts after them instead of sending them again.
+    Deliveries not started yet move with their partitions, unsent. (With
+    rebalance_drain_ms=0 every request open at the join arrived twice.)"""
+    def slow(req) -> int:
+        time.sleep(0.25)
+        return 200
+
+    receiver = make_receiver(responder=slow)
+    hookline.start_dispatcher()
+    hookline.create_webhook(receiver.url, ["join.*"], max_concurrency=16)
+    hookline.settle()
+    posted = post_batches(hookline, [{"event": "join.test", "data": {"i": i}} for i in range(600)])
+    arrivals = Arrivals(receiver)
+    wait_for(lambda: len(receiver.snapshot()) >= 100, timeout=60, what="100 deliveries")
+    in_flight_at_join = receiver.open_now
+    hookline.start_dispatcher()  # both consumer groups rebalance
+    assert wait_all_arrived([arrivals], set(posted), timeout=120), \
+        f"{len(set(posted) - arrivals.update())} of 600 never arrived"
+    print(f"{in_flight_at_join} requests open at the join; {arrivals.duplicates()} duplicates")
+    assert arrivals.duplicates() == 0
 
 
 # --- PostgreSQL outage -------------------------------------------------------------------
