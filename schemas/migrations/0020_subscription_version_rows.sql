@@ -30,26 +30,22 @@ $$;
 DROP TRIGGER webhooks_changed ON webhooks;
 DROP TRIGGER tenants_changed ON tenants;
 
-CREATE TRIGGER webhooks_inserted AFTER INSERT ON webhooks
-    REFERENCING NEW TABLE AS changed
-    FOR EACH STATEMENT EXECUTE FUNCTION hl_webhooks_notify();
-CREATE TRIGGER webhooks_updated AFTER UPDATE ON webhooks
-    REFERENCING NEW TABLE AS changed
-    FOR EACH STATEMENT EXECUTE FUNCTION hl_webhooks_notify();
-CREATE TRIGGER webhooks_deleted AFTER DELETE ON webhooks
-    REFERENCING OLD TABLE AS changed
-    FOR EACH STATEMENT EXECUTE FUNCTION hl_webhooks_notify();
-CREATE TRIGGER webhooks_truncated AFTER TRUNCATE ON webhooks
-    FOR EACH STATEMENT EXECUTE FUNCTION hl_webhooks_notify();
-
-CREATE TRIGGER tenants_inserted AFTER INSERT ON tenants
-    REFERENCING NEW TABLE AS changed
-    FOR EACH STATEMENT EXECUTE FUNCTION hl_webhooks_notify();
-CREATE TRIGGER tenants_updated AFTER UPDATE ON tenants
-    REFERENCING NEW TABLE AS changed
-    FOR EACH STATEMENT EXECUTE FUNCTION hl_webhooks_notify();
-CREATE TRIGGER tenants_deleted AFTER DELETE ON tenants
-    REFERENCING OLD TABLE AS changed
-    FOR EACH STATEMENT EXECUTE FUNCTION hl_webhooks_notify();
-CREATE TRIGGER tenants_truncated AFTER TRUNCATE ON tenants
-    FOR EACH STATEMENT EXECUTE FUNCTION hl_webhooks_notify();
+DO $$
+DECLARE
+    t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['webhooks', 'tenants'] LOOP
+        EXECUTE format('CREATE TRIGGER %1$s_inserted AFTER INSERT ON %1$I '
+                       'REFERENCING NEW TABLE AS changed '
+                       'FOR EACH STATEMENT EXECUTE FUNCTION hl_webhooks_notify()', t);
+        EXECUTE format('CREATE TRIGGER %1$s_updated AFTER UPDATE ON %1$I '
+                       'REFERENCING NEW TABLE AS changed '
+                       'FOR EACH STATEMENT EXECUTE FUNCTION hl_webhooks_notify()', t);
+        EXECUTE format('CREATE TRIGGER %1$s_deleted AFTER DELETE ON %1$I '
+                       'REFERENCING OLD TABLE AS changed '
+                       'FOR EACH STATEMENT EXECUTE FUNCTION hl_webhooks_notify()', t);
+        EXECUTE format('CREATE TRIGGER %1$s_truncated AFTER TRUNCATE ON %1$I '
+                       'FOR EACH STATEMENT EXECUTE FUNCTION hl_webhooks_notify()', t);
+    END LOOP;
+END
+$$;
