@@ -160,6 +160,41 @@ def test_a_dispatcher_joining_mid_stream_sends_nothing_twice(hookline, make_rece
     assert arrivals.duplicates() == 0
 
 
+@pytest.mark.dispatchers(0)
+def test_retries_decided_while_a_rebalance_waits_are_not_lost(hookline, make_receiver):
+    """Attempts that fail while a rebalance waits for them (the drain) hand a retry to a
+    retry tier before their offsets go with the commit: every event still arrives, with
+    the partitions now shared by two dispatchers. The first request for every third event
+    fails (few enough that the breaker stays closed)."""
+    seen: set[str] = set()
+    ok: set[str] = set()
+    lock = threading.Lock()
+
+    def first_fails(req) -> int:
+        time.sleep(0.25)
+        eid = req.json()["id"]
+        with lock:
+            if eid not in seen and req.json()["data"]["i"] % 3 == 0:
+                seen.add(eid)
+                return 500
+            ok.add(eid)
+            return 200
+
+    receiver = make_receiver(responder=first_fails)
+    hookline.start_dispatcher(**FAST_TAKEOVER)
+    hookline.create_webhook(receiver.url, ["drain.*"], max_concurrency=16)
+    hookline.settle()
+    posted = set(post_batches(hookline, [{"event": "drain.test", "data": {"i": i}}
+                                         for i in range(300)]))
+    wait_for(lambda: len(receiver.snapshot()) >= 60, timeout=60, what="60 requests")
+    hookline.start_dispatcher(**FAST_TAKEOVER)  # both consumer groups rebalance
+
+    def all_ok() -> bool:
+        with lock:
+            return posted <= ok
+    wait_for(all_ok, timeout=120, what="every event answered 200 once")
+
+
 # --- PostgreSQL outage -------------------------------------------------------------------
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
