@@ -114,6 +114,15 @@ static size_t skip_value(const char *t, size_t len, size_t i)
     return i;
 }
 
+/* Which of the nkeys keys is the name of nlen bytes at name; nkeys when none. */
+static size_t key_index(const char *const *keys, size_t nkeys, const char *name, size_t nlen)
+{
+    for (size_t k = 0; k < nkeys; k++)
+        if (keys[k][0] == name[0] && strncmp(keys[k], name, nlen) == 0 && keys[k][nlen] == '\0')
+            return k;
+    return nkeys;
+}
+
 bool hl_json_members(const char *text, size_t len, const char *const *keys, size_t nkeys,
                      struct hl_json_span *spans)
 {
@@ -134,12 +143,9 @@ bool hl_json_members(const char *text, size_t len, const char *const *keys, size
         i = skip_ws(text, len, i + 1);
         size_t v = i, nlen = end - 1 - name;
         i = skip_value(text, len, i);
-        for (size_t k = 0; k < nkeys; k++)
-            if (keys[k][0] == text[name] && strncmp(keys[k], text + name, nlen) == 0 &&
-                keys[k][nlen] == '\0') {
-                spans[k] = (struct hl_json_span){v, i - v};
-                break;
-            }
+        size_t k = key_index(keys, nkeys, text + name, nlen);
+        if (k < nkeys)
+            spans[k] = (struct hl_json_span){v, i - v};
         i = skip_ws(text, len, i);
         if (i < len && text[i] == ',')
             i = skip_ws(text, len, i + 1);
@@ -277,12 +283,9 @@ struct member_watch {
 
 static void member_done(struct member_watch *m, const char *text, size_t end)
 {
-    for (size_t k = 0; k < m->nkeys; k++)
-        if (m->keys[k][0] == text[m->name] && strncmp(m->keys[k], text + m->name, m->nlen) == 0 &&
-            m->keys[k][m->nlen] == '\0') {
-            m->spans[k] = (struct hl_json_span){m->value, end - m->value};
-            return;
-        }
+    size_t k = key_index(m->keys, m->nkeys, text + m->name, m->nlen);
+    if (k < m->nkeys)
+        m->spans[k] = (struct hl_json_span){m->value, end - m->value};
 }
 
 /* hl_json_valid, and with m, hl_json_members in the same pass: m is then given each

@@ -17,6 +17,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "hl/hash.h"
 #include "hl/mem.h"
 #include "hl/time.h"
 #include "hl/banned.h"
@@ -56,13 +57,8 @@ static struct series *table[NHASH];
 
 static unsigned hash(const char *name, const char *labels)
 {
-    uint32_t h = 2166136261u;
-    for (const char *p = name; *p; p++)
-        h = (h ^ (unsigned char)*p) * 16777619u;
-    h = (h ^ '{') * 16777619u;
-    for (const char *p = labels; *p; p++)
-        h = (h ^ (unsigned char)*p) * 16777619u;
-    return h % NHASH;
+    return (unsigned)(hl_hash_str(hl_hash_str(hl_hash_str(HL_HASH_INIT, name), "{"), labels) %
+                      NHASH);
 }
 
 static struct family *find_family(const char *name)

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "dp_metrics.h"
+#include "hl/hash.h"
 #include "hl/mem.h"
 #include "hl/time.h"
 #include "hl/banned.h"
@@ -31,10 +32,7 @@ struct dp_breaker_table {
 
 static unsigned hash(const char *s)
 {
-    unsigned h = 2166136261u;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 16777619u;
-    return h % NBUCKETS;
+    return (unsigned)(hl_hash_str(HL_HASH_INIT, s) % NBUCKETS);
 }
 
 struct dp_breaker_table *dp_breaker_table_new(void)

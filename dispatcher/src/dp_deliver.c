@@ -947,6 +947,17 @@ static bool admit_waiting(struct dp_deliver *dl)
     return waiting;
 }
 
+/* Waits at most wait_ms for the network or the extra fds, and handles the attempts that
+ * ended meanwhile. */
+static void wait_perform(struct dp_deliver *dl, struct curl_waitfd *extra, unsigned nextra,
+                         int wait_ms)
+{
+    CURLMcode mc = curl_multi_poll(dl->multi, extra, nextra, wait_ms, NULL);
+    if (mc != CURLM_OK)
+        hl_log(HL_LOG_ERROR, "deliver", "curl_multi_poll: %s", curl_multi_strerror(mc));
+    perform(dl);
+}
+
 void dp_deliver_run(struct dp_deliver *dl, struct curl_waitfd *extra, unsigned nextra,
                     int max_wait_ms)
 {
@@ -960,10 +971,7 @@ void dp_deliver_run(struct dp_deliver *dl, struct curl_waitfd *extra, unsigned n
         if (until < wait)
             wait = until > 0 ? (int)until : 0;
     }
-    CURLMcode mc = curl_multi_poll(dl->multi, extra, nextra, wait, NULL);
-    if (mc != CURLM_OK)
-        hl_log(HL_LOG_ERROR, "deliver", "curl_multi_poll: %s", curl_multi_strerror(mc));
-    perform(dl);
+    wait_perform(dl, extra, nextra, wait);
 }
 
 size_t dp_deliver_in_flight(const struct dp_deliver *dl)
@@ -980,10 +988,7 @@ void dp_deliver_finish_step(struct dp_deliver *dl, struct curl_waitfd *extra, un
                             int max_wait_ms)
 {
     perform(dl);
-    CURLMcode mc = curl_multi_poll(dl->multi, extra, nextra, max_wait_ms, NULL);
-    if (mc != CURLM_OK)
-        hl_log(HL_LOG_ERROR, "deliver", "curl_multi_poll: %s", curl_multi_strerror(mc));
-    perform(dl);
+    wait_perform(dl, extra, nextra, max_wait_ms);
 }
 
 struct dp_deliver *dp_deliver_new(const struct dp_config *cfg, struct dp_producer *prod,

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hl/hash.h"
 #include "hl/mem.h"
 #include "hl/banned.h"
 
@@ -44,18 +45,9 @@ void dp_urlcache_free(struct dp_urlcache *c)
     free(c);
 }
 
-/* FNV-1a, 64 bits */
-static uint64_t hash(const char *s)
-{
-    uint64_t h = 14695981039346656037ull;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
-}
-
 CURLU *dp_urlcache_get(struct dp_urlcache *c, const char *url)
 {
-    struct slot *s = &c->slots[hash(url) & c->mask];
+    struct slot *s = &c->slots[hl_hash_str(HL_HASH_INIT, url) & c->mask];
     if (!s->url || strcmp(s->url, url) != 0) {
         free(s->url);
         curl_url_cleanup(s->parsed);

@@ -25,6 +25,7 @@
 #include "gw_req.h"
 #include "hl/jsonschema.h"
 #include "hl/log.h"
+#include "hl/hash.h"
 #include "hl/mem.h"
 #include "hl/banned.h"
 
@@ -123,10 +124,7 @@ static int load_last(const char *tenant, const char *type, struct hl_schema **ou
 
 static size_t hash(const char *s)
 {
-    size_t h = 1469598103934665603ull; /* FNV-1a */
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h & (SLOTS - 1);
+    return hl_hash_str(HL_HASH_INIT, s) & (SLOTS - 1);
 }
 
 void gw_event_schemas_clear(void)
