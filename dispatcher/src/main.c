@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -45,6 +46,34 @@ static void usage(FILE *out)
 
 /* Consuming before the first load would match early events against no webhook at all and
  * finish them undelivered, so wait for it however long PostgreSQL takes. */
+/* Descriptors beyond the attempts' connections: Kafka's brokers, PostgreSQL, the ops
+ * listener, logs, wake pipes. */
+#define FD_HEADROOM 128
+
+/* Every attempt on the wire holds a socket, and the connection pool keeps about as many
+ * idle: the soft limit on open files (often 1,024) is raised to the hard one, as a server
+ * that holds many connections does. Says so when even that is short of what
+ * max_in_flight may need; connections beyond it fail as connect errors. */
+static void raise_open_files(const struct dp_config *cfg)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rlim_t was = rl.rlim_cur;
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            rl.rlim_cur = was;
+    }
+    rlim_t need = 2 * (rlim_t)cfg->max_in_flight + FD_HEADROOM;
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need)
+        hl_log(HL_LOG_WARN, "main",
+               "open files limited to %llu; max_in_flight %lld may need %llu (raise the "
+               "hard limit, e.g. ulimit -n or LimitNOFILE)",
+               (unsigned long long)rl.rlim_cur, (long long)cfg->max_in_flight,
+               (unsigned long long)need);
+}
+
 static bool wait_for_webhooks(struct dp_subs *subs)
 {
     int64_t waited = 0;
@@ -117,6 +146,7 @@ int main(int argc, char **argv)
     hl_signals_install();
 
     hl_log(HL_LOG_INFO, "main", "hookline-dispatcher %s starting", HL_VERSION);
+    raise_open_files(&cfg);
     /* First, so that /healthz answers while the webhooks load and /readyz says why not. */
     dp_metrics_init(&cfg);
     http = hl_ops_http_start(cfg.http_host, cfg.http_port, dp_metrics_ready, err, sizeof(err));

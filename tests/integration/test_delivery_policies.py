@@ -129,6 +129,40 @@ def test_max_concurrency_caps_open_requests_at_the_receiver(hookline, make_recei
     assert span >= 3.0 - SLACK_S, f"8 one-second requests 2 at a time took {span:.1f} s"
 
 
+def test_webhooks_sharing_a_host_are_not_queued_behind_each_other(hookline, make_receiver):
+    """Many webhooks on one host (a chat service's webhook URLs, one customer's endpoint
+    for many tenants) each get their own connections: none waits for another's answer
+    and none times out for it. Each is bounded by its own max_concurrency and the
+    dispatcher's max_in_flight only. A cap of 64 connections per host held the rest of
+    these requests in libcurl, where their timeout ran before they were sent."""
+    n = 80
+    hold = 2.0  # each answer takes 2 s; the timeout is 3.5 s
+
+    def slow(req):
+        time.sleep(hold)
+        return 200
+
+    rcv = make_receiver(responder=slow)
+    for _ in range(n):
+        hookline.create_webhook(rcv.url, ["order.created"], timeout_ms=3500)
+    hookline.settle()
+    eid = hookline.post_event("order.created", {"n": 1})
+    reqs = rcv.wait_for(n, timeout=60)
+    assert rcv.max_open == n, f"all {n} requests open at once: saw at most {rcv.max_open}"
+    assert len({q.headers["webhook-id"] for q in reqs}) == n, "one request per webhook"
+
+    def logged():
+        page = hookline.api("GET", "/api/v1/deliveries?event_type=order.created&limit=250")
+        assert page.status_code == 200, page.text
+        mine = [d for d in page.json()["data"] if d["event_id"] == eid]
+        return mine if len(mine) == n and all(d["status"] == "succeeded" for d in mine) \
+            else None
+
+    mine = wait_for(logged, timeout=30, what=f"{n} deliveries logged as succeeded")
+    assert all(d["attempts"] == 1 for d in mine), \
+        [(d["attempts"], d["last_error_class"]) for d in mine if d["attempts"] != 1]
+
+
 def test_rate_limit_caps_requests_per_second_at_the_receiver(hookline, make_receiver):
     rate, n = 4, 24
     rcv = make_receiver()
