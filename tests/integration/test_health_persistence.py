@@ -28,9 +28,16 @@ def restart(hookline, i: int, **env) -> int:
 def test_open_breaker_stays_open_across_a_restart(hookline, make_receiver):
     d = hookline.start_dispatcher(**HEALTH)
     rcv = make_receiver(status=500)
-    hookline.create_webhook(rcv.url, ["order.created"], retry_policy=POLICY)
-    for i in range(3):
-        hookline.post_event("order.created", {"i": i})
+    # The three first attempts must fail before any retry is due: on a busy machine a
+    # retry 200 ms after the first failure could start together with the third event's
+    # first attempt, before either had failed, and make four requests. Retried after 2 s
+    # instead, and the three events in one batch.
+    hookline.create_webhook(rcv.url, ["order.created"],
+                            retry_policy={**POLICY, "initial_delay_ms": 2000,
+                                          "max_delay_ms": 2000})
+    r = hookline.api("POST", "/api/v1/events/batch", json={
+        "events": [{"event": "order.created", "data": {"i": i}} for i in range(3)]})
+    assert r.status_code in (200, 202, 207), r.text
     opened = rcv.wait_for(3, timeout=15)[2].arrived
     time.sleep(1.0)  # the health store writes within 200 ms
     assert len(rcv.snapshot()) == 3, "the breaker did not open after 3 failures"
