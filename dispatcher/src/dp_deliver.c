@@ -19,16 +19,7 @@
  * once: only a new URL (or an operator's ssrf_allowlist) can change the outcome.
  *
  * TLS peers are always verified (CURLOPT_SSL_VERIFYPEER and VERIFYHOST), against the
- * system store or the ca_bundle option; there is deliberately no switch to turn that off.
- *
- * The multi handle is driven by events (curl_multi_socket_action): libcurl tells
- * on_socket() which of its sockets to watch for what, and they go in one epoll set; it
- * tells on_timer() when it next needs the time to pass. The loop then acts on the sockets
- * epoll reports and on the timer once due, so an attempt waiting for its answer costs
- * nothing until the answer arrives. curl_multi_perform (with curl_multi_poll) instead
- * visits every attempt in progress each time, and asks the kernel about each one's socket
- * with a poll() of its own: with a few dozen attempts on the wire, most of the loop's
- * system calls (docs/performance.md). */
+ * system store or the ca_bundle option; there is deliberately no switch to turn that off. */
 #include "dp_deliver.h"
 
 #include <assert.h>
@@ -39,12 +30,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <errno.h>
-#include <poll.h>
 #include <strings.h>
-#include <sys/epoll.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include "dp_attempt_record.h"
 #include "dp_autodisable.h"
@@ -75,10 +62,7 @@
 /* webhook URLs kept parsed (dp_urlcache.h): a few hundred bytes each */
 #define URL_CACHE_SLOTS 1024
 #define EXCERPT_CAP 4096
-/* socket events taken from epoll at a time */
-#define EVENTS_MAX 64
-/* the loop's extra descriptors (dp_deliver_run): one wake pipe today */
-#define EXTRA_MAX 4
+#define MAX_HOST_CONNECTIONS 64
 /* A webhook that finishes its parked deliveries within park_max_ms at its pace parks more
  * beyond wait_cap (max_in_flight then holds the intake back): a fast endpoint with a
  * backlog would otherwise send most of it through a retry tier, each hop waiting at least
@@ -133,8 +117,6 @@ struct dp_deliver {
     struct dp_delivery *undecided; /* see struct dp_delivery's unext */
     bool holding; /* false once shutdown began: retries go to Kafka */
     CURLM *multi;
-    int epfd;             /* curl's sockets, as on_socket() was told to watch them */
-    int64_t timer_due_ms; /* on_timer(): when curl wants the time to pass (monotonic); -1 */
     struct dp_urlcache *urls;
     struct dp_breaker_table *health;
     struct dp_delivery *live;
@@ -932,80 +914,13 @@ void dp_deliver_stop_holding(struct dp_deliver *dl)
     }
 }
 
-/* CURLMOPT_SOCKETFUNCTION: watch socket s for what curl waits for on it. socketp is what
- * curl_multi_assign gave s: non-NULL once s is in the epoll set. */
-static int on_socket(CURL *e, curl_socket_t s, int what, void *ud, void *socketp)
-{
-    (void)e;
-    struct dp_deliver *dl = ud;
-    if (what == CURL_POLL_REMOVE) {
-        /* s may be closed already, which took it out of the set */
-        epoll_ctl(dl->epfd, EPOLL_CTL_DEL, s, NULL);
-        return 0;
-    }
-    struct epoll_event ev = {
-        .events = (what & CURL_POLL_IN ? EPOLLIN : 0u) | (what & CURL_POLL_OUT ? EPOLLOUT : 0u),
-        .data.fd = s};
-    int op = socketp ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
-    int rc = epoll_ctl(dl->epfd, op, s, &ev);
-    /* a descriptor closed without its REMOVE left the set on its own, and its number can
-     * come back as a new socket: take the set as it is */
-    if (rc != 0 && errno == (op == EPOLL_CTL_ADD ? EEXIST : ENOENT))
-        rc = epoll_ctl(dl->epfd, op == EPOLL_CTL_ADD ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, s, &ev);
-    if (rc != 0) {
-        hl_log(HL_LOG_ERROR, "deliver", "epoll_ctl on a delivery's socket: %s", strerror(errno));
-        return -1; /* curl fails the transfers on s */
-    }
-    if (!socketp)
-        curl_multi_assign(dl->multi, s, dl);
-    return 0;
-}
-
-/* CURLMOPT_TIMERFUNCTION: curl wants CURL_SOCKET_TIMEOUT acted on in timeout_ms (-1:
- * never). Only noted here; perform() acts on it. */
-static int on_timer(CURLM *m, long timeout_ms, void *ud)
-{
-    (void)m;
-    struct dp_deliver *dl = ud;
-    dl->timer_due_ms = timeout_ms < 0 ? -1 : hl_mono_ms() + timeout_ms;
-    return 0;
-}
-
-static void socket_action(struct dp_deliver *dl, curl_socket_t s, int bits)
-{
-    int running = 0;
-    CURLMcode mc = curl_multi_socket_action(dl->multi, s, bits, &running);
-    if (mc != CURLM_OK)
-        hl_log(HL_LOG_ERROR, "deliver", "curl_multi_socket_action: %s", curl_multi_strerror(mc));
-}
-
-/* Hands curl what epoll has for its sockets. */
-static void sockets_ready(struct dp_deliver *dl)
-{
-    struct epoll_event ev[EVENTS_MAX];
-    int n;
-    do {
-        n = epoll_wait(dl->epfd, ev, EVENTS_MAX, 0);
-        for (int i = 0; i < n; i++) {
-            uint32_t got = ev[i].events;
-            int bits = (got & (EPOLLIN | EPOLLHUP | EPOLLRDHUP) ? CURL_CSELECT_IN : 0) |
-                       (got & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
-                       (got & EPOLLERR ? CURL_CSELECT_ERR : 0);
-            socket_action(dl, ev[i].data.fd, bits);
-        }
-    } while (n == EVENTS_MAX);
-}
-
-/* Runs curl's timer when due (new attempts start on it), then handles the attempts that
- * ended. */
 static void perform(struct dp_deliver *dl)
 {
-    int left = 0;
+    int running = 0, left = 0;
     CURLMsg *m;
-    if (dl->timer_due_ms >= 0 && dl->timer_due_ms <= hl_mono_ms()) {
-        dl->timer_due_ms = -1; /* on_timer sets the next one during the action */
-        socket_action(dl, CURL_SOCKET_TIMEOUT, 0);
-    }
+    CURLMcode mc = curl_multi_perform(dl->multi, &running);
+    if (mc != CURLM_OK)
+        hl_log(HL_LOG_ERROR, "deliver", "curl_multi_perform: %s", curl_multi_strerror(mc));
     while ((m = curl_multi_info_read(dl->multi, &left)) != NULL)
         if (m->msg == CURLMSG_DONE)
             attempt_done(dl, m->easy_handle, m->data.result);
@@ -1032,34 +947,14 @@ static bool admit_waiting(struct dp_deliver *dl)
     return waiting;
 }
 
-/* Waits at most wait_ms (less when curl's timer is due sooner) for the network or the
- * extra fds (their revents set), and handles the attempts that ended meanwhile. */
+/* Waits at most wait_ms for the network or the extra fds, and handles the attempts that
+ * ended meanwhile. */
 static void wait_perform(struct dp_deliver *dl, struct curl_waitfd *extra, unsigned nextra,
                          int wait_ms)
 {
-    struct pollfd pfd[1 + EXTRA_MAX] = {{.fd = dl->epfd, .events = POLLIN}};
-    assert(nextra <= EXTRA_MAX);
-    for (unsigned i = 0; i < nextra; i++)
-        pfd[1 + i] = (struct pollfd){
-            .fd = extra[i].fd,
-            .events = (short)((extra[i].events & CURL_WAIT_POLLIN ? POLLIN : 0) |
-                              (extra[i].events & CURL_WAIT_POLLPRI ? POLLPRI : 0) |
-                              (extra[i].events & CURL_WAIT_POLLOUT ? POLLOUT : 0))};
-    if (dl->timer_due_ms >= 0) {
-        int64_t until = dl->timer_due_ms - hl_mono_ms();
-        if (until < wait_ms)
-            wait_ms = until > 0 ? (int)until : 0;
-    }
-    if (poll(pfd, 1 + nextra, wait_ms) < 0 && errno != EINTR)
-        hl_log(HL_LOG_ERROR, "deliver", "poll: %s", strerror(errno));
-    for (unsigned i = 0; i < nextra; i++) {
-        short r = pfd[1 + i].revents;
-        extra[i].revents = (short)((r & POLLIN ? CURL_WAIT_POLLIN : 0) |
-                                   (r & POLLPRI ? CURL_WAIT_POLLPRI : 0) |
-                                   (r & POLLOUT ? CURL_WAIT_POLLOUT : 0));
-    }
-    if (pfd[0].revents & POLLIN)
-        sockets_ready(dl);
+    CURLMcode mc = curl_multi_poll(dl->multi, extra, nextra, wait_ms, NULL);
+    if (mc != CURLM_OK)
+        hl_log(HL_LOG_ERROR, "deliver", "curl_multi_poll: %s", curl_multi_strerror(mc));
     perform(dl);
 }
 
@@ -1106,19 +1001,11 @@ struct dp_deliver *dp_deliver_new(const struct dp_config *cfg, struct dp_produce
     dl->holding = true;
     dl->held_cap = cfg->max_in_flight / 4 > 1 ? (size_t)cfg->max_in_flight / 4 : 1;
     dl->multi = curl_multi_init();
-    dl->epfd = epoll_create1(EPOLL_CLOEXEC);
-    if (!dl->multi || dl->epfd < 0) {
-        snprintf(errbuf, errlen, "%s failed", dl->multi ? "epoll_create1" : "curl_multi_init");
-        if (dl->multi)
-            curl_multi_cleanup(dl->multi);
+    if (!dl->multi) {
+        snprintf(errbuf, errlen, "curl_multi_init failed");
         free(dl);
         return NULL;
     }
-    dl->timer_due_ms = -1;
-    curl_multi_setopt(dl->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
-    curl_multi_setopt(dl->multi, CURLMOPT_SOCKETDATA, dl);
-    curl_multi_setopt(dl->multi, CURLMOPT_TIMERFUNCTION, on_timer);
-    curl_multi_setopt(dl->multi, CURLMOPT_TIMERDATA, dl);
     dl->health = dp_breaker_table_new();
     dl->urls = dp_urlcache_new(URL_CACHE_SLOTS);
     dp_deliver_set_share(dl, 1.0);
@@ -1127,11 +1014,7 @@ struct dp_deliver *dp_deliver_new(const struct dp_config *cfg, struct dp_produce
     dl->park_max_ms = cfg->ntiers && (double)cfg->tiers[0] / 4 > PARK_MIN_MS
                           ? (double)cfg->tiers[0] / 4
                           : PARK_MIN_MS;
-    /* No cap per host (CURLMOPT_MAX_HOST_CONNECTIONS): webhooks sharing a host (a chat
-     * service's webhook URLs, one customer's endpoint for many tenants) are each bounded by
-     * their own concurrency, and all by max_in_flight. libcurl holds a transfer beyond
-     * such a cap with its timeout already running, so the webhooks after the cap's first
-     * failed with timeouts their endpoint never caused. */
+    curl_multi_setopt(dl->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)MAX_HOST_CONNECTIONS);
     curl_multi_setopt(dl->multi, CURLMOPT_MAXCONNECTS, (long)(cfg->max_in_flight + 16));
     return dl;
 }
@@ -1155,7 +1038,6 @@ void dp_deliver_free(struct dp_deliver *dl)
         dp_headers_release(&slot->headers);
     }
     free(dl->spare);
-    curl_multi_cleanup(dl->multi); /* (its last on_socket calls need epfd) */
-    close(dl->epfd);
+    curl_multi_cleanup(dl->multi);
     free(dl);
 }
