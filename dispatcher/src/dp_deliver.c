@@ -62,7 +62,6 @@
 /* webhook URLs kept parsed (dp_urlcache.h): a few hundred bytes each */
 #define URL_CACHE_SLOTS 1024
 #define EXCERPT_CAP 4096
-#define MAX_HOST_CONNECTIONS 64
 /* A webhook that finishes its parked deliveries within park_max_ms at its pace parks more
  * beyond wait_cap (max_in_flight then holds the intake back): a fast endpoint with a
  * backlog would otherwise send most of it through a retry tier, each hop waiting at least
@@ -1014,7 +1013,11 @@ struct dp_deliver *dp_deliver_new(const struct dp_config *cfg, struct dp_produce
     dl->park_max_ms = cfg->ntiers && (double)cfg->tiers[0] / 4 > PARK_MIN_MS
                           ? (double)cfg->tiers[0] / 4
                           : PARK_MIN_MS;
-    curl_multi_setopt(dl->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)MAX_HOST_CONNECTIONS);
+    /* No cap per host (CURLMOPT_MAX_HOST_CONNECTIONS): webhooks sharing a host (a chat
+     * service's webhook URLs, one customer's endpoint for many tenants) are each bounded by
+     * their own concurrency, and all by max_in_flight. libcurl holds a transfer beyond
+     * such a cap with its timeout already running, so the webhooks after the cap's first
+     * failed with timeouts their endpoint never caused. */
     curl_multi_setopt(dl->multi, CURLMOPT_MAXCONNECTS, (long)(cfg->max_in_flight + 16));
     return dl;
 }
