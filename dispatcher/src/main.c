@@ -44,8 +44,6 @@ static void usage(FILE *out)
     hl_cfg_usage(out, dp_config_opts, dp_config_nopts);
 }
 
-/* Consuming before the first load would match early events against no webhook at all and
- * finish them undelivered, so wait for it however long PostgreSQL takes. */
 /* Descriptors beyond the attempts' connections: Kafka's brokers, PostgreSQL, the ops
  * listener, logs, wake pipes. */
 #define FD_HEADROOM 128
@@ -74,6 +72,8 @@ static void raise_open_files(const struct dp_config *cfg)
                (unsigned long long)need);
 }
 
+/* Consuming before the first load would match early events against no webhook at all and
+ * finish them undelivered, so wait for it however long PostgreSQL takes. */
 static bool wait_for_webhooks(struct dp_subs *subs)
 {
     int64_t waited = 0;
