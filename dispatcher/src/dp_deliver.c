@@ -19,7 +19,19 @@
  * once: only a new URL (or an operator's ssrf_allowlist) can change the outcome.
  *
  * TLS peers are always verified (CURLOPT_SSL_VERIFYPEER and VERIFYHOST), against the
- * system store or the ca_bundle option; there is deliberately no switch to turn that off. */
+ * system store or the ca_bundle option; there is deliberately no switch to turn that off.
+ *
+ * The multi handle is driven by events (curl_multi_socket_action): libcurl tells
+ * on_socket() which of its sockets to watch for what, and they go in one epoll set. The
+ * loop acts on the sockets epoll reports, and on libcurl's timers once curl_multi_timeout
+ * says one is due, so an attempt waiting for its answer costs nothing until the answer
+ * arrives. (Not CURLMOPT_TIMERFUNCTION: libcurl calls it only when its next deadline
+ * changes, so a wake-up a fraction of a millisecond early, which ran no timer, would never
+ * be followed by another one, and the attempts waiting for that timer would wait for the
+ * next unrelated event.) curl_multi_perform (with curl_multi_poll) instead
+ * visits every attempt in progress each time, and asks the kernel about each one's socket
+ * with a poll() of its own: with a few dozen attempts on the wire, most of the loop's
+ * system calls (docs/performance.md). */
 #include "dp_deliver.h"
 
 #include <assert.h>
@@ -30,8 +42,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <poll.h>
 #include <strings.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "dp_attempt_record.h"
 #include "dp_autodisable.h"
@@ -62,6 +78,10 @@
 /* webhook URLs kept parsed (dp_urlcache.h): a few hundred bytes each */
 #define URL_CACHE_SLOTS 1024
 #define EXCERPT_CAP 4096
+/* socket events taken from epoll at a time */
+#define EVENTS_MAX 64
+/* the loop's extra descriptors (dp_deliver_run): one wake pipe today */
+#define EXTRA_MAX 4
 /* A webhook that finishes its parked deliveries within park_max_ms at its pace parks more
  * beyond wait_cap (max_in_flight then holds the intake back): a fast endpoint with a
  * backlog would otherwise send most of it through a retry tier, each hop waiting at least
@@ -116,6 +136,7 @@ struct dp_deliver {
     struct dp_delivery *undecided; /* see struct dp_delivery's unext */
     bool holding; /* false once shutdown began: retries go to Kafka */
     CURLM *multi;
+    int epfd;             /* curl's sockets, as on_socket() was told to watch them */
     struct dp_urlcache *urls;
     struct dp_breaker_table *health;
     struct dp_delivery *live;
@@ -913,13 +934,78 @@ void dp_deliver_stop_holding(struct dp_deliver *dl)
     }
 }
 
+/* CURLMOPT_SOCKETFUNCTION: watch socket s for what curl waits for on it. socketp is what
+ * curl_multi_assign gave s: non-NULL once s is in the epoll set. */
+static int on_socket(CURL *e, curl_socket_t s, int what, void *ud, void *socketp)
+{
+    (void)e;
+    struct dp_deliver *dl = ud;
+    if (what == CURL_POLL_REMOVE) {
+        /* s may be closed already, which took it out of the set */
+        epoll_ctl(dl->epfd, EPOLL_CTL_DEL, s, NULL);
+        return 0;
+    }
+    struct epoll_event ev = {
+        .events = (what & CURL_POLL_IN ? EPOLLIN : 0u) | (what & CURL_POLL_OUT ? EPOLLOUT : 0u),
+        .data.fd = s};
+    int op = socketp ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+    int rc = epoll_ctl(dl->epfd, op, s, &ev);
+    /* a descriptor closed without its REMOVE left the set on its own, and its number can
+     * come back as a new socket: take the set as it is */
+    if (rc != 0 && errno == (op == EPOLL_CTL_ADD ? EEXIST : ENOENT))
+        rc = epoll_ctl(dl->epfd, op == EPOLL_CTL_ADD ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, s, &ev);
+    if (rc != 0) {
+        hl_log(HL_LOG_ERROR, "deliver", "epoll_ctl on a delivery's socket: %s", strerror(errno));
+        return -1; /* curl fails the transfers on s */
+    }
+    if (!socketp)
+        curl_multi_assign(dl->multi, s, dl);
+    return 0;
+}
+
+/* Milliseconds until libcurl's next timer is due (0: now), -1 when it has none. libcurl
+ * answers 1 rather than 0 while less than a millisecond is left. */
+static long timer_due_in(struct dp_deliver *dl)
+{
+    long ms = -1;
+    if (curl_multi_timeout(dl->multi, &ms) != CURLM_OK)
+        return 0;
+    return ms;
+}
+
+static void socket_action(struct dp_deliver *dl, curl_socket_t s, int bits)
+{
+    int running = 0;
+    CURLMcode mc = curl_multi_socket_action(dl->multi, s, bits, &running);
+    if (mc != CURLM_OK)
+        hl_log(HL_LOG_ERROR, "deliver", "curl_multi_socket_action: %s", curl_multi_strerror(mc));
+}
+
+/* Hands curl what epoll has for its sockets. */
+static void sockets_ready(struct dp_deliver *dl)
+{
+    struct epoll_event ev[EVENTS_MAX];
+    int n;
+    do {
+        n = epoll_wait(dl->epfd, ev, EVENTS_MAX, 0);
+        for (int i = 0; i < n; i++) {
+            uint32_t got = ev[i].events;
+            int bits = (got & (EPOLLIN | EPOLLHUP | EPOLLRDHUP) ? CURL_CSELECT_IN : 0) |
+                       (got & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
+                       (got & EPOLLERR ? CURL_CSELECT_ERR : 0);
+            socket_action(dl, ev[i].data.fd, bits);
+        }
+    } while (n == EVENTS_MAX);
+}
+
+/* Runs curl's timer when due (new attempts start on it), then handles the attempts that
+ * ended. */
 static void perform(struct dp_deliver *dl)
 {
-    int running = 0, left = 0;
+    int left = 0;
     CURLMsg *m;
-    CURLMcode mc = curl_multi_perform(dl->multi, &running);
-    if (mc != CURLM_OK)
-        hl_log(HL_LOG_ERROR, "deliver", "curl_multi_perform: %s", curl_multi_strerror(mc));
+    if (timer_due_in(dl) == 0)
+        socket_action(dl, CURL_SOCKET_TIMEOUT, 0);
     while ((m = curl_multi_info_read(dl->multi, &left)) != NULL)
         if (m->msg == CURLMSG_DONE)
             attempt_done(dl, m->easy_handle, m->data.result);
@@ -946,14 +1032,32 @@ static bool admit_waiting(struct dp_deliver *dl)
     return waiting;
 }
 
-/* Waits at most wait_ms for the network or the extra fds, and handles the attempts that
- * ended meanwhile. */
+/* Waits at most wait_ms (less when curl's timer is due sooner) for the network or the
+ * extra fds (their revents set), and handles the attempts that ended meanwhile. */
 static void wait_perform(struct dp_deliver *dl, struct curl_waitfd *extra, unsigned nextra,
                          int wait_ms)
 {
-    CURLMcode mc = curl_multi_poll(dl->multi, extra, nextra, wait_ms, NULL);
-    if (mc != CURLM_OK)
-        hl_log(HL_LOG_ERROR, "deliver", "curl_multi_poll: %s", curl_multi_strerror(mc));
+    struct pollfd pfd[1 + EXTRA_MAX] = {{.fd = dl->epfd, .events = POLLIN}};
+    assert(nextra <= EXTRA_MAX);
+    for (unsigned i = 0; i < nextra; i++)
+        pfd[1 + i] = (struct pollfd){
+            .fd = extra[i].fd,
+            .events = (short)((extra[i].events & CURL_WAIT_POLLIN ? POLLIN : 0) |
+                              (extra[i].events & CURL_WAIT_POLLPRI ? POLLPRI : 0) |
+                              (extra[i].events & CURL_WAIT_POLLOUT ? POLLOUT : 0))};
+    long due = timer_due_in(dl);
+    if (due >= 0 && due < wait_ms)
+        wait_ms = (int)due;
+    if (poll(pfd, 1 + nextra, wait_ms) < 0 && errno != EINTR)
+        hl_log(HL_LOG_ERROR, "deliver", "poll: %s", strerror(errno));
+    for (unsigned i = 0; i < nextra; i++) {
+        short r = pfd[1 + i].revents;
+        extra[i].revents = (short)((r & POLLIN ? CURL_WAIT_POLLIN : 0) |
+                                   (r & POLLPRI ? CURL_WAIT_POLLPRI : 0) |
+                                   (r & POLLOUT ? CURL_WAIT_POLLOUT : 0));
+    }
+    if (pfd[0].revents & POLLIN)
+        sockets_ready(dl);
     perform(dl);
 }
 
@@ -1000,11 +1104,16 @@ struct dp_deliver *dp_deliver_new(const struct dp_config *cfg, struct dp_produce
     dl->holding = true;
     dl->held_cap = cfg->max_in_flight / 4 > 1 ? (size_t)cfg->max_in_flight / 4 : 1;
     dl->multi = curl_multi_init();
-    if (!dl->multi) {
-        snprintf(errbuf, errlen, "curl_multi_init failed");
+    dl->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (!dl->multi || dl->epfd < 0) {
+        snprintf(errbuf, errlen, "%s failed", dl->multi ? "epoll_create1" : "curl_multi_init");
+        if (dl->multi)
+            curl_multi_cleanup(dl->multi);
         free(dl);
         return NULL;
     }
+    curl_multi_setopt(dl->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+    curl_multi_setopt(dl->multi, CURLMOPT_SOCKETDATA, dl);
     dl->health = dp_breaker_table_new();
     dl->urls = dp_urlcache_new(URL_CACHE_SLOTS);
     dp_deliver_set_share(dl, 1.0);
@@ -1041,6 +1150,7 @@ void dp_deliver_free(struct dp_deliver *dl)
         dp_headers_release(&slot->headers);
     }
     free(dl->spare);
-    curl_multi_cleanup(dl->multi);
+    curl_multi_cleanup(dl->multi); /* (its last on_socket calls need epfd) */
+    close(dl->epfd);
     free(dl);
 }
