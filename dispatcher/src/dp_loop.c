@@ -1,6 +1,7 @@
 /* The event loop (see dp_loop.h).
  *
- * Wake-ups: the loop sleeps in curl_multi_poll() on the curl sockets plus one pipe.
+ * Wake-ups: the loop sleeps in poll() on the epoll set of the curl sockets plus one pipe
+ * (dp_deliver_run).
  * librdkafka writes to that pipe when the consumer queue turns non-empty
  * (rd_kafka_queue_io_event_enable) and the signal handler writes to it on SIGTERM, so a
  * new event starts its deliveries at once and an idle dispatcher costs nothing but a
