@@ -36,14 +36,15 @@
 
 #include <assert.h>
 #include <ctype.h>
+#include <curl/curl.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <errno.h>
-#include <poll.h>
 #include <strings.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -80,8 +81,6 @@
 #define EXCERPT_CAP 4096
 /* socket events taken from epoll at a time */
 #define EVENTS_MAX 64
-/* the loop's extra descriptors (dp_deliver_run): one wake pipe today */
-#define EXTRA_MAX 4
 /* A webhook that finishes its parked deliveries within park_max_ms at its pace parks more
  * beyond wait_cap (max_in_flight then holds the intake back): a fast endpoint with a
  * backlog would otherwise send most of it through a retry tier, each hop waiting at least
@@ -1032,37 +1031,24 @@ static bool admit_waiting(struct dp_deliver *dl)
     return waiting;
 }
 
-/* Waits at most wait_ms (less when curl's timer is due sooner) for the network or the
- * extra fds (their revents set), and handles the attempts that ended meanwhile. */
-static void wait_perform(struct dp_deliver *dl, struct curl_waitfd *extra, unsigned nextra,
-                         int wait_ms)
+/* Waits at most wait_ms (less when curl's timer is due sooner) for the network or for
+ * wake_fd to be readable (ignored when negative), and handles the attempts that ended
+ * meanwhile. */
+static void wait_perform(struct dp_deliver *dl, int wake_fd, int wait_ms)
 {
-    struct pollfd pfd[1 + EXTRA_MAX] = {{.fd = dl->epfd, .events = POLLIN}};
-    assert(nextra <= EXTRA_MAX);
-    for (unsigned i = 0; i < nextra; i++)
-        pfd[1 + i] = (struct pollfd){
-            .fd = extra[i].fd,
-            .events = (short)((extra[i].events & CURL_WAIT_POLLIN ? POLLIN : 0) |
-                              (extra[i].events & CURL_WAIT_POLLPRI ? POLLPRI : 0) |
-                              (extra[i].events & CURL_WAIT_POLLOUT ? POLLOUT : 0))};
+    struct pollfd pfd[2] = {{.fd = dl->epfd, .events = POLLIN},
+                            {.fd = wake_fd, .events = POLLIN}}; /* poll skips fd < 0 */
     long due = timer_due_in(dl);
     if (due >= 0 && due < wait_ms)
         wait_ms = (int)due;
-    if (poll(pfd, 1 + nextra, wait_ms) < 0 && errno != EINTR)
+    if (poll(pfd, 2, wait_ms) < 0 && errno != EINTR)
         hl_log(HL_LOG_ERROR, "deliver", "poll: %s", strerror(errno));
-    for (unsigned i = 0; i < nextra; i++) {
-        short r = pfd[1 + i].revents;
-        extra[i].revents = (short)((r & POLLIN ? CURL_WAIT_POLLIN : 0) |
-                                   (r & POLLPRI ? CURL_WAIT_POLLPRI : 0) |
-                                   (r & POLLOUT ? CURL_WAIT_POLLOUT : 0));
-    }
     if (pfd[0].revents & POLLIN)
         sockets_ready(dl);
     perform(dl);
 }
 
-void dp_deliver_run(struct dp_deliver *dl, struct curl_waitfd *extra, unsigned nextra,
-                    int max_wait_ms)
+void dp_deliver_run(struct dp_deliver *dl, int wake_fd, int max_wait_ms)
 {
     settle_undecided(dl);
     wake_held(dl);
@@ -1074,7 +1060,7 @@ void dp_deliver_run(struct dp_deliver *dl, struct curl_waitfd *extra, unsigned n
         if (until < wait)
             wait = until > 0 ? (int)until : 0;
     }
-    wait_perform(dl, extra, nextra, wait);
+    wait_perform(dl, wake_fd, wait);
 }
 
 size_t dp_deliver_in_flight(const struct dp_deliver *dl)
@@ -1087,11 +1073,10 @@ size_t dp_deliver_attempts(const struct dp_deliver *dl)
     return dl->attempts;
 }
 
-void dp_deliver_finish_step(struct dp_deliver *dl, struct curl_waitfd *extra, unsigned nextra,
-                            int max_wait_ms)
+void dp_deliver_finish_step(struct dp_deliver *dl, int wake_fd, int max_wait_ms)
 {
     perform(dl);
-    wait_perform(dl, extra, nextra, max_wait_ms);
+    wait_perform(dl, wake_fd, max_wait_ms);
 }
 
 struct dp_deliver *dp_deliver_new(const struct dp_config *cfg, struct dp_producer *prod,

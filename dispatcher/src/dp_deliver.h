@@ -15,7 +15,6 @@
 #ifndef DP_DELIVER_H
 #define DP_DELIVER_H
 
-#include <curl/curl.h>
 #include <stddef.h>
 
 #include "dp_config.h"
@@ -60,15 +59,13 @@ size_t dp_deliver_in_flight(const struct dp_deliver *dl);
 /* Attempts on the wire. */
 size_t dp_deliver_attempts(const struct dp_deliver *dl);
 /* Like dp_deliver_run, but starts nothing: handles the attempts that ended and waits at
- * most max_wait_ms for more to end (or for one of the extra fds). What an ended attempt
+ * most max_wait_ms for more to end (or for wake_fd). What an ended attempt
  * leads to (its record, a retry, a dead letter) is done as always; deliveries that wait
  * go on waiting. For the drain before a rebalance (dp_loop.c). */
-void dp_deliver_finish_step(struct dp_deliver *dl, struct curl_waitfd *extra, unsigned nextra,
-                            int max_wait_ms);
-/* Starts what may start, then waits at most max_wait_ms for network activity or one of
- * the extra fds, and handles what finished. */
-void dp_deliver_run(struct dp_deliver *dl, struct curl_waitfd *extra, unsigned nextra,
-                    int max_wait_ms);
+void dp_deliver_finish_step(struct dp_deliver *dl, int wake_fd, int max_wait_ms);
+/* Starts what may start, then waits at most max_wait_ms for network activity or for
+ * wake_fd (a negative one is not watched) to be readable, and handles what finished. */
+void dp_deliver_run(struct dp_deliver *dl, int wake_fd, int max_wait_ms);
 /* Aborts whatever is left (each delivery's dp_msg_done is called) and frees everything. */
 void dp_deliver_free(struct dp_deliver *dl);
 

@@ -229,7 +229,7 @@ static void drain_before_revoke(void *arg)
         if ((!dp_deliver_attempts(x->dl) && !dp_producer_outstanding(x->prod)) ||
             hl_mono_ms() >= deadline)
             break;
-        dp_deliver_finish_step(x->dl, NULL, 0, DRAIN_STEP_MS);
+        dp_deliver_finish_step(x->dl, -1, DRAIN_STEP_MS);
     }
     if (on_wire)
         hl_log(HL_LOG_INFO, "loop", "rebalance: %zu attempts were on the wire, %zu still are "
@@ -241,7 +241,6 @@ void dp_loop_run(const struct dp_config *cfg, struct dp_subs *subs, struct dp_co
                  struct dp_consumer *tiers, struct dp_deliver *dl, struct dp_producer *prod,
                  int wake_fd, volatile sig_atomic_t *stop)
 {
-    struct curl_waitfd wake = {.fd = wake_fd, .events = CURL_WAIT_POLLIN};
     struct hold_list held = {0};
     struct drain drain = {.cfg = cfg, .dl = dl, .prod = prod};
     if (cfg->rebalance_drain_ms > 0) {
@@ -252,8 +251,7 @@ void dp_loop_run(const struct dp_config *cfg, struct dp_subs *subs, struct dp_co
         dp_producer_serve(prod);
         bool drained = intake(cfg, subs, c, tiers, dl, prod, &held);
         store(c, tiers);
-        wake.revents = 0;
-        dp_deliver_run(dl, &wake, 1, wait_ms(tiers, drained));
+        dp_deliver_run(dl, wake_fd, wait_ms(tiers, drained));
         drain_pipe(wake_fd);
         dp_producer_serve(prod);
         store(c, tiers);
@@ -273,7 +271,7 @@ void dp_loop_run(const struct dp_config *cfg, struct dp_subs *subs, struct dp_co
             now >= deadline)
             break;
         int64_t wait = deadline - now < IDLE_WAIT_MS ? deadline - now : IDLE_WAIT_MS;
-        dp_deliver_run(dl, &wake, 1, (int)wait);
+        dp_deliver_run(dl, wake_fd, (int)wait);
         drain_pipe(wake_fd);
         dp_producer_serve(prod);
         dp_consumer_serve(c);
