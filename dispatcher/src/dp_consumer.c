@@ -55,6 +55,7 @@ struct dp_partition {
     int64_t read_offset;        /* offset after the last message taken; -1 before any */
     bool dirty;                 /* fifo.next_offset not yet handed to librdkafka */
     bool limbo;                 /* revoked; back to us or forgotten at the next assignment */
+    int64_t acted;              /* highest offset dp_msg_acted was called for; -1 */
 };
 
 struct dp_consumer {
@@ -131,6 +132,7 @@ static struct dp_partition *part_add(struct dp_consumer *c, struct dp_topic *t, 
         p->id = id;
         p->fifo.next_offset = -1;
         p->read_offset = -1;
+        p->acted = -1;
     }
     /* Before the partition is assigned, so that no message of it reaches the consumer
      * queue (librdkafka keeps a forwarding the application set). */
@@ -252,6 +254,17 @@ bool dp_offset_fifo_advance(struct dp_offset_fifo *f, void (*release)(struct dp_
 dp_msg_owner dp_msg_ownership(const struct dp_msg *msg)
 {
     return !msg->part ? DP_MSG_GONE : msg->part->limbo ? DP_MSG_UNDECIDED : DP_MSG_OURS;
+}
+
+void dp_msg_acted(struct dp_msg *msg)
+{
+    if (msg->part && msg->offset > msg->part->acted)
+        msg->part->acted = msg->offset;
+}
+
+bool dp_msg_before_acted(const struct dp_msg *msg)
+{
+    return msg->part && msg->offset <= msg->part->acted;
 }
 
 void dp_msg_done(struct dp_msg *msg)

@@ -137,6 +137,16 @@ int64_t dp_fence_header(rd_kafka_message_t *rkm);
 typedef enum { DP_MSG_OURS, DP_MSG_UNDECIDED, DP_MSG_GONE } dp_msg_owner;
 dp_msg_owner dp_msg_ownership(const struct dp_msg *msg);
 
+/* One of msg's deliveries is being attempted, or handed to Kafka as a task (a retry
+ * tier's or <prefix>.deliveries'): were msg read again, that would be done again. */
+void dp_msg_acted(struct dp_msg *msg);
+/* Is msg at or before the last message of its partition that dp_msg_acted was called
+ * for? Then its offset must be committed before the partition moves, or the next owner,
+ * which starts from the committed offset, repeats what was done for the messages up to
+ * that one: a rebalance hands msg's waiting deliveries to Kafka
+ * (dp_deliver_hand_off_waiting). A later one can be left to the next owner. */
+bool dp_msg_before_acted(const struct dp_msg *msg);
+
 /* One unit of msg's pending work is finished; frees msg when it was the last one. */
 void dp_msg_done(struct dp_msg *msg);
 /* Hands the offsets of partitions whose head advanced to librdkafka (committed by

@@ -285,6 +285,7 @@ static void attempt_start(struct dp_delivery *d)
     dp_header_line(hd, "Expect:"); /* no 100-continue round trip for larger bodies */
 
     d->task.attempt++;
+    dp_msg_acted(d->msg);
     d->resp_bytes = 0;
     d->retry_after_ms = -1;
     hl_buf_clear(&d->excerpt);
@@ -931,6 +932,84 @@ void dp_deliver_stop_holding(struct dp_deliver *dl)
         schedule(dl, &d->task, d->due_mono_ms > now ? d->due_mono_ms - now : 0, d->msg);
         delivery_finish(d);
     }
+}
+
+/* Hands delivery d, not on the wire, to <prefix>.deliveries as a task due at due_ms (wall
+ * clock): the owner of its webhook's key delivers it, or holds it until due. d's message
+ * finishes once Kafka has the task. */
+static void hand_off(struct dp_deliver *dl, struct dp_delivery *d, int64_t due_ms)
+{
+    struct hl_buf b = HL_BUF_INIT;
+    struct hl_task copy = d->task;
+    copy.due_ms = due_ms;
+    hl_task_encode(&copy, &b);
+    dp_produce(dl->prod, "deliveries", d->task.webhook_id, b.ptr, b.len, d->msg);
+    hl_buf_release(&b);
+    dp_metrics_handed_off();
+    delivery_finish(d);
+}
+
+size_t dp_deliver_hand_off_waiting(struct dp_deliver *dl)
+{
+    size_t n = 0;
+    struct dp_breaker *still = NULL, *h;
+    while ((h = dp_breaker_take_ready(dl->health)) != NULL) {
+        struct dp_delivery *d = h->wait_head, *keep = NULL, *keep_tail = NULL;
+        size_t kept = 0;
+        while (d) {
+            struct dp_delivery *next = d->wnext;
+            d->wnext = NULL;
+            dp_msg_owner own = dp_msg_ownership(d->msg);
+            /* kept: in limbo since an earlier rebalance, or left to the next owner */
+            if (own == DP_MSG_UNDECIDED ||
+                (own == DP_MSG_OURS && !dp_msg_before_acted(d->msg))) {
+                if (keep_tail)
+                    keep_tail->wnext = d;
+                else
+                    keep = d;
+                keep_tail = d;
+                kept++;
+            } else if (own == DP_MSG_GONE) {
+                hand_over(d);
+            } else {
+                hand_off(dl, d, hl_now_ms());
+                n++;
+            }
+            d = next;
+        }
+        h->wait_head = keep;
+        h->wait_tail = keep_tail;
+        h->nwait = kept;
+        if (kept) {
+            h->ready_next = still;
+            still = h;
+        }
+    }
+    while ((h = still) != NULL) {
+        still = h->ready_next;
+        dp_breaker_mark_ready(dl->health, h);
+    }
+    int64_t now_mono = hl_mono_ms(), now_wall = hl_now_ms();
+    struct dp_delivery **pp = &dl->held;
+    while (*pp) {
+        struct dp_delivery *d = *pp;
+        dp_msg_owner own = dp_msg_ownership(d->msg);
+        if (own == DP_MSG_UNDECIDED ||
+            (own == DP_MSG_OURS && !dp_msg_before_acted(d->msg))) {
+            pp = &d->hnext;
+            continue;
+        }
+        *pp = d->hnext;
+        d->hnext = NULL;
+        dl->nheld--;
+        if (own == DP_MSG_GONE) {
+            hand_over(d);
+        } else {
+            hand_off(dl, d, now_wall + (d->due_mono_ms > now_mono ? d->due_mono_ms - now_mono : 0));
+            n++;
+        }
+    }
+    return n;
 }
 
 /* CURLMOPT_SOCKETFUNCTION: watch socket s for what curl waits for on it. socketp is what

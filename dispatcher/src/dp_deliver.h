@@ -58,6 +58,18 @@ void dp_deliver_stop_holding(struct dp_deliver *dl);
 size_t dp_deliver_in_flight(const struct dp_deliver *dl);
 /* Attempts on the wire. */
 size_t dp_deliver_attempts(const struct dp_deliver *dl);
+/* A rebalance is about to take the partitions (dp_loop.c's drain). The partition's next
+ * owner starts from the committed offset, which is before the first unfinished message,
+ * so it would do again what was done here for the messages after that one: an event
+ * delivered to a fast webhook, or a backlog's deliveries deferred to a retry tier, while
+ * the oldest deliveries waited here for a slow one. So each delivery waiting here, not on
+ * the wire (parked for its webhook's concurrency or rate limit, or a retry held until
+ * due), whose message is at or before the last one of its partition with a delivery
+ * attempted or handed to Kafka (dp_msg_before_acted), goes to <prefix>.deliveries as a
+ * task, due when it was: its message finishes once Kafka has the task, and its offset
+ * goes with the revoke's commit. Later ones stay: the next owner does them, or they go on
+ * here if the partition comes back. Returns how many were handed off. */
+size_t dp_deliver_hand_off_waiting(struct dp_deliver *dl);
 /* Like dp_deliver_run, but starts nothing: handles the attempts that ended and waits at
  * most max_wait_ms for more to end (or for wake_fd). What an ended attempt
  * leads to (its record, a retry, a dead letter) is done as always; deliveries that wait

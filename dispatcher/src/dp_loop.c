@@ -211,7 +211,10 @@ static int wait_ms(const struct dp_consumer *tiers, bool drained)
  * owner, which starts from the committed offset. So the attempts get up to
  * rebalance_drain_ms to end, and what they handed to Kafka (records, retries) to be
  * acknowledged: their messages are then finished, and their offsets go with the revoke's
- * commit. Nothing new starts meanwhile, and the wait ends as soon as nothing is out. The
+ * commit. Deliveries waiting here, not on the wire, are handed to Kafka as tasks
+ * (dp_deliver_hand_off_waiting), so that their events finish too: else the next owner
+ * would repeat the deliveries already made of every event behind the first unfinished
+ * one. Nothing new starts meanwhile, and the wait ends as soon as nothing is out. The
  * wake pipe is left alone: what it announces is served when the loop goes on. */
 struct drain {
     const struct dp_config *cfg;
@@ -222,19 +225,21 @@ struct drain {
 static void drain_before_revoke(void *arg)
 {
     const struct drain *x = arg;
-    size_t on_wire = dp_deliver_attempts(x->dl);
+    size_t on_wire = dp_deliver_attempts(x->dl), handed = 0;
     int64_t start = hl_mono_ms(), deadline = start + x->cfg->rebalance_drain_ms;
     for (;;) {
+        /* again at each step: an attempt that ends may hold its retry */
+        handed += dp_deliver_hand_off_waiting(x->dl);
         dp_producer_serve(x->prod);
         if ((!dp_deliver_attempts(x->dl) && !dp_producer_outstanding(x->prod)) ||
             hl_mono_ms() >= deadline)
             break;
         dp_deliver_finish_step(x->dl, -1, DRAIN_STEP_MS);
     }
-    if (on_wire)
+    if (on_wire || handed)
         hl_log(HL_LOG_INFO, "loop", "rebalance: %zu attempts were on the wire, %zu still are "
-               "after %lld ms", on_wire, dp_deliver_attempts(x->dl),
-               (long long)(hl_mono_ms() - start));
+               "after %lld ms; %zu waiting deliveries handed to Kafka as tasks", on_wire,
+               dp_deliver_attempts(x->dl), (long long)(hl_mono_ms() - start), handed);
 }
 
 void dp_loop_run(const struct dp_config *cfg, struct dp_subs *subs, struct dp_consumer *c,

@@ -46,6 +46,7 @@ static struct {
     struct hl_gauge *hooks_active, *hooks_paused, *hooks_disabled;
     struct hl_counter *auto_disabled;
     struct hl_counter *handed_over;
+    struct hl_counter *handed_off;
     struct hl_counter *snapshot_loads;
     atomic_int_least64_t snapshot_ms; /* epoch ms of the last load or confirmation; 0: none */
     atomic_bool joined[DP_METRICS_NCLIENTS], loaded, shutting_down;
@@ -109,6 +110,11 @@ void dp_metrics_init(const struct dp_config *cfg)
                       "delivers them");
     m.handed_over =
         hl_metrics_counter("hookline_dispatcher_deliveries_handed_over_total", NULL);
+    hl_metrics_family("hookline_dispatcher_deliveries_handed_off_total", HL_METRIC_COUNTER,
+                      "Deliveries waiting here, not yet attempted or held for a retry, handed "
+                      "to <prefix>.deliveries as tasks before a rebalance took their partitions, "
+                      "so that their events' offsets could be committed");
+    m.handed_off = hl_metrics_counter("hookline_dispatcher_deliveries_handed_off_total", NULL);
     hl_metrics_collector(collect, NULL);
 }
 
@@ -127,6 +133,12 @@ void dp_metrics_handed_over(void)
 {
     if (m.handed_over)
         hl_counter_inc(m.handed_over);
+}
+
+void dp_metrics_handed_off(void)
+{
+    if (m.handed_off)
+        hl_counter_inc(m.handed_off);
 }
 
 void dp_metrics_outcome(const char *status, const char *error_class, bool disabling)

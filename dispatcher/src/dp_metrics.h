@@ -25,6 +25,8 @@ void dp_metrics_outcome(const char *status, const char *error_class, bool disabl
 /* A delivery was dropped unattempted: its partition went to another dispatcher.
  * @locality loop thread */
 void dp_metrics_handed_over(void);
+/* A waiting delivery went to <prefix>.deliveries before a rebalance (dp_deliver.h). */
+void dp_metrics_handed_off(void);
 /* An HTTP attempt ended after elapsed_ms; error_class NULL on success. */
 void dp_metrics_attempt(int64_t elapsed_ms, const char *error_class);
 /* A delivery succeeded at finished_ms (epoch) for an event accepted at timestamp (the

@@ -169,8 +169,10 @@ void dp_produce(struct dp_producer *p, const char *suffix, const char *key, cons
     if (msg) {
         msg->pending++;
         /* a task is delivered with a snapshot at least as new as the one that made it */
-        if (task || strncmp(suffix, "retry.", 6) == 0)
+        if (task || strncmp(suffix, "retry.", 6) == 0) {
             fence = msg->fence;
+            dp_msg_acted(msg);
+        }
     }
     bool fast = task || strcmp(suffix, "events") == 0;
     produce_raw(p->rk[fast ? FAST : BULK], topic, key, key ? strlen(key) : 0, value, len, fence,

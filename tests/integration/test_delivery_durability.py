@@ -24,6 +24,7 @@ import psycopg
 import pytest
 import requests
 
+from test_metrics import dp_metric
 from waiting import wait_for
 
 # A killed member's partitions move after its session times out: keep that short. A burst
@@ -158,6 +159,45 @@ def test_a_dispatcher_joining_mid_stream_sends_nothing_twice(hookline, make_rece
         f"{len(set(posted) - arrivals.update())} of 600 never arrived"
     print(f"{in_flight_at_join} requests open at the join; {arrivals.duplicates()} duplicates")
     assert arrivals.duplicates() == 0
+
+
+@pytest.mark.dispatchers(0)
+def test_a_joining_dispatcher_does_not_repeat_what_a_fast_webhook_got_while_a_slow_one_waits(
+        hookline, make_receiver):
+    """Two webhooks take the same events: one answers at once, one in 0.3 s. The fast one
+    has every event while most of the slow one's deliveries still wait in the dispatcher
+    (parked in memory), holding back the events' committed offsets. When a second
+    dispatcher joins, those waiting deliveries go to Kafka as tasks before the partitions
+    are given up, so the events finish and their offsets are committed: the newcomer reads
+    none of them again. (Before, it read them from the slow webhook's oldest waiting
+    delivery on and sent each of them to the fast webhook a second time.)"""
+    def slow(req) -> int:
+        time.sleep(0.3)
+        return 200
+
+    total = 600
+    fast_r, slow_r = make_receiver(), make_receiver(responder=slow)
+    hookline.start_dispatcher()
+    hookline.create_webhook(fast_r.url, ["pair.*"])
+    hookline.create_webhook(slow_r.url, ["pair.*"])
+    hookline.settle()
+    posted = set(post_batches(hookline, [{"event": "pair.test", "data": {"i": i}}
+                                         for i in range(total)]))
+    fast, slow_a = Arrivals(fast_r), Arrivals(slow_r)
+    wait_for(lambda: posted <= fast.update(), timeout=60, what="every event at the fast webhook")
+    waiting = total - len(slow_a.update())
+    assert waiting >= 100, f"only {waiting} deliveries to the slow webhook were still waiting"
+    hookline.start_dispatcher()
+    assert wait_all_arrived([fast, slow_a], posted, timeout=120), \
+        f"{len(posted - slow_a.update())} events never reached the slow webhook"
+    time.sleep(2)  # anything sent again would be on its way by now
+    fast.update()
+    handed = dp_metric(hookline, 0, "hookline_dispatcher_deliveries_handed_off_total") or 0.0
+    print(f"{waiting} deliveries to the slow webhook waiting at the join; {handed:.0f} handed "
+          f"to Kafka; duplicates: fast {fast.duplicates()}, slow {slow_a.duplicates()}")
+    assert fast.duplicates() == 0, \
+        f"the fast webhook got {fast.duplicates()} of its {total} events a second time"
+    assert slow_a.duplicates() <= 40, f"{slow_a.duplicates()} repeats at the slow webhook"
 
 
 @pytest.mark.dispatchers(0)
