@@ -28,7 +28,39 @@ struct dp_producer {
     rd_kafka_t *rk[NPRODUCERS];
     rd_kafka_queue_t *main[NPRODUCERS];
     char prefix[HL_TOPIC_MAX];
+    /* A handle on every topic produced to, from the start (known_topics) */
+    rd_kafka_topic_t **topics;
+    size_t ntopics;
 };
+
+/* The producer a record to <prefix>.<suffix> goes through. */
+static int producer_of(const char *suffix)
+{
+    return strcmp(suffix, "deliveries") == 0 || strcmp(suffix, "events") == 0 ? FAST : BULK;
+}
+
+/* librdkafka learns a topic's partitions when it first sees the topic, and it first sees
+ * it at the first record produced to it: that record then waited for the next periodic
+ * topic scan, up to a second (seen as a 900 ms wait for the first tasks handed to
+ * <prefix>.deliveries at a rebalance, which held the rebalance that long). A handle on
+ * each topic from the start has the partitions known before any record needs them. */
+static void known_topics(struct dp_producer *p, const struct dp_config *cfg)
+{
+    static const char *const fixed[] = {"deliveries", "events", "attempts", "dlq"};
+    size_t n = sizeof(fixed) / sizeof(fixed[0]) + cfg->ntiers;
+    p->topics = hl_xcalloc(n, sizeof(*p->topics));
+    for (size_t i = 0; i < n; i++) {
+        char suffix[32], topic[HL_TOPIC_MAX];
+        if (i < sizeof(fixed) / sizeof(fixed[0]))
+            snprintf(suffix, sizeof(suffix), "%s", fixed[i]);
+        else
+            snprintf(suffix, sizeof(suffix), "retry.%zu", i - sizeof(fixed) / sizeof(fixed[0]));
+        hl_topic_name(topic, p->prefix, suffix);
+        rd_kafka_topic_t *t = rd_kafka_topic_new(p->rk[producer_of(suffix)], topic, NULL);
+        if (t)
+            p->topics[p->ntopics++] = t;
+    }
+}
 
 /* Set once the producer had a fatal error (see fatal_stop). */
 static atomic_bool fatal;
@@ -156,6 +188,7 @@ struct dp_producer *dp_producer_new(const struct dp_config *cfg, int wake_fd, ch
         if (wake_fd >= 0)
             rd_kafka_queue_io_event_enable(p->main[i], wake_fd, "p", 1);
     }
+    known_topics(p, cfg);
     return p;
 }
 
@@ -174,8 +207,7 @@ void dp_produce(struct dp_producer *p, const char *suffix, const char *key, cons
             dp_msg_acted(msg);
         }
     }
-    bool fast = task || strcmp(suffix, "events") == 0;
-    produce_raw(p->rk[fast ? FAST : BULK], topic, key, key ? strlen(key) : 0, value, len, fence,
+    produce_raw(p->rk[producer_of(suffix)], topic, key, key ? strlen(key) : 0, value, len, fence,
                 msg);
 }
 
@@ -203,6 +235,9 @@ void dp_producer_free(struct dp_producer *p, int timeout_ms)
             hl_log(HL_LOG_WARN, "produce", "%d records unacknowledged at exit: %s",
                    rd_kafka_outq_len(p->rk[i]), rd_kafka_err2str(err));
     }
+    for (size_t i = 0; i < p->ntopics; i++)
+        rd_kafka_topic_destroy(p->topics[i]);
+    free(p->topics);
     for (int i = 0; i < NPRODUCERS && p->rk[i]; i++) {
         if (p->main[i]) {
             rd_kafka_queue_io_event_enable(p->main[i], -1, NULL, 0);
