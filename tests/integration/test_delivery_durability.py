@@ -175,7 +175,7 @@ def test_a_joining_dispatcher_does_not_repeat_what_a_fast_webhook_got_while_a_sl
         time.sleep(0.3)
         return 200
 
-    total = 600
+    total = 400
     fast_r, slow_r = make_receiver(), make_receiver(responder=slow)
     hookline.start_dispatcher()
     hookline.create_webhook(fast_r.url, ["pair.*"])
