@@ -949,6 +949,14 @@ static void hand_off(struct dp_deliver *dl, struct dp_delivery *d, int64_t due_m
     delivery_finish(d);
 }
 
+/* Does a delivery of msg (owned as own says) stay here through the rebalance? One in limbo
+ * since an earlier rebalance waits for its decision; one after the last message of its
+ * partition acted on is left to the partition's next owner (dp_deliver.h). */
+static bool stays(const struct dp_msg *msg, dp_msg_owner own)
+{
+    return own == DP_MSG_UNDECIDED || (own == DP_MSG_OURS && !dp_msg_before_acted(msg));
+}
+
 size_t dp_deliver_hand_off_waiting(struct dp_deliver *dl)
 {
     size_t n = 0;
@@ -960,9 +968,7 @@ size_t dp_deliver_hand_off_waiting(struct dp_deliver *dl)
             struct dp_delivery *next = d->wnext;
             d->wnext = NULL;
             dp_msg_owner own = dp_msg_ownership(d->msg);
-            /* kept: in limbo since an earlier rebalance, or left to the next owner */
-            if (own == DP_MSG_UNDECIDED ||
-                (own == DP_MSG_OURS && !dp_msg_before_acted(d->msg))) {
+            if (stays(d->msg, own)) {
                 if (keep_tail)
                     keep_tail->wnext = d;
                 else
@@ -994,8 +1000,7 @@ size_t dp_deliver_hand_off_waiting(struct dp_deliver *dl)
     while (*pp) {
         struct dp_delivery *d = *pp;
         dp_msg_owner own = dp_msg_ownership(d->msg);
-        if (own == DP_MSG_UNDECIDED ||
-            (own == DP_MSG_OURS && !dp_msg_before_acted(d->msg))) {
+        if (stays(d->msg, own)) {
             pp = &d->hnext;
             continue;
         }
@@ -1005,7 +1010,8 @@ size_t dp_deliver_hand_off_waiting(struct dp_deliver *dl)
         if (own == DP_MSG_GONE) {
             hand_over(d);
         } else {
-            hand_off(dl, d, now_wall + (d->due_mono_ms > now_mono ? d->due_mono_ms - now_mono : 0));
+            int64_t left = d->due_mono_ms > now_mono ? d->due_mono_ms - now_mono : 0;
+            hand_off(dl, d, now_wall + left);
             n++;
         }
     }
