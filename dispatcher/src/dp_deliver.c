@@ -275,8 +275,8 @@ static void attempt_start(struct dp_delivery *d)
     }
     struct dp_headers *hd = &d->headers;
     dp_header_line(hd, "Content-Type: application/json");
-    dp_header_line(hd, w->format && w->format->user_agent_line ? w->format->user_agent_line
-                                                               : "User-Agent: Hookline/" HL_VERSION);
+    const char *agent = w->format ? w->format->user_agent_line : NULL;
+    dp_header_line(hd, agent ? agent : "User-Agent: Hookline/" HL_VERSION);
     for (size_t i = 0; i < w->nheader_lines; i++)
         dp_header_line(hd, w->header_lines[i]);
     dp_signature_headers(w, d->task.delivery_id, d->ev.type, d->body.ptr, d->body.len, now, hd);
@@ -371,18 +371,26 @@ static void delivery_finish(struct dp_delivery *d)
 /* Hands task t to the retry tiers, due in wait_ms: to the longest tier not longer than
  * wait_ms + slack_ms. With a slack, a wait just short of a tier takes that tier and comes
  * back up to slack_ms late instead of hopping through the shorter ones (defer_open). */
+/* Produces task t, due at due_ms (wall clock), to <prefix>.<suffix>, keyed by its webhook;
+ * msg finishes once Kafka has it. */
+static void produce_task(struct dp_deliver *dl, const struct hl_task *t, int64_t due_ms,
+                         const char *suffix, struct dp_msg *msg)
+{
+    struct hl_buf b = HL_BUF_INIT;
+    struct hl_task copy = *t;
+    copy.due_ms = due_ms;
+    hl_task_encode(&copy, &b);
+    dp_produce(dl->prod, suffix, t->webhook_id, b.ptr, b.len, msg);
+    hl_buf_release(&b);
+}
+
 static void schedule_within(struct dp_deliver *dl, const struct hl_task *t, int64_t wait_ms,
                             int64_t slack_ms, struct dp_msg *msg)
 {
     char suffix[32];
-    struct hl_buf b = HL_BUF_INIT;
-    struct hl_task copy = *t;
-    copy.due_ms = hl_now_ms() + wait_ms;
-    hl_task_encode(&copy, &b);
     snprintf(suffix, sizeof(suffix), "retry.%zu",
              dp_retry_tier(dl->cfg->tiers, dl->cfg->ntiers, wait_ms + slack_ms));
-    dp_produce(dl->prod, suffix, t->webhook_id, b.ptr, b.len, msg);
-    hl_buf_release(&b);
+    produce_task(dl, t, hl_now_ms() + wait_ms, suffix, msg);
 }
 
 static void schedule(struct dp_deliver *dl, const struct hl_task *t, int64_t wait_ms,
@@ -599,6 +607,27 @@ static void start_waiting(struct dp_deliver *dl, struct dp_breaker *h)
 static void wake_waiters(struct dp_deliver *dl, struct dp_breaker *h)
 {
     dp_breaker_mark_ready(dl->health, h);
+}
+
+/* Calls visit(dl, h, ud) for each webhook marked ready with deliveries waiting, then marks
+ * the ones that still have some ready again; true when any does. */
+static bool each_ready(struct dp_deliver *dl,
+                       void (*visit)(struct dp_deliver *, struct dp_breaker *, void *), void *ud)
+{
+    struct dp_breaker *still = NULL, *h;
+    while ((h = dp_breaker_take_ready(dl->health)) != NULL) {
+        visit(dl, h, ud);
+        if (h->nwait) {
+            h->ready_next = still;
+            still = h;
+        }
+    }
+    bool waiting = still != NULL;
+    while ((h = still) != NULL) {
+        still = h->ready_next;
+        dp_breaker_mark_ready(dl->health, h);
+    }
+    return waiting;
 }
 
 static void skip(struct dp_deliver *dl, struct dp_msg *msg, const struct hl_task *t,
@@ -939,12 +968,7 @@ void dp_deliver_stop_holding(struct dp_deliver *dl)
  * finishes once Kafka has the task. */
 static void hand_off(struct dp_deliver *dl, struct dp_delivery *d, int64_t due_ms)
 {
-    struct hl_buf b = HL_BUF_INIT;
-    struct hl_task copy = d->task;
-    copy.due_ms = due_ms;
-    hl_task_encode(&copy, &b);
-    dp_produce(dl->prod, "deliveries", d->task.webhook_id, b.ptr, b.len, d->msg);
-    hl_buf_release(&b);
+    produce_task(dl, &d->task, due_ms, "deliveries", d->msg);
     dp_metrics_handed_off();
     delivery_finish(d);
 }
@@ -957,44 +981,40 @@ static bool stays(const struct dp_msg *msg, dp_msg_owner own)
     return own == DP_MSG_UNDECIDED || (own == DP_MSG_OURS && !dp_msg_before_acted(msg));
 }
 
+/* each_ready's visit: hands off the deliveries waiting for h that do not stay, counting
+ * them in *(size_t *)handed. */
+static void hand_off_queue(struct dp_deliver *dl, struct dp_breaker *h, void *handed)
+{
+    struct dp_delivery *d = h->wait_head, *keep = NULL, *keep_tail = NULL;
+    size_t kept = 0;
+    while (d) {
+        struct dp_delivery *next = d->wnext;
+        d->wnext = NULL;
+        dp_msg_owner own = dp_msg_ownership(d->msg);
+        if (stays(d->msg, own)) {
+            if (keep_tail)
+                keep_tail->wnext = d;
+            else
+                keep = d;
+            keep_tail = d;
+            kept++;
+        } else if (own == DP_MSG_GONE) {
+            hand_over(d);
+        } else {
+            hand_off(dl, d, hl_now_ms());
+            ++*(size_t *)handed;
+        }
+        d = next;
+    }
+    h->wait_head = keep;
+    h->wait_tail = keep_tail;
+    h->nwait = kept;
+}
+
 size_t dp_deliver_hand_off_waiting(struct dp_deliver *dl)
 {
     size_t n = 0;
-    struct dp_breaker *still = NULL, *h;
-    while ((h = dp_breaker_take_ready(dl->health)) != NULL) {
-        struct dp_delivery *d = h->wait_head, *keep = NULL, *keep_tail = NULL;
-        size_t kept = 0;
-        while (d) {
-            struct dp_delivery *next = d->wnext;
-            d->wnext = NULL;
-            dp_msg_owner own = dp_msg_ownership(d->msg);
-            if (stays(d->msg, own)) {
-                if (keep_tail)
-                    keep_tail->wnext = d;
-                else
-                    keep = d;
-                keep_tail = d;
-                kept++;
-            } else if (own == DP_MSG_GONE) {
-                hand_over(d);
-            } else {
-                hand_off(dl, d, hl_now_ms());
-                n++;
-            }
-            d = next;
-        }
-        h->wait_head = keep;
-        h->wait_tail = keep_tail;
-        h->nwait = kept;
-        if (kept) {
-            h->ready_next = still;
-            still = h;
-        }
-    }
-    while ((h = still) != NULL) {
-        still = h->ready_next;
-        dp_breaker_mark_ready(dl->health, h);
-    }
+    each_ready(dl, hand_off_queue, &n);
     int64_t now_mono = hl_mono_ms(), now_wall = hl_now_ms();
     struct dp_delivery **pp = &dl->held;
     while (*pp) {
@@ -1095,25 +1115,17 @@ static void perform(struct dp_deliver *dl)
             attempt_done(dl, m->easy_handle, m->data.result);
 }
 
+static void admit_queue(struct dp_deliver *dl, struct dp_breaker *h, void *unused)
+{
+    (void)unused;
+    start_waiting(dl, h);
+}
+
 /* Retries admission for every webhook with waiters; true when some still wait for a
  * token (the loop then polls again soon). */
 static bool admit_waiting(struct dp_deliver *dl)
 {
-    struct dp_breaker *still = NULL, *h;
-    bool waiting = false;
-    while ((h = dp_breaker_take_ready(dl->health)) != NULL) {
-        start_waiting(dl, h);
-        if (h->nwait) {
-            h->ready_next = still;
-            still = h;
-            waiting = true;
-        }
-    }
-    while ((h = still) != NULL) {
-        still = h->ready_next;
-        dp_breaker_mark_ready(dl->health, h);
-    }
-    return waiting;
+    return each_ready(dl, admit_queue, NULL);
 }
 
 /* Waits at most wait_ms (less when curl's timer is due sooner) for the network or for

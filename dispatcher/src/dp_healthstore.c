@@ -164,7 +164,8 @@ static bool write_dirty(struct dp_healthstore *s, PGconn *conn)
                 hl_buf_addch(&json, ',');
             hl_buf_adds(&json, "{\"id\":");
             hl_buf_add_json_str(&json, e->id, strlen(e->id));
-            hl_buf_addf(&json, ",\"open\":%s,\"until\":%lld,\"tripped\":%s,\"since\":%lld,\"at\":%lld}",
+            hl_buf_addf(&json,
+                        ",\"open\":%s,\"until\":%lld,\"tripped\":%s,\"since\":%lld,\"at\":%lld}",
                         e->v.open ? "true" : "false", (long long)e->v.open_until_ms,
                         e->v.tripped ? "true" : "false", (long long)e->v.failing_since_ms,
                         (long long)e->at_ms);

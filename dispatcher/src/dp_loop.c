@@ -24,6 +24,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -225,11 +226,16 @@ struct drain {
 static void drain_before_revoke(void *arg)
 {
     const struct drain *x = arg;
-    size_t on_wire = dp_deliver_attempts(x->dl), handed = 0;
+    size_t on_wire = dp_deliver_attempts(x->dl), handed = 0, walked_at = SIZE_MAX;
     int64_t start = hl_mono_ms(), deadline = start + x->cfg->rebalance_drain_ms;
     for (;;) {
-        /* again at each step: an attempt that ends may hold its retry */
-        handed += dp_deliver_hand_off_waiting(x->dl);
+        /* Again after an attempt ended: nothing starts meanwhile, and only an attempt's
+         * end can hold a retry here or produce one that moves its partition's mark. */
+        size_t attempts = dp_deliver_attempts(x->dl);
+        if (attempts != walked_at) {
+            handed += dp_deliver_hand_off_waiting(x->dl);
+            walked_at = attempts;
+        }
         dp_producer_serve(x->prod);
         if ((!dp_deliver_attempts(x->dl) && !dp_producer_outstanding(x->prod)) ||
             hl_mono_ms() >= deadline)

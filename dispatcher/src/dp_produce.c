@@ -33,10 +33,21 @@ struct dp_producer {
     size_t ntopics;
 };
 
-/* The producer a record to <prefix>.<suffix> goes through. */
-static int producer_of(const char *suffix)
+/* The producer a record to <prefix>.<suffix> goes through; task: the suffix is
+ * "deliveries". */
+static int producer_of(const char *suffix, bool task)
 {
-    return strcmp(suffix, "deliveries") == 0 || strcmp(suffix, "events") == 0 ? FAST : BULK;
+    return task || strcmp(suffix, "events") == 0 ? FAST : BULK;
+}
+
+static void know_topic(struct dp_producer *p, const char *suffix)
+{
+    char topic[HL_TOPIC_MAX];
+    hl_topic_name(topic, p->prefix, suffix);
+    rd_kafka_topic_t *t = rd_kafka_topic_new(
+        p->rk[producer_of(suffix, strcmp(suffix, "deliveries") == 0)], topic, NULL);
+    if (t)
+        p->topics[p->ntopics++] = t;
 }
 
 /* librdkafka learns a topic's partitions when it first sees the topic, and it first sees
@@ -47,18 +58,14 @@ static int producer_of(const char *suffix)
 static void known_topics(struct dp_producer *p, const struct dp_config *cfg)
 {
     static const char *const fixed[] = {"deliveries", "events", "attempts", "dlq"};
-    size_t n = sizeof(fixed) / sizeof(fixed[0]) + cfg->ntiers;
-    p->topics = hl_xcalloc(n, sizeof(*p->topics));
-    for (size_t i = 0; i < n; i++) {
-        char suffix[32], topic[HL_TOPIC_MAX];
-        if (i < sizeof(fixed) / sizeof(fixed[0]))
-            snprintf(suffix, sizeof(suffix), "%s", fixed[i]);
-        else
-            snprintf(suffix, sizeof(suffix), "retry.%zu", i - sizeof(fixed) / sizeof(fixed[0]));
-        hl_topic_name(topic, p->prefix, suffix);
-        rd_kafka_topic_t *t = rd_kafka_topic_new(p->rk[producer_of(suffix)], topic, NULL);
-        if (t)
-            p->topics[p->ntopics++] = t;
+    size_t nfixed = sizeof(fixed) / sizeof(fixed[0]);
+    p->topics = hl_xcalloc(nfixed + cfg->ntiers, sizeof(*p->topics));
+    for (size_t i = 0; i < nfixed; i++)
+        know_topic(p, fixed[i]);
+    for (size_t i = 0; i < cfg->ntiers; i++) {
+        char suffix[32];
+        snprintf(suffix, sizeof(suffix), "retry.%zu", i);
+        know_topic(p, suffix);
     }
 }
 
@@ -207,8 +214,8 @@ void dp_produce(struct dp_producer *p, const char *suffix, const char *key, cons
             dp_msg_acted(msg);
         }
     }
-    produce_raw(p->rk[producer_of(suffix)], topic, key, key ? strlen(key) : 0, value, len, fence,
-                msg);
+    produce_raw(p->rk[producer_of(suffix, task)], topic, key, key ? strlen(key) : 0, value, len,
+                fence, msg);
 }
 
 void dp_producer_serve(struct dp_producer *p)

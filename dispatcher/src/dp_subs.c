@@ -114,7 +114,8 @@ static bool format_load(const struct hl_keyring *kr, const char *id, const char 
         else if (secret)
             format_open_sealed(kr, "format.secret", id, secret, &w->format_key, w);
         else
-            format_open_sealed(kr, "secret", id, sealed_secret ? sealed_secret : "", &w->format_key, w);
+            format_open_sealed(kr, "secret", id, sealed_secret ? sealed_secret : "",
+                               &w->format_key, w);
     }
     json_decref(stored);
     return true;
