@@ -80,6 +80,11 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "service_env(**env): environment overrides for every service of the test"
     )
+    config.addinivalue_line(
+        "markers", "serial: runs alone, after the tests that run side by side (scripts/test): "
+        "it stops the shared Kafka or PostgreSQL, loads the machine on purpose, or prints "
+        "to the terminal while it runs"
+    )
 
 
 @pytest.hookimpl(wrapper=True)

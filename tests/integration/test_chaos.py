@@ -17,6 +17,9 @@ from pathlib import Path
 
 import pytest
 
+# Stops and restarts the shared Kafka and PostgreSQL.
+pytestmark = pytest.mark.serial
+
 REPO = Path(__file__).resolve().parents[2]
 
 

@@ -18,6 +18,10 @@ import requests
 
 from conftest import REPO
 
+# Prints the browser run's summary to the terminal, which a worker of the parallel part
+# cannot.
+pytestmark = pytest.mark.serial
+
 NODE = shutil.which("node")
 CHROMIUM = "/usr/bin/chromium"
 E2E = REPO / "ui" / "tests" / "e2e" / "dashboard.mjs"

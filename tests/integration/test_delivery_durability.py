@@ -27,6 +27,9 @@ import requests
 from test_metrics import dp_metric
 from waiting import wait_for
 
+# Stops the shared PostgreSQL; loads the machine with thousands of deliveries.
+pytestmark = pytest.mark.serial
+
 # A killed member's partitions move after its session times out: keep that short. A burst
 # beyond what a webhook may park in memory waits in retry tier 0: keep that short too.
 FAST_TAKEOVER = {"HOOKLINE_SESSION_TIMEOUT_MS": "6000", "HOOKLINE_SHUTDOWN_TIMEOUT_MS": "2000",

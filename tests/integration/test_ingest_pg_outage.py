@@ -10,10 +10,14 @@ import time
 import urllib.parse
 
 import psycopg
+import pytest
 
 from conftest import Hookline, Receiver
 from test_delivery_durability import pg_start, pg_stop
 from waiting import wait_for
+
+# Stops the shared PostgreSQL.
+pytestmark = pytest.mark.serial
 
 
 def _auth(key: str) -> dict[str, str]:
