@@ -368,9 +368,6 @@ static void delivery_finish(struct dp_delivery *d)
 
 /* --- hand-offs to Kafka ---------------------------------------------------------------- */
 
-/* Hands task t to the retry tiers, due in wait_ms: to the longest tier not longer than
- * wait_ms + slack_ms. With a slack, a wait just short of a tier takes that tier and comes
- * back up to slack_ms late instead of hopping through the shorter ones (defer_open). */
 /* Produces task t, due at due_ms (wall clock), to <prefix>.<suffix>, keyed by its webhook;
  * msg finishes once Kafka has it. */
 static void produce_task(struct dp_deliver *dl, const struct hl_task *t, int64_t due_ms,
@@ -384,6 +381,9 @@ static void produce_task(struct dp_deliver *dl, const struct hl_task *t, int64_t
     hl_buf_release(&b);
 }
 
+/* Hands task t to the retry tiers, due in wait_ms: to the longest tier not longer than
+ * wait_ms + slack_ms. With a slack, a wait just short of a tier takes that tier and comes
+ * back up to slack_ms late instead of hopping through the shorter ones (defer_open). */
 static void schedule_within(struct dp_deliver *dl, const struct hl_task *t, int64_t wait_ms,
                             int64_t slack_ms, struct dp_msg *msg)
 {
