@@ -239,8 +239,8 @@ static hl_err parse_change(struct cdc_parser *p, struct reader *r, char kind,
     /* Both tuples are in place; p->vals no longer moves for this message. */
     if (m->old_kind)
         m->old_tuple.vals = p->vals;
-    if (kind != 'D')
-        m->new_tuple.vals = p->vals + nold;
+    if (kind != 'D') /* p->vals is NULL when no tuple has a column: no offset then */
+        m->new_tuple.vals = nold ? p->vals + nold : p->vals;
     if ((m->old_kind && m->old_tuple.ncols != m->rel->ncols) ||
         (kind != 'D' && m->new_tuple.ncols != m->rel->ncols)) {
         snprintf(errbuf, errlen, "pgoutput %s of %s.%s has a column count other than its "
