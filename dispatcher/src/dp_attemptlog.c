@@ -4,9 +4,11 @@
  * (one per column, text elements), which unnest WITH ORDINALITY spreads once for all
  * three tables (data-modifying CTEs), so a batch of 500 records is three round trips
  * (BEGIN, the statement, COMMIT). Within a batch only the latest record of a delivery
- * updates its row (ON CONFLICT cannot touch a row twice; the ordinality breaks ties
- * between records of one attempt), and across batches a record never moves a delivery
- * back to fewer attempts.
+ * updates its row (ON CONFLICT cannot touch a row twice), and across batches a record
+ * never moves a delivery back to fewer attempts. Between records of the same attempt
+ * number (a skip, or a deferral while the breaker is open, repeats the last one) the one
+ * that finished later wins, then the later in the batch: records of one delivery may reach
+ * the writer out of order, some directly and some through Kafka.
  *
  * This thread finds the fields in each record's text by a scan (hl_json_members) and
  * checks them before the record joins a batch, so PostgreSQL parses no JSON but the event,
@@ -14,12 +16,22 @@
  * records as one JSON array for PostgreSQL to take apart cost about 40 % more of its CPU
  * per record (docs/performance.md). A record PostgreSQL still refuses fails its whole
  * batch; the batch is then written a record at a time and only the refused ones are
- * dropped. */
+ * dropped.
+ *
+ * The thread sleeps in poll() on a pipe of its own, which librdkafka writes to when the
+ * consumer queue turns non-empty and dp_direct_offer when a batch's worth of direct
+ * records is waiting (or dp_direct_hurry), so direct records cost no system call each.
+ * A direct record is finished once its batch committed; a failed write hands the batch's
+ * direct records back to the loop, which produces them to <prefix>.attempts, and takes no
+ * more until a write (or, with nothing to write, a probe every second) succeeds. */
 #include "dp_attemptlog.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <libpq-fe.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -30,6 +42,7 @@
 
 #include "dp_autodisable.h"
 #include "dp_consumer.h"
+#include "dp_direct.h"
 #include "dp_metrics.h"
 #include "hl/buf.h"
 #include "hl/json.h"
@@ -43,6 +56,13 @@
 
 #define BACKOFF_MIN_MS 200
 #define BACKOFF_MAX_MS 5000
+/* How often PostgreSQL is probed while the writer takes no direct records. */
+#define PROBE_EVERY_MS 1000
+/* Direct records waiting, in batches of log_batch_max, beyond which the loop's records go
+ * through Kafka: PostgreSQL is not keeping up, and deliveries must not wait for it. */
+#define DIRECT_BATCHES 4
+/* Messages taken from the consumer queue before the direct records are looked at again */
+#define FETCH_BURST 1000
 /* What the broker gathers for one fetch of attempt records (about 100 of them). */
 #define FETCH_MIN_BYTES "65536"
 /* PostgreSQL's OID of text: the arrays' element type */
@@ -87,11 +107,12 @@ static const enum kind column_kinds[DP_ATTEMPTLOG_COLUMNS] = {
     " status, attempt_no, nullif(http_status, 0), error, error_class,"                            \
     " to_timestamp(started_ms / 1000.0), to_timestamp(finished_ms / 1000.0),"                     \
     " CASE WHEN next_attempt_ms > 0 THEN to_timestamp(next_attempt_ms / 1000.0) END, event"       \
-    " FROM r ORDER BY delivery_id, attempt_no DESC, ord DESC"                                     \
+    " FROM r ORDER BY delivery_id, attempt_no DESC, finished_ms DESC, ord DESC"                   \
     " ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, attempts = EXCLUDED.attempts,"     \
     " last_status_code = EXCLUDED.last_status_code, last_error = EXCLUDED.last_error,"            \
     " last_error_class = EXCLUDED.last_error_class, updated_at = EXCLUDED.updated_at,"            \
-    " next_attempt_at = EXCLUDED.next_attempt_at WHERE d.attempts <= EXCLUDED.attempts"           \
+    " next_attempt_at = EXCLUDED.next_attempt_at WHERE d.attempts < EXCLUDED.attempts"            \
+    " OR (d.attempts = EXCLUDED.attempts AND d.updated_at <= EXCLUDED.updated_at)"                \
     " RETURNING 1)"                                                                                \
     ", ins_attempts AS ("                                                                          \
     "INSERT INTO delivery_attempts (delivery_id, attempt_no, started_at, finished_at,"            \
@@ -118,6 +139,7 @@ static const char BATCH_DISABLES_SQL[] =
 struct dp_attemptlog {
     const struct dp_config *cfg;
     rd_kafka_t *rk;
+    rd_kafka_queue_t *queue; /* the consumer's, announced on wake */
     char topic[HL_TOPIC_MAX];
     pthread_t thread;
     atomic_bool stop;
@@ -125,6 +147,8 @@ struct dp_attemptlog {
     struct dp_attemptlog_batch batch;
     struct hl_buf arrays; /* the statement's parameters, built from the batch */
     rd_kafka_topic_partition_list_t *offsets; /* next offset per partition of the batch */
+    int wake[2]; /* this thread's: librdkafka, the direct path and stop write to wake[1] */
+    struct dp_direct *direct;
 };
 
 /* PostgreSQL's text cannot hold U+0000: the escape becomes \uFFFD (same length, in place)
@@ -216,6 +240,7 @@ bool dp_attemptlog_batch_add(struct dp_attemptlog_batch *b, const char *rec, siz
     }
     struct dp_attemptlog_rec *r = &b->recs[b->n++];
     r->start = start;
+    r->direct = NULL;
     memcpy(r->sp, sp, sizeof(sp));
     return true;
 }
@@ -295,6 +320,67 @@ void dp_attemptlog_batch_release(struct dp_attemptlog_batch *b)
     b->recs = NULL;
     b->n = b->nalloc = 0;
 }
+
+/* --- direct records ------------------------------------------------------------------ */
+
+/* Moves the offered records into the batch. One the batch refuses (not an attempt record:
+ * cannot happen for the loop's own) is finished as written, the way a Kafka one is
+ * skipped. */
+static void take_inbox(struct dp_attemptlog *l)
+{
+    size_t n;
+    struct dp_direct_rec **v = dp_direct_take(l->direct, &n);
+    for (size_t i = 0; i < n; i++) {
+        if (dp_attemptlog_batch_add(&l->batch, v[i]->text, v[i]->len)) {
+            l->batch.recs[l->batch.n - 1].direct = v[i];
+        } else {
+            hl_log(HL_LOG_WARN, "log", "attempt record of %s is not one: skipped", v[i]->key);
+            dp_direct_finish(l->direct, &v[i], 1, true);
+        }
+    }
+    free(v);
+}
+
+/* After a failed write: takes no more direct records, and hands back those of the batch
+ * and the inbox (the loop produces them to Kafka). The batch keeps its Kafka records.
+ * Returns how many went back. */
+static size_t hand_back(struct dp_attemptlog *l)
+{
+    dp_direct_set_accepting(l->direct, false);
+    size_t n, kept = 0;
+    struct dp_direct_rec **v = dp_direct_take(l->direct, &n);
+    dp_direct_finish(l->direct, v, n, false);
+    free(v);
+    for (size_t i = 0; i < l->batch.n; i++) {
+        struct dp_direct_rec *r = l->batch.recs[i].direct;
+        if (r) {
+            dp_direct_finish(l->direct, &r, 1, false);
+            n++;
+        } else {
+            l->batch.recs[kept++] = l->batch.recs[i];
+        }
+    }
+    l->batch.n = kept;
+    return n;
+}
+
+/* After a committed write: the batch's direct records are finished. */
+static void report_written(struct dp_attemptlog *l)
+{
+    for (size_t i = 0; i < l->batch.n; i++) {
+        struct dp_direct_rec *r = l->batch.recs[i].direct;
+        if (r)
+            dp_direct_finish(l->direct, &r, 1, true);
+        l->batch.recs[i].direct = NULL; /* the loop's again */
+    }
+}
+
+struct dp_direct *dp_attemptlog_direct(struct dp_attemptlog *l)
+{
+    return l->direct;
+}
+
+/* --- the thread ---------------------------------------------------------------------- */
 
 static void batch_add(struct dp_attemptlog *l, const rd_kafka_message_t *m)
 {
@@ -387,6 +473,8 @@ static hl_err write_one_by_one(struct dp_attemptlog *l, char *errbuf, size_t err
             const char *x = l->batch.text.ptr + r->start;
             hl_log(HL_LOG_WARN, "log", "attempt record of %.*s refused: %s",
                    (int)r->sp[DP_AL_DELIVERY_ID].len, x + r->sp[DP_AL_DELIVERY_ID].off, errbuf);
+            if (r->direct) /* final, as for a Kafka record: never written */
+                dp_direct_finish(l->direct, &r->direct, 1, true);
             continue;
         }
         l->batch.recs[kept++] = l->batch.recs[i];
@@ -407,18 +495,25 @@ static void pause_all(struct dp_attemptlog *l, bool pause)
     rd_kafka_topic_partition_list_destroy(a);
 }
 
-/* Writes the batch until it succeeds (or stop is asked and final is set), then commits. */
+/* Writes the batch until it succeeds (or stop is asked and final is set), then commits.
+ * A failed write hands the direct records back at once: only the Kafka ones are retried. */
 static void flush(struct dp_attemptlog *l, bool final)
 {
     char err[512];
     int64_t backoff = BACKOFF_MIN_MS;
     bool paused = false;
     hl_err rc;
-    if (l->offsets->cnt == 0)
+        if (l->offsets->cnt == 0 && l->batch.n == 0)
         return;
     while ((rc = batch_write(l, 0, l->batch.n, err, sizeof(err))) != HL_OK) {
         if (rc == HL_EINVAL && (rc = write_one_by_one(l, err, sizeof(err))) == HL_OK)
             break;
+        size_t back = hand_back(l);
+        if (back)
+            hl_log(HL_LOG_WARN, "log", "cannot write %zu attempt records: %s; they go through "
+                   "Kafka until PostgreSQL answers again", back, err);
+        if (l->offsets->cnt == 0)
+            goto out;
         hl_log(HL_LOG_WARN, "log",
                "cannot write %zu attempt records: %s; deliveries go on, retrying in %lld ms",
                l->batch.n, err, (long long)backoff);
@@ -435,15 +530,20 @@ static void flush(struct dp_attemptlog *l, bool final)
             rd_kafka_message_t *m = rd_kafka_consumer_poll(l->rk, 100); /* keeps the group */
             if (m)
                 rd_kafka_message_destroy(m); /* paused: only errors arrive here */
+            hand_back(l); /* offered before the failure was seen */
             if (atomic_load(&l->stop))
                 final = true;
         }
         backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
     }
     hl_log(HL_LOG_DEBUG, "log", "wrote %zu attempt records", l->batch.n);
-    rd_kafka_resp_err_t cerr = rd_kafka_commit(l->rk, l->offsets, 0);
-    if (cerr)
-        hl_log(HL_LOG_DEBUG, "log", "commit: %s", rd_kafka_err2str(cerr));
+    dp_direct_set_accepting(l->direct, l->cfg->attempt_log_direct);
+    report_written(l);
+    if (l->offsets->cnt > 0) {
+        rd_kafka_resp_err_t cerr = rd_kafka_commit(l->rk, l->offsets, 0);
+        if (cerr)
+            hl_log(HL_LOG_DEBUG, "log", "commit: %s", rd_kafka_err2str(cerr));
+    }
 out:
     if (paused)
         pause_all(l, false);
@@ -452,39 +552,79 @@ out:
     l->offsets = rd_kafka_topic_partition_list_new(8);
 }
 
+/* With nothing to write and no direct records taken (a write failed): whether
+ * PostgreSQL answers again. */
+static void probe(struct dp_attemptlog *l)
+{
+    char err[512];
+    if (batch_write(l, 0, 0, err, sizeof(err)) == HL_OK) {
+        hl_log(HL_LOG_INFO, "log", "PostgreSQL answers again: attempt records are written "
+               "directly");
+        dp_direct_set_accepting(l->direct, true);
+    }
+}
+
+/* Sleeps until the pipe is written to or timeout_ms passed, then empties it. */
+static void sleep_on(struct dp_attemptlog *l, int64_t timeout_ms)
+{
+    struct pollfd pfd = {.fd = l->wake[0], .events = POLLIN};
+    if (poll(&pfd, 1, (int)timeout_ms) > 0) {
+        char buf[256];
+        while (read(l->wake[0], buf, sizeof(buf)) > 0)
+            ;
+    }
+}
+
 static void *log_main(void *arg)
 {
     struct dp_attemptlog *l = arg;
-    int64_t first = -1;
+    int64_t first = -1, next_probe = 0;
     while (!atomic_load(&l->stop)) {
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(l->rk, 50);
-        if (m) {
-            if (!m->err) {
+        /* librdkafka writes to the pipe only when its queue turns non-empty: drain it */
+        int fetched = 0;
+        rd_kafka_message_t *m;
+        while (fetched < FETCH_BURST && (m = rd_kafka_consumer_poll(l->rk, 0)) != NULL) {
+            fetched++;
+            if (!m->err)
                 batch_add(l, m);
-                if (first < 0)
-                    first = hl_mono_ms();
-            } else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+            else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
                 hl_log(HL_LOG_WARN, "log", "consume: %s", rd_kafka_message_errstr(m));
-            }
             rd_kafka_message_destroy(m);
         }
-        if (first >= 0 && ((size_t)l->offsets->cnt > 0) &&
-            (l->batch.n >= (size_t)l->cfg->log_batch_max ||
-             hl_mono_ms() - first >= l->cfg->log_flush_ms)) {
+        take_inbox(l);
+        int64_t now = hl_mono_ms();
+        bool pending = l->offsets->cnt > 0 || l->batch.n > 0;
+        if (pending && first < 0)
+            first = now;
+        if (pending && (l->batch.n >= (size_t)l->cfg->log_batch_max ||
+                        now - first >= l->cfg->log_flush_ms || dp_direct_hurried(l->direct))) {
             flush(l, false);
             first = -1;
+            continue;
         }
+        if (!pending && l->cfg->attempt_log_direct && !dp_direct_accepting(l->direct) &&
+            now >= next_probe) {
+            probe(l);
+            next_probe = now + PROBE_EVERY_MS;
+        }
+        /* Idle, it looks at the inbox every log_flush_ms: offer pokes only for a full
+         * batch, so the records that come one by one cost no system call each. */
+        if (fetched < FETCH_BURST)
+            sleep_on(l, pending ? first + l->cfg->log_flush_ms - now : l->cfg->log_flush_ms);
     }
+    take_inbox(l);
     flush(l, true);
     return NULL;
 }
 
-struct dp_attemptlog *dp_attemptlog_start(const struct dp_config *cfg, char *errbuf, size_t errlen)
+struct dp_attemptlog *dp_attemptlog_start(const struct dp_config *cfg, int wake_fd,
+                                          char *errbuf, size_t errlen)
 {
     char group[512], session_timeout[32];
     struct dp_attemptlog *l = hl_xcalloc(1, sizeof(*l));
     rd_kafka_topic_partition_list_t *topics = NULL;
     l->cfg = cfg;
+    l->wake[0] = l->wake[1] = -1;
     hl_topic_name(l->topic, cfg->common.topic_prefix, "attempts");
     snprintf(group, sizeof(group), "%s-log", cfg->group_id);
     snprintf(session_timeout, sizeof(session_timeout), "%lld",
@@ -513,7 +653,16 @@ struct dp_attemptlog *dp_attemptlog_start(const struct dp_config *cfg, char *err
     if (!l->rk)
         goto fail;
     conf = NULL;
+    if (pipe2(l->wake, O_NONBLOCK | O_CLOEXEC) != 0) {
+        snprintf(errbuf, errlen, "pipe: %s", strerror(errno));
+        goto fail;
+    }
+    l->direct = dp_direct_new((size_t)cfg->log_batch_max,
+                              (size_t)cfg->log_batch_max * DIRECT_BATCHES, l->wake[1], wake_fd,
+                              cfg->attempt_log_direct);
     rd_kafka_poll_set_consumer(l->rk);
+    l->queue = rd_kafka_queue_get_consumer(l->rk);
+    rd_kafka_queue_io_event_enable(l->queue, l->wake[1], "k", 1);
     topics = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(topics, l->topic, RD_KAFKA_PARTITION_UA);
     rd_kafka_resp_err_t err = rd_kafka_subscribe(l->rk, topics);
@@ -533,10 +682,18 @@ struct dp_attemptlog *dp_attemptlog_start(const struct dp_config *cfg, char *err
 fail:
     if (conf)
         rd_kafka_conf_destroy(conf);
+    if (l->queue) {
+        rd_kafka_queue_io_event_enable(l->queue, -1, NULL, 0);
+        rd_kafka_queue_destroy(l->queue);
+    }
     if (l->rk)
         rd_kafka_destroy(l->rk);
     if (l->offsets)
         rd_kafka_topic_partition_list_destroy(l->offsets);
+    for (int i = 0; i < 2; i++)
+        if (l->wake[i] >= 0)
+            close(l->wake[i]);
+    dp_direct_free(l->direct);
     free(l);
     return NULL;
 }
@@ -546,11 +703,18 @@ void dp_attemptlog_stop(struct dp_attemptlog *l)
     if (!l)
         return;
     atomic_store(&l->stop, true);
+    if (write(l->wake[1], "s", 1) < 0)
+        hl_log(HL_LOG_DEBUG, "log", "wake-up: %s", strerror(errno));
     pthread_join(l->thread, NULL);
+    rd_kafka_queue_io_event_enable(l->queue, -1, NULL, 0);
+    rd_kafka_queue_destroy(l->queue);
     bool closed = hl_kafka_consumer_close(l->rk, DP_CONSUMER_CLOSE_MS);
     rd_kafka_destroy_flags(l->rk, closed ? 0 : RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
     rd_kafka_topic_partition_list_destroy(l->offsets);
+    dp_direct_free(l->direct);
     dp_attemptlog_batch_release(&l->batch);
+    for (int i = 0; i < 2; i++)
+        close(l->wake[i]);
     hl_buf_release(&l->arrays);
     PQfinish(l->conn);
     free(l);

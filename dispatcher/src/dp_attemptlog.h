@@ -1,13 +1,23 @@
-/* The attempt-log writer: consumes <prefix>.attempts in its own consumer group
- * (<group_id>-log) on its own thread, and writes each batch to PostgreSQL in one
- * transaction (deliveries upserted, delivery_attempts inserted, and the disables that
- * records carry applied unless the webhook changed since: dp_autodisable.h), then
- * commits the batch's offsets. Idempotent, so a replay after a crash or a failed commit
- * changes nothing.
+/* The attempt-log writer: a thread that writes attempt records to PostgreSQL in batches,
+ * one transaction each (deliveries upserted, delivery_attempts inserted, and the disables
+ * that records carry applied unless the webhook changed since: dp_autodisable.h).
+ * Idempotent and indifferent to order (of two records of a delivery the one with more
+ * attempts wins, then the later one), so a replay changes nothing.
  *
- * A PostgreSQL outage stops only this thread: the batch is kept, its partitions paused,
- * and the write retried with backoff; deliveries go on, their records wait in Kafka, and
- * the log catches up when PostgreSQL answers again. */
+ * Records reach it two ways:
+ * - directly: the loop thread of the same process hands over its own records
+ *   (dp_direct_offer) and gets each back once it is written (dp_direct_collect).
+ *   The message that made a record keeps its pending unit until then, as it would until
+ *   Kafka acknowledged it (dp_produce.h);
+ * - through Kafka: it consumes <prefix>.attempts in its own consumer group
+ *   (<group_id>-log) and commits a batch's offsets once the batch is written. Records go
+ *   there when the writer does not take them: PostgreSQL failing, more records waiting than
+ *   it keeps up with, or no writer in the producing process (attempt_log off).
+ *
+ * A PostgreSQL outage stops only this thread: the direct records are handed back (the loop
+ * produces them to <prefix>.attempts), the Kafka batch is kept, its partitions paused, and
+ * the write retried with backoff; deliveries go on, their records wait in Kafka, and the
+ * log catches up when PostgreSQL answers again. */
 #ifndef DP_ATTEMPTLOG_H
 #define DP_ATTEMPTLOG_H
 
@@ -19,11 +29,22 @@
 #include "hl/json.h"
 
 struct dp_attemptlog;
+struct dp_direct;
+struct dp_direct_rec;
 
-/* Starts the thread. NULL with errbuf set when the consumer cannot be created. */
-struct dp_attemptlog *dp_attemptlog_start(const struct dp_config *cfg, char *errbuf, size_t errlen);
-/* Writes what it holds (one last try), commits, leaves the group and joins the thread. */
+/* Starts the thread. A byte is written to wake_fd (the loop's) when direct records are
+ * finished. NULL with errbuf set when the consumer cannot be created. */
+struct dp_attemptlog *dp_attemptlog_start(const struct dp_config *cfg, int wake_fd,
+                                          char *errbuf, size_t errlen);
+/* Writes what it holds (one last try), commits, leaves the group and joins the thread.
+ * Direct records not collected by then are dropped, never written twice nor reported:
+ * their messages stay pending. */
 void dp_attemptlog_stop(struct dp_attemptlog *l);
+
+/* Its direct path: the loop offers its attempt records there (dp_direct.h). Taken while
+ * the last write succeeded and fewer than 4 * log_batch_max are held; the writer wakes for
+ * a full batch, or looks every log_flush_ms. */
+struct dp_direct *dp_attemptlog_direct(struct dp_attemptlog *l);
 
 /* A batch of attempt records (internal to dp_attemptlog.c, declared for its unit tests):
  * their texts one after another, and where each of the columns' members is in each. */
@@ -36,6 +57,7 @@ enum dp_attemptlog_column { /* a record's members, in the order of the statement
 };
 struct dp_attemptlog_rec {
     size_t start; /* where the record's text begins in text */
+    struct dp_direct_rec *direct; /* the direct record it came from; NULL: from Kafka */
     struct hl_json_span sp[DP_ATTEMPTLOG_COLUMNS]; /* within the record's text */
 };
 struct dp_attemptlog_batch {

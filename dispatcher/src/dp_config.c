@@ -87,6 +87,11 @@ const struct hl_cfg_opt dp_config_opts[] = {
      "(default: the source tree's schemas/event.schema.json)"},
     {"attempt_log", HL_CFG_BOOL, offsetof(struct dp_config, attempt_log), "true", 0, 0,
      "run the attempt-log writer (consumer group <group_id>-log) in this process"},
+    {"attempt_log_direct", HL_CFG_BOOL, offsetof(struct dp_config, attempt_log_direct), "true",
+     0, 0,
+     "hand this process's attempt records to its attempt-log writer directly; through "
+     "<prefix>.attempts only while PostgreSQL fails or falls behind (false: always through "
+     "Kafka). No effect without attempt_log"},
     {"shutdown_timeout_ms", HL_CFG_INT, offsetof(struct dp_config, shutdown_timeout_ms), "10000",
      0, 600000,
      "on SIGTERM, how long in-flight deliveries may still finish; unfinished events are "

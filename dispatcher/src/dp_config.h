@@ -34,6 +34,7 @@ struct dp_config {
     int64_t log_batch_max;
     int64_t log_flush_ms;
     bool attempt_log;
+    bool attempt_log_direct; /* own records to the writer in-process, not through Kafka */
     char *ca_bundle; /* PEM CAs for https deliveries; NULL: the system store */
     char *assignment_strategy; /* librdkafka partition.assignment.strategy */
     int64_t prefetch_kb;       /* queued.max.messages.kbytes, per assigned partition */

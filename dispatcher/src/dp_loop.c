@@ -236,6 +236,7 @@ static void drain_before_revoke(void *arg)
             handed += dp_deliver_hand_off_waiting(x->dl);
             walked_at = attempts;
         }
+        dp_producer_hurry(x->prod);
         dp_producer_serve(x->prod);
         if ((!dp_deliver_attempts(x->dl) && !dp_producer_outstanding(x->prod)) ||
             hl_mono_ms() >= deadline)
@@ -277,6 +278,7 @@ void dp_loop_run(const struct dp_config *cfg, struct dp_subs *subs, struct dp_co
     int64_t deadline = hl_mono_ms() + cfg->shutdown_timeout_ms;
     for (;;) {
         int64_t now = hl_mono_ms();
+        dp_producer_hurry(prod);
         dp_producer_serve(prod);
         if ((dp_deliver_in_flight(dl) == 0 && dp_producer_outstanding(prod) == 0) ||
             now >= deadline)

@@ -47,6 +47,7 @@ static struct {
     struct hl_counter *auto_disabled;
     struct hl_counter *handed_over;
     struct hl_counter *handed_off;
+    struct hl_counter *records_direct, *records_kafka;
     struct hl_counter *snapshot_loads;
     atomic_int_least64_t snapshot_ms; /* epoch ms of the last load or confirmation; 0: none */
     atomic_bool joined[DP_METRICS_NCLIENTS], loaded, shutting_down;
@@ -115,6 +116,15 @@ void dp_metrics_init(const struct dp_config *cfg)
                       "to <prefix>.deliveries as tasks before a rebalance took their partitions, "
                       "so that their events' offsets could be committed");
     m.handed_off = hl_metrics_counter("hookline_dispatcher_deliveries_handed_off_total", NULL);
+    hl_metrics_family("hookline_dispatcher_attempt_records_total", HL_METRIC_COUNTER,
+                      "Attempt records of this dispatcher by the way they reached the delivery "
+                      "log: written by its own attempt-log writer (path=\"direct\"), or produced "
+                      "to <prefix>.attempts (path=\"kafka\": PostgreSQL failing or behind, or "
+                      "no writer here)");
+    m.records_direct =
+        hl_metrics_counter("hookline_dispatcher_attempt_records_total", "path=\"direct\"");
+    m.records_kafka =
+        hl_metrics_counter("hookline_dispatcher_attempt_records_total", "path=\"kafka\"");
     hl_metrics_collector(collect, NULL);
 }
 
@@ -133,6 +143,13 @@ void dp_metrics_handed_over(void)
 {
     if (m.handed_over)
         hl_counter_inc(m.handed_over);
+}
+
+void dp_metrics_attempt_record_path(bool direct)
+{
+    struct hl_counter *c = direct ? m.records_direct : m.records_kafka;
+    if (c)
+        hl_counter_inc(c);
 }
 
 void dp_metrics_handed_off(void)

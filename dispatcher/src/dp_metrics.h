@@ -25,6 +25,9 @@ void dp_metrics_outcome(const char *status, const char *error_class, bool disabl
 /* A delivery was dropped unattempted: its partition went to another dispatcher.
  * @locality loop thread */
 void dp_metrics_handed_over(void);
+/* An attempt record was written to PostgreSQL by this process's writer directly, or went
+ * to <prefix>.attempts (dp_produce.h). @locality loop thread */
+void dp_metrics_attempt_record_path(bool direct);
 /* A waiting delivery went to <prefix>.deliveries before a rebalance (dp_deliver.h). */
 void dp_metrics_handed_off(void);
 /* An HTTP attempt ended after elapsed_ms; error_class NULL on success. */

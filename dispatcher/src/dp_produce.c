@@ -1,13 +1,16 @@
 /* The dispatcher's producer (see dp_produce.h). */
 #include "dp_produce.h"
 
+#include <poll.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "dp_direct.h"
 #include "dp_consumer.h"
+#include "dp_metrics.h"
 #include "hl/buf.h"
 #include "hl/kafka.h"
 #include "hl/log.h"
@@ -31,6 +34,9 @@ struct dp_producer {
     /* A handle on every topic produced to, from the start (known_topics) */
     rd_kafka_topic_t **topics;
     size_t ntopics;
+    struct dp_direct *log; /* takes attempt records in-process; NULL: none */
+    int log_held;              /* records it holds */
+    char attempts[HL_TOPIC_MAX];
 };
 
 /* The producer a record to <prefix>.<suffix> goes through; task: the suffix is
@@ -185,6 +191,7 @@ struct dp_producer *dp_producer_new(const struct dp_config *cfg, int wake_fd, ch
     const char *linger[NPRODUCERS] = {[FAST] = FAST_LINGER_MS, [BULK] = bulk_linger};
     struct dp_producer *p = hl_xcalloc(1, sizeof(*p));
     snprintf(p->prefix, sizeof(p->prefix), "%s", cfg->common.topic_prefix);
+    hl_topic_name(p->attempts, p->prefix, "attempts");
     for (int i = 0; i < NPRODUCERS; i++) {
         p->rk[i] = producer_new(cfg, linger[i], errbuf, errlen);
         if (!p->rk[i]) {
@@ -199,9 +206,23 @@ struct dp_producer *dp_producer_new(const struct dp_config *cfg, int wake_fd, ch
     return p;
 }
 
+void dp_producer_set_direct(struct dp_producer *p, struct dp_direct *d)
+{
+    p->log = d;
+}
+
 void dp_produce(struct dp_producer *p, const char *suffix, const char *key, const void *value,
                 size_t len, struct dp_msg *msg)
 {
+    if (strcmp(suffix, "attempts") == 0) {
+        if (p->log && dp_direct_offer(p->log, key, value, len, msg)) {
+            if (msg)
+                msg->pending++;
+            p->log_held++;
+            return;
+        }
+        dp_metrics_attempt_record_path(false);
+    }
     char topic[HL_TOPIC_MAX];
     hl_topic_name(topic, p->prefix, suffix);
     bool task = strcmp(suffix, "deliveries") == 0;
@@ -218,23 +239,55 @@ void dp_produce(struct dp_producer *p, const char *suffix, const char *key, cons
                 fence, msg);
 }
 
+/* A record the writer is finished with: written, or handed back for Kafka. */
+static void log_done(void *ud, void *opaque, bool written, const char *key, const char *rec,
+                     size_t len)
+{
+    struct dp_producer *p = ud;
+    p->log_held--;
+    dp_metrics_attempt_record_path(written);
+    if (written) {
+        if (opaque)
+            dp_msg_done(opaque);
+        return;
+    }
+    produce_raw(p->rk[BULK], p->attempts, key, strlen(key), rec, len, 0, opaque);
+}
+
 void dp_producer_serve(struct dp_producer *p)
 {
     for (int i = 0; i < NPRODUCERS; i++)
         rd_kafka_poll(p->rk[i], 0);
+    if (p->log)
+        dp_direct_collect(p->log, log_done, p);
+}
+
+void dp_producer_hurry(struct dp_producer *p)
+{
+    if (p->log && p->log_held > 0)
+        dp_direct_hurry(p->log);
 }
 
 int dp_producer_outstanding(const struct dp_producer *p)
 {
-    return rd_kafka_outq_len(p->rk[FAST]) + rd_kafka_outq_len(p->rk[BULK]);
+    return rd_kafka_outq_len(p->rk[FAST]) + rd_kafka_outq_len(p->rk[BULK]) + p->log_held;
 }
 
 void dp_producer_free(struct dp_producer *p, int timeout_ms)
 {
     if (!p)
         return;
-    /* within one timeout for both: a flush ends the bulk producer's linger at once */
+    /* within one timeout for all: first the records the writer holds, whose messages
+     * are released (or which go to Kafka) as it finishes them; then the producers, whose
+     * flush ends the bulk producer's linger at once */
     int64_t deadline = hl_mono_ms() + timeout_ms;
+    while (p->log && p->log_held > 0 && hl_mono_ms() < deadline) {
+        dp_direct_hurry(p->log);
+        if (!dp_direct_collect(p->log, log_done, p))
+            poll(NULL, 0, 5);
+    }
+    if (p->log && p->log_held > 0)
+        hl_log(HL_LOG_WARN, "produce", "%d attempt records unwritten at exit", p->log_held);
     for (int i = 0; i < NPRODUCERS && p->rk[i]; i++) {
         int64_t left = deadline - hl_mono_ms();
         rd_kafka_resp_err_t err = rd_kafka_flush(p->rk[i], left > 0 ? (int)left : 0);

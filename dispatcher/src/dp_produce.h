@@ -3,7 +3,8 @@
  * within 2 ms (a consumer waits for them); retries to the tiers, dead letters to
  * <prefix>.dlq and attempt records to <prefix>.attempts through one that gathers them for
  * bulk_linger_ms (nothing waits for them within milliseconds, and they are most of the
- * volume). Either way, dp_produce() picks by topic.
+ * volume). Either way, dp_produce() picks by topic. Attempt records go to the process's
+ * own attempt-log writer instead while it takes them (dp_producer_set_direct).
  *
  * A hand-off to Kafka is part of the work of the message that caused it: the message
  * keeps one pending unit per produce until the broker acknowledged it (acks=all,
@@ -20,6 +21,7 @@
 
 struct dp_msg;
 struct dp_producer;
+struct dp_direct;
 
 /* librdkafka writes a byte to wake_fd when delivery reports are waiting. */
 struct dp_producer *dp_producer_new(const struct dp_config *cfg, int wake_fd, char *errbuf,
@@ -29,10 +31,17 @@ struct dp_producer *dp_producer_new(const struct dp_config *cfg, int wake_fd, ch
  * record is produced again, so the unit is never released for a lost one. */
 void dp_produce(struct dp_producer *p, const char *suffix, const char *key, const void *value,
                 size_t len, struct dp_msg *msg);
-/* Records not yet acknowledged. */
+/* From now on attempt records go to the process's attempt-log writer through d when it
+ * takes them (dp_direct_offer), through Kafka when it does not; either way the message's
+ * unit is released only once the record is durable (written to PostgreSQL, or
+ * acknowledged). d must outlive the producer. */
+void dp_producer_set_direct(struct dp_producer *p, struct dp_direct *d);
+/* Records not yet acknowledged (or, handed to the writer, not yet written). */
 int dp_producer_outstanding(const struct dp_producer *p);
-/* Serves delivery reports (never blocks). */
+/* Serves delivery reports and the writer's finished records (never blocks). */
 void dp_producer_serve(struct dp_producer *p);
+/* Asks the writer to write the records it holds now: something waits for them. */
+void dp_producer_hurry(struct dp_producer *p);
 /* True once the producer had a fatal error: it has raised SIGTERM to stop the
  * dispatcher, which then exits with status 1. */
 bool dp_producer_fatal(void);

@@ -176,10 +176,12 @@ int main(int argc, char **argv)
         hl_log(HL_LOG_ERROR, "main", "cannot create the Kafka producer: %s", err);
         goto out_curl;
     }
-    if (cfg.attempt_log && !(log = dp_attemptlog_start(&cfg, err, sizeof(err)))) {
+    if (cfg.attempt_log && !(log = dp_attemptlog_start(&cfg, wake[1], err, sizeof(err)))) {
         hl_log(HL_LOG_ERROR, "main", "cannot start the attempt log: %s", err);
         goto out_curl;
     }
+    if (log && cfg.attempt_log_direct)
+        dp_producer_set_direct(prod, dp_attemptlog_direct(log));
     dl = dp_deliver_new(&cfg, prod, subs, err, sizeof(err));
     if (!dl) {
         hl_log(HL_LOG_ERROR, "main", "%s", err);

@@ -416,6 +416,32 @@ class Hookline:
     def topic(self, name: str) -> str:
         return f"{self.prefix}.{name}"
 
+    def topic_records(self, name: str) -> int:
+        """Records ever produced to <prefix>.<name> (the partitions' end offsets; nothing
+        here is deleted by retention within a test)."""
+        from confluent_kafka import Consumer, TopicPartition
+        topic = self.topic(name)
+        c = Consumer({"bootstrap.servers": self.infra.brokers, "group.id": f"{self.prefix}-wm"})
+        try:
+            parts = c.list_topics(topic, timeout=10).topics[topic].partitions
+            return sum(c.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
+                       for p in parts)
+        finally:
+            c.close()
+
+    def dispatcher_counter(self, series: str) -> float:
+        """One counter series (name and labels, as exposed) summed over the running
+        dispatchers' /metrics."""
+        total = 0.0
+        for d, port in zip(self.dispatchers, self.dispatcher_ports):
+            if d.proc.poll() is not None:
+                continue
+            text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+            for line in text.splitlines():
+                if line.startswith(series + " "):
+                    total += float(line.split()[-1])
+        return total
+
     def admin_headers(self, tenant: str | None = None) -> dict[str, str]:
         h = {"Authorization": f"Bearer {self.admin_key}"}
         if tenant:

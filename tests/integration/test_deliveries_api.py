@@ -175,3 +175,50 @@ def test_attempt_records_that_are_not_records_do_not_hold_up_the_delivery_log(ho
     logged = wait_for(lambda: (d := deliveries(hookline, "?status=succeeded")) and len(d) == 3 and d,
                       what="3 logged successes")
     assert {d["event_id"] for d in logged} == ids
+
+
+DIRECT = 'hookline_dispatcher_attempt_records_total{path="direct"}'
+VIA_KAFKA = 'hookline_dispatcher_attempt_records_total{path="kafka"}'
+
+
+@pytest.mark.dispatchers(0)
+def test_the_delivery_log_is_written_without_a_round_trip_through_kafka(hookline, make_receiver):
+    """While PostgreSQL keeps up, a dispatcher hands its attempt records to its own log
+    writer: none crosses <prefix>.attempts, and the log still holds every delivery and
+    attempt, successes and retried failures alike."""
+    hookline.start_dispatcher(**FAST)
+    ok, failing = make_receiver(), make_receiver(status=500)
+    hookline.create_webhook(ok.url, ["direct.ok"])
+    hookline.create_webhook(failing.url, ["direct.fail"], retry_policy=FAST_POLICY)
+    hookline.settle()
+    for i in range(20):
+        hookline.post_event("direct.ok", {"i": i})
+    for i in range(5):
+        hookline.post_event("direct.fail", {"i": i})
+    ok.wait_for(20, timeout=20)
+    failing.wait_for(10, timeout=30)
+    wait_for(lambda: len(deliveries(hookline, "?status=succeeded&limit=100")) == 20 and
+             len(deliveries(hookline, "?status=failed&limit=100")) == 5,
+             what="20 successes and 5 failures in the log")
+    attempts = hookline.sql("SELECT count(*) FROM delivery_attempts")[0][0]
+    assert attempts == 30  # one per success, two per failure
+    assert hookline.dispatcher_counter(DIRECT) == 30
+    assert hookline.dispatcher_counter(VIA_KAFKA) == 0
+    assert hookline.topic_records("attempts") == 0
+
+
+@pytest.mark.dispatchers(0)
+def test_without_direct_writes_every_record_goes_through_kafka(hookline, receiver):
+    """attempt_log_direct=false: the records cross <prefix>.attempts, as with a dispatcher
+    that runs no log writer, and the log is the same."""
+    hookline.start_dispatcher(HOOKLINE_ATTEMPT_LOG_DIRECT="false")
+    hookline.create_webhook(receiver.url, ["direct.off"])
+    hookline.settle()
+    for i in range(10):
+        hookline.post_event("direct.off", {"i": i})
+    receiver.wait_for(10, timeout=20)
+    wait_for(lambda: len(deliveries(hookline, "?status=succeeded&limit=100")) == 10,
+             what="10 successes in the log")
+    assert hookline.topic_records("attempts") == 10
+    assert hookline.dispatcher_counter(VIA_KAFKA) == 10
+    assert hookline.dispatcher_counter(DIRECT) == 0

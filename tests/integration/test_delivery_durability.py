@@ -24,6 +24,7 @@ import psycopg
 import pytest
 import requests
 
+from test_deliveries_api import DIRECT, VIA_KAFKA
 from test_metrics import dp_metric
 from waiting import wait_for
 
@@ -338,3 +339,17 @@ def test_postgres_outage_does_not_stop_delivery_and_log_catches_up(hookline, rec
     bad = hookline.sql("SELECT count(*) FROM delivery_attempts WHERE http_status <> 200"
                        " OR error_class IS NOT NULL")[0][0]
     assert bad == 0
+
+    # The records of the outage went through <prefix>.attempts; with PostgreSQL back the
+    # dispatchers hand theirs to their own log writers again.
+    assert hookline.dispatcher_counter(VIA_KAFKA) >= len(during)
+    assert hookline.topic_records("attempts") >= len(during)
+    direct = hookline.dispatcher_counter(DIRECT)
+    after = [hookline.post_event("outage.after", {"i": i}) for i in range(10)]
+    want |= set(after)
+    assert wait_all_arrived([arrivals], want, timeout=20)
+    wait_for(lambda: hookline.dispatcher_counter(DIRECT) >= direct + len(after), timeout=20,
+             what="the records after the outage written directly")
+    wait_for(lambda: hookline.sql("SELECT count(*) FROM deliveries WHERE event_id = ANY(%s)",
+                                  after)[0][0] == len(after), timeout=20,
+             what="the events after the outage in the log")
