@@ -79,7 +79,8 @@ const struct hl_cfg_opt dp_config_opts[] = {
      "a webhook failing without a single success for this long is disabled (and "
      "webhook.disabled emitted)"},
     {"log_batch_max", HL_CFG_INT, offsetof(struct dp_config, log_batch_max), "500", 1, 100000,
-     "attempt records written to PostgreSQL per transaction"},
+     "attempt records at which a batch is written to PostgreSQL (one transaction; the "
+     "direct records taken meanwhile join it)"},
     {"log_flush_ms", HL_CFG_INT, offsetof(struct dp_config, log_flush_ms), "200", 10, 60000,
      "longest an attempt record waits before its batch is written"},
     {"event_schema", HL_CFG_STR, offsetof(struct dp_config, event_schema), NULL, 0, 0,
