@@ -1,7 +1,7 @@
 /* Attempt records: what the dispatcher tells the attempt log about a delivery, one JSON
- * object per attempt (or per skip, or per deferral while the breaker is open) on
- * <prefix>.attempts, keyed by delivery id so that a delivery's records stay in order. The
- * attempt-log writer (dp_attemptlog.c) writes them to PostgreSQL. The fields:
+ * object per attempt (or per skip, or per deferral while the breaker is open), handed to
+ * the process's attempt-log writer (dp_attemptlog.c), which writes them to PostgreSQL, or
+ * produced to <prefix>.attempts keyed by delivery id. The fields:
  *
  *   {"delivery_id", "tenant", "webhook_id", "event_id", "event_type", "status",
  *    "attempt_no", "started_ms", "finished_ms", "http_status", "next_attempt_ms",
@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dp_record_columns.h"
 #include "hl/buf.h"
 
 struct dp_msg;
@@ -39,12 +40,13 @@ struct dp_attempt_record {
     int64_t disable_version_ms; /* ... as it was at this version (updated_at, epoch ms) */
 };
 
-/* Appends the record of task t (its event's id and type given) to out. */
+/* Appends the record of task t (its event's id and type given) to out; spans, when not
+ * NULL, gets where each column's value is within the record. */
 void dp_attempt_record_encode(const struct hl_task *t, const char *event_id,
                               const char *event_type, const struct dp_attempt_record *r,
-                              struct hl_buf *out);
-/* Encodes and produces it on behalf of msg (which keeps a pending unit until Kafka has
- * it). */
+                              struct hl_buf *out, struct dp_record_spans *spans);
+/* Encodes it and hands it on (dp_produce_record) on behalf of msg, which keeps a pending
+ * unit until the record is durable. */
 void dp_attempt_record_emit(struct dp_producer *prod, const struct hl_task *t,
                             const char *event_id, const char *event_type,
                             const struct dp_attempt_record *r, struct dp_msg *msg);

@@ -285,6 +285,22 @@ static bool add_element(struct hl_buf *out, const char *x, struct hl_json_span s
     return false;
 }
 
+void dp_attemptlog_batch_add_own(struct dp_attemptlog_batch *b, const char *rec, size_t len,
+                                 const struct dp_record_spans *spans)
+{
+    size_t start = b->text.len;
+    hl_buf_add(&b->text, rec, len);
+    replace_nul_escapes(b->text.ptr + start, len);
+    if (b->n == b->nalloc) {
+        b->nalloc = b->nalloc ? 2 * b->nalloc : 64;
+        b->recs = hl_xrealloc(b->recs, b->nalloc * sizeof(*b->recs));
+    }
+    struct dp_attemptlog_rec *r = &b->recs[b->n++];
+    r->start = start;
+    r->direct = NULL;
+    memcpy(r->sp, spans->sp, sizeof(r->sp));
+}
+
 void dp_attemptlog_batch_arrays(const struct dp_attemptlog_batch *b, size_t from, size_t to,
                                 struct hl_buf *out, size_t off[DP_ATTEMPTLOG_COLUMNS],
                                 int len[DP_ATTEMPTLOG_COLUMNS])
@@ -323,20 +339,16 @@ void dp_attemptlog_batch_release(struct dp_attemptlog_batch *b)
 
 /* --- direct records ------------------------------------------------------------------ */
 
-/* Moves the offered records into the batch. One the batch refuses (not an attempt record:
- * cannot happen for the loop's own) is finished as written, the way a Kafka one is
- * skipped. */
+/* Moves the offered records into the batch. They are this process's own, so their spans
+ * come from the encoder; a record PostgreSQL refused would be dropped all the same
+ * (write_one_by_one). */
 static void take_inbox(struct dp_attemptlog *l)
 {
     size_t n;
     struct dp_direct_rec **v = dp_direct_take(l->direct, &n);
     for (size_t i = 0; i < n; i++) {
-        if (dp_attemptlog_batch_add(&l->batch, v[i]->text, v[i]->len)) {
-            l->batch.recs[l->batch.n - 1].direct = v[i];
-        } else {
-            hl_log(HL_LOG_WARN, "log", "attempt record of %s is not one: skipped", v[i]->key);
-            dp_direct_finish(l->direct, &v[i], 1, true);
-        }
+        dp_attemptlog_batch_add_own(&l->batch, v[i]->text, v[i]->len, &v[i]->spans);
+        l->batch.recs[l->batch.n - 1].direct = v[i];
     }
     free(v);
 }
@@ -583,7 +595,8 @@ static void *log_main(void *arg)
         /* librdkafka writes to the pipe only when its queue turns non-empty: drain it */
         int fetched = 0;
         rd_kafka_message_t *m;
-        while (fetched < FETCH_BURST && (m = rd_kafka_consumer_poll(l->rk, 0)) != NULL) {
+        while (fetched < FETCH_BURST && l->batch.n < (size_t)l->cfg->log_batch_max &&
+               (m = rd_kafka_consumer_poll(l->rk, 0)) != NULL) {
             fetched++;
             if (!m->err)
                 batch_add(l, m);
@@ -594,10 +607,11 @@ static void *log_main(void *arg)
         take_inbox(l);
         int64_t now = hl_mono_ms();
         bool pending = l->offsets->cnt > 0 || l->batch.n > 0;
+        bool hurried = dp_direct_hurried(l->direct); /* asked again while it is needed */
         if (pending && first < 0)
             first = now;
         if (pending && (l->batch.n >= (size_t)l->cfg->log_batch_max ||
-                        now - first >= l->cfg->log_flush_ms || dp_direct_hurried(l->direct))) {
+                        now - first >= l->cfg->log_flush_ms || hurried)) {
             flush(l, false);
             first = -1;
             continue;

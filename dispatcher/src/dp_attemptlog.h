@@ -25,6 +25,7 @@
 #include <stddef.h>
 
 #include "dp_config.h"
+#include "dp_record_columns.h"
 #include "hl/buf.h"
 #include "hl/json.h"
 
@@ -47,14 +48,8 @@ void dp_attemptlog_stop(struct dp_attemptlog *l);
 struct dp_direct *dp_attemptlog_direct(struct dp_attemptlog *l);
 
 /* A batch of attempt records (internal to dp_attemptlog.c, declared for its unit tests):
- * their texts one after another, and where each of the columns' members is in each. */
-enum dp_attemptlog_column { /* a record's members, in the order of the statement's arrays */
-    DP_AL_DELIVERY_ID, DP_AL_TENANT, DP_AL_WEBHOOK_ID, DP_AL_EVENT_ID, DP_AL_EVENT_TYPE,
-    DP_AL_STATUS, DP_AL_ATTEMPT_NO, DP_AL_STARTED_MS, DP_AL_FINISHED_MS, DP_AL_HTTP_STATUS,
-    DP_AL_NEXT_ATTEMPT_MS, DP_AL_RESPONSE_EXCERPT, DP_AL_ERROR_CLASS, DP_AL_ERROR,
-    DP_AL_DISABLE_REASON, DP_AL_DISABLE_VERSION_MS, DP_AL_EVENT,
-    DP_ATTEMPTLOG_COLUMNS
-};
+ * their texts one after another, and where each of the columns' members
+ * (dp_record_columns.h) is in each. */
 struct dp_attemptlog_rec {
     size_t start; /* where the record's text begins in text */
     struct dp_direct_rec *direct; /* the direct record it came from; NULL: from Kafka */
@@ -74,6 +69,10 @@ struct dp_attemptlog_batch {
  * appended, otherwise. A \u0000 escape is kept as \uFFFD (PostgreSQL's text has no
  * U+0000). */
 bool dp_attemptlog_batch_add(struct dp_attemptlog_batch *b, const char *rec, size_t len);
+/* Appends one record of this process, whose spans its encoder wrote
+ * (dp_attempt_record_encode): nothing is scanned or checked but the \u0000 escapes. */
+void dp_attemptlog_batch_add_own(struct dp_attemptlog_batch *b, const char *rec, size_t len,
+                                 const struct dp_record_spans *spans);
 /* Writes the statement's 17 parameters for records [from, to) into out: per column, a
  * one-dimensional text[] in PostgreSQL's binary format, at out->ptr + off[c], len[c] bytes.
  * Elements are strings unescaped, numbers and the event as their JSON text, NULL for an

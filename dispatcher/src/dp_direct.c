@@ -75,7 +75,7 @@ void dp_direct_free(struct dp_direct *q)
 }
 
 bool dp_direct_offer(struct dp_direct *q, const char *key, const void *rec, size_t len,
-                     void *opaque)
+                     const struct dp_record_spans *spans, void *opaque)
 {
     if (!atomic_load(&q->accepting) || atomic_load(&q->held) >= q->most)
         return false;
@@ -83,6 +83,7 @@ bool dp_direct_offer(struct dp_direct *q, const char *key, const void *rec, size
     r->opaque = opaque;
     r->written = false;
     snprintf(r->key, sizeof(r->key), "%s", key ? key : "");
+    r->spans = *spans;
     r->len = len;
     memcpy(r->text, rec, len);
     atomic_fetch_add(&q->held, 1);

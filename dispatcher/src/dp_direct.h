@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "dp_record_columns.h"
 #include "hl/id.h"
 
 /* One record and what became of it. */
@@ -23,6 +24,7 @@ struct dp_direct_rec {
     void *opaque;
     bool written; /* set by dp_direct_finish */
     char key[HL_DELIVERY_ID_LEN];
+    struct dp_record_spans spans; /* where the columns' values are in text */
     size_t len;
     char text[];
 };
@@ -37,9 +39,10 @@ struct dp_direct *dp_direct_new(size_t batch, size_t most, int writer_fd, int lo
 /* Frees the records still in either box (never reported). */
 void dp_direct_free(struct dp_direct *q);
 
-/* The loop's side. True when the record (copied) is taken; opaque comes back with it. */
+/* The loop's side. True when the record (copied, with its spans) is taken; opaque comes
+ * back with it. */
 bool dp_direct_offer(struct dp_direct *q, const char *key, const void *rec, size_t len,
-                     void *opaque);
+                     const struct dp_record_spans *spans, void *opaque);
 /* What happened to a record: written, or handed back unwritten with its key and text. */
 typedef void dp_direct_done_fn(void *ud, void *opaque, bool written, const char *key,
                                const char *rec, size_t len);

@@ -211,18 +211,22 @@ void dp_producer_set_direct(struct dp_producer *p, struct dp_direct *d)
     p->log = d;
 }
 
+void dp_produce_record(struct dp_producer *p, const char *key, const void *rec, size_t len,
+                       const struct dp_record_spans *spans, struct dp_msg *msg)
+{
+    if (p->log && dp_direct_offer(p->log, key, rec, len, spans, msg)) {
+        if (msg)
+            msg->pending++;
+        p->log_held++;
+        return;
+    }
+    dp_metrics_attempt_record_path(false);
+    dp_produce(p, "attempts", key, rec, len, msg);
+}
+
 void dp_produce(struct dp_producer *p, const char *suffix, const char *key, const void *value,
                 size_t len, struct dp_msg *msg)
 {
-    if (strcmp(suffix, "attempts") == 0) {
-        if (p->log && dp_direct_offer(p->log, key, value, len, msg)) {
-            if (msg)
-                msg->pending++;
-            p->log_held++;
-            return;
-        }
-        dp_metrics_attempt_record_path(false);
-    }
     char topic[HL_TOPIC_MAX];
     hl_topic_name(topic, p->prefix, suffix);
     bool task = strcmp(suffix, "deliveries") == 0;

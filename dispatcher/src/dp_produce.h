@@ -22,6 +22,7 @@
 struct dp_msg;
 struct dp_producer;
 struct dp_direct;
+struct dp_record_spans;
 
 /* librdkafka writes a byte to wake_fd when delivery reports are waiting. */
 struct dp_producer *dp_producer_new(const struct dp_config *cfg, int wake_fd, char *errbuf,
@@ -31,6 +32,11 @@ struct dp_producer *dp_producer_new(const struct dp_config *cfg, int wake_fd, ch
  * record is produced again, so the unit is never released for a lost one. */
 void dp_produce(struct dp_producer *p, const char *suffix, const char *key, const void *value,
                 size_t len, struct dp_msg *msg);
+/* Hands the attempt record rec (len bytes, its columns at spans, keyed by the delivery id
+ * key) to the process's attempt-log writer when it takes it, else produces it to
+ * <prefix>.attempts; msg as for dp_produce. */
+void dp_produce_record(struct dp_producer *p, const char *key, const void *rec, size_t len,
+                       const struct dp_record_spans *spans, struct dp_msg *msg);
 /* From now on attempt records go to the process's attempt-log writer through d when it
  * takes them (dp_direct_offer), through Kafka when it does not; either way the message's
  * unit is released only once the record is durable (written to PostgreSQL, or

@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "dp_attempt_record.h"
+#include "hl/json.h"
 #include "hl/task.h"
 
 #define EVENT "{\"id\":\"e1\",\"event\":\"order.created\",\"data\":{\"n\":1}}"
@@ -26,7 +27,7 @@ static json_t *encode(const struct dp_attempt_record *r)
     t.event_text = EVENT;
     t.event_len = strlen(EVENT);
     struct hl_buf b = HL_BUF_INIT;
-    dp_attempt_record_encode(&t, "e1", "order.created", r, &b);
+    dp_attempt_record_encode(&t, "e1", "order.created", r, &b, NULL);
     json_error_t e;
     json_t *o = json_loadb(b.ptr, b.len, 0, &e);
     hl_buf_release(&b);
@@ -99,6 +100,48 @@ static void excerpt_made_json_safe(void **state)
     hl_buf_release(&b);
 }
 
+/* The spans the encoder writes are where a scan of the text finds the members: the
+ * attempt-log writer takes a direct record's columns from them without scanning. */
+static void spans_are_where_a_scan_finds_the_members(void **state)
+{
+    (void)state;
+    static const char *const names[DP_ATTEMPTLOG_COLUMNS] = {
+        "delivery_id", "tenant", "webhook_id", "event_id", "event_type", "status", "attempt_no",
+        "started_ms", "finished_ms", "http_status", "next_attempt_ms", "response_excerpt",
+        "error_class", "error", "disable_reason", "disable_version_ms", "event"};
+    const struct dp_attempt_record records[] = {
+        {.status = "succeeded", .attempt_no = 1, .started_ms = 5, .finished_ms = 7,
+         .http_status = 200, .excerpt = "ok \"\n\\", .excerpt_len = 6},
+        {.status = "failed", .attempt_no = 3, .http_status = 410, .error_class = "gone",
+         .error = "HTTP 410", .disable_reason = "410 gone", .disable_version_ms = 42,
+         .next_attempt_ms = -1},
+    };
+    struct hl_task t;
+    memset(&t, 0, sizeof(t));
+    snprintf(t.delivery_id, sizeof(t.delivery_id), "msg_0123456789abcdef0123456789abcdef");
+    t.tenant = "ac\"me";
+    t.webhook_id = "01a204fe-7900-7952-a695-b4f0f6ab8352";
+    t.event_text = EVENT;
+    t.event_len = strlen(EVENT);
+    for (size_t k = 0; k < sizeof(records) / sizeof(records[0]); k++) {
+        struct hl_buf b = HL_BUF_INIT;
+        hl_buf_adds(&b, "something before the record");
+        size_t start = b.len;
+        struct dp_record_spans got;
+        dp_attempt_record_encode(&t, "e1", "order.created", &records[k], &b, &got);
+        struct hl_json_span want[DP_ATTEMPTLOG_COLUMNS];
+        assert_true(hl_json_valid_members(b.ptr + start, b.len - start, names,
+                                          DP_ATTEMPTLOG_COLUMNS, want));
+        for (int c = 0; c < DP_ATTEMPTLOG_COLUMNS; c++) {
+            assert_int_equal(got.sp[c].len, want[c].len);
+            if (want[c].len)
+                assert_int_equal(got.sp[c].off, want[c].off);
+        }
+        assert_int_equal(got.sp[DP_AL_DISABLE_REASON].len, records[k].disable_reason ? 10 : 0);
+        hl_buf_release(&b);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -106,6 +149,7 @@ int main(void)
         cmocka_unit_test(success_has_nulls),
         cmocka_unit_test(disable_carries_its_version),
         cmocka_unit_test(excerpt_made_json_safe),
+        cmocka_unit_test(spans_are_where_a_scan_finds_the_members),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "dp_attemptlog.h"
+#include "hl/json.h"
 
 #define ID "\"delivery_id\":\"msg_0123456789abcdef0123456789abcdef\""
 #define HEAD ID ",\"tenant\":\"acme\",\"webhook_id\":\"0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b\"," \
@@ -162,6 +163,44 @@ static void nul_escapes_become_replacement_characters(void **state)
     dp_attemptlog_batch_release(&b);
 }
 
+/* A record of this process joins with the spans its encoder wrote, unscanned, and gives
+ * the same arrays as the same text scanned; its \u0000 escapes are replaced too. */
+static void own_records_join_with_their_spans(void **state)
+{
+    (void)state;
+    static const char *const names[DP_ATTEMPTLOG_COLUMNS] = {
+        "delivery_id", "tenant", "webhook_id", "event_id", "event_type", "status", "attempt_no",
+        "started_ms", "finished_ms", "http_status", "next_attempt_ms", "response_excerpt",
+        "error_class", "error", "disable_reason", "disable_version_ms", "event"};
+    const char *rec = "{" HEAD "\"status\":\"failed\"," NUMS ",\"error\":\"a\\u0000b\","
+                      "\"event\":" EVENT_TEXT "}";
+    /* the encoder's spans; a scan refuses the \u0000 escape, which keeps its length */
+    const char *same = "{" HEAD "\"status\":\"failed\"," NUMS ",\"error\":\"a\\uFFFDb\","
+                       "\"event\":" EVENT_TEXT "}";
+    struct dp_record_spans spans;
+    assert_true(hl_json_valid_members(same, strlen(same), names, DP_ATTEMPTLOG_COLUMNS,
+                                      spans.sp));
+    struct dp_attemptlog_batch scanned = {HL_BUF_INIT, NULL, 0, 0};
+    struct dp_attemptlog_batch own = {HL_BUF_INIT, NULL, 0, 0};
+    assert_true(add(&scanned, GOOD));
+    assert_true(add(&scanned, rec));
+    assert_true(add(&own, GOOD)); /* from Kafka and direct in one batch */
+    dp_attemptlog_batch_add_own(&own, rec, strlen(rec), &spans);
+    assert_int_equal(own.n, 2);
+    assert_null(own.recs[1].direct);
+    struct arrays a = {HL_BUF_INIT, {0}, {0}}, w = {HL_BUF_INIT, {0}, {0}};
+    dp_attemptlog_batch_arrays(&own, 0, 2, &a.out, a.off, a.len);
+    dp_attemptlog_batch_arrays(&scanned, 0, 2, &w.out, w.off, w.len);
+    assert_int_equal(a.out.len, w.out.len);
+    assert_memory_equal(a.out.ptr, w.out.ptr, a.out.len);
+    expect_element(&a, DP_AL_ERROR, 2, 1, "a\xef\xbf\xbd" "b");
+    expect_element(&a, DP_AL_EVENT, 2, 1, EVENT_TEXT);
+    hl_buf_release(&a.out);
+    hl_buf_release(&w.out);
+    dp_attemptlog_batch_release(&scanned);
+    dp_attemptlog_batch_release(&own);
+}
+
 /* A part of a batch (what is written a record at a time after a refusal), and a batch
  * emptied and filled again. */
 static void ranges_and_reuse(void **state)
@@ -196,6 +235,7 @@ int main(void)
         cmocka_unit_test(refuses_what_is_not_a_record),
         cmocka_unit_test(nul_escapes_become_replacement_characters),
         cmocka_unit_test(ranges_and_reuse),
+        cmocka_unit_test(own_records_join_with_their_spans),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

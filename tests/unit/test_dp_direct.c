@@ -15,6 +15,8 @@
 
 #include "dp_direct.h"
 
+static const struct dp_record_spans no_spans;
+
 #define KEY "msg_0123456789abcdef0123456789abcdef"
 
 struct pipes {
@@ -75,9 +77,9 @@ static void written_and_handed_back_records_come_back_once(void **state)
     pipes_open(&p);
     struct dp_direct *q = dp_direct_new(2, 10, p.writer[1], p.loop[1], true);
     int a, b, c;
-    assert_true(dp_direct_offer(q, KEY, "{\"r\":1}", 7, &a));
+    assert_true(dp_direct_offer(q, KEY, "{\"r\":1}", 7, &no_spans, &a));
     assert_int_equal(pending_bytes(p.writer[0]), 0); /* below a batch: no wake-up */
-    assert_true(dp_direct_offer(q, KEY, "{\"r\":2}", 7, &b));
+    assert_true(dp_direct_offer(q, KEY, "{\"r\":2}", 7, &no_spans, &b));
     assert_int_equal(pending_bytes(p.writer[0]), 1); /* a batch: the writer is woken */
 
     size_t n;
@@ -85,7 +87,7 @@ static void written_and_handed_back_records_come_back_once(void **state)
     assert_int_equal(n, 2);
     assert_ptr_equal(v[0]->opaque, &a);
     assert_memory_equal(v[1]->text, "{\"r\":2}", 7);
-    assert_true(dp_direct_offer(q, KEY, "{\"r\":3}", 7, &c)); /* a new inbox */
+    assert_true(dp_direct_offer(q, KEY, "{\"r\":3}", 7, &no_spans, &c)); /* a new inbox */
 
     struct seen s = {0};
     assert_int_equal(dp_direct_collect(q, remember, &s), 0); /* nothing finished yet */
@@ -120,29 +122,29 @@ static void refuses_while_not_accepting_or_full(void **state)
     pipes_open(&p);
     struct dp_direct *q = dp_direct_new(100, 2, p.writer[1], p.loop[1], false);
     int x;
-    assert_false(dp_direct_offer(q, KEY, "{}", 2, &x)); /* not accepting yet */
+    assert_false(dp_direct_offer(q, KEY, "{}", 2, &no_spans, &x)); /* not accepting yet */
     size_t n;
     free(dp_direct_take(q, &n));
     assert_int_equal(n, 0); /* a refused offer takes nothing */
 
     dp_direct_set_accepting(q, true);
-    assert_true(dp_direct_offer(q, KEY, "{}", 2, &x));
-    assert_true(dp_direct_offer(q, KEY, "{}", 2, &x));
-    assert_false(dp_direct_offer(q, KEY, "{}", 2, &x)); /* two held: the most */
+    assert_true(dp_direct_offer(q, KEY, "{}", 2, &no_spans, &x));
+    assert_true(dp_direct_offer(q, KEY, "{}", 2, &no_spans, &x));
+    assert_false(dp_direct_offer(q, KEY, "{}", 2, &no_spans, &x)); /* two held: the most */
 
     /* Held until collected, not merely until finished. */
     struct dp_direct_rec **v = dp_direct_take(q, &n);
     assert_int_equal(n, 2);
     dp_direct_finish(q, v, n, true);
     free(v);
-    assert_false(dp_direct_offer(q, KEY, "{}", 2, &x));
+    assert_false(dp_direct_offer(q, KEY, "{}", 2, &no_spans, &x));
     struct seen s = {0};
     assert_int_equal(dp_direct_collect(q, remember, &s), 2);
-    assert_true(dp_direct_offer(q, KEY, "{}", 2, &x));
+    assert_true(dp_direct_offer(q, KEY, "{}", 2, &no_spans, &x));
 
     dp_direct_set_accepting(q, false); /* a write failed */
     assert_false(dp_direct_accepting(q));
-    assert_false(dp_direct_offer(q, KEY, "{}", 2, &x));
+    assert_false(dp_direct_offer(q, KEY, "{}", 2, &no_spans, &x));
     dp_direct_free(q); /* frees the record still in the inbox */
     pipes_close(&p);
 }
