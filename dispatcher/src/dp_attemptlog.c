@@ -60,7 +60,7 @@
 #define PROBE_EVERY_MS 1000
 /* Direct records waiting, in batches of log_batch_max, beyond which the loop's records go
  * through Kafka: PostgreSQL is not keeping up, and deliveries must not wait for it. */
-#define DIRECT_BATCHES 4
+#define DIRECT_BATCHES 8
 /* Messages taken from the consumer queue before the direct records are looked at again */
 #define FETCH_BURST 1000
 /* What the broker gathers for one fetch of attempt records (about 100 of them). */

@@ -43,7 +43,7 @@ struct dp_attemptlog *dp_attemptlog_start(const struct dp_config *cfg, int wake_
 void dp_attemptlog_stop(struct dp_attemptlog *l);
 
 /* Its direct path: the loop offers its attempt records there (dp_direct.h). Taken while
- * the last write succeeded and fewer than 4 * log_batch_max are held; the writer wakes for
+ * the last write succeeded and fewer than 8 * log_batch_max are held; the writer wakes for
  * a full batch, or looks every log_flush_ms. */
 struct dp_direct *dp_attemptlog_direct(struct dp_attemptlog *l);
 
