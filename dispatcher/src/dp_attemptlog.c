@@ -220,6 +220,20 @@ static bool member_fits(const char *x, struct hl_json_span sp, enum dp_attemptlo
     return false;
 }
 
+/* Appends the record whose text begins at start, its members at sp. */
+static void append_rec(struct dp_attemptlog_batch *b, size_t start,
+                       const struct hl_json_span sp[DP_ATTEMPTLOG_COLUMNS])
+{
+    if (b->n == b->nalloc) {
+        b->nalloc = b->nalloc ? 2 * b->nalloc : 64;
+        b->recs = hl_xrealloc(b->recs, b->nalloc * sizeof(*b->recs));
+    }
+    struct dp_attemptlog_rec *r = &b->recs[b->n++];
+    r->start = start;
+    r->direct = NULL;
+    memcpy(r->sp, sp, sizeof(r->sp));
+}
+
 bool dp_attemptlog_batch_add(struct dp_attemptlog_batch *b, const char *rec, size_t len)
 {
     size_t start = b->text.len;
@@ -234,15 +248,17 @@ bool dp_attemptlog_batch_add(struct dp_attemptlog_batch *b, const char *rec, siz
         b->text.len = start;
         return false;
     }
-    if (b->n == b->nalloc) {
-        b->nalloc = b->nalloc ? 2 * b->nalloc : 64;
-        b->recs = hl_xrealloc(b->recs, b->nalloc * sizeof(*b->recs));
-    }
-    struct dp_attemptlog_rec *r = &b->recs[b->n++];
-    r->start = start;
-    r->direct = NULL;
-    memcpy(r->sp, sp, sizeof(sp));
+    append_rec(b, start, sp);
     return true;
+}
+
+void dp_attemptlog_batch_add_own(struct dp_attemptlog_batch *b, const char *rec, size_t len,
+                                 const struct dp_record_spans *spans)
+{
+    size_t start = b->text.len;
+    hl_buf_add(&b->text, rec, len);
+    replace_nul_escapes(b->text.ptr + start, len);
+    append_rec(b, start, spans->sp);
 }
 
 static void put_i32(struct hl_buf *out, size_t at, int32_t v)
@@ -283,22 +299,6 @@ static bool add_element(struct hl_buf *out, const char *x, struct hl_json_span s
     hl_buf_add(out, s, n);
     json_decref(decoded);
     return false;
-}
-
-void dp_attemptlog_batch_add_own(struct dp_attemptlog_batch *b, const char *rec, size_t len,
-                                 const struct dp_record_spans *spans)
-{
-    size_t start = b->text.len;
-    hl_buf_add(&b->text, rec, len);
-    replace_nul_escapes(b->text.ptr + start, len);
-    if (b->n == b->nalloc) {
-        b->nalloc = b->nalloc ? 2 * b->nalloc : 64;
-        b->recs = hl_xrealloc(b->recs, b->nalloc * sizeof(*b->recs));
-    }
-    struct dp_attemptlog_rec *r = &b->recs[b->n++];
-    r->start = start;
-    r->direct = NULL;
-    memcpy(r->sp, spans->sp, sizeof(r->sp));
 }
 
 void dp_attemptlog_batch_arrays(const struct dp_attemptlog_batch *b, size_t from, size_t to,

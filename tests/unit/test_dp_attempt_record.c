@@ -17,15 +17,21 @@
 
 #define EVENT "{\"id\":\"e1\",\"event\":\"order.created\",\"data\":{\"n\":1}}"
 
+static void make_task(struct hl_task *t, char *tenant)
+{
+    memset(t, 0, sizeof(*t));
+    snprintf(t->delivery_id, sizeof(t->delivery_id), "msg_0123456789abcdef0123456789abcdef");
+    t->tenant = tenant;
+    t->webhook_id = "01a204fe-7900-7952-a695-b4f0f6ab8352";
+    t->event_text = EVENT;
+    t->event_len = strlen(EVENT);
+}
+
 static json_t *encode(const struct dp_attempt_record *r)
 {
     struct hl_task t;
-    memset(&t, 0, sizeof(t));
-    snprintf(t.delivery_id, sizeof(t.delivery_id), "msg_0123456789abcdef0123456789abcdef");
-    t.tenant = "acme";
-    t.webhook_id = "01a204fe-7900-7952-a695-b4f0f6ab8352";
-    t.event_text = EVENT;
-    t.event_len = strlen(EVENT);
+    char tenant[] = "acme";
+    make_task(&t, tenant);
     struct hl_buf b = HL_BUF_INIT;
     dp_attempt_record_encode(&t, "e1", "order.created", r, &b, NULL);
     json_error_t e;
@@ -117,12 +123,8 @@ static void spans_are_where_a_scan_finds_the_members(void **state)
          .next_attempt_ms = -1},
     };
     struct hl_task t;
-    memset(&t, 0, sizeof(t));
-    snprintf(t.delivery_id, sizeof(t.delivery_id), "msg_0123456789abcdef0123456789abcdef");
-    t.tenant = "ac\"me";
-    t.webhook_id = "01a204fe-7900-7952-a695-b4f0f6ab8352";
-    t.event_text = EVENT;
-    t.event_len = strlen(EVENT);
+    char tenant[] = "ac\"me";
+    make_task(&t, tenant);
     for (size_t k = 0; k < sizeof(records) / sizeof(records[0]); k++) {
         struct hl_buf b = HL_BUF_INIT;
         hl_buf_adds(&b, "something before the record");
