@@ -222,3 +222,27 @@ def test_without_direct_writes_every_record_goes_through_kafka(hookline, receive
     assert hookline.topic_records("attempts") == 10
     assert hookline.dispatcher_counter(VIA_KAFKA) == 10
     assert hookline.dispatcher_counter(DIRECT) == 0
+
+
+@pytest.mark.dispatchers(0)
+def test_records_the_writer_does_not_keep_up_with_go_through_kafka_and_the_log_is_whole(
+        hookline, receiver):
+    """With one record per transaction the writer falls behind a burst: the records it
+    does not take go through <prefix>.attempts, which its Kafka consumer writes, and the log
+    ends up with every delivery once, succeeded, whichever way its record came."""
+    hookline.start_dispatcher(HOOKLINE_LOG_BATCH_MAX="1")
+    hookline.create_webhook(receiver.url, ["burst.ping"])
+    hookline.settle()
+    n = 400
+    r = hookline.api("POST", "/api/v1/events/batch",
+                     json={"events": [{"event": "burst.ping", "data": {"i": i}} for i in range(n)]})
+    assert r.status_code == 207, r.text
+    receiver.wait_for(n, timeout=30)
+    wait_for(lambda: hookline.sql("SELECT count(*) FROM deliveries WHERE status = 'succeeded'")
+             [0][0] == n, timeout=60, what=f"{n} successes in the log")
+    assert hookline.sql("SELECT count(*) FROM deliveries")[0][0] == n
+    assert hookline.sql("SELECT count(*) FROM delivery_attempts")[0][0] == n
+    via_kafka, direct = hookline.dispatcher_counter(VIA_KAFKA), hookline.dispatcher_counter(DIRECT)
+    print(f"{direct:.0f} records written directly, {via_kafka:.0f} through Kafka")
+    assert via_kafka > 0 and direct > 0 and via_kafka + direct == n
+    assert hookline.topic_records("attempts") == via_kafka
