@@ -10,8 +10,9 @@
  * that finished later wins, then the later in the batch: records of one delivery may reach
  * the writer out of order, some directly and some through Kafka.
  *
- * This thread finds the fields in each record's text by a scan (hl_json_members) and
- * checks them before the record joins a batch, so PostgreSQL parses no JSON but the event,
+ * This thread finds the fields in each Kafka record's text by a scan (hl_json_members) and
+ * checks them before the record joins a batch (a direct record comes with the spans its
+ * encoder wrote: dp_attempt_record.h), so PostgreSQL parses no JSON but the event,
  * which it stores as json (checked, not converted: 0019_attempt_log_cost.sql). Sending the
  * records as one JSON array for PostgreSQL to take apart cost about 40 % more of its CPU
  * per record (docs/performance.md). A record PostgreSQL still refuses fails its whole
@@ -515,7 +516,7 @@ static void flush(struct dp_attemptlog *l, bool final)
     int64_t backoff = BACKOFF_MIN_MS;
     bool paused = false;
     hl_err rc;
-        if (l->offsets->cnt == 0 && l->batch.n == 0)
+    if (l->offsets->cnt == 0 && l->batch.n == 0)
         return;
     while ((rc = batch_write(l, 0, l->batch.n, err, sizeof(err))) != HL_OK) {
         if (rc == HL_EINVAL && (rc = write_one_by_one(l, err, sizeof(err))) == HL_OK)

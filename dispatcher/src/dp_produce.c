@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dp_direct.h"
 #include "dp_consumer.h"
+#include "dp_direct.h"
 #include "dp_metrics.h"
 #include "hl/buf.h"
 #include "hl/kafka.h"
@@ -34,8 +34,8 @@ struct dp_producer {
     /* A handle on every topic produced to, from the start (known_topics) */
     rd_kafka_topic_t **topics;
     size_t ntopics;
-    struct dp_direct *log; /* takes attempt records in-process; NULL: none */
-    int log_held;              /* records it holds */
+    struct dp_direct *direct; /* to the attempt-log writer in-process; NULL: none */
+    int direct_held;          /* records the writer holds */
     char attempts[HL_TOPIC_MAX];
 };
 
@@ -208,16 +208,16 @@ struct dp_producer *dp_producer_new(const struct dp_config *cfg, int wake_fd, ch
 
 void dp_producer_set_direct(struct dp_producer *p, struct dp_direct *d)
 {
-    p->log = d;
+    p->direct = d;
 }
 
 void dp_produce_record(struct dp_producer *p, const char *key, const void *rec, size_t len,
                        const struct dp_record_spans *spans, struct dp_msg *msg)
 {
-    if (p->log && dp_direct_offer(p->log, key, rec, len, spans, msg)) {
+    if (p->direct && dp_direct_offer(p->direct, key, rec, len, spans, msg)) {
         if (msg)
             msg->pending++;
-        p->log_held++;
+        p->direct_held++;
         return;
     }
     dp_metrics_attempt_record_path(false);
@@ -244,11 +244,11 @@ void dp_produce(struct dp_producer *p, const char *suffix, const char *key, cons
 }
 
 /* A record the writer is finished with: written, or handed back for Kafka. */
-static void log_done(void *ud, void *opaque, bool written, const char *key, const char *rec,
+static void direct_done(void *ud, void *opaque, bool written, const char *key, const char *rec,
                      size_t len)
 {
     struct dp_producer *p = ud;
-    p->log_held--;
+    p->direct_held--;
     dp_metrics_attempt_record_path(written);
     if (written) {
         if (opaque)
@@ -262,19 +262,19 @@ void dp_producer_serve(struct dp_producer *p)
 {
     for (int i = 0; i < NPRODUCERS; i++)
         rd_kafka_poll(p->rk[i], 0);
-    if (p->log)
-        dp_direct_collect(p->log, log_done, p);
+    if (p->direct)
+        dp_direct_collect(p->direct, direct_done, p);
 }
 
 void dp_producer_hurry(struct dp_producer *p)
 {
-    if (p->log && p->log_held > 0)
-        dp_direct_hurry(p->log);
+    if (p->direct && p->direct_held > 0)
+        dp_direct_hurry(p->direct);
 }
 
 int dp_producer_outstanding(const struct dp_producer *p)
 {
-    return rd_kafka_outq_len(p->rk[FAST]) + rd_kafka_outq_len(p->rk[BULK]) + p->log_held;
+    return rd_kafka_outq_len(p->rk[FAST]) + rd_kafka_outq_len(p->rk[BULK]) + p->direct_held;
 }
 
 void dp_producer_free(struct dp_producer *p, int timeout_ms)
@@ -285,13 +285,13 @@ void dp_producer_free(struct dp_producer *p, int timeout_ms)
      * are released (or which go to Kafka) as it finishes them; then the producers, whose
      * flush ends the bulk producer's linger at once */
     int64_t deadline = hl_mono_ms() + timeout_ms;
-    while (p->log && p->log_held > 0 && hl_mono_ms() < deadline) {
-        dp_direct_hurry(p->log);
-        if (!dp_direct_collect(p->log, log_done, p))
+    while (p->direct && p->direct_held > 0 && hl_mono_ms() < deadline) {
+        dp_direct_hurry(p->direct);
+        if (!dp_direct_collect(p->direct, direct_done, p))
             poll(NULL, 0, 5);
     }
-    if (p->log && p->log_held > 0)
-        hl_log(HL_LOG_WARN, "produce", "%d attempt records unwritten at exit", p->log_held);
+    if (p->direct && p->direct_held > 0)
+        hl_log(HL_LOG_WARN, "produce", "%d attempt records unwritten at exit", p->direct_held);
     for (int i = 0; i < NPRODUCERS && p->rk[i]; i++) {
         int64_t left = deadline - hl_mono_ms();
         rd_kafka_resp_err_t err = rd_kafka_flush(p->rk[i], left > 0 ? (int)left : 0);
