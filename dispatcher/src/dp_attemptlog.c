@@ -377,15 +377,18 @@ static size_t hand_back(struct dp_attemptlog *l)
     return n;
 }
 
-/* After a committed write: the batch's direct records are finished. */
+/* After a committed write: the batch's direct records are finished, in one hand-over. */
 static void report_written(struct dp_attemptlog *l)
 {
+    struct dp_direct_rec **done = hl_xmalloc((l->batch.n + 1) * sizeof(*done));
+    size_t n = 0;
     for (size_t i = 0; i < l->batch.n; i++) {
-        struct dp_direct_rec *r = l->batch.recs[i].direct;
-        if (r)
-            dp_direct_finish(l->direct, &r, 1, true);
+        if (l->batch.recs[i].direct)
+            done[n++] = l->batch.recs[i].direct;
         l->batch.recs[i].direct = NULL; /* the loop's again */
     }
+    dp_direct_finish(l->direct, done, n, true);
+    free(done);
 }
 
 struct dp_direct *dp_attemptlog_direct(struct dp_attemptlog *l)

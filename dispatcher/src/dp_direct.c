@@ -158,3 +158,8 @@ bool dp_direct_accepting(const struct dp_direct *q)
 {
     return atomic_load(&q->accepting);
 }
+
+size_t dp_direct_held(const struct dp_direct *q)
+{
+    return atomic_load(&q->held);
+}

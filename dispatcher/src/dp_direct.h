@@ -62,5 +62,7 @@ bool dp_direct_hurried(struct dp_direct *q);
 /* Whether offers are taken; set false by the writer when a write failed. */
 void dp_direct_set_accepting(struct dp_direct *q, bool accepting);
 bool dp_direct_accepting(const struct dp_direct *q);
+/* Records offered and not yet collected (any thread). */
+size_t dp_direct_held(const struct dp_direct *q);
 
 #endif

@@ -35,7 +35,6 @@ struct dp_producer {
     rd_kafka_topic_t **topics;
     size_t ntopics;
     struct dp_direct *direct; /* to the attempt-log writer in-process; NULL: none */
-    int direct_held;          /* records the writer holds */
     char attempts[HL_TOPIC_MAX];
 };
 
@@ -206,6 +205,12 @@ struct dp_producer *dp_producer_new(const struct dp_config *cfg, int wake_fd, ch
     return p;
 }
 
+/* Attempt records the process's writer holds for this producer's messages. */
+static int direct_held(const struct dp_producer *p)
+{
+    return p->direct ? (int)dp_direct_held(p->direct) : 0;
+}
+
 void dp_producer_set_direct(struct dp_producer *p, struct dp_direct *d)
 {
     p->direct = d;
@@ -217,7 +222,6 @@ void dp_produce_record(struct dp_producer *p, const char *key, const void *rec, 
     if (p->direct && dp_direct_offer(p->direct, key, rec, len, spans, msg)) {
         if (msg)
             msg->pending++;
-        p->direct_held++;
         return;
     }
     dp_metrics_attempt_record_path(false);
@@ -248,7 +252,6 @@ static void direct_done(void *ud, void *opaque, bool written, const char *key, c
                      size_t len)
 {
     struct dp_producer *p = ud;
-    p->direct_held--;
     dp_metrics_attempt_record_path(written);
     if (written) {
         if (opaque)
@@ -268,13 +271,13 @@ void dp_producer_serve(struct dp_producer *p)
 
 void dp_producer_hurry(struct dp_producer *p)
 {
-    if (p->direct && p->direct_held > 0)
+    if (direct_held(p) > 0)
         dp_direct_hurry(p->direct);
 }
 
 int dp_producer_outstanding(const struct dp_producer *p)
 {
-    return rd_kafka_outq_len(p->rk[FAST]) + rd_kafka_outq_len(p->rk[BULK]) + p->direct_held;
+    return rd_kafka_outq_len(p->rk[FAST]) + rd_kafka_outq_len(p->rk[BULK]) + direct_held(p);
 }
 
 void dp_producer_free(struct dp_producer *p, int timeout_ms)
@@ -285,13 +288,13 @@ void dp_producer_free(struct dp_producer *p, int timeout_ms)
      * are released (or which go to Kafka) as it finishes them; then the producers, whose
      * flush ends the bulk producer's linger at once */
     int64_t deadline = hl_mono_ms() + timeout_ms;
-    while (p->direct && p->direct_held > 0 && hl_mono_ms() < deadline) {
+    while (direct_held(p) > 0 && hl_mono_ms() < deadline) {
         dp_direct_hurry(p->direct);
         if (!dp_direct_collect(p->direct, direct_done, p))
             poll(NULL, 0, 5);
     }
-    if (p->direct && p->direct_held > 0)
-        hl_log(HL_LOG_WARN, "produce", "%d attempt records unwritten at exit", p->direct_held);
+    if (direct_held(p) > 0)
+        hl_log(HL_LOG_WARN, "produce", "%d attempt records unwritten at exit", direct_held(p));
     for (int i = 0; i < NPRODUCERS && p->rk[i]; i++) {
         int64_t left = deadline - hl_mono_ms();
         rd_kafka_resp_err_t err = rd_kafka_flush(p->rk[i], left > 0 ? (int)left : 0);
