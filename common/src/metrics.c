@@ -9,6 +9,7 @@
 #include "hl/metrics.h"
 
 #include <dirent.h>
+#include <dlfcn.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -417,16 +418,33 @@ static void collect_process(struct hl_buf *out, void *arg)
     }
 }
 
+const char *hl_metrics_allocator(char *buf, size_t len)
+{
+    /* Asked of the running process, not of the build: the symbol is there only when
+     * mimalloc's library was loaded, linked (CMake option HL_MIMALLOC) or preloaded. Its
+     * version is major * 100 + minor * 10 + patch (209 for 2.0.9). */
+    int (*mi_version)(void) = (int (*)(void))dlsym(RTLD_DEFAULT, "mi_version");
+    if (!mi_version)
+        return "glibc";
+    int v = mi_version();
+    snprintf(buf, len, "mimalloc %d.%d.%d", v / 100, v / 10 % 10, v % 10);
+    return buf;
+}
+
 void hl_metrics_process_init(const char *service)
 {
     start_time_s = (double)hl_now_ms() / 1000.0;
     hl_metrics_family("hookline_build_info", HL_METRIC_GAUGE,
-                      "Always 1; the labels name the service and its version");
+                      "Always 1; the labels name the service, its version and the malloc "
+                      "it runs with");
+    char alloc[64];
     struct hl_buf l = HL_BUF_INIT;
     hl_buf_adds(&l, "service=\"");
     hl_metrics_label_value(&l, service);
     hl_buf_adds(&l, "\",version=\"");
     hl_metrics_label_value(&l, HL_VERSION);
+    hl_buf_adds(&l, "\",allocator=\"");
+    hl_metrics_label_value(&l, hl_metrics_allocator(alloc, sizeof(alloc)));
     hl_buf_addch(&l, '"');
     hl_gauge_set(hl_metrics_gauge("hookline_build_info", l.ptr), 1);
     hl_buf_release(&l);

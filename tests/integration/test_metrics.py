@@ -171,6 +171,31 @@ def test_each_exposition_passes_promtool_check_metrics(hookline, receiver):
         assert p.returncode == 0, f"{url}:\n{p.stdout}{p.stderr}"
 
 
+def linked_malloc(binary: Path) -> str:
+    """The malloc a binary's dynamic section brings in: mimalloc, or glibc's own."""
+    out = subprocess.run(["readelf", "-d", str(binary)], capture_output=True, text=True,
+                         check=True).stdout
+    return "mimalloc" if "libmimalloc" in out else "glibc"
+
+
+def test_build_info_names_the_malloc_each_service_runs_with(hookline):
+    cache = (BUILD / "CMakeCache.txt").read_text()
+    sanitized = "HL_ASAN:BOOL=ON" in cache
+    for url, binary in ((hookline.base_url + "/metrics", BUILD / "gateway/hookline-gateway"),
+                        (dp_url(hookline, 0, "/metrics"),
+                         BUILD / "dispatcher/hookline-dispatcher")):
+        m = re.search(r'^hookline_build_info\{[^}]*allocator="([^"]+)"\} 1$', scrape(url), re.M)
+        assert m, f"{url}: no allocator label on hookline_build_info"
+        linked = linked_malloc(binary)
+        assert m.group(1).split()[0] == linked, (url, m.group(1))
+        if linked == "mimalloc":
+            assert re.fullmatch(r"mimalloc \d+\.\d+\.\d+", m.group(1)), m.group(1)
+        # The default build links mimalloc (CMake option HL_MIMALLOC); the sanitizers'
+        # build keeps their own malloc.
+        if "HL_MIMALLOC:BOOL=OFF" not in cache:
+            assert linked == ("glibc" if sanitized else "mimalloc"), (binary, linked)
+
+
 def test_gateway_route_labels_are_templates_not_ids(hookline):
     wh = hookline.create_webhook("http://127.0.0.1:1999/x", ["a.b"])
     hookline.api("GET", f"/api/v1/webhooks/{wh['id']}")

@@ -97,9 +97,11 @@ void hl_metrics_render(struct hl_buf *out);
 #define HL_METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
 /* Registers the families every Hookline process exports: hookline_build_info{service,
- * version} and the process_* collector (start time, resident memory, CPU seconds, open
- * and maximum file descriptors, from /proc/self). */
+ * version,allocator} and the process_* collector (start time, resident memory, CPU
+ * seconds, open and maximum file descriptors, from /proc/self). */
 void hl_metrics_process_init(const char *service);
+/* The malloc this process runs with: "mimalloc X.Y.Z" (written to buf) or "glibc". */
+const char *hl_metrics_allocator(char *buf, size_t len);
 
 /* Frees every family and series (unit tests only: no thread may still hold one). */
 void hl_metrics_reset(void);
