@@ -27,6 +27,8 @@ struct gw_config {
     int64_t topic_min_insync_replicas;
     int64_t produce_timeout_ms;
     int64_t linger_ms;
+    int64_t busy_linger_ms;  /* linger of the second producer; 0: none */
+    int64_t busy_rate_per_s; /* events/s from which the second producer takes them */
     char *kafka_compression;
     int64_t pg_pool_size;
     char *migrations_dir;

@@ -309,6 +309,17 @@ static void collect(struct hl_buf *out, void *arg)
     if (ctx->producer)
         hl_metrics_write_sample(out, "hookline_gateway_producer_queue_messages", NULL,
                                 (double)gw_producer_queue_len(ctx->producer));
+    hl_metrics_write_header(out, "hookline_gateway_produced_messages_total", HL_METRIC_COUNTER,
+                            "Messages produced, by producer: prompt (sent at once) or busy "
+                            "(lingering to share requests while the gateway is busy)");
+    if (ctx->producer) {
+        uint64_t prompt, busy;
+        gw_producer_counts(ctx->producer, &prompt, &busy);
+        hl_metrics_write_sample(out, "hookline_gateway_produced_messages_total",
+                                "producer=\"prompt\"", (double)prompt);
+        hl_metrics_write_sample(out, "hookline_gateway_produced_messages_total",
+                                "producer=\"busy\"", (double)busy);
+    }
 }
 
 void gw_metrics_init(struct gw_ctx *ctx)

@@ -1,12 +1,13 @@
 /* The Kafka producer (gw_producer.c): idempotent (acks=all), with a thread serving delivery
  * reports so that request threads can block until the broker has acknowledged their
- * messages. */
+ * messages; a second one, lingering, takes the events while the gateway is busy. */
 #ifndef GW_PRODUCER_H
 #define GW_PRODUCER_H
 
 #include <librdkafka/rdkafka.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "hl/err.h"
 
@@ -34,7 +35,9 @@ bool gw_producer_fatal(void);
  * it do not wait for it; a failure is logged, not fatal (librdkafka keeps trying).
  * @locality the main thread, before serving. */
 void gw_producer_warm(struct gw_producer *p, const char *topic, int timeout_ms);
-/* Messages in the producer's queue, not yet acknowledged (for /metrics). */
+/* Messages in the producers' queues, not yet acknowledged (for /metrics). */
 int gw_producer_queue_len(struct gw_producer *p);
+/* Messages produced since the start, by the prompt and by the busy producer (for /metrics). */
+void gw_producer_counts(struct gw_producer *p, uint64_t *prompt, uint64_t *busy);
 
 #endif

@@ -721,9 +721,9 @@ class TopicReader:
             "log_level": 4,
         })
 
-    def messages(self, duration: float = 3.0) -> list:
+    def messages(self, duration: float = 3.0, want: int | None = None) -> list:
         """Every message in the topic, polling for `duration` seconds (so messages still
-        in flight when called are seen too)."""
+        in flight when called are seen too), or until `want` messages were read."""
         from confluent_kafka import OFFSET_BEGINNING, KafkaError, TopicPartition
 
         md = self._consumer.list_topics(self.topic, timeout=10)
@@ -742,6 +742,8 @@ class TopicReader:
                     continue
                 raise AssertionError(f"consuming {self.topic}: {m.error()}")
             out.append(m)
+            if want is not None and len(out) >= want:
+                break
         self._consumer.unassign()
         return out
 

@@ -5,12 +5,17 @@ the events topic itself."""
 from __future__ import annotations
 
 import json
+import re
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 
-def topic_events(hookline, kafka_consumer_factory, duration: float = 2.0) -> list[dict]:
-    msgs = kafka_consumer_factory(hookline.topic("events")).messages(duration=duration)
+def topic_events(hookline, kafka_consumer_factory, duration: float = 2.0,
+                 want: int | None = None) -> list[dict]:
+    msgs = kafka_consumer_factory(hookline.topic("events")).messages(duration=duration,
+                                                                     want=want)
     return [json.loads(m.value()) for m in msgs]
 
 
@@ -166,3 +171,57 @@ def test_accepted_answer_headers_and_keep_alive(hookline):
         assert headers["Connection"] == "keep-alive"
         status, _, _ = _raw_request(s, body, key)
         assert status == "HTTP/1.1 202 Accepted"
+
+
+def produced_by(hookline) -> dict[str, float]:
+    """hookline_gateway_produced_messages_total by producer, from the gateway's /metrics."""
+    text = hookline.api("GET", "/metrics").text
+    return {m.group(1): float(m.group(2)) for m in re.finditer(
+        r'^hookline_gateway_produced_messages_total\{producer="(\w+)"\} (\S+)$', text, re.M)}
+
+
+def post_spaced(hookline, n: int, gap: float) -> list[str]:
+    ids = []
+    for i in range(n):
+        ids.append(hookline.post_event("quiet.tick", {"i": i}))
+        time.sleep(gap)
+    return ids
+
+
+def post_burst(hookline, n: int, threads: int = 16) -> list[str]:
+    with ThreadPoolExecutor(threads) as pool:
+        return list(pool.map(lambda i: hookline.post_event("busy.tick", {"i": i}), range(n)))
+
+
+@pytest.mark.dispatchers(0)
+@pytest.mark.service_env(HOOKLINE_BUSY_RATE_PER_S=50, HOOKLINE_BUSY_LINGER_MS=20)
+def test_events_of_a_busy_gateway_take_the_lingering_producer_and_none_is_lost(
+        hookline, kafka_consumer_factory):
+    """Events accepted while the gateway takes at least busy_rate_per_s a second go through
+    the second producer, which lingers (here 20 ms) so that they share produce requests;
+    below that rate every event leaves at once. Either way each is in Kafka exactly once."""
+    quiet = post_spaced(hookline, 5, 0.3)  # about 3/s
+    assert produced_by(hookline) == {"prompt": 5, "busy": 0}
+    burst = post_burst(hookline, 800)
+    counts = produced_by(hookline)
+    assert counts["prompt"] + counts["busy"] == 805
+    # All but the burst's first window (100-200 ms: at most a few hundred events from here)
+    assert counts["busy"] >= 400, counts
+    time.sleep(0.5)  # a few windows without an event: the gateway is quiet again
+    quiet += post_spaced(hookline, 3, 0.3)
+    assert produced_by(hookline) == {"prompt": counts["prompt"] + 3, "busy": counts["busy"]}
+    ids = [e["id"] for e in topic_events(hookline, kafka_consumer_factory, duration=20.0,
+                                         want=len(quiet) + len(burst))]
+    assert sorted(ids) == sorted(quiet + burst), "each accepted event in Kafka"
+    assert hookline.topic_records("events") == len(quiet) + len(burst), "and only once"
+
+
+@pytest.mark.dispatchers(0)
+@pytest.mark.service_env(HOOKLINE_BUSY_RATE_PER_S=50, HOOKLINE_BUSY_LINGER_MS=0)
+def test_without_a_busy_linger_every_event_leaves_at_once(hookline, kafka_consumer_factory):
+    burst = post_burst(hookline, 200)
+    assert produced_by(hookline) == {"prompt": 200, "busy": 0}
+    ids = [e["id"] for e in topic_events(hookline, kafka_consumer_factory, duration=20.0,
+                                         want=len(burst))]
+    assert sorted(ids) == sorted(burst)
+    assert hookline.topic_records("events") == len(burst)
