@@ -52,12 +52,14 @@ const struct hl_cfg_opt gw_config_opts[] = {
      "producer batching delay (librdkafka linger.ms). Every request waits for its own "
      "acknowledgement, so a delay adds to each request's latency; events that arrive while "
      "a batch is in flight are batched anyway"},
-    {"busy_linger_ms", HL_CFG_INT, O(busy_linger_ms), "2", 0, 1000,
+    {"busy_linger_ms", HL_CFG_INT, O(busy_linger_ms), "0", 0, 1000,
      "linger of the events accepted while the gateway is busy (at least busy_rate_per_s "
      "events a second): they go through a second producer and wait up to this long to share "
      "a produce request, each of which costs the broker about as much CPU as the event "
-     "itself. Below that rate every event leaves at once (linger_ms). 0: one producer, "
-     "never a wait"},
+     "itself; below that rate every event leaves at once (linger_ms). 2 helps a gateway "
+     "that shares its cores with the broker and the dispatchers (scenario 9: +22-61 %) and "
+     "costs clients that wait for each 202 before the next (scenario 1: -4-17 %); "
+     "docs/performance.md. 0: one producer, never a wait"},
     {"busy_rate_per_s", HL_CFG_INT, O(busy_rate_per_s), "1000", 1, 100000000,
      "events a second (over the last 100-200 ms) from which events take the busy producer "
      "(busy_linger_ms)"},
