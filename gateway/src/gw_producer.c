@@ -69,9 +69,8 @@ struct gw_producer {
     atomic_int broker_up; /* brokers currently connected, from librdkafka's view */
     int64_t timeout_ms;
     int64_t busy_rate_per_s;
-    atomic_uint_fast64_t arrived;              /* messages produced, both producers */
     atomic_bool busy;                          /* the last window's rate >= busy_rate_per_s */
-    atomic_uint_fast64_t produced[NPRODUCERS]; /* for /metrics */
+    atomic_uint_fast64_t produced[NPRODUCERS]; /* messages, by producer: rate and /metrics */
 };
 
 /* One request's outstanding messages. */
@@ -133,7 +132,8 @@ static void measure_rate(struct gw_producer *p, int64_t *win_start, uint64_t *wi
     int64_t now = hl_mono_ms();
     if (now - *win_start < WINDOW_MS)
         return;
-    uint64_t arrived = atomic_load_explicit(&p->arrived, memory_order_relaxed);
+    uint64_t arrived = atomic_load_explicit(&p->produced[PROMPT], memory_order_relaxed) +
+                       atomic_load_explicit(&p->produced[BUSY], memory_order_relaxed);
     uint64_t n = arrived - *win_arrived;
     atomic_store_explicit(&p->busy, (int64_t)n * 1000 >= p->busy_rate_per_s * (now - *win_start),
                           memory_order_relaxed);
@@ -316,7 +316,6 @@ hl_err gw_produce_wait(struct gw_producer *p, struct gw_kmsg *msgs, size_t n)
     int which = p->rk[BUSY] && atomic_load_explicit(&p->busy, memory_order_relaxed) ? BUSY
                                                                                      : PROMPT;
     rd_kafka_t *rk = p->rk[which];
-    atomic_fetch_add_explicit(&p->arrived, n, memory_order_relaxed);
     atomic_fetch_add_explicit(&p->produced[which], n, memory_order_relaxed);
     for (size_t i = 0; i < n; i++) {
         refs[i].w = &w;
