@@ -726,8 +726,14 @@ class TopicReader:
         in flight when called are seen too), or until `want` messages were read."""
         from confluent_kafka import OFFSET_BEGINNING, KafkaError, TopicPartition
 
-        md = self._consumer.list_topics(self.topic, timeout=10)
-        t = md.topics[self.topic]
+        # A topic just created may be unknown to this client's broker for a moment (seen
+        # in a test that produced nothing to it under load): ask again for up to 10 s.
+        deadline = time.monotonic() + 10
+        while True:
+            t = self._consumer.list_topics(self.topic, timeout=10).topics[self.topic]
+            if t.error is None or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
         if t.error is not None:
             raise AssertionError(f"topic {self.topic}: {t.error}")
         self._consumer.assign([TopicPartition(self.topic, p, OFFSET_BEGINNING) for p in t.partitions])
