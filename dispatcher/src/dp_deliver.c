@@ -1,37 +1,16 @@
-/* Delivery attempts over curl multi (see dp_deliver.h).
+/* Delivery attempts (see dp_deliver.h).
  *
  * This file carries deliveries out; it decides nothing about their outcome. Each attempt's
  * answer is classified (dp_classify.c), counted by the breaker (dp_breaker.c), and what
  * follows (done, retry at, dead letter, disable) is dp_retry_decide's (dp_retry.c);
- * carry_out() does it. Redirects are not followed (3xx is a failure, per Standard
- * Webhooks). The response body is read so the connection can be reused, but only up to
- * RESPONSE_CAP: a receiver that streams more gets its connection closed, and its 2xx still
- * counts; the first EXCERPT_CAP bytes go to the attempt log.
- *
- * SSRF protection happens in open_socket(), libcurl's CURLOPT_OPENSOCKETFUNCTION: it sees
- * each address libcurl is about to connect to, after DNS, and refuses the blocked ones
- * before a socket exists, so no packet leaves for them. Checking the URL's host name
- * instead would let a name that resolves to 10.0.0.1, or one whose DNS answer changes
- * between check and connect (rebinding), through. Proxies are off (a proxy would be the
- * address checked, not the endpoint), redirects are not followed, and a connection is only
- * reused for the host and port it was opened (and checked) for. An attempt whose every
- * address was refused is classified ssrf_blocked, which dp_retry_decide dead-letters at
- * once: only a new URL (or an operator's ssrf_allowlist) can change the outcome.
- *
- * TLS peers are always verified (CURLOPT_SSL_VERIFYPEER and VERIFYHOST), against the
- * system store or the ca_bundle option; there is deliberately no switch to turn that off.
- *
- * The multi handle is driven by events (curl_multi_socket_action): libcurl tells
- * on_socket() which of its sockets to watch for what, and they go in one epoll set. The
- * loop acts on the sockets epoll reports, and on libcurl's timers once curl_multi_timeout
- * says one is due, so an attempt waiting for its answer costs nothing until the answer
- * arrives. (Not CURLMOPT_TIMERFUNCTION: libcurl calls it only when its next deadline
- * changes, so a wake-up a fraction of a millisecond early, which ran no timer, would never
- * be followed by another one, and the attempts waiting for that timer would wait for the
- * next unrelated event.) curl_multi_perform (with curl_multi_poll) instead
- * visits every attempt in progress each time, and asks the kernel about each one's socket
- * with a poll() of its own: with a few dozen attempts on the wire, most of the loop's
- * system calls (docs/performance.md). */
+ * carry_out() does it. The HTTP exchange itself, its connection and the SSRF check on
+ * every address connected to are dp_conn.c's. Redirects are not followed (3xx is a
+ * failure, per Standard Webhooks). The response body is read so the connection can be
+ * reused, but only up to RESPONSE_CAP: a receiver that streams more gets its connection
+ * closed, and its 2xx still counts; the first EXCERPT_CAP bytes go to the attempt log.
+ * An attempt whose every address was refused is classified ssrf_blocked, which
+ * dp_retry_decide dead-letters at once: only a new URL (or an operator's ssrf_allowlist)
+ * can change the outcome. */
 #include "dp_deliver.h"
 
 #include <assert.h>
@@ -46,14 +25,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/epoll.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "dp_attempt_record.h"
 #include "dp_autodisable.h"
 #include "dp_breaker.h"
 #include "dp_classify.h"
+#include "dp_conn.h"
 #include "dp_consumer.h"
 #include "dp_deadletter.h"
 #include "dp_format.h"
@@ -62,7 +40,6 @@
 #include "dp_signature.h"
 #include "dp_subs.h"
 #include "dp_metrics.h"
-#include "dp_urlcache.h"
 #include "hl/buf.h"
 #include "hl/envelope.h"
 #include "hl/format.h"
@@ -70,17 +47,12 @@
 #include "hl/log.h"
 #include "hl/mem.h"
 #include "hl/sign.h"
-#include "hl/ssrf.h"
 #include "hl/task.h"
 #include "hl/time.h"
 #include "hl/banned.h"
 
 #define RESPONSE_CAP (64 * 1024)
-/* webhook URLs kept parsed (dp_urlcache.h): a few hundred bytes each */
-#define URL_CACHE_SLOTS 1024
 #define EXCERPT_CAP 4096
-/* socket events taken from epoll at a time */
-#define EVENTS_MAX 64
 /* A webhook that finishes its parked deliveries within park_max_ms at its pace parks more
  * beyond wait_cap (max_in_flight then holds the intake back): a fast endpoint with a
  * backlog would otherwise send most of it through a retry tier, each hop waiting at least
@@ -113,16 +85,12 @@ struct dp_delivery {
     struct hl_event ev; /* read off task.event_text, which it borrows */
 
     /* the attempt in progress */
-    CURL *easy;
-    CURLU *url; /* its own copy of the webhook's URL, parsed (dp_urlcache.h) */
+    bool attempting;
+    struct dp_exchange x;
     struct dp_headers headers;
     size_t resp_bytes;
     struct hl_buf excerpt;
-    int64_t retry_after_ms;
     int64_t started_wall_ms;
-    char errbuf[CURL_ERROR_SIZE];
-    int ssrf_refused, ssrf_passed; /* addresses open_socket() refused / let through */
-    char ssrf_why[256];            /* why the last refused one was */
 };
 
 struct dp_deliver {
@@ -134,22 +102,15 @@ struct dp_deliver {
     size_t nheld, held_cap;
     struct dp_delivery *undecided; /* see struct dp_delivery's unext */
     bool holding; /* false once shutdown began: retries go to Kafka */
-    CURLM *multi;
-    int epfd;             /* curl's sockets, as on_socket() was told to watch them */
-    struct dp_urlcache *urls;
+    struct dp_conns *conns;
     struct dp_breaker_table *health;
     struct dp_delivery *live;
     size_t in_flight;
-    size_t attempts; /* on the wire: added to the multi handle, not yet removed */
+    size_t attempts; /* on the wire: started, not yet ended */
     size_t wait_cap; /* deliveries one webhook may park here before they are deferred */
-    /* Easy handles of finished attempts, with their header lists' storage, for the next
-     * ones: curl_easy_init and _cleanup per attempt cost more (connections live in the
-     * multi handle's pool either way). The handles keep the options every attempt sets
-     * alike (easy_new); attempt_start sets the others. At most max_in_flight are kept. */
-    struct dp_slot {
-        CURL *easy;
-        struct dp_headers headers;
-    } *spare;
+    /* The header lists' storage of finished attempts, for the next ones. At most
+     * max_in_flight are kept. */
+    struct dp_headers *spare;
     size_t nspare;
     double park_max_ms;
     /* dp_deliver_set_share: the default concurrency of a webhook that spreads, here */
@@ -182,80 +143,15 @@ static int limit_of(const struct dp_deliver *dl, const struct dp_webhook *w)
     return dp_deliver_spreads(w) ? dl->spread_limit : (int)dl->cfg->default_max_concurrency;
 }
 
-static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
+/* The response's body (dp_http.h): kept up to EXCERPT_CAP, read up to RESPONSE_CAP. */
+static bool on_body(void *ud, const char *p, size_t n)
 {
     struct dp_delivery *d = ud;
-    size_t n = size * nmemb;
     if (d->excerpt.len < EXCERPT_CAP)
-        hl_buf_add(&d->excerpt, ptr,
+        hl_buf_add(&d->excerpt, p,
                    n < EXCERPT_CAP - d->excerpt.len ? n : EXCERPT_CAP - d->excerpt.len);
     d->resp_bytes += n;
-    return d->resp_bytes > RESPONSE_CAP ? 0 : n;
-}
-
-static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud)
-{
-    struct dp_delivery *d = ud;
-    size_t n = size * nmemb;
-    static const char name[] = "retry-after:";
-    if (n > sizeof(name) && strncasecmp(ptr, name, sizeof(name) - 1) == 0) {
-        char v[64];
-        size_t k = n - (sizeof(name) - 1);
-        if (k >= sizeof(v))
-            k = sizeof(v) - 1;
-        memcpy(v, ptr + sizeof(name) - 1, k);
-        v[k] = '\0';
-        d->retry_after_ms = dp_retry_after_parse(v, hl_now_ms() / 1000);
-    }
-    return n;
-}
-
-/* CURLOPT_OPENSOCKETFUNCTION: the SSRF check on the address about to be connected. */
-static curl_socket_t open_socket(void *ud, curlsocktype purpose, struct curl_sockaddr *a)
-{
-    struct dp_delivery *d = ud;
-    struct sockaddr_storage ss;
-    char why[sizeof(d->ssrf_why)];
-
-    /* curl's struct declares a bare sockaddr but hands a whole sockaddr_storage. */
-    memset(&ss, 0, sizeof(ss));
-    memcpy(&ss, (const char *)&a->addr, a->addrlen < sizeof(ss) ? a->addrlen : sizeof(ss));
-    if (purpose != CURLSOCKTYPE_IPCXN) {
-        snprintf(why, sizeof(why), "socket purpose %d is not a plain connection", (int)purpose);
-    } else if (!hl_ssrf_blocked((const struct sockaddr *)&ss, &hl_ssrf_allow, why,
-                                sizeof(why))) {
-        d->ssrf_passed++;
-        return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
-    }
-    d->ssrf_refused++;
-    snprintf(d->ssrf_why, sizeof(d->ssrf_why), "%s", why);
-    hl_log(HL_LOG_WARN, "deliver", "ssrf: delivery '%s' to webhook '%s': not connecting: %s",
-           d->task.delivery_id, d->task.webhook_id, why);
-    return CURL_SOCKET_BAD;
-}
-
-/* A new easy handle with the options every attempt of this dispatcher sets alike. */
-static CURL *easy_new(const struct dp_config *cfg)
-{
-    CURL *e = curl_easy_init();
-    if (!e)
-        abort();
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_socket);
-    /* "" overrides http_proxy and friends from the environment. */
-    curl_easy_setopt(e, CURLOPT_PROXY, "");
-    curl_easy_setopt(e, CURLOPT_NOPROXY, "*");
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
-    if (cfg->ca_bundle && *cfg->ca_bundle)
-        curl_easy_setopt(e, CURLOPT_CAINFO, cfg->ca_bundle);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(e, CURLOPT_POST, 1L);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
-    return e;
+    return d->resp_bytes <= RESPONSE_CAP;
 }
 
 static void attempt_start(struct dp_delivery *d)
@@ -265,14 +161,10 @@ static void attempt_start(struct dp_delivery *d)
     const struct dp_webhook *w = d->w;
     int64_t now = hl_now_ms();
 
-    if (dl->nspare) {
-        struct dp_slot *slot = &dl->spare[--dl->nspare];
-        d->easy = slot->easy;
-        d->headers = slot->headers;
-    } else {
-        d->easy = easy_new(cfg);
+    if (dl->nspare)
+        d->headers = dl->spare[--dl->nspare];
+    else
         memset(&d->headers, 0, sizeof(d->headers));
-    }
     struct dp_headers *hd = &d->headers;
     dp_header_line(hd, "Content-Type: application/json");
     const char *agent = w->format ? w->format->user_agent_line : NULL;
@@ -282,64 +174,41 @@ static void attempt_start(struct dp_delivery *d)
     dp_signature_headers(w, d->task.delivery_id, d->ev.type, d->body.ptr, d->body.len, now, hd);
     if (w->format)
         dp_format_headers(w, &d->fmt_lines, d->body.ptr, d->body.len, hd);
-    dp_header_line(hd, "Expect:"); /* no 100-continue round trip for larger bodies */
 
     d->task.attempt++;
     dp_msg_acted(d->msg);
     d->resp_bytes = 0;
-    d->retry_after_ms = -1;
     hl_buf_clear(&d->excerpt);
-    d->errbuf[0] = '\0';
-    d->ssrf_refused = d->ssrf_passed = 0;
-    d->ssrf_why[0] = '\0';
     d->started_wall_ms = now;
-    int64_t connect_ms =
-        cfg->connect_timeout_ms < w->timeout_ms ? cfg->connect_timeout_ms : w->timeout_ms;
-    CURL *e = d->easy;
-    d->url = dp_urlcache_get(dl->urls, w->url);
-    if (d->url)
-        curl_easy_setopt(e, CURLOPT_CURLU, d->url);
-    else /* libcurl refuses it again, and says why */
-        curl_easy_setopt(e, CURLOPT_URL, w->url);
-    curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, d);
-    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST,
-                     strcmp(w->method, "POST") != 0 ? w->method : NULL);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, d->body.ptr);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)d->body.len);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, dp_headers_list(hd));
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)w->timeout_ms);
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)connect_ms);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, d);
-    curl_easy_setopt(e, CURLOPT_HEADERDATA, d);
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, d->errbuf);
-    curl_easy_setopt(e, CURLOPT_PRIVATE, d);
-    CURLMcode mc = curl_multi_add_handle(dl->multi, e);
-    assert(mc == CURLM_OK);
-    (void)mc;
+    struct dp_exchange *x = &d->x;
+    if (x->resp.on_body)
+        dp_http_resp_reset(&x->resp);
+    else
+        dp_http_resp_init(&x->resp, on_body, d);
+    x->timeout_ms = w->timeout_ms;
+    x->connect_timeout_ms = cfg->connect_timeout_ms;
+    x->log_delivery = d->task.delivery_id;
+    x->log_webhook = d->task.webhook_id;
+    d->attempting = true;
+    dp_exchange_start(dl->conns, x, w->url, w->method, hd, d->body.ptr, d->body.len);
     dl->attempts++;
     dp_metrics_attempts_in_flight(1);
 }
 
-static void attempt_cleanup(struct dp_delivery *d)
+/* The attempt in progress ended (aborted: it had not, and is ended now). */
+static void attempt_cleanup(struct dp_delivery *d, bool aborted)
 {
     struct dp_deliver *dl = d->dl;
-    curl_multi_remove_handle(dl->multi, d->easy);
+    if (aborted)
+        dp_exchange_abort(dl->conns, &d->x);
+    d->attempting = false;
     dl->attempts--;
     dp_metrics_attempts_in_flight(-1);
-    /* A spare handle still has this delivery as its callbacks' data: nothing calls them
-     * before the next attempt_start sets them again. */
     dp_headers_clear(&d->headers);
-    curl_easy_setopt(d->easy, CURLOPT_ERRORBUFFER, NULL); /* d's, about to be freed */
-    curl_easy_setopt(d->easy, CURLOPT_CURLU, NULL);
-    curl_url_cleanup(d->url);
-    d->url = NULL;
-    if (dl->nspare < (size_t)dl->cfg->max_in_flight) {
-        dl->spare[dl->nspare++] = (struct dp_slot){.easy = d->easy, .headers = d->headers};
-    } else {
-        curl_easy_cleanup(d->easy);
+    if (dl->nspare < (size_t)dl->cfg->max_in_flight)
+        dl->spare[dl->nspare++] = d->headers;
+    else
         dp_headers_release(&d->headers);
-    }
-    d->easy = NULL;
     memset(&d->headers, 0, sizeof(d->headers));
 }
 
@@ -347,8 +216,8 @@ static void attempt_cleanup(struct dp_delivery *d)
 static void delivery_finish(struct dp_delivery *d)
 {
     struct dp_deliver *dl = d->dl;
-    if (d->easy)
-        attempt_cleanup(d);
+    if (d->attempting)
+        attempt_cleanup(d, true);
     if (d->prev)
         d->prev->next = d->next;
     else
@@ -363,6 +232,7 @@ static void delivery_finish(struct dp_delivery *d)
     hl_buf_release(&d->body);
     hl_buf_release(&d->fmt_lines);
     hl_buf_release(&d->excerpt);
+    dp_exchange_release(&d->x);
     free(d);
 }
 
@@ -493,34 +363,33 @@ static bool carry_out(struct dp_deliver *dl, const struct dp_retry_decision *dec
 static void wake_waiters(struct dp_deliver *dl, struct dp_breaker *h);
 static void defer_open(struct dp_deliver *dl, struct dp_delivery *d, int64_t wait_ms);
 
-static void attempt_done(struct dp_deliver *dl, CURL *e, CURLcode rc)
+static void attempt_done(struct dp_deliver *dl, struct dp_delivery *d)
 {
-    struct dp_delivery *d = NULL;
-    long status = 0;
     char why[CURL_ERROR_SIZE + 64];
     const struct dp_config *cfg = dl->cfg;
-
-    curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&d);
-    curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
-    assert(d && d->easy == e);
+    const struct dp_exchange *x = &d->x;
+    CURLcode rc = x->rc;
+    long status = x->resp.status;
     int64_t finished = hl_now_ms();
     const struct dp_webhook *w = d->w;
     struct hl_task *t = &d->task;
 
     bool capped = rc == CURLE_WRITE_ERROR && d->resp_bytes > RESPONSE_CAP;
     /* Refused on every address it had: had one been let through, its own error counts. */
-    bool ssrf = rc != CURLE_OK && d->ssrf_refused && !d->ssrf_passed;
+    bool ssrf = rc != CURLE_OK && x->ssrf_refused && !x->ssrf_passed;
     const char *cls = dp_classify(rc, status, capped, ssrf);
     if (ssrf)
-        snprintf(why, sizeof(why), "blocked by SSRF protection: %s", d->ssrf_why);
+        snprintf(why, sizeof(why), "blocked by SSRF protection: %s", x->ssrf_why);
     else if (rc != CURLE_OK && !capped)
-        snprintf(why, sizeof(why), "%s", d->errbuf[0] ? d->errbuf : curl_easy_strerror(rc));
+        snprintf(why, sizeof(why), "%s", x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
     else
         snprintf(why, sizeof(why), "HTTP %ld", status);
+    int64_t retry_after_ms =
+        x->resp.retry_after[0] ? dp_retry_after_parse(x->resp.retry_after, finished / 1000) : -1;
     hl_log(HL_LOG_DEBUG, "deliver", "attempt %d of delivery '%s' to webhook '%s': %s in %lld ms",
            t->attempt, t->delivery_id, t->webhook_id, why,
            (long long)(finished - d->started_wall_ms));
-    attempt_cleanup(d);
+    attempt_cleanup(d, false);
     dp_metrics_attempt(finished - d->started_wall_ms, cls);
 
     dp_attempt_record_sanitize_excerpt(&d->excerpt);
@@ -530,7 +399,7 @@ static void attempt_done(struct dp_deliver *dl, CURL *e, CURLcode rc)
     struct dp_attempt_result res = {.error_class = cls,
                                     .http_status = status,
                                     .attempts_used = t->attempt - t->budget_base,
-                                    .retry_after_ms = d->retry_after_ms};
+                                    .retry_after_ms = retry_after_ms};
     struct dp_endpoint_health health = {.failing_since_ms = d->h->failing_since_ms,
                                         .disabled = d->h->disabled_sent};
     struct dp_retry_decision dec =
@@ -1038,81 +907,13 @@ size_t dp_deliver_hand_off_waiting(struct dp_deliver *dl)
     return n;
 }
 
-/* CURLMOPT_SOCKETFUNCTION: watch socket s for what curl waits for on it. socketp is what
- * curl_multi_assign gave s: non-NULL once s is in the epoll set. */
-static int on_socket(CURL *e, curl_socket_t s, int what, void *ud, void *socketp)
-{
-    (void)e;
-    struct dp_deliver *dl = ud;
-    if (what == CURL_POLL_REMOVE) {
-        /* s may be closed already, which took it out of the set */
-        epoll_ctl(dl->epfd, EPOLL_CTL_DEL, s, NULL);
-        return 0;
-    }
-    struct epoll_event ev = {
-        .events = (what & CURL_POLL_IN ? EPOLLIN : 0u) | (what & CURL_POLL_OUT ? EPOLLOUT : 0u),
-        .data.fd = s};
-    int op = socketp ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
-    int rc = epoll_ctl(dl->epfd, op, s, &ev);
-    /* a descriptor closed without its REMOVE left the set on its own, and its number can
-     * come back as a new socket: take the set as it is */
-    if (rc != 0 && errno == (op == EPOLL_CTL_ADD ? EEXIST : ENOENT))
-        rc = epoll_ctl(dl->epfd, op == EPOLL_CTL_ADD ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, s, &ev);
-    if (rc != 0) {
-        hl_log(HL_LOG_ERROR, "deliver", "epoll_ctl on a delivery's socket: %s", strerror(errno));
-        return -1; /* curl fails the transfers on s */
-    }
-    if (!socketp)
-        curl_multi_assign(dl->multi, s, dl);
-    return 0;
-}
-
-/* Milliseconds until libcurl's next timer is due (0: now), -1 when it has none. libcurl
- * answers 1 rather than 0 while less than a millisecond is left. */
-static long timer_due_in(struct dp_deliver *dl)
-{
-    long ms = -1;
-    if (curl_multi_timeout(dl->multi, &ms) != CURLM_OK)
-        return 0;
-    return ms;
-}
-
-static void socket_action(struct dp_deliver *dl, curl_socket_t s, int bits)
-{
-    int running = 0;
-    CURLMcode mc = curl_multi_socket_action(dl->multi, s, bits, &running);
-    if (mc != CURLM_OK)
-        hl_log(HL_LOG_ERROR, "deliver", "curl_multi_socket_action: %s", curl_multi_strerror(mc));
-}
-
-/* Hands curl what epoll has for its sockets. */
-static void sockets_ready(struct dp_deliver *dl)
-{
-    struct epoll_event ev[EVENTS_MAX];
-    int n;
-    do {
-        n = epoll_wait(dl->epfd, ev, EVENTS_MAX, 0);
-        for (int i = 0; i < n; i++) {
-            uint32_t got = ev[i].events;
-            int bits = (got & (EPOLLIN | EPOLLHUP | EPOLLRDHUP) ? CURL_CSELECT_IN : 0) |
-                       (got & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
-                       (got & EPOLLERR ? CURL_CSELECT_ERR : 0);
-            socket_action(dl, ev[i].data.fd, bits);
-        }
-    } while (n == EVENTS_MAX);
-}
-
-/* Runs curl's timer when due (new attempts start on it), then handles the attempts that
- * ended. */
+/* Does what the network has for the attempts, then handles the ones that ended. */
 static void perform(struct dp_deliver *dl)
 {
-    int left = 0;
-    CURLMsg *m;
-    if (timer_due_in(dl) == 0)
-        socket_action(dl, CURL_SOCKET_TIMEOUT, 0);
-    while ((m = curl_multi_info_read(dl->multi, &left)) != NULL)
-        if (m->msg == CURLMSG_DONE)
-            attempt_done(dl, m->easy_handle, m->data.result);
+    struct dp_exchange *x;
+    dp_conns_step(dl->conns);
+    while ((x = dp_conns_next_done(dl->conns)) != NULL)
+        attempt_done(dl, (struct dp_delivery *)((char *)x - offsetof(struct dp_delivery, x)));
 }
 
 static void admit_queue(struct dp_deliver *dl, struct dp_breaker *h, void *unused)
@@ -1133,15 +934,13 @@ static bool admit_waiting(struct dp_deliver *dl)
  * meanwhile. */
 static void wait_perform(struct dp_deliver *dl, int wake_fd, int wait_ms)
 {
-    struct pollfd pfd[2] = {{.fd = dl->epfd, .events = POLLIN},
+    struct pollfd pfd[2] = {{.fd = dp_conns_fd(dl->conns), .events = POLLIN},
                             {.fd = wake_fd, .events = POLLIN}}; /* poll skips fd < 0 */
-    long due = timer_due_in(dl);
+    long due = dp_conns_due_in(dl->conns);
     if (due >= 0 && due < wait_ms)
         wait_ms = (int)due;
     if (poll(pfd, 2, wait_ms) < 0 && errno != EINTR)
         hl_log(HL_LOG_ERROR, "deliver", "poll: %s", strerror(errno));
-    if (pfd[0].revents & POLLIN)
-        sockets_ready(dl);
     perform(dl);
 }
 
@@ -1185,31 +984,18 @@ struct dp_deliver *dp_deliver_new(const struct dp_config *cfg, struct dp_produce
     dl->subs = subs;
     dl->holding = true;
     dl->held_cap = cfg->max_in_flight / 4 > 1 ? (size_t)cfg->max_in_flight / 4 : 1;
-    dl->multi = curl_multi_init();
-    dl->epfd = epoll_create1(EPOLL_CLOEXEC);
-    if (!dl->multi || dl->epfd < 0) {
-        snprintf(errbuf, errlen, "%s failed", dl->multi ? "epoll_create1" : "curl_multi_init");
-        if (dl->multi)
-            curl_multi_cleanup(dl->multi);
+    dl->conns = dp_conns_new(cfg, errbuf, errlen);
+    if (!dl->conns) {
         free(dl);
         return NULL;
     }
-    curl_multi_setopt(dl->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
-    curl_multi_setopt(dl->multi, CURLMOPT_SOCKETDATA, dl);
     dl->health = dp_breaker_table_new();
-    dl->urls = dp_urlcache_new(URL_CACHE_SLOTS);
     dp_deliver_set_share(dl, 1.0);
     dl->wait_cap = (size_t)(cfg->max_in_flight / 8 > 16 ? cfg->max_in_flight / 8 : 16);
     dl->spare = hl_xcalloc((size_t)cfg->max_in_flight, sizeof(*dl->spare));
     dl->park_max_ms = cfg->ntiers && (double)cfg->tiers[0] / 4 > PARK_MIN_MS
                           ? (double)cfg->tiers[0] / 4
                           : PARK_MIN_MS;
-    /* No cap per host (CURLMOPT_MAX_HOST_CONNECTIONS): webhooks sharing a host (a chat
-     * service's webhook URLs, one customer's endpoint for many tenants) are each bounded by
-     * their own concurrency, and all by max_in_flight. libcurl holds a transfer beyond
-     * such a cap with its timeout already running, so the webhooks after the cap's first
-     * failed with timeouts their endpoint never caused. */
-    curl_multi_setopt(dl->multi, CURLMOPT_MAXCONNECTS, (long)(cfg->max_in_flight + 16));
     return dl;
 }
 
@@ -1225,14 +1011,9 @@ void dp_deliver_free(struct dp_deliver *dl)
     while (dl->live)
         delivery_finish(dl->live);
     dp_breaker_table_free(dl->health);
-    dp_urlcache_free(dl->urls);
-    while (dl->nspare) {
-        struct dp_slot *slot = &dl->spare[--dl->nspare];
-        curl_easy_cleanup(slot->easy);
-        dp_headers_release(&slot->headers);
-    }
+    while (dl->nspare)
+        dp_headers_release(&dl->spare[--dl->nspare]);
     free(dl->spare);
-    curl_multi_cleanup(dl->multi); /* (its last on_socket calls need epfd) */
-    close(dl->epfd);
+    dp_conns_free(dl->conns);
     free(dl);
 }

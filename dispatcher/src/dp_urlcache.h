@@ -29,4 +29,16 @@ void dp_urlcache_free(struct dp_urlcache *c);
  * as it always did. */
 CURLU *dp_urlcache_get(struct dp_urlcache *c, const char *url);
 
+/* What an HTTP/1.1 request and the connection pool need of a URL (dp_conn.h). */
+struct dp_url_parts {
+    char *key;       /* "scheme://host:port", lower case, the port always given: which
+                        connections may carry a request to this URL */
+    char *host_port; /* the Host header's value: the host, with ":port" when the URL names
+                        a port other than the scheme's default */
+    char *target;    /* the path, with "?query" when there is one */
+};
+
+/* url's parts, valid until the next call on c; NULL when libcurl does not take url apart. */
+const struct dp_url_parts *dp_urlcache_parts(struct dp_urlcache *c, const char *url);
+
 #endif

@@ -77,12 +77,41 @@ static void test_refused_urls_give_null_and_the_flags_are_curls(void **state)
     dp_urlcache_free(c);
 }
 
+/* The parts a request and the connection pool use: Host with the port only when it is
+ * not the scheme's default, the target with its query, and a pool key that always names
+ * the port, in lower case. */
+static void test_parts_for_the_request_and_the_pool(void **state)
+{
+    (void)state;
+    struct dp_urlcache *c = dp_urlcache_new(4);
+    const struct {
+        const char *url, *key, *host_port, *target;
+    } cases[] = {
+        {"http://127.0.0.1:35465/hook", "http://127.0.0.1:35465", "127.0.0.1:35465", "/hook"},
+        {"HTTPS://Hooks.Example.com/in?a=1&b=%20", "https://hooks.example.com:443",
+         "Hooks.Example.com", "/in?a=1&b=%20"},
+        {"http://example.com:80", "http://example.com:80", "example.com", "/"},
+        {"https://example.com:80/x", "https://example.com:80", "example.com:80", "/x"},
+        {"http://[::1]:8080/v6#frag", "http://[::1]:8080", "[::1]:8080", "/v6"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const struct dp_url_parts *p = dp_urlcache_parts(c, cases[i].url);
+        assert_non_null(p);
+        assert_string_equal(p->key, cases[i].key);
+        assert_string_equal(p->host_port, cases[i].host_port);
+        assert_string_equal(p->target, cases[i].target);
+    }
+    assert_null(dp_urlcache_parts(c, "http://exa mple.com/"));
+    dp_urlcache_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gives_each_attempt_its_own_parsed_url),
         cmocka_unit_test(test_replaced_slots_answer_right_and_copies_outlive_them),
         cmocka_unit_test(test_refused_urls_give_null_and_the_flags_are_curls),
+        cmocka_unit_test(test_parts_for_the_request_and_the_pool),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
