@@ -38,16 +38,31 @@ static const char *line_value(const char *line, size_t *vlen)
     return n ? v : NULL;
 }
 
+/* Appends n bytes at *at (room was made for them). */
+static char *put(char *at, const char *p, size_t n)
+{
+    memcpy(at, p, n);
+    return at + n;
+}
+
 void dp_http_request(struct hl_buf *out, const char *method, const char *target,
                      const char *host_port, struct dp_headers *hd, const char *body,
                      size_t body_len)
 {
-    hl_buf_adds(out, method);
-    hl_buf_addch(out, ' ');
-    hl_buf_adds(out, target);
-    hl_buf_add(out, " HTTP/1.1\r\nHost: ", 17);
-    hl_buf_adds(out, host_port);
-    hl_buf_add(out, "\r\n", 2);
+    static const char accept_len[] = "Accept: */*\r\nContent-Length: ";
+    char len_text[HL_INT_STR_MAX];
+    size_t len_n = hl_i64_str((long long)body_len, len_text);
+    size_t m = strlen(method), t = strlen(target), h = strlen(host_port);
+    /* the room for it all at once: each line's text, and ": " and CRLF for each */
+    hl_buf_grow(out, m + t + h + hd->text.len + 4 * hd->n + sizeof(accept_len) + len_n +
+                         body_len + 32);
+    char *at = out->ptr + out->len;
+    at = put(at, method, m);
+    *at++ = ' ';
+    at = put(at, target, t);
+    at = put(at, " HTTP/1.1\r\nHost: ", 17);
+    at = put(at, host_port, h);
+    at = put(at, "\r\n", 2);
     for (size_t i = 0; i < hd->n; i++) {
         const char *line = hd->text.ptr + hd->at[i];
         size_t vlen;
@@ -55,15 +70,17 @@ void dp_http_request(struct hl_buf *out, const char *method, const char *target,
         if (!v)
             continue;
         const char *end = strpbrk(line, ":;");
-        hl_buf_add(out, line, (size_t)(end - line));
-        hl_buf_add(out, ": ", 2);
-        hl_buf_add(out, v, vlen);
-        hl_buf_add(out, "\r\n", 2);
+        at = put(at, line, (size_t)(end - line));
+        at = put(at, ": ", 2);
+        at = put(at, v, vlen);
+        at = put(at, "\r\n", 2);
     }
-    hl_buf_add(out, "Accept: */*\r\nContent-Length: ", 29);
-    hl_buf_add_u64(out, body_len);
-    hl_buf_add(out, "\r\n\r\n", 4);
-    hl_buf_add(out, body, body_len);
+    at = put(at, accept_len, sizeof(accept_len) - 1);
+    at = put(at, len_text, len_n);
+    at = put(at, "\r\n\r\n", 4);
+    at = put(at, body, body_len);
+    out->len = (size_t)(at - out->ptr);
+    out->ptr[out->len] = '\0';
 }
 
 void dp_http_resp_init(struct dp_http_resp *r, dp_http_body_fn on_body, void *ud)

@@ -48,10 +48,11 @@ static void usage(FILE *out)
  * listener, logs, wake pipes. */
 #define FD_HEADROOM 128
 
-/* Every attempt on the wire holds a socket, and the connection pool keeps about as many
- * idle: the soft limit on open files (often 1,024) is raised to the hard one, as a server
- * that holds many connections does. Says so when even that is short of what
- * max_in_flight may need; connections beyond it fail as connect errors. */
+/* Every attempt on the wire holds a connection, and the pool keeps about as many idle;
+ * each connection is a socket and its multi handle's wake-up socket pair (dp_conn.h):
+ * three descriptors. The soft limit on open files (often 1,024) is raised to the hard
+ * one, as a server that holds many connections does. Says so when even that is short of
+ * what max_in_flight may need; connections beyond it fail as connect errors. */
 static void raise_open_files(const struct dp_config *cfg)
 {
     struct rlimit rl;
@@ -63,7 +64,7 @@ static void raise_open_files(const struct dp_config *cfg)
         if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
             rl.rlim_cur = was;
     }
-    rlim_t need = 2 * (rlim_t)cfg->max_in_flight + FD_HEADROOM;
+    rlim_t need = 6 * (rlim_t)cfg->max_in_flight + FD_HEADROOM;
     if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need)
         hl_log(HL_LOG_WARN, "main",
                "open files limited to %llu; max_in_flight %lld may need %llu (raise the "
