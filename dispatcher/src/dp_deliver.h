@@ -1,7 +1,7 @@
-/* HTTP delivery: one curl multi handle, driven by the loop thread, carries every attempt.
- * Connections are kept alive and reused per host; a delivery is signed afresh for each
- * attempt (the timestamp is part of the signature) and keeps its webhook-id across all of
- * them.
+/* HTTP delivery: the loop thread carries every attempt over the dispatcher's connections
+ * (dp_conn.h), kept alive and reused per scheme, host and port; a delivery is signed
+ * afresh for each attempt (the timestamp is part of the signature) and keeps its
+ * webhook-id across all of them.
  *
  * Input is delivery tasks (hl/task.h) from <prefix>.deliveries and the retry tiers. After
  * each attempt dp_retry_decide (dp_retry.h) says what follows, and it is handed to Kafka
@@ -11,7 +11,7 @@
  * instead, its message unfinished until the retry was attempted (see hold() in
  * dp_deliver.c), so that a 1 s policy waits 1 s, not a tier's 5 s.
  *
- * @locality loop thread only: the multi handle and every delivery belong to it. */
+ * @locality loop thread only: the connections and every delivery belong to it. */
 #ifndef DP_DELIVER_H
 #define DP_DELIVER_H
 

@@ -1,6 +1,6 @@
 /* The event loop (see dp_loop.h).
  *
- * Wake-ups: the loop sleeps in poll() on the epoll set of the curl sockets plus one pipe
+ * Wake-ups: the loop sleeps in poll() on the epoll set of the delivery connections plus one pipe
  * (dp_deliver_run).
  * librdkafka writes to that pipe when the consumer queue turns non-empty
  * (rd_kafka_queue_io_event_enable) and the signal handler writes to it on SIGTERM, so a
@@ -39,7 +39,7 @@
 #include "hl/banned.h"
 
 #define IDLE_WAIT_MS 100
-/* Messages taken per iteration before curl is served again. While a backlog of events is
+/* Messages taken per iteration before the connections are served again. While a backlog of events is
  * fanned out (parse, validate, a produce per webhook), 500 per iteration kept every
  * attempt in flight waiting that long, and those waits entered the pace estimates that
  * decide what is parked and what deferred (dp_deliver.c). */
