@@ -25,6 +25,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "dp_metrics.h"
 #include "dp_urlcache.h"
 #include "hl/hash.h"
 #include "hl/log.h"
@@ -41,6 +42,10 @@
 /* socket events taken from epoll at a time */
 #define EVENTS_MAX 64
 #define RECV_CHUNK 16384
+/* What an open connection is watched for, idle or waiting for its answer alike, so that
+ * neither an answer nor a return to the pool costs an epoll_ctl: readable (an answer, or
+ * on an idle connection bytes nobody asked for) and the peer's close. */
+#define READ_EVENTS (EPOLLIN | EPOLLRDHUP)
 
 /* A connection, with the handles that open it: each has a multi handle of its own. A
  * connection libcurl opened with CONNECT_ONLY goes back to its multi handle's connection
@@ -123,6 +128,7 @@ static void idle_unlink(struct dp_conns *c, struct dp_conn *k)
         c->newest = k->iprev;
     k->bnext = k->iprev = k->inext = NULL;
     c->nidle--;
+    dp_metrics_connections_idle(-1);
 }
 
 static void connecting_unlink(struct dp_conns *c, struct dp_conn *k)
@@ -202,7 +208,7 @@ static void idle_put(struct dp_conns *c, struct dp_conn *k)
     int64_t now = hl_mono_ms();
     k->x = NULL;
     k->idle_since_mono = now;
-    watch(c, k, EPOLLIN | EPOLLRDHUP); /* the peer's close, or bytes nobody asked for */
+    watch(c, k, READ_EVENTS);
     size_t b = bucket_of(k->key);
     k->bnext = c->idle[b];
     c->idle[b] = k;
@@ -214,6 +220,7 @@ static void idle_put(struct dp_conns *c, struct dp_conn *k)
         c->oldest = k;
     c->newest = k;
     c->nidle++;
+    dp_metrics_connections_idle(1);
     while (c->oldest && (c->nidle > c->idle_cap || now - c->oldest->idle_since_mono > IDLE_MAX_MS))
         conn_close(c, c->oldest);
 }
@@ -280,6 +287,7 @@ static bool resend(struct dp_conns *c, struct dp_exchange *x)
     x->resent = true;
     x->reused = false;
     x->sent = 0;
+    dp_metrics_request_resent();
     const char *url = k->key; /* scheme://host:port, the same connection target */
     char *again = hl_xstrdup(url);
     conn_close(c, k);
@@ -295,7 +303,7 @@ static void send_some(struct dp_conns *c, struct dp_exchange *x)
         size_t n = 0;
         CURLcode rc = curl_easy_send(k->easy, x->req.ptr + x->sent, x->req.len - x->sent, &n);
         if (rc == CURLE_AGAIN) {
-            watch(c, k, EPOLLOUT | EPOLLIN);
+            watch(c, k, READ_EVENTS | EPOLLOUT);
             return;
         }
         if (rc != CURLE_OK) {
@@ -305,7 +313,7 @@ static void send_some(struct dp_conns *c, struct dp_exchange *x)
         }
         x->sent += n;
     }
-    watch(c, k, EPOLLIN);
+    watch(c, k, READ_EVENTS);
 }
 
 static void recv_some(struct dp_conns *c, struct dp_exchange *x)
@@ -469,6 +477,7 @@ static void connected(struct dp_conns *c, struct dp_conn *k, CURLcode rc)
         return;
     }
     k->fd = s;
+    dp_metrics_connection_opened();
     curl_easy_setopt(k->easy, CURLOPT_ERRORBUFFER, NULL); /* x's; x may go first */
     send_some(c, x);
 }

@@ -47,6 +47,8 @@ static struct {
     struct hl_counter *auto_disabled;
     struct hl_counter *handed_over;
     struct hl_counter *handed_off;
+    struct hl_counter *conns_opened, *conns_resent;
+    struct hl_gauge *conns_idle;
     struct hl_counter *records_direct, *records_kafka;
     struct hl_counter *snapshot_loads;
     atomic_int_least64_t snapshot_ms; /* epoch ms of the last load or confirmation; 0: none */
@@ -90,6 +92,17 @@ void dp_metrics_init(const struct dp_config *cfg)
     hl_metrics_family("hookline_dispatcher_attempts_in_flight", HL_METRIC_GAUGE,
                       "HTTP delivery attempts in progress");
     m.in_flight = hl_metrics_gauge("hookline_dispatcher_attempts_in_flight", NULL);
+    hl_metrics_family("hookline_dispatcher_connections_opened_total", HL_METRIC_COUNTER,
+                      "Connections to receivers opened (the rest of the attempts went over "
+                      "kept-alive ones)");
+    m.conns_opened = hl_metrics_counter("hookline_dispatcher_connections_opened_total", NULL);
+    hl_metrics_family("hookline_dispatcher_connections_idle", HL_METRIC_GAUGE,
+                      "Kept-alive connections to receivers waiting for their next request");
+    m.conns_idle = hl_metrics_gauge("hookline_dispatcher_connections_idle", NULL);
+    hl_metrics_family("hookline_dispatcher_requests_resent_total", HL_METRIC_COUNTER,
+                      "Requests sent again on a new connection because the kept-alive one "
+                      "they went on had been closed by the receiver (within one attempt)");
+    m.conns_resent = hl_metrics_counter("hookline_dispatcher_requests_resent_total", NULL);
     hl_metrics_family("hookline_dispatcher_breakers_open", HL_METRIC_GAUGE,
                       "Webhooks whose circuit breaker is open in this dispatcher");
     m.breakers_open = hl_metrics_gauge("hookline_dispatcher_breakers_open", NULL);
@@ -227,6 +240,24 @@ void dp_metrics_delivered(const char *timestamp, int64_t finished_ms)
     int64_t accepted = parse_iso8601_ms(timestamp);
     if (m.latency && accepted > 0 && finished_ms >= accepted)
         hl_histogram_observe(m.latency, (double)(finished_ms - accepted) / 1000.0);
+}
+
+void dp_metrics_connection_opened(void)
+{
+    if (m.conns_opened)
+        hl_counter_inc(m.conns_opened);
+}
+
+void dp_metrics_request_resent(void)
+{
+    if (m.conns_resent)
+        hl_counter_inc(m.conns_resent);
+}
+
+void dp_metrics_connections_idle(int delta)
+{
+    if (m.conns_idle)
+        hl_gauge_add(m.conns_idle, delta);
 }
 
 void dp_metrics_attempts_in_flight(int delta)

@@ -37,6 +37,11 @@ void dp_metrics_attempt(int64_t elapsed_ms, const char *error_class);
 void dp_metrics_delivered(const char *timestamp, int64_t finished_ms);
 /* HTTP attempts in flight went up or down by delta. */
 void dp_metrics_attempts_in_flight(int delta);
+/* Receiver connections (dp_conn.h): one opened, a request resent on a new one after its
+ * kept-alive one turned out closed, the idle ones. @locality loop thread */
+void dp_metrics_connection_opened(void);
+void dp_metrics_request_resent(void);
+void dp_metrics_connections_idle(int delta);
 /* Open circuit breakers went up or down by delta. */
 void dp_metrics_breakers_open(int delta);
 /* Subscription snapshot published (loader thread) with so many webhooks of each status,

@@ -10,12 +10,14 @@ opens.
 from __future__ import annotations
 
 import json
+import re
 import socket
 import threading
 from dataclasses import dataclass, field
 from typing import Callable
 
 import pytest
+import requests
 from waiting import wait_for
 
 ONE_ATTEMPT = {"strategy": "fixed", "max_attempts": 1, "initial_delay_ms": 1000,
@@ -135,6 +137,14 @@ def raw_receiver():
         r.close()
 
 
+def dp_counter(hookline, series: str) -> float:
+    text = requests.get(f"http://127.0.0.1:{hookline.dispatcher_ports[0]}/metrics",
+                        timeout=5).text
+    m = re.search(rf"^{re.escape(series)} (\S+)$", text, re.M)
+    assert m, f"{series} is not exported"
+    return float(m.group(1))
+
+
 def ok(body: bytes = b"ok") -> bytes:
     return b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
 
@@ -183,6 +193,8 @@ def test_deliveries_share_one_kept_alive_connection(hookline, raw_receiver):
     got = deliveries_of(hookline, wh["id"], 20)
     assert {d["event_id"] for d, _ in got} == set(ids)
     assert all(d["attempts"] == 1 for d, _ in got)
+    assert dp_counter(hookline, "hookline_dispatcher_connections_opened_total") == 1
+    assert dp_counter(hookline, "hookline_dispatcher_connections_idle") == 1
 
 
 def test_a_kept_connection_dropped_as_the_next_request_comes_costs_no_attempt(
@@ -200,6 +212,8 @@ def test_a_kept_connection_dropped_as_the_next_request_comes_costs_no_attempt(
     answered = [s for s in reqs if s.index == 0]
     assert len(answered) == 6
     assert len(reqs) > len(answered), "no request was sent on a kept connection"
+    assert dp_counter(hookline, "hookline_dispatcher_requests_resent_total") == \
+        len(reqs) - len(answered)
 
 
 @pytest.mark.parametrize("name,answer,excerpt", [

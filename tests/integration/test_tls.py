@@ -8,11 +8,13 @@ serves HTTPS on 127.0.0.1 (the harness allow-lists loopback for SSRF protection)
 from __future__ import annotations
 
 import os
+import re
 import ssl
 import subprocess
 from pathlib import Path
 
 import pytest
+import requests
 
 from conftest import DISPATCHER
 from waiting import wait_for
@@ -87,6 +89,27 @@ def test_https_delivery_verified_against_the_configured_ca_bundle(hookline, make
     assert rows[0][1] == "tls", rows
     assert "subject name" in rows[0][2], rows  # the host name check, not the chain
     assert other.snapshot() == [], "no request may follow a failed verification"
+
+
+@pytest.mark.dispatchers(0)
+def test_https_deliveries_share_one_verified_connection(hookline, make_receiver, pki):
+    """Ten deliveries, one at a time, to an HTTPS receiver take one TLS handshake: the
+    connection is kept and its later requests and answers go over the same session."""
+    d, ca = pki
+    rcv = make_receiver(ssl_context=make_server_cert(d, "server", "IP:127.0.0.1,DNS:localhost"))
+    hookline.start_dispatcher(HOOKLINE_CA_BUNDLE=str(ca))
+    wh = hookline.create_webhook(rcv.url, ["order.created"], max_concurrency=1)
+    for i in range(10):
+        hookline.post_event("order.created", {"n": i})
+    reqs = rcv.wait_for(10, timeout=30)
+    assert sorted(r.json()["data"]["n"] for r in reqs) == list(range(10))
+    wait_for(lambda: len(attempts_of(hookline, wh["id"])) == 10, timeout=20,
+             what="ten attempts logged")
+    assert all(row[1:] == (None, None, 200) for row in attempts_of(hookline, wh["id"]))
+    metrics = requests.get(f"http://127.0.0.1:{hookline.dispatcher_ports[0]}/metrics",
+                           timeout=5).text
+    opened = re.search(r"^hookline_dispatcher_connections_opened_total (\S+)$", metrics, re.M)
+    assert opened and float(opened.group(1)) == 1, opened
 
 
 @pytest.mark.dispatchers(1)
