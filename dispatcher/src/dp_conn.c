@@ -18,6 +18,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,8 +54,8 @@
  * handle, closes the ones it finds readable or older than CURLOPT_MAXAGE_CONN: a socket
  * with a response waiting to be read would be closed under its exchange. Alone in its
  * multi handle, a connection is never looked at that way. The multi handles share one
- * DNS cache and TLS session cache (c->share). Closed connections keep their handles for
- * the next ones (the spare list). */
+ * DNS cache and TLS session cache (c->share). A plain connection lets its handles go once
+ * it is open (detach). Closed connections' handles serve the next ones (the spare list). */
 struct dp_conn {
     CURL *easy;
     CURLM *multi;
@@ -156,9 +157,13 @@ static void conn_close(struct dp_conns *c, struct dp_conn *k)
     if (k->events)
         epoll_ctl(c->conn_fd, EPOLL_CTL_DEL, k->fd, NULL);
     k->events = 0;
-    curl_multi_remove_handle(k->multi, k->easy);
-    curl_easy_setopt(k->easy, CURLOPT_CURLU, NULL);
-    curl_easy_setopt(k->easy, CURLOPT_ERRORBUFFER, NULL);
+    if (k->easy) {
+        curl_multi_remove_handle(k->multi, k->easy);
+        curl_easy_setopt(k->easy, CURLOPT_CURLU, NULL);
+        curl_easy_setopt(k->easy, CURLOPT_ERRORBUFFER, NULL);
+    } else {
+        close(k->fd); /* a plain connection's own socket (detach) */
+    }
     curl_url_cleanup(k->url);
     k->url = NULL;
     free(k->key);
@@ -181,7 +186,9 @@ static void conns_bury(struct dp_conns *c)
     while (c->graveyard) {
         struct dp_conn *k = c->graveyard;
         c->graveyard = k->inext;
-        if (c->nspare < c->spare_cap) {
+        if (!k->easy) {
+            free(k); /* a plain connection: its handles went back when it opened */
+        } else if (c->nspare < c->spare_cap) {
             k->inext = c->spare;
             c->spare = k;
             c->nspare++;
@@ -296,12 +303,38 @@ static bool resend(struct dp_conns *c, struct dp_exchange *x)
     return true;
 }
 
+/* curl_easy_send and _recv on a connection libcurl keeps (TLS), send and recv on a plain
+ * one's own socket, with libcurl's answers. */
+static CURLcode conn_send(struct dp_conn *k, const char *p, size_t n, size_t *done)
+{
+    if (k->easy)
+        return curl_easy_send(k->easy, p, n, done);
+    ssize_t r = send(k->fd, p, n, MSG_NOSIGNAL);
+    *done = r > 0 ? (size_t)r : 0;
+    if (r >= 0)
+        return CURLE_OK;
+    return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? CURLE_AGAIN
+                                                                      : CURLE_SEND_ERROR;
+}
+
+static CURLcode conn_recv(struct dp_conn *k, char *p, size_t n, size_t *done)
+{
+    if (k->easy)
+        return curl_easy_recv(k->easy, p, n, done);
+    ssize_t r = recv(k->fd, p, n, 0);
+    *done = r > 0 ? (size_t)r : 0;
+    if (r >= 0)
+        return CURLE_OK;
+    return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? CURLE_AGAIN
+                                                                      : CURLE_RECV_ERROR;
+}
+
 static void send_some(struct dp_conns *c, struct dp_exchange *x)
 {
     struct dp_conn *k = x->conn;
     while (x->sent < x->req.len) {
         size_t n = 0;
-        CURLcode rc = curl_easy_send(k->easy, x->req.ptr + x->sent, x->req.len - x->sent, &n);
+        CURLcode rc = conn_send(k, x->req.ptr + x->sent, x->req.len - x->sent, &n);
         if (rc == CURLE_AGAIN) {
             watch(c, k, READ_EVENTS | EPOLLOUT);
             return;
@@ -322,7 +355,7 @@ static void recv_some(struct dp_conns *c, struct dp_exchange *x)
     char buf[RECV_CHUNK];
     for (;;) {
         size_t n = 0, used = 0;
-        CURLcode rc = curl_easy_recv(k->easy, buf, sizeof(buf), &n);
+        CURLcode rc = conn_recv(k, buf, sizeof(buf), &n);
         if (rc == CURLE_AGAIN)
             return;
         dp_http_status st;
@@ -397,6 +430,7 @@ static struct dp_conn *conn_new(struct dp_conns *c)
         k->easy = e;
         k->multi = m;
         k->fd = CURL_SOCKET_BAD;
+        curl_easy_setopt(e, CURLOPT_PRIVATE, k); /* a detached connection's handles had another */
         return k;
     }
     k = hl_xcalloc(1, sizeof(*k));
@@ -457,6 +491,29 @@ static void connect_new(struct dp_conns *c, struct dp_exchange *x, const char *u
     (void)mc;
 }
 
+/* A plain-HTTP connection needs libcurl no more once it is open: it keeps a duplicate of
+ * the socket, and its handles let go of theirs (libcurl closes it, not the connection)
+ * and become a spare for the next connection. One descriptor instead of three, no
+ * libcurl state kept, and send and recv straight on the socket. A TLS connection keeps
+ * its handles: its session lives in them. Without a descriptor to spare, k stays as it
+ * is. */
+static void detach(struct dp_conns *c, struct dp_conn *k)
+{
+    int fd = fcntl(k->fd, F_DUPFD_CLOEXEC, 0);
+    if (fd < 0)
+        return;
+    curl_multi_remove_handle(k->multi, k->easy);
+    struct dp_conn *shell = hl_xcalloc(1, sizeof(*shell));
+    shell->easy = k->easy;
+    shell->multi = k->multi;
+    shell->dead = true;
+    shell->inext = c->graveyard;
+    c->graveyard = shell;
+    k->easy = NULL;
+    k->multi = NULL;
+    k->fd = fd;
+}
+
 /* libcurl finished connecting k (rc: how). */
 static void connected(struct dp_conns *c, struct dp_conn *k, CURLcode rc)
 {
@@ -479,6 +536,8 @@ static void connected(struct dp_conns *c, struct dp_conn *k, CURLcode rc)
     k->fd = s;
     dp_metrics_connection_opened();
     curl_easy_setopt(k->easy, CURLOPT_ERRORBUFFER, NULL); /* x's; x may go first */
+    if (strncmp(k->key, "http://", 7) == 0)
+        detach(c, k);
     send_some(c, x);
 }
 

@@ -4,10 +4,11 @@
  * when one to the same scheme, host and port is there, else libcurl opens a new one with
  * CURLOPT_CONNECT_ONLY: the name resolved off the loop (libcurl's resolver), every address
  * checked against the SSRF rules before a socket exists (open_socket), TCP, and TLS with
- * the peer verified; then the request and the response go over it with curl_easy_send and
- * curl_easy_recv (which encrypt and decrypt on TLS connections), framed by dp_http.c. A
- * connection libcurl opened that way belongs to its easy handle, which stays in the multi
- * handle for the connection's life (removing it closes the connection).
+ * the peer verified; then the request and the response go over it, framed by dp_http.c:
+ * with curl_easy_send and curl_easy_recv on a TLS connection (they encrypt and decrypt),
+ * whose easy handle stays in its multi handle for the connection's life (removing it
+ * closes the connection); with send and recv on a plain one, which keeps a duplicate of
+ * its socket and lets its handles go.
  *
  * Why not libcurl's own transfers: libcurl 7.88 costs about 88,000 instructions per
  * request, most of them formatting the header lines one byte at a time

@@ -49,8 +49,8 @@ static void usage(FILE *out)
 #define FD_HEADROOM 128
 
 /* Every attempt on the wire holds a connection, and the pool keeps about as many idle;
- * each connection is a socket and its multi handle's wake-up socket pair (dp_conn.h):
- * three descriptors. The soft limit on open files (often 1,024) is raised to the hard
+ * a TLS connection is a socket and its multi handle's wake-up socket pair (dp_conn.h):
+ * three descriptors (a plain one, one). The soft limit on open files (often 1,024) is raised to the hard
  * one, as a server that holds many connections does. Says so when even that is short of
  * what max_in_flight may need; connections beyond it fail as connect errors. */
 static void raise_open_files(const struct dp_config *cfg)
