@@ -228,7 +228,15 @@ static void idle_put(struct dp_conns *c, struct dp_conn *k)
     c->newest = k;
     c->nidle++;
     dp_metrics_connections_idle(1);
-    while (c->oldest && (c->nidle > c->idle_cap || now - c->oldest->idle_since_mono > IDLE_MAX_MS))
+    while (c->oldest && c->nidle > c->idle_cap)
+        conn_close(c, c->oldest);
+}
+
+/* Closes the connections idle longer than IDLE_MAX_MS (the oldest come first). */
+static void idle_expire(struct dp_conns *c)
+{
+    int64_t now = hl_mono_ms();
+    while (c->oldest && now - c->oldest->idle_since_mono > IDLE_MAX_MS)
         conn_close(c, c->oldest);
 }
 
@@ -267,11 +275,14 @@ static void fail(struct dp_conns *c, struct dp_exchange *x, CURLcode rc, const c
     done_push(c, x);
 }
 
+/* x's response is complete; reusable: nothing came after it. A connection carries
+ * another request only when the response allows it and x's request went out whole (an
+ * answer may come early, a 413 say, while the request's end was still unsent). */
 static void succeed(struct dp_conns *c, struct dp_exchange *x, bool reusable)
 {
     struct dp_conn *k = x->conn;
     x->conn = NULL;
-    if (reusable && x->resp.keep_alive)
+    if (reusable && x->resp.keep_alive && x->sent == x->req.len)
         idle_put(c, k);
     else
         conn_close(c, k);
@@ -780,6 +791,7 @@ void dp_conns_step(struct dp_conns *c)
     } while (n == EVENTS_MAX);
     connects(c);
     expire(c);
+    idle_expire(c);
     conns_bury(c);
 }
 
