@@ -83,7 +83,6 @@ struct dp_conns {
     int curl_fd, conn_fd;
     struct dp_urlcache *urls;
     struct dp_exchange *active; /* started, not done */
-    size_t nactive;             /* and not yet handed out */
     struct dp_exchange *done_head, *done_tail;
     int64_t check_mono; /* no deadline of an active exchange is earlier than this */
     struct dp_conn *idle[IDLE_BUCKETS];
@@ -232,10 +231,9 @@ static void idle_put(struct dp_conns *c, struct dp_conn *k)
         conn_close(c, c->oldest);
 }
 
-/* Closes the connections idle longer than IDLE_MAX_MS (the oldest come first). */
-static void idle_expire(struct dp_conns *c)
+/* Closes the connections idle longer than IDLE_MAX_MS at now (the oldest come first). */
+static void idle_expire(struct dp_conns *c, int64_t now)
 {
-    int64_t now = hl_mono_ms();
     while (c->oldest && now - c->oldest->idle_since_mono > IDLE_MAX_MS)
         conn_close(c, c->oldest);
 }
@@ -290,7 +288,7 @@ static void succeed(struct dp_conns *c, struct dp_exchange *x, bool reusable)
     done_push(c, x);
 }
 
-static void connect_new(struct dp_conns *c, struct dp_exchange *x, const char *url,
+static void connect_new(struct dp_conns *c, struct dp_exchange *x,
                         const struct dp_url_parts *parts);
 static void send_some(struct dp_conns *c, struct dp_exchange *x);
 
@@ -306,11 +304,8 @@ static bool resend(struct dp_conns *c, struct dp_exchange *x)
     x->reused = false;
     x->sent = 0;
     dp_metrics_request_resent();
-    const char *url = k->key; /* scheme://host:port, the same connection target */
-    char *again = hl_xstrdup(url);
     conn_close(c, k);
-    connect_new(c, x, again, NULL);
-    free(again);
+    connect_new(c, x, dp_urlcache_parts(c->urls, x->url));
     return true;
 }
 
@@ -469,21 +464,19 @@ static struct dp_conn *conn_new(struct dp_conns *c)
     return k;
 }
 
-/* A new connection for x to url (parts: url's, NULL to look them up). */
-static void connect_new(struct dp_conns *c, struct dp_exchange *x, const char *url,
+/* A new connection for x to its URL (parts: the URL's, NULL when libcurl refused it). */
+static void connect_new(struct dp_conns *c, struct dp_exchange *x,
                         const struct dp_url_parts *parts)
 {
-    if (!parts)
-        parts = dp_urlcache_parts(c->urls, url);
     struct dp_conn *k = conn_new(c);
     k->x = x;
     x->conn = k;
-    k->url = dp_urlcache_get(c->urls, url);
-    k->key = hl_xstrdup(parts ? parts->key : url);
+    k->url = parts ? dp_urlcache_get(c->urls, x->url) : NULL;
+    k->key = hl_xstrdup(parts ? parts->key : x->url);
     if (k->url)
         curl_easy_setopt(k->easy, CURLOPT_CURLU, k->url);
     else /* libcurl refuses it again, and says why */
-        curl_easy_setopt(k->easy, CURLOPT_URL, url);
+        curl_easy_setopt(k->easy, CURLOPT_URL, x->url);
     int64_t left = x->deadline_mono - hl_mono_ms();
     if (left < 1)
         left = 1;
@@ -556,6 +549,7 @@ void dp_exchange_start(struct dp_conns *c, struct dp_exchange *x, const char *ur
                        const char *method, struct dp_headers *hd, const char *body,
                        size_t body_len)
 {
+    x->url = url;
     x->rc = CURLE_OK;
     x->errbuf[0] = '\0';
     x->ssrf_refused = x->ssrf_passed = 0;
@@ -572,7 +566,6 @@ void dp_exchange_start(struct dp_conns *c, struct dp_exchange *x, const char *ur
     if (c->active)
         c->active->prev = x;
     c->active = x;
-    c->nactive++;
 
     const struct dp_url_parts *parts = dp_urlcache_parts(c->urls, url);
     hl_buf_clear(&x->req);
@@ -580,7 +573,7 @@ void dp_exchange_start(struct dp_conns *c, struct dp_exchange *x, const char *ur
         dp_http_request(&x->req, method, parts->target, parts->host_port, hd, body, body_len);
     struct dp_conn *k = parts ? idle_take(c, parts->key) : NULL;
     if (!k) {
-        connect_new(c, x, url, parts);
+        connect_new(c, x, parts);
         return;
     }
     k->x = x;
@@ -603,7 +596,6 @@ void dp_exchange_abort(struct dp_conns *c, struct dp_exchange *x)
     else
         c->done_tail = x->prev;
     x->prev = x->next = NULL;
-    c->nactive--;
 }
 
 void dp_exchange_release(struct dp_exchange *x)
@@ -623,13 +615,7 @@ struct dp_exchange *dp_conns_next_done(struct dp_conns *c)
     else
         c->done_tail = NULL;
     x->prev = x->next = NULL;
-    c->nactive--;
     return x;
-}
-
-size_t dp_conns_active(const struct dp_conns *c)
-{
-    return c->nactive;
 }
 
 /* --- the loop's side ---------------------------------------------------------------- */
@@ -682,16 +668,12 @@ static void socket_action(CURLM *m, curl_socket_t s, int bits)
         hl_log(HL_LOG_ERROR, "deliver", "curl_multi_socket_action: %s", curl_multi_strerror(mc));
 }
 
-/* Hands curl what epoll has for the sockets it is connecting. A struct csock lives until
- * libcurl says REMOVE, which it only says from within socket_action or as its handle
- * leaves: neither happens between this epoll_wait and the socket_action of one event
- * but for the events before it in the batch, so each event is handled before anything
- * frees what it names, except by an earlier event of the same batch: those are told apart
- * by asking curl_fd again one event at a time when the batch had more than one. */
+/* Hands curl what epoll has for the sockets it is connecting, one event per epoll_wait:
+ * an event's socket_action may make libcurl REMOVE another socket, whose struct csock an
+ * event taken in the same batch would still name. */
 static void curl_sockets_ready(struct dp_conns *c)
 {
     struct epoll_event ev;
-    /* one at a time: an event's socket_action may end another socket of the batch */
     for (int i = 0; i < EVENTS_MAX && epoll_wait(c->curl_fd, &ev, 1, 0) == 1; i++) {
         struct csock *cs = ev.data.ptr;
         uint32_t got = ev.events;
@@ -736,10 +718,9 @@ long dp_conns_due_in(struct dp_conns *c)
     return ms;
 }
 
-/* Ends the exchanges past their deadline, and finds the next deadline. */
-static void expire(struct dp_conns *c)
+/* Ends the exchanges past their deadline at now, and finds the next deadline. */
+static void expire(struct dp_conns *c, int64_t now)
 {
-    int64_t now = hl_mono_ms();
     if (now < c->check_mono)
         return;
     c->check_mono = INT64_MAX;
@@ -790,8 +771,9 @@ void dp_conns_step(struct dp_conns *c)
         conns_bury(c); /* no event in hand names a closed connection any more */
     } while (n == EVENTS_MAX);
     connects(c);
-    expire(c);
-    idle_expire(c);
+    int64_t now = hl_mono_ms();
+    expire(c, now);
+    idle_expire(c, now);
     conns_bury(c);
 }
 

@@ -56,6 +56,7 @@ struct dp_exchange {
     char ssrf_why[256];            /* why the last refused one was */
     size_t received;               /* response bytes received */
     /* the module's */
+    const char *url;   /* dp_exchange_start's, which must outlive the exchange */
     struct hl_buf req; /* the request's bytes (dp_http_request) */
     struct dp_conn *conn;
     size_t sent;
@@ -69,8 +70,8 @@ struct dp_conns *dp_conns_new(const struct dp_config *cfg, char *errbuf, size_t 
 void dp_conns_free(struct dp_conns *c);
 
 /* Starts x: method to url (a webhook URL the gateway validated) with the header lines of
- * hd and the body (copied: none of them need outlive the call). x ends through the done
- * queue, unless aborted first. */
+ * hd and the body (copied). url must stay valid until x ends (a resend connects to it
+ * again). x ends through the done queue, unless aborted first. */
 void dp_exchange_start(struct dp_conns *c, struct dp_exchange *x, const char *url,
                        const char *method, struct dp_headers *hd, const char *body,
                        size_t body_len);
@@ -88,7 +89,5 @@ long dp_conns_due_in(struct dp_conns *c);
 void dp_conns_step(struct dp_conns *c);
 /* The next exchange that ended, NULL when none. */
 struct dp_exchange *dp_conns_next_done(struct dp_conns *c);
-/* Exchanges started and not yet handed out by dp_conns_next_done. */
-size_t dp_conns_active(const struct dp_conns *c);
 
 #endif

@@ -1,6 +1,7 @@
 /* An HTTP/1.1 request writer and response parser (see dp_http.h). */
 #include "dp_http.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -113,13 +114,12 @@ void dp_http_resp_release(struct dp_http_resp *r)
 
 bool dp_http_resp_untouched(const struct dp_http_resp *r)
 {
-    return r->state == S_STATUS && r->head_bytes == 0 && r->line.len == 0;
+    return r->head_bytes == 0; /* every byte of a response's head is counted as it comes */
 }
 
 static dp_http_status fail(struct dp_http_resp *r, const char *why)
 {
-    memcpy(r->err, why, strlen(why) < sizeof(r->err) ? strlen(why) + 1 : sizeof(r->err));
-    r->err[sizeof(r->err) - 1] = '\0';
+    snprintf(r->err, sizeof(r->err), "%s", why);
     return DP_HTTP_ERROR;
 }
 
@@ -197,10 +197,10 @@ static dp_http_status head_done(struct dp_http_resp *r)
     if (r->status < 200) {
         if (r->status == 101)
             return fail(r, "the receiver switched protocols");
-        long keep_minor = r->minor;
-        dp_http_resp_reset(r); /* an interim response: the real one follows */
-        r->minor = (int)keep_minor;
-        r->head_bytes = 1; /* not untouched any more */
+        /* an interim response: the real one follows, and the header cap counts both */
+        size_t head_bytes = r->head_bytes;
+        dp_http_resp_reset(r);
+        r->head_bytes = head_bytes;
         return DP_HTTP_MORE;
     }
     r->keep_alive = !r->close && (r->minor >= 1 || r->keep);
