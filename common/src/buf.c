@@ -134,9 +134,16 @@ void hl_buf_add_i64(struct hl_buf *b, long long v)
 
 void hl_buf_add_json_key(struct hl_buf *b, const char *key)
 {
-    hl_buf_add(b, ",\"", 2);
-    hl_buf_adds(b, key);
-    hl_buf_add(b, "\":", 2);
+    size_t n = strlen(key);
+    hl_buf_grow(b, n + 4);
+    char *p = b->ptr + b->len;
+    p[0] = ',';
+    p[1] = '"';
+    memcpy(p + 2, key, n);
+    p[n + 2] = '"';
+    p[n + 3] = ':';
+    p[n + 4] = '\0';
+    b->len += n + 4;
 }
 
 /* Bytes a JSON string literal cannot hold as they are: controls, '"' and '\\'. */
@@ -173,8 +180,13 @@ void hl_buf_add_json_str(struct hl_buf *b, const char *s, size_t len)
         }
         }
     }
-    hl_buf_add(b, s + run, len - run);
-    hl_buf_addch(b, '"');
+    /* The last run and the closing quote: one growth check for both. */
+    size_t n = len - run;
+    hl_buf_grow(b, n + 1);
+    memcpy(b->ptr + b->len, s + run, n);
+    b->len += n;
+    b->ptr[b->len++] = '"';
+    b->ptr[b->len] = '\0';
 }
 
 char *hl_buf_detach(struct hl_buf *b, size_t *len)

@@ -382,8 +382,10 @@ static void attempt_done(struct dp_deliver *dl, struct dp_delivery *d)
         snprintf(why, sizeof(why), "blocked by SSRF protection: %s", x->ssrf_why);
     else if (rc != CURLE_OK && !capped)
         snprintf(why, sizeof(why), "%s", x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
-    else
+    else if (cls || hl_log_threshold <= HL_LOG_DEBUG)
         snprintf(why, sizeof(why), "HTTP %ld", status);
+    else
+        why[0] = '\0'; /* a success: the text is only for the debug line below */
     int64_t retry_after_ms =
         x->resp.retry_after[0] ? dp_retry_after_parse(x->resp.retry_after, finished / 1000) : -1;
     hl_log(HL_LOG_DEBUG, "deliver", "attempt %d of delivery '%s' to webhook '%s': %s in %lld ms",
