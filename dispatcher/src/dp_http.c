@@ -65,7 +65,7 @@ void dp_http_request(struct hl_buf *out, const char *method, const char *target,
     at = put(at, host_port, h);
     at = put(at, "\r\n", 2);
     for (size_t i = 0; i < hd->n; i++) {
-        const char *line = hd->text.ptr + hd->at[i];
+        const char *line = dp_headers_at(hd, i);
         size_t vlen;
         const char *v = line_value(line, &vlen);
         if (!v)

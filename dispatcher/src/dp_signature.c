@@ -18,7 +18,6 @@ static void add_start(struct dp_headers *h)
     if (h->n == h->cap) {
         h->cap = h->cap ? 2 * h->cap : 16;
         h->at = hl_xrealloc(h->at, h->cap * sizeof(*h->at));
-        h->nodes = hl_xrealloc(h->nodes, h->cap * sizeof(*h->nodes));
     }
     h->at[h->n++] = h->text.len;
 }
@@ -37,14 +36,9 @@ void dp_header_pair(struct dp_headers *h, const char *name, const char *value)
     hl_buf_add(&h->text, value, strlen(value) + 1);
 }
 
-struct curl_slist *dp_headers_list(struct dp_headers *h)
+const char *dp_headers_at(const struct dp_headers *h, size_t i)
 {
-    /* linked only now: the text may have moved while it grew */
-    for (size_t i = 0; i < h->n; i++) {
-        h->nodes[i].data = h->text.ptr + h->at[i];
-        h->nodes[i].next = i + 1 < h->n ? &h->nodes[i + 1] : NULL;
-    }
-    return h->n ? h->nodes : NULL;
+    return h->text.ptr + h->at[i];
 }
 
 void dp_headers_clear(struct dp_headers *h)
@@ -59,7 +53,6 @@ void dp_headers_release(struct dp_headers *h)
 {
     hl_buf_wipe(&h->text); /* (and frees it) */
     free(h->at);
-    free(h->nodes);
     memset(h, 0, sizeof(*h));
 }
 

@@ -17,22 +17,19 @@
 #ifndef DP_SIGNATURE_H
 #define DP_SIGNATURE_H
 
-#include <curl/curl.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "dp_subs.h"
 #include "hl/buf.h"
 
-/* The header lines of one attempt, as CURLOPT_HTTPHEADER takes them. The lines are kept
- * in one buffer and the list's nodes (struct curl_slist, as curl.h declares it; curl only
- * reads the list) in one array, both kept by dp_headers_clear: an attempt's dozen lines
- * cost no allocation once they have grown, where curl_slist_append allocated twice per
- * line and curl_slist_free_all freed as often. Zero-initialized is empty. */
+/* The header lines of one attempt ("Name: value", or libcurl's "Name;" for an empty value:
+ * dp_http_request writes them). The lines are kept in one buffer, kept by
+ * dp_headers_clear: an attempt's dozen lines cost no allocation once they have grown.
+ * Zero-initialized is empty. */
 struct dp_headers {
     struct hl_buf text; /* the lines, each followed by its NUL */
     size_t *at;         /* where each line starts in text */
-    struct curl_slist *nodes;
     size_t n, cap;
 };
 
@@ -40,9 +37,8 @@ struct dp_headers {
 void dp_header_line(struct dp_headers *h, const char *line);
 /* Appends "name: value". */
 void dp_header_pair(struct dp_headers *h, const char *name, const char *value);
-/* The lines as a list for CURLOPT_HTTPHEADER (NULL when there are none); it stays valid
- * until h changes. */
-struct curl_slist *dp_headers_list(struct dp_headers *h);
+/* Line i (i < h->n), valid until h changes. */
+const char *dp_headers_at(const struct dp_headers *h, size_t i);
 /* Empties h, keeping its storage; the text is wiped (lines may carry credentials). */
 void dp_headers_clear(struct dp_headers *h);
 /* Frees h's storage, wiped; h is empty again. */
