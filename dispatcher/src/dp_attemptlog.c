@@ -8,7 +8,10 @@
  * never moves a delivery back to fewer attempts. Between records of the same attempt
  * number (a skip, or a deferral while the breaker is open, repeats the last one) the one
  * that finished later wins, then the later in the batch: records of one delivery may reach
- * the writer out of order, some directly and some through Kafka.
+ * the writer out of order, some directly and some through Kafka. A batch of first attempts
+ * only (the usual one: each delivery succeeding at its first try) is written with plain
+ * inserts, the upsert's look-ups left out; if one of its rows is there after all, the
+ * batch is written again with the upsert (FIRST_ATTEMPTS_SQL).
  *
  * This thread finds the fields in each Kafka record's text by a scan (hl_json_members) and
  * checks them before the record joins a batch (a direct record comes with the spans its
@@ -96,11 +99,8 @@ static const enum kind column_kinds[DP_ATTEMPTLOG_COLUMNS] = {
     " http_status, next_attempt_ms, response_excerpt, error_class, error, disable_reason,"        \
     " disable_version_ms, event, ord)) "
 
-/* One statement, so the sub-statements see the same snapshot; they touch different
- * tables. */
-#define WRITES                                                                                     \
-    RECORDSET                                                                                      \
-    ", ins_deliveries AS ("                                                                        \
+/* The delivery's row: the latest record of each delivery in the batch. */
+#define INSERT_DELIVERIES                                                                          \
     "INSERT INTO deliveries AS d (id, tenant_id, webhook_id, event_id, event_type, status,"       \
     " attempts, last_status_code, last_error, last_error_class, created_at, updated_at,"          \
     " next_attempt_at, payload)"                                                                   \
@@ -108,34 +108,60 @@ static const enum kind column_kinds[DP_ATTEMPTLOG_COLUMNS] = {
     " status, attempt_no, nullif(http_status, 0), error, error_class,"                            \
     " to_timestamp(started_ms / 1000.0), to_timestamp(finished_ms / 1000.0),"                     \
     " CASE WHEN next_attempt_ms > 0 THEN to_timestamp(next_attempt_ms / 1000.0) END, event"       \
-    " FROM r ORDER BY delivery_id, attempt_no DESC, finished_ms DESC, ord DESC"                   \
+    " FROM r ORDER BY delivery_id, attempt_no DESC, finished_ms DESC, ord DESC"
+
+#define UPSERT_DELIVERIES                                                                          \
+    INSERT_DELIVERIES                                                                              \
     " ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, attempts = EXCLUDED.attempts,"     \
     " last_status_code = EXCLUDED.last_status_code, last_error = EXCLUDED.last_error,"            \
     " last_error_class = EXCLUDED.last_error_class, updated_at = EXCLUDED.updated_at,"            \
     " next_attempt_at = EXCLUDED.next_attempt_at WHERE d.attempts < EXCLUDED.attempts"            \
-    " OR (d.attempts = EXCLUDED.attempts AND d.updated_at <= EXCLUDED.updated_at)"                \
-    " RETURNING 1)"                                                                                \
-    ", ins_attempts AS ("                                                                          \
+    " OR (d.attempts = EXCLUDED.attempts AND d.updated_at <= EXCLUDED.updated_at)"
+
+/* An attempt's row, for the records of attempts made. */
+#define INSERT_ATTEMPTS                                                                            \
     "INSERT INTO delivery_attempts (delivery_id, attempt_no, started_at, finished_at,"            \
     " http_status, duration_ms, response_excerpt, error_class, error)"                            \
     " SELECT delivery_id, attempt_no, to_timestamp(started_ms / 1000.0),"                         \
     " to_timestamp(finished_ms / 1000.0), nullif(http_status, 0),"                                \
     " greatest(finished_ms - started_ms, 0), response_excerpt, error_class, error"                 \
     " FROM r WHERE attempt_no > 0 AND status <> 'skipped'"                                        \
-    " AND error_class IS DISTINCT FROM 'circuit_open'"                                            \
-    " ON CONFLICT DO NOTHING RETURNING 1)"
+    " AND error_class IS DISTINCT FROM 'circuit_open'"
+
+/* One statement, so the sub-statements see the same snapshot; they touch different
+ * tables. */
+#define WRITES(deliveries, attempts)                                                               \
+    RECORDSET ", ins_deliveries AS (" deliveries " RETURNING 1), ins_attempts AS (" attempts       \
+    " RETURNING 1)"
+
+#define COUNTS " SELECT (SELECT count(*) FROM ins_deliveries), (SELECT count(*) FROM ins_attempts)"
 
 static const char BATCH_SQL[] =
-    WRITES " SELECT (SELECT count(*) FROM ins_deliveries), (SELECT count(*) FROM ins_attempts)";
+    WRITES(UPSERT_DELIVERIES, INSERT_ATTEMPTS " ON CONFLICT DO NOTHING") COUNTS;
 
 /* The same with the disables the batch's records carry, applied unless the webhook changed
  * since (dp_autodisable.h). Only for a batch that has one: the trigger on webhooks fires
  * for each UPDATE statement, rows or not, and advances the subscription version, so an
  * UPDATE in every batch made every dispatcher reload every webhook with each batch. */
 static const char BATCH_DISABLES_SQL[] =
-    WRITES ", disables AS (" DP_AUTODISABLE_SQL " RETURNING 1)"
+    WRITES(UPSERT_DELIVERIES, INSERT_ATTEMPTS " ON CONFLICT DO NOTHING")
+    ", disables AS (" DP_AUTODISABLE_SQL " RETURNING 1)"
     " SELECT (SELECT count(*) FROM ins_deliveries), (SELECT count(*) FROM ins_attempts),"
     " (SELECT count(*) FROM disables)";
+
+/* For a batch of first attempts only (dp_attemptlog_batch_first_attempts): plain inserts.
+ * Before each row it inserts, ON CONFLICT looks the key up in the primary key's btree, a
+ * second descent besides the insert's own; for these rows nothing is there to find. Without
+ * the look-ups the statement took about 30 % less time (docs/performance.md, 2026-12-07
+ * evening). Should a row be there after all (a delivery deferred while its breaker was
+ * open, whose first record had attempt 0; records written again after a crash), the
+ * statement fails with unique_violation and the batch is written again with BATCH_SQL. */
+static const char FIRST_ATTEMPTS_SQL[] = WRITES(INSERT_DELIVERIES, INSERT_ATTEMPTS) COUNTS;
+
+/* After a batch of first attempts met a row already there: how many batches go straight to
+ * BATCH_SQL. Such rows come in runs (a breaker's backlog, a replay after a crash), and each
+ * failed statement costs the work it did before it failed. */
+#define FIRST_ATTEMPTS_PAUSE 16
 
 struct dp_attemptlog {
     const struct dp_config *cfg;
@@ -150,6 +176,7 @@ struct dp_attemptlog {
     rd_kafka_topic_partition_list_t *offsets; /* next offset per partition of the batch */
     int wake[2]; /* this thread's: librdkafka, the direct path and stop write to wake[1] */
     struct dp_direct *direct;
+    int first_attempts_pause; /* batches left before FIRST_ATTEMPTS_SQL is tried again */
 };
 
 /* PostgreSQL's text cannot hold U+0000: the escape becomes \uFFFD (same length, in place)
@@ -324,6 +351,29 @@ void dp_attemptlog_batch_arrays(const struct dp_attemptlog_batch *b, size_t from
     }
 }
 
+/* Whether the string member at sp is exactly the JSON text want (quotes included). */
+static bool member_is(const char *x, struct hl_json_span sp, const char *want)
+{
+    size_t n = strlen(want);
+    return sp.len == n && memcmp(x + sp.off, want, n) == 0;
+}
+
+bool dp_attemptlog_batch_first_attempts(const struct dp_attemptlog_batch *b, size_t from,
+                                        size_t to)
+{
+    for (size_t i = from; i < to; i++) {
+        const struct dp_attemptlog_rec *r = &b->recs[i];
+        const char *x = b->text.ptr + r->start;
+        if (!member_is(x, r->sp[DP_AL_ATTEMPT_NO], "1") ||
+            member_is(x, r->sp[DP_AL_STATUS], "\"skipped\"") ||
+            member_is(x, r->sp[DP_AL_ERROR_CLASS], "\"circuit_open\"") ||
+            (r->sp[DP_AL_DISABLE_REASON].len &&
+             !hl_json_span_is_null(x, r->sp[DP_AL_DISABLE_REASON])))
+            return false;
+    }
+    return to > from;
+}
+
 void dp_attemptlog_batch_clear(struct dp_attemptlog_batch *b)
 {
     hl_buf_clear(&b->text);
@@ -410,11 +460,12 @@ static void batch_add(struct dp_attemptlog *l, const rd_kafka_message_t *m)
     tp->offset = m->offset + 1;
 }
 
-/* Writes records [from, to) of the batch in one transaction. HL_EINVAL when PostgreSQL
- * refused their data (SQLSTATE class 22, data exception, or 23, integrity constraint),
- * HL_EIO otherwise. */
-static hl_err batch_write(struct dp_attemptlog *l, size_t from, size_t to, char *errbuf,
-                          size_t errlen)
+/* Writes records [from, to) of the batch in one transaction, with FIRST_ATTEMPTS_SQL when
+ * first is set. HL_EINVAL when PostgreSQL refused their data (SQLSTATE class 22, data
+ * exception, or 23, integrity constraint), HL_EIO otherwise; *conflict set, and HL_EIO,
+ * when first met a row already there. */
+static hl_err write_statement(struct dp_attemptlog *l, size_t from, size_t to, bool first,
+                              bool *conflict, char *errbuf, size_t errlen)
 {
     if (!l->conn) {
         l->conn = hl_pg_connect(l->cfg->common.pg_dsn, errbuf, errlen);
@@ -442,11 +493,14 @@ static hl_err batch_write(struct dp_attemptlog *l, size_t from, size_t to, char 
                        !hl_json_span_is_null(l->batch.text.ptr + rec->start,
                                              rec->sp[DP_AL_DISABLE_REASON]);
         }
-        r = PQexecParams(l->conn, disables ? BATCH_DISABLES_SQL : BATCH_SQL,
+        r = PQexecParams(l->conn,
+                         disables ? BATCH_DISABLES_SQL : first ? FIRST_ATTEMPTS_SQL : BATCH_SQL,
                          DP_ATTEMPTLOG_COLUMNS, NULL, values, lens, formats, 0);
         ok = PQresultStatus(r) == PGRES_TUPLES_OK;
         const char *state = ok ? NULL : PQresultErrorField(r, PG_DIAG_SQLSTATE);
-        if (state && (strncmp(state, "22", 2) == 0 || strncmp(state, "23", 2) == 0))
+        if (first && state && strcmp(state, "23505") == 0) /* unique_violation */
+            *conflict = true;
+        else if (state && (strncmp(state, "22", 2) == 0 || strncmp(state, "23", 2) == 0))
             data_error = true;
         PQclear(r);
     }
@@ -467,6 +521,31 @@ static hl_err batch_write(struct dp_attemptlog *l, size_t from, size_t to, char 
             PQclear(PQexec(l->conn, "ROLLBACK"));
         }
     }
+    return rc;
+}
+
+/* Writes records [from, to) of the batch in one transaction: with FIRST_ATTEMPTS_SQL when
+ * they are all first attempts (and none met a row already there lately), else, or when
+ * that meets a row already there, with BATCH_SQL. Returns as write_statement. */
+static hl_err batch_write(struct dp_attemptlog *l, size_t from, size_t to, char *errbuf,
+                          size_t errlen)
+{
+    bool first = false, conflict = false;
+    if (to > from) {
+        if (l->first_attempts_pause > 0)
+            l->first_attempts_pause--;
+        else
+            first = dp_attemptlog_batch_first_attempts(&l->batch, from, to);
+    }
+    hl_err rc = write_statement(l, from, to, first, &conflict, errbuf, errlen);
+    if (conflict) {
+        l->first_attempts_pause = FIRST_ATTEMPTS_PAUSE;
+        rc = write_statement(l, from, to, false, &conflict, errbuf, errlen);
+    }
+    if (rc == HL_OK && to > from)
+        dp_metrics_log_batch(first ? (conflict ? DP_METRICS_LOG_INSERT_CONFLICT
+                                               : DP_METRICS_LOG_INSERT)
+                                   : DP_METRICS_LOG_UPSERT);
     return rc;
 }
 

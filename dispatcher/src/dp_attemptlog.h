@@ -80,6 +80,12 @@ void dp_attemptlog_batch_add_own(struct dp_attemptlog_batch *b, const char *rec,
 void dp_attemptlog_batch_arrays(const struct dp_attemptlog_batch *b, size_t from, size_t to,
                                 struct hl_buf *out, size_t off[DP_ATTEMPTLOG_COLUMNS],
                                 int len[DP_ATTEMPTLOG_COLUMNS]);
+/* Whether records [from, to) (at least one) are all of first attempts: attempt_no 1, not
+ * skipped, not deferred (error class circuit_open), no disable. Such a record is normally
+ * the first of its delivery, so the writer inserts its rows without looking for them
+ * first (FIRST_ATTEMPTS_SQL in dp_attemptlog.c). */
+bool dp_attemptlog_batch_first_attempts(const struct dp_attemptlog_batch *b, size_t from,
+                                        size_t to);
 /* Empties the batch, keeping its storage. */
 void dp_attemptlog_batch_clear(struct dp_attemptlog_batch *b);
 void dp_attemptlog_batch_release(struct dp_attemptlog_batch *b);

@@ -50,6 +50,7 @@ static struct {
     struct hl_counter *conns_opened, *conns_resent;
     struct hl_gauge *conns_idle;
     struct hl_counter *records_direct, *records_kafka;
+    struct hl_counter *log_batches[DP_METRICS_LOG_STATEMENTS];
     struct hl_counter *snapshot_loads;
     atomic_int_least64_t snapshot_ms; /* epoch ms of the last load or confirmation; 0: none */
     atomic_bool joined[DP_METRICS_NCLIENTS], loaded, shutting_down;
@@ -138,6 +139,19 @@ void dp_metrics_init(const struct dp_config *cfg)
         hl_metrics_counter("hookline_dispatcher_attempt_records_total", "path=\"direct\"");
     m.records_kafka =
         hl_metrics_counter("hookline_dispatcher_attempt_records_total", "path=\"kafka\"");
+    hl_metrics_family("hookline_dispatcher_log_batches_total", HL_METRIC_COUNTER,
+                      "Batches of attempt records written to PostgreSQL by this dispatcher's "
+                      "attempt-log writer, by statement: insert (first attempts only, "
+                      "rows inserted without looking for them first), upsert (the others), "
+                      "insert_conflict (tried as first attempts, a row was there already, "
+                      "written again as upsert)");
+    static const char *const statements[DP_METRICS_LOG_STATEMENTS] = {
+        [DP_METRICS_LOG_INSERT] = "statement=\"insert\"",
+        [DP_METRICS_LOG_UPSERT] = "statement=\"upsert\"",
+        [DP_METRICS_LOG_INSERT_CONFLICT] = "statement=\"insert_conflict\""};
+    for (int i = 0; i < DP_METRICS_LOG_STATEMENTS; i++)
+        m.log_batches[i] =
+            hl_metrics_counter("hookline_dispatcher_log_batches_total", statements[i]);
     hl_metrics_collector(collect, NULL);
 }
 
@@ -163,6 +177,12 @@ void dp_metrics_attempt_record_path(bool direct)
     struct hl_counter *c = direct ? m.records_direct : m.records_kafka;
     if (c)
         hl_counter_inc(c);
+}
+
+void dp_metrics_log_batch(enum dp_metrics_log_statement st)
+{
+    if (m.log_batches[st])
+        hl_counter_inc(m.log_batches[st]);
 }
 
 void dp_metrics_handed_off(void)

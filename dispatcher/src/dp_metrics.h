@@ -28,6 +28,16 @@ void dp_metrics_handed_over(void);
 /* An attempt record was written to PostgreSQL by this process's writer directly, or went
  * to <prefix>.attempts (dp_produce.h). @locality loop thread */
 void dp_metrics_attempt_record_path(bool direct);
+/* The attempt-log writer wrote a batch (dp_attemptlog.c): with the first attempts'
+ * plain inserts, with the upsert, or with the upsert after the plain inserts met a row
+ * already there. @locality the writer's thread */
+enum dp_metrics_log_statement {
+    DP_METRICS_LOG_INSERT,
+    DP_METRICS_LOG_UPSERT,
+    DP_METRICS_LOG_INSERT_CONFLICT,
+    DP_METRICS_LOG_STATEMENTS
+};
+void dp_metrics_log_batch(enum dp_metrics_log_statement st);
 /* A waiting delivery went to <prefix>.deliveries before a rebalance (dp_deliver.h). */
 void dp_metrics_handed_off(void);
 /* An HTTP attempt ended after elapsed_ms; error_class NULL on success. */

@@ -1,5 +1,6 @@
-/* dispatcher/src/dp_attemptlog.c: which records join a batch, and the binary text[] arrays,
- * one per column, that carry a batch's fields to PostgreSQL. */
+/* dispatcher/src/dp_attemptlog.c: which records join a batch, the binary text[] arrays,
+ * one per column, that carry a batch's fields to PostgreSQL, and which batches are of first
+ * attempts only. */
 #include <arpa/inet.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -228,6 +229,45 @@ static void ranges_and_reuse(void **state)
     dp_attemptlog_batch_release(&b);
 }
 
+/* Which ranges the writer inserts without looking for their rows first: only records of
+ * first attempts, each normally its delivery's first record. */
+static void first_attempts(void **state)
+{
+    (void)state;
+#define REC(status, attempt, rest)                                                         \
+    "{" HEAD "\"status\":\"" status "\",\"attempt_no\":" attempt                           \
+    ",\"started_ms\":1,\"finished_ms\":2" rest ",\"event\":{}}"
+    static const struct {
+        const char *rec;
+        bool first;
+    } cases[] = {
+        {GOOD, true},
+        {REC("retrying", "1", ",\"http_status\":500,\"error_class\":\"http_status\""), true},
+        {REC("failed", "1", ",\"error_class\":\"timeout\",\"disable_reason\":null"), true},
+        {REC("succeeded", "2", ""), false},  /* a retry: the first attempt's row is there */
+        {REC("succeeded", "10", ""), false},
+        {REC("skipped", "0", ",\"error_class\":\"webhook_paused\""), false},
+        {REC("skipped", "1", ",\"error_class\":\"webhook_disabled\""), false},
+        /* deferred while the breaker is open: repeats the attempt number of its last try */
+        {REC("retrying", "1", ",\"error_class\":\"circuit_open\""), false},
+        {REC("retrying", "0", ",\"error_class\":\"circuit_open\""), false},
+        /* a disable goes with the upsert (BATCH_DISABLES_SQL) */
+        {REC("failed", "1", ",\"error_class\":\"gone\",\"disable_reason\":\"410 gone\","
+                            "\"disable_version_ms\":42"), false},
+    };
+#undef REC
+    struct dp_attemptlog_batch b = {HL_BUF_INIT, NULL, 0, 0};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+        assert_true(add(&b, cases[i].rec));
+        if (dp_attemptlog_batch_first_attempts(&b, i, i + 1) != cases[i].first)
+            fail_msg("case %zu (%s): want %d", i, cases[i].rec, cases[i].first);
+    }
+    assert_true(dp_attemptlog_batch_first_attempts(&b, 0, 3));  /* all three first */
+    assert_false(dp_attemptlog_batch_first_attempts(&b, 0, 4)); /* one retry among them */
+    assert_false(dp_attemptlog_batch_first_attempts(&b, 2, 2)); /* nothing to write */
+    dp_attemptlog_batch_release(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -236,6 +276,7 @@ int main(void)
         cmocka_unit_test(nul_escapes_become_replacement_characters),
         cmocka_unit_test(ranges_and_reuse),
         cmocka_unit_test(own_records_join_with_their_spans),
+        cmocka_unit_test(first_attempts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
