@@ -351,6 +351,13 @@ void dp_attemptlog_batch_arrays(const struct dp_attemptlog_batch *b, size_t from
     }
 }
 
+/* Whether record r carries a disable (a disable_reason that is not null). */
+static bool carries_disable(const struct dp_attemptlog_batch *b, const struct dp_attemptlog_rec *r)
+{
+    return r->sp[DP_AL_DISABLE_REASON].len &&
+           !hl_json_span_is_null(b->text.ptr + r->start, r->sp[DP_AL_DISABLE_REASON]);
+}
+
 /* Whether the string member at sp is exactly the JSON text want (quotes included). */
 static bool member_is(const char *x, struct hl_json_span sp, const char *want)
 {
@@ -367,8 +374,7 @@ bool dp_attemptlog_batch_first_attempts(const struct dp_attemptlog_batch *b, siz
         if (!member_is(x, r->sp[DP_AL_ATTEMPT_NO], "1") ||
             member_is(x, r->sp[DP_AL_STATUS], "\"skipped\"") ||
             member_is(x, r->sp[DP_AL_ERROR_CLASS], "\"circuit_open\"") ||
-            (r->sp[DP_AL_DISABLE_REASON].len &&
-             !hl_json_span_is_null(x, r->sp[DP_AL_DISABLE_REASON])))
+            carries_disable(b, r))
             return false;
     }
     return to > from;
@@ -487,12 +493,8 @@ static hl_err write_statement(struct dp_attemptlog *l, size_t from, size_t to, b
             formats[c] = 1;
         }
         bool disables = false;
-        for (size_t i = from; i < to && !disables; i++) {
-            const struct dp_attemptlog_rec *rec = &l->batch.recs[i];
-            disables = rec->sp[DP_AL_DISABLE_REASON].len &&
-                       !hl_json_span_is_null(l->batch.text.ptr + rec->start,
-                                             rec->sp[DP_AL_DISABLE_REASON]);
-        }
+        for (size_t i = from; i < to && !disables; i++)
+            disables = carries_disable(&l->batch, &l->batch.recs[i]);
         r = PQexecParams(l->conn,
                          disables ? BATCH_DISABLES_SQL : first ? FIRST_ATTEMPTS_SQL : BATCH_SQL,
                          DP_ATTEMPTLOG_COLUMNS, NULL, values, lens, formats, 0);

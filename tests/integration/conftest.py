@@ -24,6 +24,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -466,6 +467,14 @@ class Hookline:
         self.create_tenant(self.tenant)
         self.tenant_key = self.make_key("tenant_admin")
         self.default_headers["Authorization"] = f"Bearer {self.tenant_key}"
+
+    def dispatcher_metric(self, series: str, i: int = 0) -> float | None:
+        """The value of one sample (its name and labels as exported, e.g.
+        'x_total{path="direct"}') on dispatcher i's /metrics; None when it is not there."""
+        text = requests.get(f"http://127.0.0.1:{self.dispatcher_ports[i]}/metrics",
+                            timeout=5).text
+        m = re.search(rf"^{re.escape(series)} (\S+)$", text, re.M)
+        return float(m.group(1)) if m else None
 
     def api(self, method: str, path: str, json: Any = None, data: Any = None,
             headers: dict[str, str] | None = None, timeout: float = 10) -> requests.Response:

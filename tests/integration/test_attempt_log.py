@@ -7,10 +7,7 @@ Either way the delivery log shows what happened, through the API.
 
 from __future__ import annotations
 
-import re
-
 import pytest
-import requests
 import waiting
 
 OPEN_MS = 2000
@@ -23,12 +20,10 @@ ONE_TRY = {"strategy": "fixed", "max_attempts": 1, "initial_delay_ms": 200,
 
 
 def log_batches(hookline, statement: str) -> float:
-    text = requests.get(f"http://127.0.0.1:{hookline.dispatcher_ports[0]}/metrics",
-                        timeout=5).text
     series = f'hookline_dispatcher_log_batches_total{{statement="{statement}"}}'
-    m = re.search(rf"^{re.escape(series)} (\S+)$", text, re.M)
-    assert m, f"{series} is not exported"
-    return float(m.group(1))
+    value = hookline.dispatcher_metric(series)
+    assert value is not None, f"{series} is not exported"
+    return value
 
 
 def delivery_of(hookline, webhook_id: str, event_id: str) -> dict | None:

@@ -10,14 +10,12 @@ opens.
 from __future__ import annotations
 
 import json
-import re
 import socket
 import threading
 from dataclasses import dataclass, field
 from typing import Callable
 
 import pytest
-import requests
 from waiting import wait_for
 
 ONE_ATTEMPT = {"strategy": "fixed", "max_attempts": 1, "initial_delay_ms": 1000,
@@ -138,11 +136,9 @@ def raw_receiver():
 
 
 def dp_counter(hookline, series: str) -> float:
-    text = requests.get(f"http://127.0.0.1:{hookline.dispatcher_ports[0]}/metrics",
-                        timeout=5).text
-    m = re.search(rf"^{re.escape(series)} (\S+)$", text, re.M)
-    assert m, f"{series} is not exported"
-    return float(m.group(1))
+    value = hookline.dispatcher_metric(series)
+    assert value is not None, f"{series} is not exported"
+    return value
 
 
 def ok(body: bytes = b"ok") -> bytes:
