@@ -9,9 +9,10 @@
  * number (a skip, or a deferral while the breaker is open, repeats the last one) the one
  * that finished later wins, then the later in the batch: records of one delivery may reach
  * the writer out of order, some directly and some through Kafka. A batch of first attempts
- * only (the usual one: each delivery succeeding at its first try) is written with plain
- * inserts, the upsert's look-ups left out; if one of its rows is there after all, the
- * batch is written again with the upsert (FIRST_ATTEMPTS_SQL).
+ * only (the usual one: each delivery succeeding at its first try) is loaded with COPY in
+ * PostgreSQL's binary format instead, with no look-ups, planning or unnesting; if one of
+ * its rows is there after all, the batch is written again with the upsert
+ * (COPY_DELIVERIES_SQL).
  *
  * This thread finds the fields in each Kafka record's text by a scan (hl_json_members) and
  * checks them before the record joins a batch (a direct record comes with the spans its
@@ -124,7 +125,8 @@ static const enum kind column_kinds[DP_ATTEMPTLOG_COLUMNS] = {
     " http_status, duration_ms, response_excerpt, error_class, error)"                            \
     " SELECT delivery_id, attempt_no, to_timestamp(started_ms / 1000.0),"                         \
     " to_timestamp(finished_ms / 1000.0), nullif(http_status, 0),"                                \
-    " greatest(finished_ms - started_ms, 0), response_excerpt, error_class, error"                 \
+    " least(greatest(finished_ms - started_ms, 0), 2147483647), response_excerpt, error_class,"    \
+    " error"                                                                                       \
     " FROM r WHERE attempt_no > 0 AND status <> 'skipped'"                                        \
     " AND error_class IS DISTINCT FROM 'circuit_open'"
 
@@ -149,14 +151,23 @@ static const char BATCH_DISABLES_SQL[] =
     " SELECT (SELECT count(*) FROM ins_deliveries), (SELECT count(*) FROM ins_attempts),"
     " (SELECT count(*) FROM disables)";
 
-/* For a batch of first attempts only (dp_attemptlog_batch_first_attempts): plain inserts.
- * Before each row it inserts, ON CONFLICT looks the key up in the primary key's btree, a
- * second descent besides the insert's own; for these rows nothing is there to find. Without
- * the look-ups the statement took about 30 % less time (docs/performance.md, 2026-12-07
- * evening). Should a row be there after all (a delivery deferred while its breaker was
- * open, whose first record had attempt 0; records written again after a crash), the
- * statement fails with unique_violation and the batch is written again with BATCH_SQL. */
-static const char FIRST_ATTEMPTS_SQL[] = WRITES(INSERT_DELIVERIES, INSERT_ATTEMPTS) COUNTS;
+/* For a batch of first attempts only (dp_attemptlog_batch_first_attempts): the rows as
+ * INSERT_DELIVERIES and INSERT_ATTEMPTS would write them, loaded with COPY in PostgreSQL's
+ * binary format (dp_attemptlog_batch_copy). Nothing is looked up first (before each row
+ * ON CONFLICT descends the primary key's btree once more than the insert does, and for
+ * these rows there is nothing to find), nothing is planned, unnested or sorted, and the
+ * heap takes each table's rows a page at a time. Should a row be there after all (a
+ * delivery deferred while its breaker was open, whose first record had attempt 0; records
+ * written again after a crash; one delivery twice in the batch), COPY fails with
+ * unique_violation and the batch is written again with BATCH_SQL. */
+static const char COPY_DELIVERIES_SQL[] =
+    "COPY deliveries (id, tenant_id, webhook_id, event_id, event_type, status, attempts,"
+    " last_status_code, last_error, last_error_class, created_at, updated_at, next_attempt_at,"
+    " payload) FROM STDIN (FORMAT binary)";
+static const char COPY_ATTEMPTS_SQL[] =
+    "COPY delivery_attempts (delivery_id, attempt_no, started_at, finished_at, http_status,"
+    " duration_ms, response_excerpt, error_class, error) FROM STDIN (FORMAT binary)";
+enum { COPY_DELIVERY_FIELDS = 14, COPY_ATTEMPT_FIELDS = 9 };
 
 /* After a batch of first attempts met a row already there: how many batches go straight to
  * BATCH_SQL. Such rows come in runs (a breaker's backlog, a replay after a crash), and each
@@ -172,11 +183,12 @@ struct dp_attemptlog {
     atomic_bool stop;
     PGconn *conn;
     struct dp_attemptlog_batch batch;
-    struct hl_buf arrays; /* the statement's parameters, built from the batch */
+    struct hl_buf arrays; /* the statement's parameters, or the deliveries' COPY rows */
+    struct hl_buf attempt_rows; /* the attempts' COPY rows */
     rd_kafka_topic_partition_list_t *offsets; /* next offset per partition of the batch */
     int wake[2]; /* this thread's: librdkafka, the direct path and stop write to wake[1] */
     struct dp_direct *direct;
-    int first_attempts_pause; /* batches left before FIRST_ATTEMPTS_SQL is tried again */
+    int first_attempts_pause; /* batches left before COPY is tried again */
 };
 
 /* PostgreSQL's text cannot hold U+0000: the escape becomes \uFFFD (same length, in place)
@@ -351,6 +363,155 @@ void dp_attemptlog_batch_arrays(const struct dp_attemptlog_batch *b, size_t from
     }
 }
 
+/* --- a batch of first attempts as PostgreSQL's binary COPY --------------------------- */
+
+/* Binary COPY: this signature, flags and a header extension of 0 bytes; then per row the
+ * field count (16 bits) and each field as its length (32 bits, -1 for NULL) and bytes, in
+ * the column's binary form; then -1 (16 bits). */
+static const char COPY_SIGNATURE[11] = "PGCOPY\n\377\r\n";
+/* timestamptz's binary form counts microseconds from 2000-01-01 UTC. */
+#define PG_EPOCH_MS 946684800000LL
+/* Unix ms beyond which microseconds would overflow; such a time goes to PostgreSQL as one
+ * it refuses ("timestamp out of range"), as to_timestamp refuses it in BATCH_SQL. */
+#define TS_MS_MAX 9000000000000000LL
+
+static void add_i16(struct hl_buf *out, int16_t v)
+{
+    uint16_t be = htons((uint16_t)v);
+    hl_buf_add(out, &be, 2);
+}
+
+static void add_i64(struct hl_buf *out, int64_t v)
+{
+    add_i32(out, (int32_t)(uint32_t)((uint64_t)v >> 32));
+    add_i32(out, (int32_t)(uint32_t)(uint64_t)v);
+}
+
+/* The integer member at sp (its text checked by member_fits, or written by the record's
+ * own encoder). False for an absent or null member. */
+static bool span_int(const char *x, struct hl_json_span sp, int64_t *v)
+{
+    if (!sp.len || hl_json_span_is_null(x, sp))
+        return false;
+    const char *p = x + sp.off, *end = p + sp.len;
+    bool neg = *p == '-';
+    int64_t n = 0;
+    for (p += neg; p < end && n < TS_MS_MAX; p++)
+        n = n * 10 + (*p - '0');
+    *v = neg ? -n : n;
+    return true;
+}
+
+static void copy_int4(struct hl_buf *out, int64_t v)
+{
+    add_i32(out, 4);
+    add_i32(out, (int32_t)(v > INT32_MAX ? INT32_MAX : v < INT32_MIN ? INT32_MIN : v));
+}
+
+/* An integer member, NULL when absent or null (or zero, with zero_null: nullif(x, 0)). */
+static void copy_int_member(struct hl_buf *out, const char *x, struct hl_json_span sp,
+                            bool zero_null)
+{
+    int64_t v;
+    if (span_int(x, sp, &v) && !(zero_null && v == 0))
+        copy_int4(out, v);
+    else
+        add_i32(out, -1);
+}
+
+static void copy_timestamp(struct hl_buf *out, int64_t unix_ms)
+{
+    add_i32(out, 8);
+    add_i64(out, unix_ms > TS_MS_MAX || unix_ms < -TS_MS_MAX ? INT64_MAX - 1
+                                                             : (unix_ms - PG_EPOCH_MS) * 1000);
+}
+
+static int hex_value(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                                          : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                                                 : -1;
+}
+
+/* The UUID string member at sp as uuid's 16 bytes; NULL (which the column refuses) when it
+ * is not one. */
+static void copy_uuid(struct hl_buf *out, const char *x, struct hl_json_span sp)
+{
+    const char *s;
+    size_t n;
+    unsigned char b[16];
+    size_t k = 0;
+    if (sp.len && hl_json_plain_string(x, sp, &s, &n) && hl_uuid_like(s, n))
+        for (size_t i = 0; i < n; i++)
+            if (s[i] != '-') {
+                b[k / 2] = (unsigned char)(k % 2 ? b[k / 2] | hex_value(s[i])
+                                                 : hex_value(s[i]) << 4);
+                k++;
+            }
+    if (k != 32) {
+        add_i32(out, -1);
+        return;
+    }
+    add_i32(out, 16);
+    hl_buf_add(out, b, 16);
+}
+
+static void copy_begin(struct hl_buf *out)
+{
+    hl_buf_clear(out);
+    hl_buf_add(out, COPY_SIGNATURE, sizeof(COPY_SIGNATURE));
+    add_i32(out, 0); /* flags */
+    add_i32(out, 0); /* header extension length */
+}
+
+void dp_attemptlog_batch_copy(const struct dp_attemptlog_batch *b, size_t from, size_t to,
+                              struct hl_buf *deliveries, struct hl_buf *attempts)
+{
+    copy_begin(deliveries);
+    copy_begin(attempts);
+    for (size_t i = from; i < to; i++) {
+        const struct dp_attemptlog_rec *r = &b->recs[i];
+        const char *x = b->text.ptr + r->start;
+        const struct hl_json_span *sp = r->sp;
+        int64_t started = 0, finished = 0, next = 0;
+        span_int(x, sp[DP_AL_STARTED_MS], &started);
+        span_int(x, sp[DP_AL_FINISHED_MS], &finished);
+        /* as INSERT_DELIVERIES writes the row */
+        add_i16(deliveries, COPY_DELIVERY_FIELDS);
+        add_element(deliveries, x, sp[DP_AL_DELIVERY_ID]);
+        add_element(deliveries, x, sp[DP_AL_TENANT]);
+        copy_uuid(deliveries, x, sp[DP_AL_WEBHOOK_ID]);
+        add_element(deliveries, x, sp[DP_AL_EVENT_ID]);
+        add_element(deliveries, x, sp[DP_AL_EVENT_TYPE]);
+        add_element(deliveries, x, sp[DP_AL_STATUS]);
+        copy_int_member(deliveries, x, sp[DP_AL_ATTEMPT_NO], false);
+        copy_int_member(deliveries, x, sp[DP_AL_HTTP_STATUS], true);
+        add_element(deliveries, x, sp[DP_AL_ERROR]);
+        add_element(deliveries, x, sp[DP_AL_ERROR_CLASS]);
+        copy_timestamp(deliveries, started);
+        copy_timestamp(deliveries, finished);
+        if (span_int(x, sp[DP_AL_NEXT_ATTEMPT_MS], &next) && next > 0)
+            copy_timestamp(deliveries, next);
+        else
+            add_i32(deliveries, -1);
+        add_element(deliveries, x, sp[DP_AL_EVENT]);
+        /* as INSERT_ATTEMPTS writes the attempt: every record of a batch of first attempts
+         * is of an attempt made (dp_attemptlog_batch_first_attempts) */
+        add_i16(attempts, COPY_ATTEMPT_FIELDS);
+        add_element(attempts, x, sp[DP_AL_DELIVERY_ID]);
+        copy_int_member(attempts, x, sp[DP_AL_ATTEMPT_NO], false);
+        copy_timestamp(attempts, started);
+        copy_timestamp(attempts, finished);
+        copy_int_member(attempts, x, sp[DP_AL_HTTP_STATUS], true);
+        copy_int4(attempts, finished > started ? finished - started : 0);
+        add_element(attempts, x, sp[DP_AL_RESPONSE_EXCERPT]);
+        add_element(attempts, x, sp[DP_AL_ERROR_CLASS]);
+        add_element(attempts, x, sp[DP_AL_ERROR]);
+    }
+    add_i16(deliveries, -1);
+    add_i16(attempts, -1);
+}
+
 /* Whether record r carries a disable (a disable_reason that is not null). */
 static bool carries_disable(const struct dp_attemptlog_batch *b, const struct dp_attemptlog_rec *r)
 {
@@ -466,10 +627,62 @@ static void batch_add(struct dp_attemptlog *l, const rd_kafka_message_t *m)
     tp->offset = m->offset + 1;
 }
 
-/* Writes records [from, to) of the batch in one transaction, with FIRST_ATTEMPTS_SQL when
- * first is set. HL_EINVAL when PostgreSQL refused their data (SQLSTATE class 22, data
- * exception, or 23, integrity constraint), HL_EIO otherwise; *conflict set, and HL_EIO,
- * when first met a row already there. */
+/* Sends data as the rows of a COPY ... FROM STDIN, in pieces of at most 1 MB. The COPY's
+ * result, for the caller to clear (NULL when the connection broke). */
+static PGresult *copy_in(PGconn *conn, const char *sql, const struct hl_buf *data)
+{
+    PGresult *r = PQexec(conn, sql);
+    if (PQresultStatus(r) != PGRES_COPY_IN)
+        return r;
+    PQclear(r);
+    bool sent = true;
+    for (size_t at = 0; sent && at < data->len;) {
+        size_t n = data->len - at < (1u << 20) ? data->len - at : (1u << 20);
+        sent = PQputCopyData(conn, data->ptr + at, (int)n) == 1;
+        at += n;
+    }
+    PQputCopyEnd(conn, sent ? NULL : "the rows could not be sent");
+    r = PQgetResult(conn);
+    for (PGresult *more; (more = PQgetResult(conn));)
+        PQclear(more);
+    return r;
+}
+
+/* Sends records [from, to) in the open transaction: as two binary COPYs when first, else
+ * as one statement. Its (last) result, for the caller to clear; *ok when it succeeded. */
+static PGresult *send_rows(struct dp_attemptlog *l, size_t from, size_t to, bool first, bool *ok)
+{
+    if (first) {
+        dp_attemptlog_batch_copy(&l->batch, from, to, &l->arrays, &l->attempt_rows);
+        PGresult *r = copy_in(l->conn, COPY_DELIVERIES_SQL, &l->arrays);
+        if (PQresultStatus(r) == PGRES_COMMAND_OK) {
+            PQclear(r);
+            r = copy_in(l->conn, COPY_ATTEMPTS_SQL, &l->attempt_rows);
+        }
+        *ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+        return r;
+    }
+    size_t off[DP_ATTEMPTLOG_COLUMNS];
+    int lens[DP_ATTEMPTLOG_COLUMNS], formats[DP_ATTEMPTLOG_COLUMNS];
+    const char *values[DP_ATTEMPTLOG_COLUMNS];
+    dp_attemptlog_batch_arrays(&l->batch, from, to, &l->arrays, off, lens);
+    for (int c = 0; c < DP_ATTEMPTLOG_COLUMNS; c++) {
+        values[c] = l->arrays.ptr + off[c];
+        formats[c] = 1;
+    }
+    bool disables = false;
+    for (size_t i = from; i < to && !disables; i++)
+        disables = carries_disable(&l->batch, &l->batch.recs[i]);
+    PGresult *r = PQexecParams(l->conn, disables ? BATCH_DISABLES_SQL : BATCH_SQL,
+                               DP_ATTEMPTLOG_COLUMNS, NULL, values, lens, formats, 0);
+    *ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+    return r;
+}
+
+/* Writes records [from, to) of the batch in one transaction, as COPYs when first is set.
+ * HL_EINVAL when PostgreSQL refused their data (SQLSTATE class 22, data exception, or 23,
+ * integrity constraint), HL_EIO otherwise; *conflict set, and HL_EIO, when first met a row
+ * already there. */
 static hl_err write_statement(struct dp_attemptlog *l, size_t from, size_t to, bool first,
                               bool *conflict, char *errbuf, size_t errlen)
 {
@@ -484,21 +697,7 @@ static hl_err write_statement(struct dp_attemptlog *l, size_t from, size_t to, b
     bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
     PQclear(r);
     if (ok && to > from) {
-        size_t off[DP_ATTEMPTLOG_COLUMNS];
-        int lens[DP_ATTEMPTLOG_COLUMNS], formats[DP_ATTEMPTLOG_COLUMNS];
-        const char *values[DP_ATTEMPTLOG_COLUMNS];
-        dp_attemptlog_batch_arrays(&l->batch, from, to, &l->arrays, off, lens);
-        for (int c = 0; c < DP_ATTEMPTLOG_COLUMNS; c++) {
-            values[c] = l->arrays.ptr + off[c];
-            formats[c] = 1;
-        }
-        bool disables = false;
-        for (size_t i = from; i < to && !disables; i++)
-            disables = carries_disable(&l->batch, &l->batch.recs[i]);
-        r = PQexecParams(l->conn,
-                         disables ? BATCH_DISABLES_SQL : first ? FIRST_ATTEMPTS_SQL : BATCH_SQL,
-                         DP_ATTEMPTLOG_COLUMNS, NULL, values, lens, formats, 0);
-        ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+        r = send_rows(l, from, to, first, &ok);
         const char *state = ok ? NULL : PQresultErrorField(r, PG_DIAG_SQLSTATE);
         if (first && state && strcmp(state, "23505") == 0) /* unique_violation */
             *conflict = true;
@@ -526,9 +725,9 @@ static hl_err write_statement(struct dp_attemptlog *l, size_t from, size_t to, b
     return rc;
 }
 
-/* Writes records [from, to) of the batch in one transaction: with FIRST_ATTEMPTS_SQL when
- * they are all first attempts (and none met a row already there lately), else, or when
- * that meets a row already there, with BATCH_SQL. Returns as write_statement. */
+/* Writes records [from, to) of the batch in one transaction: as COPYs when they are all
+ * first attempts (and none met a row already there lately), else, or when that meets a row
+ * already there, with BATCH_SQL. Returns as write_statement. */
 static hl_err batch_write(struct dp_attemptlog *l, size_t from, size_t to, char *errbuf,
                           size_t errlen)
 {
@@ -545,8 +744,8 @@ static hl_err batch_write(struct dp_attemptlog *l, size_t from, size_t to, char 
         rc = write_statement(l, from, to, false, &conflict, errbuf, errlen);
     }
     if (rc == HL_OK && to > from)
-        dp_metrics_log_batch(first ? (conflict ? DP_METRICS_LOG_INSERT_CONFLICT
-                                               : DP_METRICS_LOG_INSERT)
+        dp_metrics_log_batch(first ? (conflict ? DP_METRICS_LOG_COPY_CONFLICT
+                                               : DP_METRICS_LOG_COPY)
                                    : DP_METRICS_LOG_UPSERT);
     return rc;
 }
@@ -815,6 +1014,7 @@ void dp_attemptlog_stop(struct dp_attemptlog *l)
     for (int i = 0; i < 2; i++)
         close(l->wake[i]);
     hl_buf_release(&l->arrays);
+    hl_buf_release(&l->attempt_rows);
     PQfinish(l->conn);
     free(l);
 }

@@ -82,10 +82,17 @@ void dp_attemptlog_batch_arrays(const struct dp_attemptlog_batch *b, size_t from
                                 int len[DP_ATTEMPTLOG_COLUMNS]);
 /* Whether records [from, to) (at least one) are all of first attempts: attempt_no 1, not
  * skipped, not deferred (error class circuit_open), no disable. Such a record is normally
- * the first of its delivery, so the writer inserts its rows without looking for them
- * first (FIRST_ATTEMPTS_SQL in dp_attemptlog.c). */
+ * the first of its delivery, so the writer loads its rows with COPY, without looking for
+ * them first (COPY_DELIVERIES_SQL in dp_attemptlog.c). */
 bool dp_attemptlog_batch_first_attempts(const struct dp_attemptlog_batch *b, size_t from,
                                         size_t to);
+/* Writes records [from, to) as the data of two binary COPYs (PostgreSQL's "binary format"),
+ * each from its signature to its trailer: the deliveries' rows, as the upsert would insert
+ * them, and the attempts' rows (every record of a batch of first attempts is of an attempt
+ * made). A duration beyond int4 is written as its largest value; a time beyond what
+ * PostgreSQL holds as one it refuses. */
+void dp_attemptlog_batch_copy(const struct dp_attemptlog_batch *b, size_t from, size_t to,
+                              struct hl_buf *deliveries, struct hl_buf *attempts);
 /* Empties the batch, keeping its storage. */
 void dp_attemptlog_batch_clear(struct dp_attemptlog_batch *b);
 void dp_attemptlog_batch_release(struct dp_attemptlog_batch *b);

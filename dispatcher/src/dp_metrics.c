@@ -141,14 +141,14 @@ void dp_metrics_init(const struct dp_config *cfg)
         hl_metrics_counter("hookline_dispatcher_attempt_records_total", "path=\"kafka\"");
     hl_metrics_family("hookline_dispatcher_log_batches_total", HL_METRIC_COUNTER,
                       "Batches of attempt records written to PostgreSQL by this dispatcher's "
-                      "attempt-log writer, by statement: insert (first attempts only, "
-                      "rows inserted without looking for them first), upsert (the others), "
-                      "insert_conflict (tried as first attempts, a row was there already, "
-                      "written again as upsert)");
+                      "attempt-log writer, by statement: copy (first attempts only, rows "
+                      "loaded with COPY without looking for them first), upsert (the "
+                      "others), copy_conflict (tried as first attempts, a row was there "
+                      "already, written again as upsert)");
     static const char *const statements[DP_METRICS_LOG_STATEMENTS] = {
-        [DP_METRICS_LOG_INSERT] = "statement=\"insert\"",
+        [DP_METRICS_LOG_COPY] = "statement=\"copy\"",
         [DP_METRICS_LOG_UPSERT] = "statement=\"upsert\"",
-        [DP_METRICS_LOG_INSERT_CONFLICT] = "statement=\"insert_conflict\""};
+        [DP_METRICS_LOG_COPY_CONFLICT] = "statement=\"copy_conflict\""};
     for (int i = 0; i < DP_METRICS_LOG_STATEMENTS; i++)
         m.log_batches[i] =
             hl_metrics_counter("hookline_dispatcher_log_batches_total", statements[i]);

@@ -28,13 +28,13 @@ void dp_metrics_handed_over(void);
 /* An attempt record was written to PostgreSQL by this process's writer directly, or went
  * to <prefix>.attempts (dp_produce.h). @locality loop thread */
 void dp_metrics_attempt_record_path(bool direct);
-/* The attempt-log writer wrote a batch (dp_attemptlog.c): with the first attempts'
- * plain inserts, with the upsert, or with the upsert after the plain inserts met a row
- * already there. @locality the writer's thread */
+/* The attempt-log writer wrote a batch (dp_attemptlog.c): with the first attempts' COPY,
+ * with the upsert, or with the upsert after the COPY met a row already there.
+ * @locality the writer's thread */
 enum dp_metrics_log_statement {
-    DP_METRICS_LOG_INSERT,
+    DP_METRICS_LOG_COPY,
     DP_METRICS_LOG_UPSERT,
-    DP_METRICS_LOG_INSERT_CONFLICT,
+    DP_METRICS_LOG_COPY_CONFLICT,
     DP_METRICS_LOG_STATEMENTS
 };
 void dp_metrics_log_batch(enum dp_metrics_log_statement st);

@@ -1,11 +1,14 @@
-"""The attempt-log writer's two statements (dispatcher/src/dp_attemptlog.c): a batch of
-first attempts only is inserted without looking for its rows first; a batch with anything
-else, or a batch of first attempts whose row turns out to be there already (a delivery
-deferred by an open circuit breaker before its first try), is written with the upsert.
-Either way the delivery log shows what happened, through the API.
+"""The attempt-log writer's two ways of writing (dispatcher/src/dp_attemptlog.c): a batch of
+first attempts only is loaded with COPY (binary format) without looking for its rows first;
+a batch with anything else, or a batch of first attempts whose row turns out to be there
+already (a delivery deferred by an open circuit breaker before its first try), is written
+with the upsert. Either way the delivery log shows what happened, through the API.
 """
 
 from __future__ import annotations
+
+import time
+from datetime import datetime
 
 import pytest
 import waiting
@@ -38,7 +41,7 @@ def delivery_of(hookline, webhook_id: str, event_id: str) -> dict | None:
 
 
 @pytest.mark.dispatchers(0)
-def test_first_attempts_inserted_and_a_deferred_delivery_updated(hookline, make_receiver):
+def test_first_attempts_copied_and_a_deferred_delivery_updated(hookline, make_receiver):
     hookline.start_dispatcher(**HEALTH)
     rcv = make_receiver(status=500)
     wh = hookline.create_webhook(rcv.url, ["order.created"], retry_policy=ONE_TRY)
@@ -52,8 +55,8 @@ def test_first_attempts_inserted_and_a_deferred_delivery_updated(hookline, make_
                              and x["status"] == "failed" and x, 20, f"{event_id} failed")
         assert d["attempt_count"] == 1
         assert [(a["attempt"], a["http_status"]) for a in d["attempts"]] == [(1, 500)]
-    assert log_batches(hookline, "insert") >= 1
-    assert log_batches(hookline, "insert_conflict") == 0
+    assert log_batches(hookline, "copy") >= 1
+    assert log_batches(hookline, "copy_conflict") == 0
 
     # A fourth event while the breaker is open: deferred before any try, so its delivery's
     # row is written (attempt 0) before its first attempt is.
@@ -74,5 +77,52 @@ def test_first_attempts_inserted_and_a_deferred_delivery_updated(hookline, make_
                          "the deferred delivery to succeed")
     assert [(a["attempt"], a["http_status"]) for a in d["attempts"]] == [(1, 200)]
     assert d["attempt_count"] == 1 and d["last_error_class"] is None and d["last_status_code"] == 200
-    assert log_batches(hookline, "insert_conflict") >= 1
+    assert log_batches(hookline, "copy_conflict") >= 1
     assert len(rcv.snapshot()) == 4
+
+
+def at(text: str) -> float:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+@pytest.mark.dispatchers(0)
+def test_a_first_attempt_copied_as_the_upsert_would_write_it(hookline, make_receiver):
+    """Every column of a first attempt's rows, loaded with COPY in binary: times (the
+    binary form counts microseconds from 2000), the UUID, integers, NULLs, the excerpt."""
+    hookline.start_dispatcher(HOOKLINE_RETRY_JITTER_PCT="0")
+
+    def first_fails_slowly(req) -> int:
+        time.sleep(0.3)
+        return 500 if len(rcv.snapshot()) == 0 else 200
+
+    rcv = make_receiver(responder=first_fails_slowly)
+    wh = hookline.create_webhook(rcv.url, ["order.created"], retry_policy={
+        "strategy": "fixed", "max_attempts": 2, "initial_delay_ms": 4000, "max_delay_ms": 4000})
+    hookline.settle()
+    copied = log_batches(hookline, "copy")
+
+    before = time.time()
+    event_id = hookline.post_event("order.created", {"n": 1})
+    rcv.wait_for(1, timeout=10)
+    after = time.time()
+    d = waiting.wait_for(lambda: (x := delivery_of(hookline, wh["id"], event_id))
+                         and x["status"] == "retrying" and x, 10, "the first attempt logged")
+    assert log_batches(hookline, "copy") > copied
+    assert d["webhook_id"] == wh["id"] and d["event_id"] == event_id
+    assert d["event_type"] == "order.created" and d["event"]["data"] == {"n": 1}
+    assert d["attempt_count"] == 1 and d["last_status_code"] == 500
+    assert d["last_error_class"] == "http_status" and d["last_error"]
+    assert before - 1 <= at(d["created_at"]) <= at(d["updated_at"]) <= after + 1, d
+    assert 3.5 <= at(d["next_attempt_at"]) - at(d["updated_at"]) <= 4.5, d
+    [a] = d["attempts"]
+    assert (a["attempt"], a["http_status"], a["error_class"]) == (1, 500, "http_status"), a
+    assert a["response_excerpt"] == "ok\n", a
+    assert 300 <= a["duration_ms"] <= 5000, a
+    assert before - 1 <= at(a["started_at"]) <= after + 1, a
+
+    # The second attempt's record is not a first one: the upsert moves the row on.
+    d = waiting.wait_for(lambda: (x := delivery_of(hookline, wh["id"], event_id))
+                         and x["status"] == "succeeded" and x, 15, "the second attempt logged")
+    assert [(a["attempt"], a["http_status"]) for a in d["attempts"]] == [(1, 500), (2, 200)]
+    assert d["attempt_count"] == 2 and d["last_status_code"] == 200
+    assert d["next_attempt_at"] is None and d["last_error_class"] is None

@@ -1,6 +1,6 @@
 /* dispatcher/src/dp_attemptlog.c: which records join a batch, the binary text[] arrays,
- * one per column, that carry a batch's fields to PostgreSQL, and which batches are of first
- * attempts only. */
+ * one per column, that carry a batch's fields to PostgreSQL, which batches are of first
+ * attempts only, and the binary COPY data such a batch is loaded with. */
 #include <arpa/inet.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -268,6 +268,181 @@ static void first_attempts(void **state)
     dp_attemptlog_batch_release(&b);
 }
 
+/* --- binary COPY ------------------------------------------------------------------------ */
+
+static int64_t i64(const char *p)
+{
+    return (int64_t)(((uint64_t)(uint32_t)i32(p) << 32) | (uint32_t)i32(p + 4));
+}
+
+/* A reader of binary COPY data: the signature and header checked at the start. */
+struct copy_reader {
+    const char *p, *end;
+};
+
+static struct copy_reader copy_open(const struct hl_buf *b)
+{
+    assert_true(b->len >= 21);
+    assert_memory_equal(b->ptr, "PGCOPY\n\377\r\n\0", 11);
+    assert_int_equal(i32(b->ptr + 11), 0); /* flags */
+    assert_int_equal(i32(b->ptr + 15), 0); /* no header extension */
+    return (struct copy_reader){b->ptr + 19, b->ptr + b->len};
+}
+
+/* The next row's field count, or -1 at the trailer (which must end the data). */
+static int copy_row(struct copy_reader *r)
+{
+    assert_true(r->end - r->p >= 2);
+    int16_t n = (int16_t)((unsigned char)r->p[0] << 8 | (unsigned char)r->p[1]);
+    r->p += 2;
+    if (n == -1)
+        assert_ptr_equal(r->p, r->end);
+    return n;
+}
+
+/* The next field: its length (-1 for NULL) and, through *data, its bytes. */
+static int32_t copy_field(struct copy_reader *r, const char **data)
+{
+    assert_true(r->end - r->p >= 4);
+    int32_t n = i32(r->p);
+    r->p += 4;
+    *data = r->p;
+    if (n > 0) {
+        assert_true(r->end - r->p >= n);
+        r->p += n;
+    }
+    return n;
+}
+
+static void expect_text(struct copy_reader *r, const char *want)
+{
+    const char *d;
+    int32_t n = copy_field(r, &d);
+    if (!want) {
+        assert_int_equal(n, -1);
+        return;
+    }
+    assert_int_equal(n, (int32_t)strlen(want));
+    assert_memory_equal(d, want, (size_t)n);
+}
+
+static void expect_int4(struct copy_reader *r, int64_t want) /* want < 0: NULL */
+{
+    const char *d;
+    int32_t n = copy_field(r, &d);
+    if (want < 0) {
+        assert_int_equal(n, -1);
+        return;
+    }
+    assert_int_equal(n, 4);
+    assert_int_equal(i32(d), want);
+}
+
+/* timestamptz: microseconds since 2000-01-01 UTC */
+static void expect_timestamp(struct copy_reader *r, int64_t unix_ms)
+{
+    const char *d;
+    assert_int_equal(copy_field(r, &d), 8);
+    assert_int_equal(i64(d), (unix_ms - 946684800000LL) * 1000);
+}
+
+static void expect_null(struct copy_reader *r)
+{
+    const char *d;
+    assert_int_equal(copy_field(r, &d), -1);
+}
+
+/* The rows of a batch of first attempts, as binary COPY takes them, column by column in
+ * the order of COPY_DELIVERIES_SQL and COPY_ATTEMPTS_SQL. */
+static void copy_rows(void **state)
+{
+    (void)state;
+    struct dp_attemptlog_batch b = {HL_BUF_INIT, NULL, 0, 0};
+    assert_true(add(&b, GOOD));
+    assert_true(add(&b, "{" HEAD "\"status\":\"retrying\",\"attempt_no\":1,"
+                        "\"started_ms\":1780000000000,\"finished_ms\":1780000001500,"
+                        "\"http_status\":503,\"next_attempt_ms\":1780000060000,"
+                        "\"response_excerpt\":\"busy\\nnow\",\"error_class\":\"http_status\","
+                        "\"error\":\"HTTP 503\",\"event\":{}}"));
+    /* no answer (http_status 0), a clock that went back, no next attempt */
+    assert_true(add(&b, "{" HEAD "\"status\":\"failed\",\"attempt_no\":1,"
+                        "\"started_ms\":1780000000900,\"finished_ms\":1780000000100,"
+                        "\"http_status\":0,\"next_attempt_ms\":0,\"error_class\":\"timeout\","
+                        "\"event\":{}}"));
+    /* an attempt of 30 days (more ms than int4 holds), a time PostgreSQL does not hold */
+    assert_true(add(&b, "{" HEAD "\"status\":\"failed\",\"attempt_no\":1,"
+                        "\"started_ms\":0,\"finished_ms\":2592000000,"
+                        "\"next_attempt_ms\":999999999999999999,\"event\":{}}"));
+    struct hl_buf deliveries = HL_BUF_INIT, attempts = HL_BUF_INIT;
+    dp_attemptlog_batch_copy(&b, 0, 4, &deliveries, &attempts);
+
+    static const unsigned char uuid[16] = {0x01, 0x90, 0xa1, 0xb2, 0xc3, 0xd4, 0x7e, 0x5f,
+                                           0x8a, 0x9b, 0x0c, 0x1d, 0x2e, 0x3f, 0x4a, 0x5b};
+    static const struct {
+        const char *status;
+        int64_t http, started, finished, next, duration;
+        const char *excerpt, *error_class, *error, *event;
+    } want[] = {
+        {"succeeded", -1, 1780000000000, 1780000000002, -1, 2, NULL, NULL, NULL,
+         EVENT_TEXT},
+        {"retrying", 503, 1780000000000, 1780000001500, 1780000060000, 1500, "busy\nnow",
+         "http_status", "HTTP 503", "{}"},
+        {"failed", -1, 1780000000900, 1780000000100, -1, 0, NULL, "timeout", NULL, "{}"},
+        {"failed", -1, 0, 2592000000, -2, INT32_MAX, NULL, NULL, NULL, "{}"},
+    };
+    struct copy_reader d = copy_open(&deliveries), a = copy_open(&attempts);
+    for (size_t i = 0; i < 4; i++) {
+        const char *x;
+        assert_int_equal(copy_row(&d), 14);
+        expect_text(&d, "msg_0123456789abcdef0123456789abcdef");
+        expect_text(&d, "acme");
+        assert_int_equal(copy_field(&d, &x), 16);
+        assert_memory_equal(x, uuid, 16);
+        expect_text(&d, "evt_1");
+        expect_text(&d, "order.created");
+        expect_text(&d, want[i].status);
+        expect_int4(&d, 1);            /* attempts */
+        expect_int4(&d, want[i].http); /* last_status_code: nullif(http_status, 0) */
+        expect_text(&d, want[i].error);
+        expect_text(&d, want[i].error_class);
+        expect_timestamp(&d, want[i].started);  /* created_at */
+        expect_timestamp(&d, want[i].finished); /* updated_at */
+        if (want[i].next == -1) {
+            expect_null(&d);
+        } else if (want[i].next == -2) { /* beyond timestamptz: a value it refuses */
+            assert_int_equal(copy_field(&d, &x), 8);
+            assert_int_equal(i64(x), INT64_MAX - 1);
+        } else {
+            expect_timestamp(&d, want[i].next);
+        }
+        expect_text(&d, want[i].event);
+
+        assert_int_equal(copy_row(&a), 9);
+        expect_text(&a, "msg_0123456789abcdef0123456789abcdef");
+        expect_int4(&a, 1);
+        expect_timestamp(&a, want[i].started);
+        expect_timestamp(&a, want[i].finished);
+        expect_int4(&a, want[i].http);
+        expect_int4(&a, want[i].duration);
+        expect_text(&a, want[i].excerpt);
+        expect_text(&a, want[i].error_class);
+        expect_text(&a, want[i].error);
+    }
+    assert_int_equal(copy_row(&d), -1);
+    assert_int_equal(copy_row(&a), -1);
+
+    /* a range: the data of records [1, 2) only, reusing the buffers */
+    dp_attemptlog_batch_copy(&b, 1, 2, &deliveries, &attempts);
+    d = copy_open(&deliveries);
+    assert_int_equal(copy_row(&d), 14);
+    expect_text(&d, "msg_0123456789abcdef0123456789abcdef");
+    a = copy_open(&attempts);
+    assert_int_equal(copy_row(&a), 9);
+    hl_buf_release(&deliveries);
+    hl_buf_release(&attempts);
+    dp_attemptlog_batch_release(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -277,6 +452,7 @@ int main(void)
         cmocka_unit_test(ranges_and_reuse),
         cmocka_unit_test(own_records_join_with_their_spans),
         cmocka_unit_test(first_attempts),
+        cmocka_unit_test(copy_rows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
