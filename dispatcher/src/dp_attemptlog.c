@@ -1,18 +1,18 @@
 /* The attempt-log writer (see dp_attemptlog.h).
  *
- * One statement per batch: the records' fields go to PostgreSQL as 17 arrays in binary
- * (one per column, text elements), which unnest WITH ORDINALITY spreads once for all
- * three tables (data-modifying CTEs), so a batch of 500 records is three round trips
- * (BEGIN, the statement, COMMIT). Within a batch only the latest record of a delivery
- * updates its row (ON CONFLICT cannot touch a row twice), and across batches a record
- * never moves a delivery back to fewer attempts. Between records of the same attempt
- * number (a skip, or a deferral while the breaker is open, repeats the last one) the one
- * that finished later wins, then the later in the batch: records of one delivery may reach
- * the writer out of order, some directly and some through Kafka. A batch of first attempts
- * only (the usual one: each delivery succeeding at its first try) is loaded with COPY in
- * PostgreSQL's binary format instead, with no look-ups, planning or unnesting; if one of
- * its rows is there after all, the batch is written again with the upsert
- * (COPY_DELIVERIES_SQL).
+ * One transaction per batch. The records of first attempts (most of them: each delivery
+ * succeeding at its first try) are moved to the batch's front and loaded with two COPYs in
+ * PostgreSQL's binary format, one per table, with no look-ups, planning or unnesting
+ * (COPY_DELIVERIES_SQL). The others are upserted after them by one statement: their fields
+ * go to PostgreSQL as 17 arrays in binary (one per column, text elements), which unnest
+ * WITH ORDINALITY spreads once for all three tables (data-modifying CTEs). Within that
+ * statement only the latest record of a delivery updates its row (ON CONFLICT cannot touch
+ * a row twice), and across statements and batches a record never moves a delivery back to
+ * fewer attempts. Between records of the same attempt number (a skip, or a deferral while
+ * the breaker is open, repeats the last one) the one that finished later wins, then the
+ * later in the batch, first attempts counting as the earliest: records of one delivery may
+ * reach the writer out of order, some directly and some through Kafka. If a first
+ * attempt's row is there already, the whole batch is written again with the upsert.
  *
  * This thread finds the fields in each Kafka record's text by a scan (hl_json_members) and
  * checks them before the record joins a batch (a direct record comes with the spans its
@@ -151,15 +151,16 @@ static const char BATCH_DISABLES_SQL[] =
     " SELECT (SELECT count(*) FROM ins_deliveries), (SELECT count(*) FROM ins_attempts),"
     " (SELECT count(*) FROM disables)";
 
-/* For a batch of first attempts only (dp_attemptlog_batch_first_attempts): the rows as
+/* For a batch's records of first attempts (dp_attemptlog_batch_split): the rows as
  * INSERT_DELIVERIES and INSERT_ATTEMPTS would write them, loaded with COPY in PostgreSQL's
- * binary format (dp_attemptlog_batch_copy). Nothing is looked up first (before each row
- * ON CONFLICT descends the primary key's btree once more than the insert does, and for
- * these rows there is nothing to find), nothing is planned, unnested or sorted, and the
- * heap takes each table's rows a page at a time. Should a row be there after all (a
- * delivery deferred while its breaker was open, whose first record had attempt 0; records
- * written again after a crash; one delivery twice in the batch), COPY fails with
- * unique_violation and the batch is written again with BATCH_SQL. */
+ * binary format (dp_attemptlog_batch_copy), before the other records' upsert in the same
+ * transaction. Nothing is looked up first (before each row ON CONFLICT descends the
+ * primary key's btree once more than the insert does, and for these rows there is nothing
+ * to find), nothing is planned, unnested or sorted, and the heap takes each table's rows a
+ * page at a time. Should a row be there after all (a delivery deferred while its breaker
+ * was open, whose first record had attempt 0; records written again after a crash; one
+ * first attempt twice in the batch), COPY fails with unique_violation and the whole batch
+ * is written again with BATCH_SQL. */
 static const char COPY_DELIVERIES_SQL[] =
     "COPY deliveries (id, tenant_id, webhook_id, event_id, event_type, status, attempts,"
     " last_status_code, last_error, last_error_class, created_at, updated_at, next_attempt_at,"
@@ -169,8 +170,7 @@ static const char COPY_ATTEMPTS_SQL[] =
     " duration_ms, response_excerpt, error_class, error) FROM STDIN (FORMAT binary)";
 enum { COPY_DELIVERY_FIELDS = 14, COPY_ATTEMPT_FIELDS = 9 };
 
-/* After a batch of first attempts met a row already there: how many batches go straight to
- * BATCH_SQL. Such rows come in runs (a breaker's backlog, a replay after a crash), and each
+/* After a COPY met a row already there: how many batches go straight to BATCH_SQL. Such rows come in runs (a breaker's backlog, a replay after a crash), and each
  * failed statement costs the work it did before it failed. */
 #define FIRST_ATTEMPTS_PAUSE 16
 
@@ -526,19 +526,30 @@ static bool member_is(const char *x, struct hl_json_span sp, const char *want)
     return sp.len == n && memcmp(x + sp.off, want, n) == 0;
 }
 
-bool dp_attemptlog_batch_first_attempts(const struct dp_attemptlog_batch *b, size_t from,
-                                        size_t to)
+/* Whether record r is of a first attempt (dp_attemptlog_batch_split). */
+static bool first_attempt(const struct dp_attemptlog_batch *b, const struct dp_attemptlog_rec *r)
 {
-    for (size_t i = from; i < to; i++) {
-        const struct dp_attemptlog_rec *r = &b->recs[i];
-        const char *x = b->text.ptr + r->start;
-        if (!member_is(x, r->sp[DP_AL_ATTEMPT_NO], "1") ||
-            member_is(x, r->sp[DP_AL_STATUS], "\"skipped\"") ||
-            member_is(x, r->sp[DP_AL_ERROR_CLASS], "\"circuit_open\"") ||
-            carries_disable(b, r))
-            return false;
+    const char *x = b->text.ptr + r->start;
+    return member_is(x, r->sp[DP_AL_ATTEMPT_NO], "1") &&
+           !member_is(x, r->sp[DP_AL_STATUS], "\"skipped\"") &&
+           !member_is(x, r->sp[DP_AL_ERROR_CLASS], "\"circuit_open\"") && !carries_disable(b, r);
+}
+
+size_t dp_attemptlog_batch_split(struct dp_attemptlog_batch *b, size_t from, size_t to)
+{
+    size_t mid = from, others = 0;
+    if (b->nspare < to - from) {
+        b->nspare = to - from;
+        b->spare = hl_xrealloc(b->spare, b->nspare * sizeof(*b->spare));
     }
-    return to > from;
+    for (size_t i = from; i < to; i++) {
+        if (first_attempt(b, &b->recs[i]))
+            b->recs[mid++] = b->recs[i];
+        else
+            b->spare[others++] = b->recs[i];
+    }
+    memcpy(&b->recs[mid], b->spare, others * sizeof(*b->spare));
+    return mid;
 }
 
 void dp_attemptlog_batch_clear(struct dp_attemptlog_batch *b)
@@ -551,8 +562,9 @@ void dp_attemptlog_batch_release(struct dp_attemptlog_batch *b)
 {
     hl_buf_release(&b->text);
     free(b->recs);
-    b->recs = NULL;
-    b->n = b->nalloc = 0;
+    free(b->spare);
+    b->recs = b->spare = NULL;
+    b->n = b->nalloc = b->nspare = 0;
 }
 
 /* --- direct records ------------------------------------------------------------------ */
@@ -648,20 +660,24 @@ static PGresult *copy_in(PGconn *conn, const char *sql, const struct hl_buf *dat
     return r;
 }
 
-/* Sends records [from, to) in the open transaction: as two binary COPYs when first, else
- * as one statement. Its (last) result, for the caller to clear; *ok when it succeeded. */
-static PGresult *send_rows(struct dp_attemptlog *l, size_t from, size_t to, bool first, bool *ok)
+/* Loads records [from, to), all of first attempts, with two binary COPYs in the open
+ * transaction. The last result, for the caller to clear; *ok when both succeeded. */
+static PGresult *copy_rows(struct dp_attemptlog *l, size_t from, size_t to, bool *ok)
 {
-    if (first) {
-        dp_attemptlog_batch_copy(&l->batch, from, to, &l->arrays, &l->attempt_rows);
-        PGresult *r = copy_in(l->conn, COPY_DELIVERIES_SQL, &l->arrays);
-        if (PQresultStatus(r) == PGRES_COMMAND_OK) {
-            PQclear(r);
-            r = copy_in(l->conn, COPY_ATTEMPTS_SQL, &l->attempt_rows);
-        }
-        *ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-        return r;
+    dp_attemptlog_batch_copy(&l->batch, from, to, &l->arrays, &l->attempt_rows);
+    PGresult *r = copy_in(l->conn, COPY_DELIVERIES_SQL, &l->arrays);
+    if (PQresultStatus(r) == PGRES_COMMAND_OK) {
+        PQclear(r);
+        r = copy_in(l->conn, COPY_ATTEMPTS_SQL, &l->attempt_rows);
     }
+    *ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    return r;
+}
+
+/* Upserts records [from, to) with one statement in the open transaction. Its result, for
+ * the caller to clear; *ok when it succeeded. */
+static PGresult *upsert_rows(struct dp_attemptlog *l, size_t from, size_t to, bool *ok)
+{
     size_t off[DP_ATTEMPTLOG_COLUMNS];
     int lens[DP_ATTEMPTLOG_COLUMNS], formats[DP_ATTEMPTLOG_COLUMNS];
     const char *values[DP_ATTEMPTLOG_COLUMNS];
@@ -679,12 +695,12 @@ static PGresult *send_rows(struct dp_attemptlog *l, size_t from, size_t to, bool
     return r;
 }
 
-/* Writes records [from, to) of the batch in one transaction, as COPYs when first is set.
- * HL_EINVAL when PostgreSQL refused their data (SQLSTATE class 22, data exception, or 23,
- * integrity constraint), HL_EIO otherwise; *conflict set, and HL_EIO, when first met a row
- * already there. */
-static hl_err write_statement(struct dp_attemptlog *l, size_t from, size_t to, bool first,
-                              bool *conflict, char *errbuf, size_t errlen)
+/* Writes records [from, to) of the batch in one transaction: [from, mid), first attempts,
+ * with COPY, then [mid, to) with the upsert. HL_EINVAL when PostgreSQL refused their data
+ * (SQLSTATE class 22, data exception, or 23, integrity constraint), HL_EIO otherwise;
+ * *conflict set, and HL_EIO, when the COPY met a row already there. */
+static hl_err write_rows(struct dp_attemptlog *l, size_t from, size_t mid, size_t to,
+                         bool *conflict, char *errbuf, size_t errlen)
 {
     if (!l->conn) {
         l->conn = hl_pg_connect(l->cfg->common.pg_dsn, errbuf, errlen);
@@ -696,10 +712,13 @@ static hl_err write_statement(struct dp_attemptlog *l, size_t from, size_t to, b
     PGresult *r = PQexec(l->conn, "BEGIN");
     bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
     PQclear(r);
-    if (ok && to > from) {
-        r = send_rows(l, from, to, first, &ok);
+    for (int part = 0; part < 2 && ok; part++) {
+        bool copy = part == 0;
+        if (copy ? mid == from : to == mid)
+            continue;
+        r = copy ? copy_rows(l, from, mid, &ok) : upsert_rows(l, mid, to, &ok);
         const char *state = ok ? NULL : PQresultErrorField(r, PG_DIAG_SQLSTATE);
-        if (first && state && strcmp(state, "23505") == 0) /* unique_violation */
+        if (copy && state && strcmp(state, "23505") == 0) /* unique_violation */
             *conflict = true;
         else if (state && (strncmp(state, "22", 2) == 0 || strncmp(state, "23", 2) == 0))
             data_error = true;
@@ -725,28 +744,32 @@ static hl_err write_statement(struct dp_attemptlog *l, size_t from, size_t to, b
     return rc;
 }
 
-/* Writes records [from, to) of the batch in one transaction: as COPYs when they are all
- * first attempts (and none met a row already there lately), else, or when that meets a row
- * already there, with BATCH_SQL. Returns as write_statement. */
+/* Writes records [from, to) of the batch in one transaction: the first attempts among them
+ * (moved first: dp_attemptlog_batch_split) with COPY unless one met a row already there
+ * lately, the others with the upsert; all of them with the upsert when the COPY meets a row
+ * already there. Returns as write_rows. */
 static hl_err batch_write(struct dp_attemptlog *l, size_t from, size_t to, char *errbuf,
                           size_t errlen)
 {
-    bool first = false, conflict = false;
+    size_t mid = from;
+    bool conflict = false;
     if (to > from) {
         if (l->first_attempts_pause > 0)
             l->first_attempts_pause--;
         else
-            first = dp_attemptlog_batch_first_attempts(&l->batch, from, to);
+            mid = dp_attemptlog_batch_split(&l->batch, from, to);
     }
-    hl_err rc = write_statement(l, from, to, first, &conflict, errbuf, errlen);
+    hl_err rc = write_rows(l, from, mid, to, &conflict, errbuf, errlen);
     if (conflict) {
         l->first_attempts_pause = FIRST_ATTEMPTS_PAUSE;
-        rc = write_statement(l, from, to, false, &conflict, errbuf, errlen);
+        dp_metrics_log_batch(DP_METRICS_LOG_COPY_CONFLICT);
+        mid = from;
+        rc = write_rows(l, from, mid, to, &conflict, errbuf, errlen);
     }
-    if (rc == HL_OK && to > from)
-        dp_metrics_log_batch(first ? (conflict ? DP_METRICS_LOG_COPY_CONFLICT
-                                               : DP_METRICS_LOG_COPY)
-                                   : DP_METRICS_LOG_UPSERT);
+    if (rc == HL_OK && mid > from)
+        dp_metrics_log_batch(DP_METRICS_LOG_COPY);
+    if (rc == HL_OK && to > mid)
+        dp_metrics_log_batch(DP_METRICS_LOG_UPSERT);
     return rc;
 }
 

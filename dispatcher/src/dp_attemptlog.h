@@ -59,6 +59,8 @@ struct dp_attemptlog_batch {
     struct hl_buf text;
     struct dp_attemptlog_rec *recs;
     size_t n, nalloc;
+    struct dp_attemptlog_rec *spare; /* dp_attemptlog_batch_split's */
+    size_t nspare;
 };
 
 /* Appends one record if it is one: JSON (hl_json_valid), an object whose members
@@ -80,16 +82,16 @@ void dp_attemptlog_batch_add_own(struct dp_attemptlog_batch *b, const char *rec,
 void dp_attemptlog_batch_arrays(const struct dp_attemptlog_batch *b, size_t from, size_t to,
                                 struct hl_buf *out, size_t off[DP_ATTEMPTLOG_COLUMNS],
                                 int len[DP_ATTEMPTLOG_COLUMNS]);
-/* Whether records [from, to) (at least one) are all of first attempts: attempt_no 1, not
- * skipped, not deferred (error class circuit_open), no disable. Such a record is normally
- * the first of its delivery, so the writer loads its rows with COPY, without looking for
- * them first (COPY_DELIVERIES_SQL in dp_attemptlog.c). */
-bool dp_attemptlog_batch_first_attempts(const struct dp_attemptlog_batch *b, size_t from,
-                                        size_t to);
-/* Writes records [from, to) as the data of two binary COPYs (PostgreSQL's "binary format"),
- * each from its signature to its trailer: the deliveries' rows, as the upsert would insert
- * them, and the attempts' rows (every record of a batch of first attempts is of an attempt
- * made). A duration beyond int4 is written as its largest value; a time beyond what
+/* Moves the records of first attempts in [from, to) (attempt_no 1, not skipped, not
+ * deferred with error class circuit_open, no disable) before the others, each group in its
+ * order, and returns where the others begin. Such a record is normally the first of its
+ * delivery, so the writer loads its rows with COPY, without looking for them first
+ * (COPY_DELIVERIES_SQL in dp_attemptlog.c), and upserts the others after them in the same
+ * transaction. */
+size_t dp_attemptlog_batch_split(struct dp_attemptlog_batch *b, size_t from, size_t to);/* Writes records [from, to), all of first attempts, as the data of two binary COPYs
+ * (PostgreSQL's "binary format"), each from its signature to its trailer: the deliveries'
+ * rows, as the upsert would insert them, and the attempts' rows (a first attempt's record
+ * is of an attempt made). A duration beyond int4 is written as its largest value; a time beyond what
  * PostgreSQL holds as one it refuses. */
 void dp_attemptlog_batch_copy(const struct dp_attemptlog_batch *b, size_t from, size_t to,
                               struct hl_buf *deliveries, struct hl_buf *attempts);

@@ -126,3 +126,47 @@ def test_a_first_attempt_copied_as_the_upsert_would_write_it(hookline, make_rece
     assert [(a["attempt"], a["http_status"]) for a in d["attempts"]] == [(1, 500), (2, 200)]
     assert d["attempt_count"] == 2 and d["last_status_code"] == 200
     assert d["next_attempt_at"] is None and d["last_error_class"] is None
+
+
+@pytest.mark.dispatchers(0)
+def test_first_attempts_copied_beside_retries_in_one_batch(hookline, make_receiver):
+    """Batches that mix first attempts with retries: the first attempts go by COPY, the
+    retries by the upsert after them, in the same transaction; every delivery ends as it
+    happened."""
+    hookline.start_dispatcher(HOOKLINE_LOG_FLUSH_MS="1000", HOOKLINE_RETRY_TIERS_MS="200",
+                              HOOKLINE_RETRY_JITTER_PCT="0")
+    tried: set[str] = set()
+
+    def first_try_fails(req) -> int:
+        key = req.headers["webhook-id"]
+        if key in tried:
+            return 200
+        tried.add(key)
+        return 500
+
+    flaky = make_receiver(responder=first_try_fails)
+    ok = make_receiver()
+    policy = {"strategy": "fixed", "max_attempts": 3, "initial_delay_ms": 200,
+              "max_delay_ms": 200}
+    wh_flaky = hookline.create_webhook(flaky.url, ["order.created"], retry_policy=policy)
+    wh_ok = hookline.create_webhook(ok.url, ["order.created"])
+    hookline.settle()
+    copied, upserted = log_batches(hookline, "copy"), log_batches(hookline, "upsert")
+
+    events = []
+    for i in range(12):
+        events.append(hookline.post_event("order.created", {"i": i}))
+        time.sleep(0.15)  # a retry's record joins the batch of later first attempts
+    flaky.wait_for(24, timeout=20)
+    ok.wait_for(12, timeout=20)
+    for event_id in events:
+        d = waiting.wait_for(lambda: (x := delivery_of(hookline, wh_flaky["id"], event_id))
+                             and x["status"] == "succeeded" and x, 20, f"{event_id} retried")
+        assert [(a["attempt"], a["http_status"]) for a in d["attempts"]] == [(1, 500), (2, 200)]
+        assert d["attempt_count"] == 2 and d["last_status_code"] == 200
+        d = waiting.wait_for(lambda: (x := delivery_of(hookline, wh_ok["id"], event_id))
+                             and x["status"] == "succeeded" and x, 20, f"{event_id} delivered")
+        assert [(a["attempt"], a["http_status"]) for a in d["attempts"]] == [(1, 200)]
+    assert log_batches(hookline, "copy") > copied
+    assert log_batches(hookline, "upsert") > upserted
+    assert log_batches(hookline, "copy_conflict") == 0

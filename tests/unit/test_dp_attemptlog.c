@@ -79,7 +79,7 @@ static void expect_element(const struct arrays *a, int c, int count, int i, cons
 static void columns_of_a_record(void **state)
 {
     (void)state;
-    struct dp_attemptlog_batch b = {HL_BUF_INIT, NULL, 0, 0};
+    struct dp_attemptlog_batch b = {.text = HL_BUF_INIT};
     assert_true(add(&b, GOOD));
     assert_true(add(&b, "{" HEAD "\"status\":\"failed\",\"attempt_no\":3,\"started_ms\":-5,"
                         "\"finished_ms\":7,\"http_status\":500,\"next_attempt_ms\":null,"
@@ -134,7 +134,7 @@ static void refuses_what_is_not_a_record(void **state)
         "\"status\":\"succeeded\"," NUMS ",\"event\":{}}",                        /* short id */
         "{" HEAD "\"status\":\"succeeded\"," NUMS ",\"event\":{\"s\":\"\xff\"}}", /* not UTF-8 */
     };
-    struct dp_attemptlog_batch b = {HL_BUF_INIT, NULL, 0, 0};
+    struct dp_attemptlog_batch b = {.text = HL_BUF_INIT};
     for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
         if (add(&b, bad[i]))
             fail_msg("accepted: %s", bad[i]);
@@ -153,7 +153,7 @@ static void refuses_what_is_not_a_record(void **state)
 static void nul_escapes_become_replacement_characters(void **state)
 {
     (void)state;
-    struct dp_attemptlog_batch b = {HL_BUF_INIT, NULL, 0, 0};
+    struct dp_attemptlog_batch b = {.text = HL_BUF_INIT};
     assert_true(add(&b, "{" HEAD "\"status\":\"failed\"," NUMS ",\"error\":\"a\\u0000b\","
                         "\"event\":{\"data\":\"a\\u0000b\\\\u0000c\\\\\\u0000\\u00e9\"}}"));
     struct arrays a = {HL_BUF_INIT, {0}, {0}};
@@ -181,8 +181,8 @@ static void own_records_join_with_their_spans(void **state)
     struct dp_record_spans spans;
     assert_true(hl_json_valid_members(same, strlen(same), names, DP_ATTEMPTLOG_COLUMNS,
                                       spans.sp));
-    struct dp_attemptlog_batch scanned = {HL_BUF_INIT, NULL, 0, 0};
-    struct dp_attemptlog_batch own = {HL_BUF_INIT, NULL, 0, 0};
+    struct dp_attemptlog_batch scanned = {.text = HL_BUF_INIT};
+    struct dp_attemptlog_batch own = {.text = HL_BUF_INIT};
     assert_true(add(&scanned, GOOD));
     assert_true(add(&scanned, rec));
     assert_true(add(&own, GOOD)); /* from Kafka and direct in one batch */
@@ -207,7 +207,7 @@ static void own_records_join_with_their_spans(void **state)
 static void ranges_and_reuse(void **state)
 {
     (void)state;
-    struct dp_attemptlog_batch b = {HL_BUF_INIT, NULL, 0, 0};
+    struct dp_attemptlog_batch b = {.text = HL_BUF_INIT};
     char rec[512];
     for (int i = 0; i < 200; i++) {
         snprintf(rec, sizeof(rec), "{" HEAD "\"status\":\"succeeded\",\"attempt_no\":%d,"
@@ -229,8 +229,9 @@ static void ranges_and_reuse(void **state)
     dp_attemptlog_batch_release(&b);
 }
 
-/* Which ranges the writer inserts without looking for their rows first: only records of
- * first attempts, each normally its delivery's first record. */
+/* Which records the writer loads with COPY, without looking for their rows first: those
+ * of first attempts, each normally its delivery's first record. The split moves them to
+ * the range's front, each group keeping its order. */
 static void first_attempts(void **state)
 {
     (void)state;
@@ -256,15 +257,36 @@ static void first_attempts(void **state)
                             "\"disable_version_ms\":42"), false},
     };
 #undef REC
-    struct dp_attemptlog_batch b = {HL_BUF_INIT, NULL, 0, 0};
-    for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+    enum { N = sizeof(cases) / sizeof(*cases) };
+    struct dp_attemptlog_batch b = {.text = HL_BUF_INIT};
+    for (size_t i = 0; i < N; i++) {
         assert_true(add(&b, cases[i].rec));
-        if (dp_attemptlog_batch_first_attempts(&b, i, i + 1) != cases[i].first)
+        /* alone in its range: first or not */
+        if (dp_attemptlog_batch_split(&b, i, i + 1) != i + (cases[i].first ? 1 : 0))
             fail_msg("case %zu (%s): want %d", i, cases[i].rec, cases[i].first);
     }
-    assert_true(dp_attemptlog_batch_first_attempts(&b, 0, 3));  /* all three first */
-    assert_false(dp_attemptlog_batch_first_attempts(&b, 0, 4)); /* one retry among them */
-    assert_false(dp_attemptlog_batch_first_attempts(&b, 2, 2)); /* nothing to write */
+    assert_int_equal(dp_attemptlog_batch_split(&b, 2, 2), 2); /* nothing to write */
+
+    /* Interleaved: the first attempts of cases 0, 2 and 1 (in that order in the batch)
+     * among others; records are told apart by where their text starts. */
+    struct dp_attemptlog_batch m = {.text = HL_BUF_INIT};
+    static const size_t order[] = {3, 0, 7, 2, 5, 1, 9};
+    size_t starts[sizeof(order) / sizeof(*order)];
+    for (size_t i = 0; i < sizeof(order) / sizeof(*order); i++) {
+        starts[i] = m.text.len;
+        assert_true(add(&m, cases[order[i]].rec));
+    }
+    assert_true(add(&m, GOOD)); /* outside the range: stays where it is */
+    size_t last = m.recs[7].start;
+    assert_int_equal(dp_attemptlog_batch_split(&m, 0, 7), 3);
+    static const size_t want[] = {1, 3, 5, 0, 2, 4, 6}; /* indexes into order[] */
+    for (size_t i = 0; i < 7; i++)
+        assert_int_equal(m.recs[i].start, starts[want[i]]);
+    assert_int_equal(m.recs[7].start, last);
+    /* the records moved whole: their spans still find their members */
+    assert_true(dp_attemptlog_batch_split(&m, 0, 3) == 3);
+    assert_int_equal(dp_attemptlog_batch_split(&m, 3, 7), 3);
+    dp_attemptlog_batch_release(&m);
     dp_attemptlog_batch_release(&b);
 }
 
@@ -357,7 +379,7 @@ static void expect_null(struct copy_reader *r)
 static void copy_rows(void **state)
 {
     (void)state;
-    struct dp_attemptlog_batch b = {HL_BUF_INIT, NULL, 0, 0};
+    struct dp_attemptlog_batch b = {.text = HL_BUF_INIT};
     assert_true(add(&b, GOOD));
     assert_true(add(&b, "{" HEAD "\"status\":\"retrying\",\"attempt_no\":1,"
                         "\"started_ms\":1780000000000,\"finished_ms\":1780000001500,"
