@@ -170,8 +170,9 @@ static const char COPY_ATTEMPTS_SQL[] =
     " duration_ms, response_excerpt, error_class, error) FROM STDIN (FORMAT binary)";
 enum { COPY_DELIVERY_FIELDS = 14, COPY_ATTEMPT_FIELDS = 9 };
 
-/* After a COPY met a row already there: how many batches go straight to BATCH_SQL. Such rows come in runs (a breaker's backlog, a replay after a crash), and each
- * failed statement costs the work it did before it failed. */
+/* After a COPY met a row already there: how many batches go straight to BATCH_SQL. Such
+ * rows come in runs (a breaker's backlog, a replay after a crash), and each failed COPY
+ * costs the work it did before it failed. */
 #define FIRST_ATTEMPTS_PAUSE 16
 
 struct dp_attemptlog {
@@ -363,7 +364,7 @@ void dp_attemptlog_batch_arrays(const struct dp_attemptlog_batch *b, size_t from
     }
 }
 
-/* --- a batch of first attempts as PostgreSQL's binary COPY --------------------------- */
+/* --- a batch's first attempts as PostgreSQL's binary COPY ----------------------------- */
 
 /* Binary COPY: this signature, flags and a header extension of 0 bytes; then per row the
  * field count (16 bits) and each field as its length (32 bits, -1 for NULL) and bytes, in
@@ -375,16 +376,68 @@ static const char COPY_SIGNATURE[11] = "PGCOPY\n\377\r\n";
  * it refuses ("timestamp out of range"), as to_timestamp refuses it in BATCH_SQL. */
 #define TS_MS_MAX 9000000000000000LL
 
-static void add_i16(struct hl_buf *out, int16_t v)
+/* The rows are written through a cursor into room made for the whole row beforehand. */
+static void put_u32(char **w, uint32_t v)
 {
-    uint16_t be = htons((uint16_t)v);
-    hl_buf_add(out, &be, 2);
+    v = htonl(v);
+    memcpy(*w, &v, 4);
+    *w += 4;
 }
 
-static void add_i64(struct hl_buf *out, int64_t v)
+static void put_null(char **w)
 {
-    add_i32(out, (int32_t)(uint32_t)((uint64_t)v >> 32));
-    add_i32(out, (int32_t)(uint32_t)(uint64_t)v);
+    put_u32(w, UINT32_MAX); /* -1 */
+}
+
+static void put_int4(char **w, int64_t v)
+{
+    put_u32(w, 4);
+    put_u32(w, (uint32_t)(int32_t)(v > INT32_MAX ? INT32_MAX : v < INT32_MIN ? INT32_MIN : v));
+}
+
+static void put_int4_or_null(char **w, bool has, int64_t v)
+{
+    if (has)
+        put_int4(w, v);
+    else
+        put_null(w);
+}
+
+static void put_timestamp(char **w, int64_t unix_ms)
+{
+    uint64_t us = unix_ms > TS_MS_MAX || unix_ms < -TS_MS_MAX
+                      ? (uint64_t)(INT64_MAX - 1)
+                      : (uint64_t)((unix_ms - PG_EPOCH_MS) * 1000);
+    put_u32(w, 8);
+    put_u32(w, (uint32_t)(us >> 32));
+    put_u32(w, (uint32_t)us);
+}
+
+/* A text (or json) member: a string unescaped, anything else as its JSON text; NULL when
+ * absent or null. Never longer than the member's JSON text. */
+static void put_text(char **w, const char *x, struct hl_json_span sp)
+{
+    if (!sp.len || hl_json_span_is_null(x, sp)) {
+        put_null(w);
+        return;
+    }
+    const char *s = x + sp.off;
+    size_t n = sp.len;
+    json_t *decoded = NULL;
+    if (*s == '"' && !hl_json_plain_string(x, sp, &s, &n)) {
+        decoded = json_loadb(x + sp.off, sp.len, JSON_DECODE_ANY, NULL);
+        s = json_string_value(decoded);
+        n = json_string_length(decoded);
+        if (!s) { /* not after hl_json_valid; PostgreSQL refuses the NULL if it matters */
+            json_decref(decoded);
+            put_null(w);
+            return;
+        }
+    }
+    put_u32(w, (uint32_t)n);
+    memcpy(*w, s, n);
+    *w += n;
+    json_decref(decoded);
 }
 
 /* The integer member at sp (its text checked by member_fits, or written by the record's
@@ -402,66 +455,67 @@ static bool span_int(const char *x, struct hl_json_span sp, int64_t *v)
     return true;
 }
 
-static void copy_int4(struct hl_buf *out, int64_t v)
-{
-    add_i32(out, 4);
-    add_i32(out, (int32_t)(v > INT32_MAX ? INT32_MAX : v < INT32_MIN ? INT32_MIN : v));
-}
+/* A hex digit's value plus one; 0 for any other byte. */
+static const unsigned char hex_plus_one[256] = {
+    ['0'] = 1,  ['1'] = 2,  ['2'] = 3,  ['3'] = 4,  ['4'] = 5,  ['5'] = 6,  ['6'] = 7,
+    ['7'] = 8,  ['8'] = 9,  ['9'] = 10, ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14,
+    ['e'] = 15, ['f'] = 16, ['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15,
+    ['F'] = 16};
 
-/* An integer member, NULL when absent or null (or zero, with zero_null: nullif(x, 0)). */
-static void copy_int_member(struct hl_buf *out, const char *x, struct hl_json_span sp,
-                            bool zero_null)
-{
-    int64_t v;
-    if (span_int(x, sp, &v) && !(zero_null && v == 0))
-        copy_int4(out, v);
-    else
-        add_i32(out, -1);
-}
-
-static void copy_timestamp(struct hl_buf *out, int64_t unix_ms)
-{
-    add_i32(out, 8);
-    add_i64(out, unix_ms > TS_MS_MAX || unix_ms < -TS_MS_MAX ? INT64_MAX - 1
-                                                             : (unix_ms - PG_EPOCH_MS) * 1000);
-}
-
-static int hex_value(char c)
-{
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                                          : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                                                 : -1;
-}
-
-/* The UUID string member at sp as uuid's 16 bytes; NULL (which the column refuses) when it
+/* The UUID string member at sp as uuid's 16 bytes; NULL, which the column refuses, when it
  * is not one. */
-static void copy_uuid(struct hl_buf *out, const char *x, struct hl_json_span sp)
+static void put_uuid(char **w, const char *x, struct hl_json_span sp)
 {
-    const char *s;
-    size_t n;
+    /* where each byte's two digits are in "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" */
+    static const unsigned char at[16] = {0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34};
     unsigned char b[16];
-    size_t k = 0;
-    if (sp.len && hl_json_plain_string(x, sp, &s, &n) && hl_uuid_like(s, n))
-        for (size_t i = 0; i < n; i++)
-            if (s[i] != '-') {
-                b[k / 2] = (unsigned char)(k % 2 ? b[k / 2] | hex_value(s[i])
-                                                 : hex_value(s[i]) << 4);
-                k++;
-            }
-    if (k != 32) {
-        add_i32(out, -1);
+    const unsigned char *s = (const unsigned char *)x + sp.off + 1;
+    bool ok = sp.len == HL_UUID_LEN + 1 && s[-1] == '"' && s[8] == '-' && s[13] == '-' &&
+              s[18] == '-' && s[23] == '-';
+    for (int i = 0; ok && i < 16; i++) {
+        unsigned hi = hex_plus_one[s[at[i]]], lo = hex_plus_one[s[at[i] + 1]];
+        ok = hi && lo;
+        b[i] = (unsigned char)((hi - 1) << 4 | (lo - 1));
+    }
+    if (!ok) {
+        put_null(w);
         return;
     }
-    add_i32(out, 16);
-    hl_buf_add(out, b, 16);
+    put_u32(w, 16);
+    memcpy(*w, b, 16);
+    *w += 16;
 }
 
 static void copy_begin(struct hl_buf *out)
 {
     hl_buf_clear(out);
     hl_buf_add(out, COPY_SIGNATURE, sizeof(COPY_SIGNATURE));
-    add_i32(out, 0); /* flags */
-    add_i32(out, 0); /* header extension length */
+    static const char zeros[8] = {0}; /* flags, header extension length */
+    hl_buf_add(out, zeros, sizeof(zeros));
+}
+
+static void copy_end(struct hl_buf *out)
+{
+    static const char trailer[2] = {'\377', '\377'}; /* -1 */
+    hl_buf_add(out, trailer, 2);
+}
+
+/* Makes room for one row of either table and returns where it goes: the count, the
+ * fields' lengths, fixed-size values, and at most every member's text. */
+static char *row_room(struct hl_buf *out, const struct dp_attemptlog_rec *r, int fields)
+{
+    size_t n = 2 + 4 * (size_t)fields + 16 + 3 * 8 + 4 * 4;
+    for (int c = 0; c < DP_ATTEMPTLOG_COLUMNS; c++)
+        n += r->sp[c].len;
+    hl_buf_grow(out, n);
+    return out->ptr + out->len;
+}
+
+static void put_count(char **w, int fields)
+{
+    uint16_t be = htons((uint16_t)fields);
+    memcpy(*w, &be, 2);
+    *w += 2;
 }
 
 void dp_attemptlog_batch_copy(const struct dp_attemptlog_batch *b, size_t from, size_t to,
@@ -473,43 +527,51 @@ void dp_attemptlog_batch_copy(const struct dp_attemptlog_batch *b, size_t from, 
         const struct dp_attemptlog_rec *r = &b->recs[i];
         const char *x = b->text.ptr + r->start;
         const struct hl_json_span *sp = r->sp;
-        int64_t started = 0, finished = 0, next = 0;
+        int64_t started = 0, finished = 0, next = 0, attempt = 0, http = 0;
         span_int(x, sp[DP_AL_STARTED_MS], &started);
         span_int(x, sp[DP_AL_FINISHED_MS], &finished);
+        bool has_attempt = span_int(x, sp[DP_AL_ATTEMPT_NO], &attempt);
+        bool has_http = span_int(x, sp[DP_AL_HTTP_STATUS], &http) && http != 0;
+
         /* as INSERT_DELIVERIES writes the row */
-        add_i16(deliveries, COPY_DELIVERY_FIELDS);
-        add_element(deliveries, x, sp[DP_AL_DELIVERY_ID]);
-        add_element(deliveries, x, sp[DP_AL_TENANT]);
-        copy_uuid(deliveries, x, sp[DP_AL_WEBHOOK_ID]);
-        add_element(deliveries, x, sp[DP_AL_EVENT_ID]);
-        add_element(deliveries, x, sp[DP_AL_EVENT_TYPE]);
-        add_element(deliveries, x, sp[DP_AL_STATUS]);
-        copy_int_member(deliveries, x, sp[DP_AL_ATTEMPT_NO], false);
-        copy_int_member(deliveries, x, sp[DP_AL_HTTP_STATUS], true);
-        add_element(deliveries, x, sp[DP_AL_ERROR]);
-        add_element(deliveries, x, sp[DP_AL_ERROR_CLASS]);
-        copy_timestamp(deliveries, started);
-        copy_timestamp(deliveries, finished);
+        char *w = row_room(deliveries, r, COPY_DELIVERY_FIELDS);
+        put_count(&w, COPY_DELIVERY_FIELDS);
+        put_text(&w, x, sp[DP_AL_DELIVERY_ID]);
+        put_text(&w, x, sp[DP_AL_TENANT]);
+        put_uuid(&w, x, sp[DP_AL_WEBHOOK_ID]);
+        put_text(&w, x, sp[DP_AL_EVENT_ID]);
+        put_text(&w, x, sp[DP_AL_EVENT_TYPE]);
+        put_text(&w, x, sp[DP_AL_STATUS]);
+        put_int4_or_null(&w, has_attempt, attempt);
+        put_int4_or_null(&w, has_http, http); /* nullif(http_status, 0) */
+        put_text(&w, x, sp[DP_AL_ERROR]);
+        put_text(&w, x, sp[DP_AL_ERROR_CLASS]);
+        put_timestamp(&w, started);
+        put_timestamp(&w, finished);
         if (span_int(x, sp[DP_AL_NEXT_ATTEMPT_MS], &next) && next > 0)
-            copy_timestamp(deliveries, next);
+            put_timestamp(&w, next);
         else
-            add_i32(deliveries, -1);
-        add_element(deliveries, x, sp[DP_AL_EVENT]);
-        /* as INSERT_ATTEMPTS writes the attempt: every record of a batch of first attempts
-         * is of an attempt made (dp_attemptlog_batch_first_attempts) */
-        add_i16(attempts, COPY_ATTEMPT_FIELDS);
-        add_element(attempts, x, sp[DP_AL_DELIVERY_ID]);
-        copy_int_member(attempts, x, sp[DP_AL_ATTEMPT_NO], false);
-        copy_timestamp(attempts, started);
-        copy_timestamp(attempts, finished);
-        copy_int_member(attempts, x, sp[DP_AL_HTTP_STATUS], true);
-        copy_int4(attempts, finished > started ? finished - started : 0);
-        add_element(attempts, x, sp[DP_AL_RESPONSE_EXCERPT]);
-        add_element(attempts, x, sp[DP_AL_ERROR_CLASS]);
-        add_element(attempts, x, sp[DP_AL_ERROR]);
+            put_null(&w);
+        put_text(&w, x, sp[DP_AL_EVENT]);
+        deliveries->len = (size_t)(w - deliveries->ptr);
+
+        /* as INSERT_ATTEMPTS writes the attempt: a first attempt's record is of an
+         * attempt made */
+        w = row_room(attempts, r, COPY_ATTEMPT_FIELDS);
+        put_count(&w, COPY_ATTEMPT_FIELDS);
+        put_text(&w, x, sp[DP_AL_DELIVERY_ID]);
+        put_int4_or_null(&w, has_attempt, attempt);
+        put_timestamp(&w, started);
+        put_timestamp(&w, finished);
+        put_int4_or_null(&w, has_http, http);
+        put_int4(&w, finished > started ? finished - started : 0);
+        put_text(&w, x, sp[DP_AL_RESPONSE_EXCERPT]);
+        put_text(&w, x, sp[DP_AL_ERROR_CLASS]);
+        put_text(&w, x, sp[DP_AL_ERROR]);
+        attempts->len = (size_t)(w - attempts->ptr);
     }
-    add_i16(deliveries, -1);
-    add_i16(attempts, -1);
+    copy_end(deliveries);
+    copy_end(attempts);
 }
 
 /* Whether record r carries a disable (a disable_reason that is not null). */
