@@ -717,7 +717,9 @@ static PGresult *copy_in(PGconn *conn, const char *sql, const struct hl_buf *dat
     }
     PQputCopyEnd(conn, sent ? NULL : "the rows could not be sent");
     r = PQgetResult(conn);
-    for (PGresult *more; (more = PQgetResult(conn));)
+    /* then NULL; a COPY still open (the end never reached the server, whose connection is
+     * then broken) would answer COPY_IN for ever */
+    for (PGresult *more; PQresultStatus(r) != PGRES_COPY_IN && (more = PQgetResult(conn));)
         PQclear(more);
     return r;
 }
