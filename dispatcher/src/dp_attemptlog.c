@@ -315,26 +315,39 @@ static void add_i32(struct hl_buf *out, int32_t v)
     put_i32(out, out->len - 4, v);
 }
 
-/* Appends one array element: the member's value as PostgreSQL's text takes it (a string
- * unescaped, a number or the event as their JSON text), or NULL. True for a NULL. */
+/* The member at sp as PostgreSQL's text takes it: a string unescaped (*decoded then holds
+ * jansson's copy when it had escapes, for the caller to release), anything else (a number,
+ * the event) as its JSON text. False for an absent or null member. */
+static bool member_text(const char *x, struct hl_json_span sp, const char **s, size_t *n,
+                        json_t **decoded)
+{
+    *decoded = NULL;
+    if (!sp.len || hl_json_span_is_null(x, sp))
+        return false;
+    *s = x + sp.off;
+    *n = sp.len;
+    if (**s == '"' && !hl_json_plain_string(x, sp, s, n)) {
+        *decoded = json_loadb(x + sp.off, sp.len, JSON_DECODE_ANY, NULL);
+        *s = json_string_value(*decoded);
+        *n = json_string_length(*decoded);
+        if (!*s) { /* not after hl_json_valid; PostgreSQL refuses the NULL if it matters */
+            json_decref(*decoded);
+            *decoded = NULL;
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Appends one array element: the member's text (member_text), or NULL. True for a NULL. */
 static bool add_element(struct hl_buf *out, const char *x, struct hl_json_span sp)
 {
-    if (!sp.len || hl_json_span_is_null(x, sp)) {
+    const char *s;
+    size_t n;
+    json_t *decoded;
+    if (!member_text(x, sp, &s, &n, &decoded)) {
         add_i32(out, -1);
         return true;
-    }
-    const char *s = x + sp.off;
-    size_t n = sp.len;
-    json_t *decoded = NULL;
-    if (*s == '"' && !hl_json_plain_string(x, sp, &s, &n)) {
-        decoded = json_loadb(x + sp.off, sp.len, JSON_DECODE_ANY, NULL);
-        s = json_string_value(decoded);
-        n = json_string_length(decoded);
-        if (!s) { /* not after hl_json_valid; PostgreSQL refuses the NULL if it matters */
-            json_decref(decoded);
-            add_i32(out, -1);
-            return true;
-        }
     }
     add_i32(out, (int32_t)n);
     hl_buf_add(out, s, n);
@@ -413,26 +426,16 @@ static void put_timestamp(char **w, int64_t unix_ms)
     put_u32(w, (uint32_t)us);
 }
 
-/* A text (or json) member: a string unescaped, anything else as its JSON text; NULL when
- * absent or null. Never longer than the member's JSON text. */
+/* A text (or json) member (member_text), NULL when absent or null. Never longer than the
+ * member's JSON text. */
 static void put_text(char **w, const char *x, struct hl_json_span sp)
 {
-    if (!sp.len || hl_json_span_is_null(x, sp)) {
+    const char *s;
+    size_t n;
+    json_t *decoded;
+    if (!member_text(x, sp, &s, &n, &decoded)) {
         put_null(w);
         return;
-    }
-    const char *s = x + sp.off;
-    size_t n = sp.len;
-    json_t *decoded = NULL;
-    if (*s == '"' && !hl_json_plain_string(x, sp, &s, &n)) {
-        decoded = json_loadb(x + sp.off, sp.len, JSON_DECODE_ANY, NULL);
-        s = json_string_value(decoded);
-        n = json_string_length(decoded);
-        if (!s) { /* not after hl_json_valid; PostgreSQL refuses the NULL if it matters */
-            json_decref(decoded);
-            put_null(w);
-            return;
-        }
     }
     put_u32(w, (uint32_t)n);
     memcpy(*w, s, n);
