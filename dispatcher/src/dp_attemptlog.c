@@ -36,6 +36,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <libpq-fe.h>
+#include <openssl/crypto.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -458,27 +459,19 @@ static bool span_int(const char *x, struct hl_json_span sp, int64_t *v)
     return true;
 }
 
-/* A hex digit's value plus one; 0 for any other byte. */
-static const unsigned char hex_plus_one[256] = {
-    ['0'] = 1,  ['1'] = 2,  ['2'] = 3,  ['3'] = 4,  ['4'] = 5,  ['5'] = 6,  ['6'] = 7,
-    ['7'] = 8,  ['8'] = 9,  ['9'] = 10, ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14,
-    ['e'] = 15, ['f'] = 16, ['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15,
-    ['F'] = 16};
-
-/* The UUID string member at sp as uuid's 16 bytes; NULL, which the column refuses, when it
- * is not one. */
+/* The UUID string member at sp (its shape checked by member_fits, or written by the
+ * record's own encoder) as uuid's 16 bytes; NULL, which the column refuses, when it is not
+ * one. */
 static void put_uuid(char **w, const char *x, struct hl_json_span sp)
 {
-    /* where each byte's two digits are in "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" */
-    static const unsigned char at[16] = {0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34};
+    char text[HL_UUID_LEN];
     unsigned char b[16];
-    const unsigned char *s = (const unsigned char *)x + sp.off + 1;
-    bool ok = sp.len == HL_UUID_LEN + 1 && s[-1] == '"' && s[8] == '-' && s[13] == '-' &&
-              s[18] == '-' && s[23] == '-';
-    for (int i = 0; ok && i < 16; i++) {
-        unsigned hi = hex_plus_one[s[at[i]]], lo = hex_plus_one[s[at[i] + 1]];
-        ok = hi && lo;
-        b[i] = (unsigned char)((hi - 1) << 4 | (lo - 1));
+    size_t n = 0;
+    bool ok = sp.len == HL_UUID_LEN + 1 && x[sp.off] == '"';
+    if (ok) {
+        memcpy(text, x + sp.off + 1, HL_UUID_LEN - 1);
+        text[HL_UUID_LEN - 1] = '\0';
+        ok = OPENSSL_hexstr2buf_ex(b, sizeof(b), &n, text, '-') == 1 && n == sizeof(b);
     }
     if (!ok) {
         put_null(w);
