@@ -3,10 +3,12 @@
  * variant.
  *
  * Each message is an envelope of schemas/event.schema.json, keyed by its id:
- *   {"id":"bench-<run>-<n>","event":"<type>","tenant":"<tenant>","timestamp":"<now, ms>",
+ *   {"id":"<id>","event":"<type>","tenant":"<tenant>","timestamp":"<now, ms>",
  *    "data":{"seq":n,"sent_us":<epoch us>,"pad":"xxx..."},"metadata":{}}
  * "timestamp" plays the gateway's accept time and "sent_us" lets bench-receiver measure
- * send -> receipt at microsecond resolution.
+ * send -> receipt at microsecond resolution. With --ids=gateway (the default) the ids are
+ * those the gateway generates, UUIDv7, with its header for time-ordered delivery ids
+ * (hl/id.h); with --ids=client they are a service's own, "bench-<run>-<n>", without it.
  *
  * The event type is checked like the gateway's would be (letters, digits, '_', '-', dots).
  *
@@ -15,6 +17,7 @@
  * scheduled time and is sent late rather than skipped when the machine stalls). It prints
  * one JSON line with the count, the failures and the rate acknowledged. */
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +26,7 @@
 
 #include "hl/buf.h"
 #include "hl/config.h"
+#include "hl/id.h"
 #include "hl/kafka.h"
 #include "hl/log.h"
 #include "hl/match.h"
@@ -40,6 +44,7 @@ struct preload_cfg {
     int64_t payload_bytes;
     int64_t linger_ms;
     char *run_id;
+    char *ids;
 };
 
 static const struct hl_cfg_opt opts[] = {
@@ -62,7 +67,11 @@ static const struct hl_cfg_opt opts[] = {
     {"linger_ms", HL_CFG_INT, offsetof(struct preload_cfg, linger_ms), "5", 0, 1000,
      "librdkafka linger.ms"},
     {"run_id", HL_CFG_STR, offsetof(struct preload_cfg, run_id), "", 0, 0,
-     "part of every event id (default: the start time), so reruns make new ids"},
+     "with --ids=client, part of every event id (default: the start time), so reruns make "
+     "new ids"},
+    {"ids", HL_CFG_STR, offsetof(struct preload_cfg, ids), "gateway", 0, 0,
+     "event ids: 'gateway' (UUIDv7 and the hookline-id-version header, as the gateway "
+     "writes them) or 'client' (bench-<run>-<n>, no header, as a service's own ids)"},
 };
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
 
@@ -109,6 +118,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench-preload: '%s' is not a valid event type\n", cfg.event_type);
         goto out;
     }
+    bool gateway_ids = strcmp(cfg.ids, "gateway") == 0;
+    if (!gateway_ids && strcmp(cfg.ids, "client") != 0) {
+        fprintf(stderr, "bench-preload: --ids is 'gateway' or 'client', not '%s'\n", cfg.ids);
+        goto out;
+    }
     hl_topic_name(topic, cfg.topic_prefix, "events");
     if (cfg.run_id && *cfg.run_id)
         snprintf(run, sizeof(run), "%s", cfg.run_id);
@@ -150,7 +164,10 @@ int main(int argc, char **argv)
         char id[96], ts[HL_ISO8601_LEN];
         int64_t sent = now_us();
         hl_iso8601_ms(sent / 1000, ts);
-        snprintf(id, sizeof(id), "bench-%s-%" PRId64, run, n);
+        if (gateway_ids)
+            hl_uuid_v7(id);
+        else
+            snprintf(id, sizeof(id), "bench-%s-%" PRId64, run, n);
         hl_buf_clear(&b);
         hl_buf_addf(&b, "{\"id\":\"%s\",\"event\":\"", id);
         hl_buf_adds(&b, cfg.event_type); /* an event type needs no JSON escaping */
@@ -165,9 +182,17 @@ int main(int argc, char **argv)
                     ts, n, sent, pad);
         for (;;) {
             rd_kafka_resp_err_t e =
-                rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(id, strlen(id)),
-                                  RD_KAFKA_V_VALUE(b.ptr, b.len),
-                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+                gateway_ids
+                    ? rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic),
+                                        RD_KAFKA_V_KEY(id, strlen(id)),
+                                        RD_KAFKA_V_VALUE(b.ptr, b.len),
+                                        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                        RD_KAFKA_V_HEADER(HL_ID_VERSION_HEADER, "2", 1),
+                                        RD_KAFKA_V_END)
+                    : rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic),
+                                        RD_KAFKA_V_KEY(id, strlen(id)),
+                                        RD_KAFKA_V_VALUE(b.ptr, b.len),
+                                        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
             if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
                 break;
             if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {

@@ -77,8 +77,18 @@ static void add_part(EVP_MD_CTX *ctx, const char *s)
     EVP_DigestUpdate(ctx, s, strlen(s) + 1);
 }
 
+/* True when the event id is a UUIDv7 as hl_uuid_v7 writes it (lower-case) or a client
+ * may send it (either case): its time is then its first 48 bits. */
+static bool uuid_v7_like(const char *id)
+{
+    if (!hl_uuid_like(id, strnlen(id, HL_UUID_LEN)) || id[14] != '7')
+        return false;
+    char variant = (char)tolower((unsigned char)id[19]);
+    return variant == '8' || variant == '9' || variant == 'a' || variant == 'b';
+}
+
 void hl_delivery_id(const char *tenant, const char *event_id, const char *webhook_id,
-                    char out[HL_DELIVERY_ID_LEN])
+                    int version, char out[HL_DELIVERY_ID_LEN])
 {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
@@ -93,11 +103,23 @@ void hl_delivery_id(const char *tenant, const char *event_id, const char *webhoo
     EVP_DigestFinal_ex(ctx, md, &mdlen);
     EVP_MD_CTX_free(ctx);
     memcpy(out, "msg_", 4);
-    for (int i = 0; i < 16; i++) {
-        out[4 + 2 * i] = hexdigits[md[i] >> 4];
-        out[5 + 2 * i] = hexdigits[md[i] & 15];
+    size_t o = 4;
+    if (version == HL_ID_VERSION_TIME_ORDERED && uuid_v7_like(event_id)) {
+        /* the time: the UUID's first 12 hex digits (8, a dash, then 4) */
+        for (size_t i = 0; i < 13; i++)
+            if (event_id[i] != '-')
+                out[o++] = (char)tolower((unsigned char)event_id[i]);
+    }
+    for (size_t i = 0; o < 36; i++) {
+        out[o++] = hexdigits[md[i] >> 4];
+        out[o++] = hexdigits[md[i] & 15];
     }
     out[36] = '\0';
+}
+
+int hl_id_version_parse(const void *value, size_t len)
+{
+    return value && len == 1 && *(const char *)value == '2' ? HL_ID_VERSION_TIME_ORDERED : 1;
 }
 
 bool hl_uuid_like(const char *p, size_t n)

@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "dp_metrics.h"
+#include "hl/id.h"
 #include "hl/kafka.h"
 #include "hl/log.h"
 #include "hl/mem.h"
@@ -529,6 +530,18 @@ int64_t dp_fence_header(rd_kafka_message_t *rkm)
     return v;
 }
 
+int dp_id_version_header(rd_kafka_message_t *rkm)
+{
+    rd_kafka_headers_t *hdrs;
+    const void *val = NULL;
+    size_t size = 0;
+    if (rd_kafka_message_headers(rkm, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+        rd_kafka_header_get_last(hdrs, HL_ID_VERSION_HEADER, &val, &size) !=
+            RD_KAFKA_RESP_ERR_NO_ERROR)
+        return 1;
+    return hl_id_version_parse(val, size);
+}
+
 /* Tracks one message; NULL when it is not one to hand out (consumed here). */
 static struct dp_msg *take(struct dp_consumer *c, rd_kafka_message_t *rkm)
 {
@@ -556,6 +569,7 @@ static struct dp_msg *take(struct dp_consumer *c, rd_kafka_message_t *rkm)
     m->timestamp_ms = rd_kafka_message_timestamp(rkm, NULL);
     m->pending = 1;
     m->fence = dp_fence_header(rkm);
+    m->id_version = m->kind == DP_TOPIC_EVENTS ? dp_id_version_header(rkm) : 1;
     p->read_offset = rkm->offset + 1;
     if (rkm->payload) {
         m->payload = hl_xmalloc(rkm->len + 1);

@@ -79,6 +79,9 @@ struct dp_msg {
      * with at least (Kafka header hookline-subs-version; 0 when absent). Tasks produced on
      * its behalf carry it on (dp_produce). */
     int64_t fence;
+    /* The delivery ids' derivation its event asks for (Kafka header hookline-id-version,
+     * hl/id.h); 1 when absent. */
+    int id_version;
     char *payload; /* owned copy, NUL-terminated; NULL when the message had none */
     size_t len;
     struct hl_event ev; /* events: filled by the caller once parsed */
@@ -128,6 +131,8 @@ int64_t dp_consumer_next_release(const struct dp_consumer *c);
 /* The fence header (DP_FENCE_HEADER) of a Kafka message as a number; 0 when absent or not
  * a plain decimal. */
 int64_t dp_fence_header(rd_kafka_message_t *rkm);
+/* The id version header (HL_ID_VERSION_HEADER) of a Kafka message; 1 when absent. */
+int dp_id_version_header(rd_kafka_message_t *rkm);
 /* Whose msg's remaining work is. A revoked partition is UNDECIDED until the next
  * assignment: back to this member, it is OURS again; given to another, GONE. The new
  * owner reads a GONE partition from its committed offset, which is at or before every

@@ -91,7 +91,7 @@ static void produce_task(struct dp_msg *msg, const struct dp_webhook *w, int64_t
                          * it is the same envelope, serialized once */
                         .event_text = msg->payload,
                         .event_len = msg->len};
-    hl_delivery_id(msg->ev.tenant, msg->ev.id, w->id, t.delivery_id);
+    hl_delivery_id(msg->ev.tenant, msg->ev.id, w->id, msg->id_version, t.delivery_id);
     hl_buf_clear(b);
     hl_task_encode(&t, b);
     dp_produce(prod, "deliveries", w->id, b->ptr, b->len, msg);
@@ -169,7 +169,7 @@ size_t dp_fanout(struct dp_msg *msg, struct dp_snapshot *snap, struct dp_produce
             continue;
         }
         char delivery_id[HL_DELIVERY_ID_LEN];
-        hl_delivery_id(msg->ev.tenant, msg->ev.id, w->id, delivery_id);
+        hl_delivery_id(msg->ev.tenant, msg->ev.id, w->id, msg->id_version, delivery_id);
         dp_deliver_event(dl, msg, snap, w, delivery_id, now);
     }
     hl_buf_release(&b);

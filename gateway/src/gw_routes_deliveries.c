@@ -368,7 +368,8 @@ static int test_send(struct gw_req *r, const char *webhook_id)
 
     hl_uuid_v7(event_id);
     hl_iso8601_ms(hl_now_ms(), ts);
-    hl_delivery_id(r->who.tenant, event_id, webhook_id, delivery_id);
+    hl_delivery_id(r->who.tenant, event_id, webhook_id, HL_ID_VERSION_TIME_ORDERED,
+                   delivery_id);
     struct hl_task t = {.tenant = (char *)r->who.tenant, .webhook_id = (char *)webhook_id,
                         .due_ms = hl_now_ms(), .created_ms = hl_now_ms()};
     snprintf(t.delivery_id, sizeof(t.delivery_id), "%s", delivery_id);

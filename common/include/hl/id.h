@@ -14,10 +14,25 @@
  * per-thread 4 KB buffer: any thread may call; not safe across fork() (a child would
  * repeat the parent's buffered bytes), which no Hookline service does. */
 void hl_uuid_v7(char out[HL_UUID_LEN]);
-/* "msg_" + 32 hex chars: SHA-256 over tenant, event id and webhook id, truncated. */
+/* Delivery ids: "msg_" + 32 lower-case hex digits, a pure function of tenant, event id,
+ * webhook id and the derivation the event asks for (its Kafka header HL_ID_VERSION_HEADER,
+ * which the gateway sets):
+ *  - 1 (no header): the first 128 bits of SHA-256 over tenant, event id and webhook id.
+ *  - 2 (HL_ID_VERSION_TIME_ORDERED) with a UUIDv7 event id: the event id's 48-bit
+ *    millisecond time (its first 12 hex digits), then the first 80 bits of the same
+ *    SHA-256. The ids of one event's deliveries sort by the time it was accepted, so the
+ *    attempt log's primary keys grow at their right edge instead of at random leaves. Any
+ *    other event id gets version 1's id.
+ * Only the event decides, never the dispatcher's version: an event fanned out again (a
+ * dispatcher killed mid-batch, a rebalance) keeps its ids across an upgrade, provided every
+ * dispatcher understands the header before any gateway sets it (docs/operations.md). */
 #define HL_DELIVERY_ID_LEN 37
+#define HL_ID_VERSION_HEADER "hookline-id-version"
+#define HL_ID_VERSION_TIME_ORDERED 2
 void hl_delivery_id(const char *tenant, const char *event_id, const char *webhook_id,
-                    char out[HL_DELIVERY_ID_LEN]);
+                    int version, char out[HL_DELIVERY_ID_LEN]);
+/* The derivation a Kafka header's value asks for: 2 for exactly "2", else 1. */
+int hl_id_version_parse(const void *value, size_t len);
 
 /* True when the n bytes at p have a UUID's shape: 36 hex digits (either case) and dashes
  * in its four places. */
