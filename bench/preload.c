@@ -187,7 +187,8 @@ int main(int argc, char **argv)
                                         RD_KAFKA_V_KEY(id, strlen(id)),
                                         RD_KAFKA_V_VALUE(b.ptr, b.len),
                                         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                        RD_KAFKA_V_HEADER(HL_ID_VERSION_HEADER, "2", 1),
+                                        RD_KAFKA_V_HEADER(HL_ID_VERSION_HEADER,
+                                                          HL_ID_VERSION_TIME_ORDERED_TEXT, -1),
                                         RD_KAFKA_V_END)
                     : rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic),
                                         RD_KAFKA_V_KEY(id, strlen(id)),

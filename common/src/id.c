@@ -119,7 +119,10 @@ void hl_delivery_id(const char *tenant, const char *event_id, const char *webhoo
 
 int hl_id_version_parse(const void *value, size_t len)
 {
-    return value && len == 1 && *(const char *)value == '2' ? HL_ID_VERSION_TIME_ORDERED : 1;
+    size_t want = sizeof(HL_ID_VERSION_TIME_ORDERED_TEXT) - 1;
+    return value && len == want && memcmp(value, HL_ID_VERSION_TIME_ORDERED_TEXT, want) == 0
+               ? HL_ID_VERSION_TIME_ORDERED
+               : 1;
 }
 
 bool hl_uuid_like(const char *p, size_t n)

@@ -48,9 +48,6 @@
 #include "hl/banned.h"
 
 #define IN_FLIGHT "2" /* max.in.flight.requests.per.connection; see above */
-/* HL_ID_VERSION_TIME_ORDERED as the header's text */
-#define ID_VERSION "2"
-_Static_assert(HL_ID_VERSION_TIME_ORDERED == 2, "ID_VERSION is its text");
 /* Shortest span over which the rate of accepted events is measured. */
 #define WINDOW_MS 100
 
@@ -335,7 +332,8 @@ hl_err gw_produce_wait(struct gw_producer *p, struct gw_kmsg *msgs, size_t n)
             RD_KAFKA_V_HEADER(GW_FENCE_HEADER, fence, fence_len),
             /* time-ordered delivery ids for its generated (UUIDv7) event ids (hl/id.h);
              * the dispatchers read it on events only */
-            RD_KAFKA_V_HEADER(HL_ID_VERSION_HEADER, ID_VERSION, 1), RD_KAFKA_V_END);
+            RD_KAFKA_V_HEADER(HL_ID_VERSION_HEADER, HL_ID_VERSION_TIME_ORDERED_TEXT, -1),
+            RD_KAFKA_V_END);
         if (e) {
             /* Never queued, so no report will come for it. */
             msgs[i].err = e;

@@ -25,10 +25,11 @@ void hl_uuid_v7(char out[HL_UUID_LEN]);
  *    other event id gets version 1's id.
  * Only the event decides, never the dispatcher's version: an event fanned out again (a
  * dispatcher killed mid-batch, a rebalance) keeps its ids across an upgrade, provided every
- * dispatcher understands the header before any gateway sets it (docs/operations.md). */
+ * dispatcher understands the header before any gateway sets it (docs/deployment.md). */
 #define HL_DELIVERY_ID_LEN 37
 #define HL_ID_VERSION_HEADER "hookline-id-version"
 #define HL_ID_VERSION_TIME_ORDERED 2
+#define HL_ID_VERSION_TIME_ORDERED_TEXT "2" /* the header's value asking for it */
 void hl_delivery_id(const char *tenant, const char *event_id, const char *webhook_id,
                     int version, char out[HL_DELIVERY_ID_LEN]);
 /* The derivation a Kafka header's value asks for: 2 for exactly "2", else 1. */
