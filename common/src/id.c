@@ -125,13 +125,20 @@ int hl_id_version_parse(const void *value, size_t len)
                : 1;
 }
 
+/* isxdigit without the locale's table: the fan-out checks an event id once per webhook. */
+static bool hex_digit(char c)
+{
+    char lower = (char)(c | 0x20);
+    return (c >= '0' && c <= '9') || (lower >= 'a' && lower <= 'f');
+}
+
 bool hl_uuid_like(const char *p, size_t n)
 {
     if (n != HL_UUID_LEN - 1)
         return false;
     for (size_t i = 0; i < n; i++) {
         bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-        if (dash ? p[i] != '-' : !isxdigit((unsigned char)p[i]))
+        if (dash ? p[i] != '-' : !hex_digit(p[i]))
             return false;
     }
     return true;

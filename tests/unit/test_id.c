@@ -103,6 +103,22 @@ static void test_delivery_id_time_ordered(void **state)
     }
 }
 
+static void test_uuid_like(void **state)
+{
+    const char *yes[] = {"0190a1b2-c3d4-7e5f-8a6b-1c2d3e4f5a6b",
+                         "0190A1B2-C3D4-7E5F-8A6B-1C2D3E4F5A6B", "00000000-0000-0000-0000-000000000000"};
+    for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+        assert_true(hl_uuid_like(yes[i], strlen(yes[i])));
+    /* a non-hex letter on either side of the ranges, a misplaced dash, a short one, and
+     * bytes that OR 0x20 into a hex digit's range ('@' -> '`', 'G' -> 'g') */
+    const char *no[] = {"0190a1b2-c3d4-7e5f-8a6b-1c2d3e4f5a6g", "0190a1b2-c3d4-7e5f-8a6b-1c2d3e4f5a6G",
+                        "0190a1b2c-3d4-7e5f-8a6b-1c2d3e4f5a6b", "0190a1b2-c3d4-7e5f-8a6b-1c2d3e4f5a6",
+                        "0190a1b2-c3d4-7e5f-8a6b-1c2d3e4f5a6@", "0190a1b2-c3d4-7e5f-8a6b-1c2d3e4f5a6/",
+                        "0190a1b2-c3d4-7e5f-8a6b-1c2d3e4f5a6:", "0190a1b2-c3d4-7e5f-8a6b-1c2d3e4f5a6\xc1"};
+    for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+        assert_false(hl_uuid_like(no[i], strlen(no[i])));
+}
+
 static void test_id_version_header(void **state)
 {
     assert_int_equal(hl_id_version_parse("2", 1), HL_ID_VERSION_TIME_ORDERED);
@@ -120,6 +136,7 @@ int main(void)
         cmocka_unit_test(test_uuid_v7_unique_across_random_block_refills),
         cmocka_unit_test(test_delivery_id_is_stable_and_distinct),
         cmocka_unit_test(test_delivery_id_time_ordered),
+        cmocka_unit_test(test_uuid_like),
         cmocka_unit_test(test_id_version_header),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
