@@ -412,7 +412,12 @@ int main(int argc, char **argv)
             if (c->fd < 0)
                 continue; /* closed by an earlier event of this round */
             if ((evs[i].events & EPOLLOUT) && c->sent < c->req.len) {
-                if (send_rest(&r, c) && c->sent == c->req.len) {
+                if (!send_rest(&r, c)) { /* broken while the POST was going out */
+                    c->busy = false;
+                    close_conn(c);
+                    r.errors++;
+                    post_next(&r, c);
+                } else if (c->sent == c->req.len) {
                     struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
                     epoll_ctl(r.ep, EPOLL_CTL_MOD, c->fd, &ev);
                 }
