@@ -191,20 +191,23 @@ int main(int argc, char **argv)
                     ",\"timestamp\":\"%s\",\"data\":{\"seq\":%" PRId64 ",\"sent_us\":%" PRId64
                     ",\"pad\":\"%s\"},\"metadata\":{}}",
                     ts, n, sent, pad);
+        /* the gateway's header last, so that client ids leave it off */
+        const rd_kafka_vu_t vu[] = {
+            {.vtype = RD_KAFKA_VTYPE_TOPIC, .u.cstr = topic},
+            {.vtype = RD_KAFKA_VTYPE_KEY, .u.mem = {id, strlen(id)}},
+            {.vtype = RD_KAFKA_VTYPE_VALUE, .u.mem = {b.ptr, b.len}},
+            {.vtype = RD_KAFKA_VTYPE_MSGFLAGS, .u.i = RD_KAFKA_MSG_F_COPY},
+            {.vtype = RD_KAFKA_VTYPE_HEADER,
+             .u.header = {HL_ID_VERSION_HEADER, HL_ID_VERSION_TIME_ORDERED_TEXT, -1}},
+        };
+        size_t nvu = sizeof(vu) / sizeof(vu[0]) - (gateway_ids ? 0 : 1);
         for (;;) {
-            rd_kafka_resp_err_t e =
-                gateway_ids
-                    ? rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic),
-                                        RD_KAFKA_V_KEY(id, strlen(id)),
-                                        RD_KAFKA_V_VALUE(b.ptr, b.len),
-                                        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                        RD_KAFKA_V_HEADER(HL_ID_VERSION_HEADER,
-                                                          HL_ID_VERSION_TIME_ORDERED_TEXT, -1),
-                                        RD_KAFKA_V_END)
-                    : rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic),
-                                        RD_KAFKA_V_KEY(id, strlen(id)),
-                                        RD_KAFKA_V_VALUE(b.ptr, b.len),
-                                        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+            rd_kafka_error_t *error = rd_kafka_produceva(rk, vu, nvu);
+            rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
+            if (error) {
+                e = rd_kafka_error_code(error);
+                rd_kafka_error_destroy(error);
+            }
             if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
                 break;
             if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
